@@ -1,0 +1,55 @@
+"""Promises about the project itself: the README's commands, CI, and the layering rule."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _readme_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    return re.findall(r"```sh\n(.+?)\n```", text)
+
+
+def test_readme_starts_with_two_commands_run_and_test() -> None:
+    commands = _readme_commands()
+    assert len(commands) >= 2
+    run, test = commands[0], commands[1]
+    assert "run_bridge.py demo" in run
+    assert "pytest" in test
+
+
+def test_ci_runs_exactly_the_readme_test_command() -> None:
+    test_command = _readme_commands()[1]
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert test_command in ci.splitlines()
+    assert "ruff check ." in ci.splitlines()
+
+
+def _imported_top_levels(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_vtiger_ws_imports_only_itself_and_libraries() -> None:
+    for path in (ROOT / "vtiger_ws").rglob("*.py"):
+        assert not _imported_top_levels(path) & {"bridge", "providers", "sandbox"}, path
+
+
+def test_providers_never_import_bridge_or_sandbox() -> None:
+    for path in (ROOT / "providers").rglob("*.py"):
+        assert not _imported_top_levels(path) & {"bridge", "sandbox", "vtiger_ws"}, path
+
+
+def test_sandbox_never_imports_bridge() -> None:
+    for path in (ROOT / "sandbox").rglob("*.py"):
+        assert "bridge" not in _imported_top_levels(path), path
