@@ -1,0 +1,355 @@
+"""`VtigerClient`: a session-owning client for vtiger's `webservice.php`.
+
+Login is getchallenge -> login with `md5(token + access key)` (reference §2). The client logs in lazily,
+serializes logins with a lock (the server keeps one challenge token per user, so racing logins would
+invalidate each other) and, when a call answers with a session-expiry code, logs in again and retries that
+call once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import re
+import threading
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import requests
+
+from . import vtql
+from ._paging import changed_since_pages, keyset_pages
+from .errors import VtigerProtocolError, VtigerSessionExpired
+from .transport import Timeout, Transport, encode_element
+from .types import LoginInfo, ModuleDescription, ModuleName, ModuleType, RelatedType, VtigerId
+
+log = logging.getLogger(__name__)
+
+#: How many times one call may log in again after a session-expiry answer.
+MAX_RELOGINS = 1
+
+_FROM = re.compile(r"\bfrom\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
+
+
+def _expect(result: Any, kind: type, operation: str, subject: str) -> Any:
+    if not isinstance(result, kind):
+        raise VtigerProtocolError(
+            f"vtiger {operation} {subject}: result is a {type(result).__name__}, expected {kind.__name__}",
+            status=200, body_excerpt="", operation=operation, subject=subject,
+        )
+    return result
+
+
+class VtigerClient:
+    """Client for one vtiger user on one CRM.
+
+    Args:
+        url: the CRM base URL (`https://crm.example.com`) or the full `.../webservice.php` URL.
+        username: the vtiger user name.
+        access_key: the user's webservice access key (My Preferences), not the password.
+        timeout: seconds for every HTTP request, or a (connect, read) pair.
+        session: a `requests.Session` to use (the caller keeps ownership); one is created otherwise.
+
+    Attributes:
+        stats: HTTP requests sent, per operation (a Counter).
+        logins: successful logins so far.
+    """
+
+    def __init__(self, url: str, username: str, access_key: str, *, timeout: Timeout = (5.0, 60.0),
+                 session: requests.Session | None = None) -> None:
+        self._transport = Transport(url, timeout=timeout, session=session)
+        self.username = username
+        self._access_key = access_key
+        self._session_name: str | None = None
+        self._login_info: LoginInfo | None = None
+        self._login_lock = threading.Lock()
+        self._describe_cache: dict[str, ModuleDescription] = {}
+        self._describe_lock = threading.Lock()
+        self.logins = 0
+
+    def __repr__(self) -> str:
+        return f"VtigerClient({self._transport.url!r}, {self.username!r})"
+
+    @property
+    def url(self) -> str:
+        """The `webservice.php` URL in use."""
+        return self._transport.url
+
+    @property
+    def stats(self) -> Counter[str]:
+        return self._transport.stats
+
+    def close(self) -> None:
+        """Close the HTTP session if the client created it. Does not log out (see `logout`)."""
+        self._transport.close()
+
+    def __enter__(self) -> VtigerClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- session ------------------------------------------------------------------------------------
+    def login(self) -> LoginInfo:
+        """Log in now (calls log in lazily anyway) and return what the server said.
+
+        Raises:
+            VtigerCredentialsError: unknown user, wrong access key, inactive user, token replaced.
+        """
+        with self._login_lock:
+            return self._login_locked()
+
+    def _login_locked(self) -> LoginInfo:
+        self._session_name = None
+        challenge = _expect(self._transport.call("getchallenge", {"username": self.username},
+                                                 subject=self.username), dict, "getchallenge", self.username)
+        token = str(challenge.get("token", ""))
+        key = hashlib.md5((token + self._access_key).encode("utf-8")).hexdigest()
+        result = _expect(self._transport.call("login", {"username": self.username, "accessKey": key},
+                                              subject=self.username, secrets=(key, self._access_key)),
+                         dict, "login", self.username)
+        session_name = result.get("sessionName")
+        if not isinstance(session_name, str) or not session_name:
+            raise VtigerProtocolError(f"vtiger login {self.username}: no sessionName in the answer",
+                                      status=200, body_excerpt="", operation="login", subject=self.username)
+        self._login_info = LoginInfo(user_id=VtigerId(str(result.get("userId", ""))),
+                                     version=str(result.get("version", "")),
+                                     vtiger_version=str(result.get("vtigerVersion", "")))
+        self._session_name = session_name
+        self.logins += 1
+        log.info("vtiger login as %s succeeded", self.username)
+        return self._login_info
+
+    def _current_session(self) -> str:
+        name = self._session_name
+        if name is not None:
+            return name
+        with self._login_lock:
+            if self._session_name is None:
+                self._login_locked()
+            assert self._session_name is not None
+            return self._session_name
+
+    def _renew_session(self, stale: str) -> None:
+        with self._login_lock:
+            # A thread that waited here while another one logged in reuses that fresh session instead of
+            # logging in again (which would also replace the challenge token under the other thread).
+            if self._session_name is not None and self._session_name != stale:
+                return
+            self._login_locked()
+
+    @property
+    def login_info(self) -> LoginInfo:
+        """The login result (logs in if needed); `login_info.user_id` is the default owner for records."""
+        self._current_session()
+        assert self._login_info is not None
+        return self._login_info
+
+    def logout(self) -> bool:
+        """End the session, best-effort; returns True if the server confirmed.
+
+        SalesPlatform 7.2 always answers INTERNAL_SERVER_ERROR and keeps the session alive (reference
+        "Observed" C.2), so a failure is logged, not raised. The client forgets the session either way.
+        """
+        with self._login_lock:
+            name, self._session_name = self._session_name, None
+        if name is None:
+            return False
+        try:
+            self._transport.call("logout", {"sessionName": name}, secrets=(name,))
+        except Exception as exc:  # best-effort by design; the session dies with PHP's GC anyway
+            log.info("vtiger logout was not confirmed: %s", type(exc).__name__)
+            return False
+        return True
+
+    def _call(self, operation: str, params: Mapping[str, str], *, subject: str = "",
+              attempt: int = 0) -> Any:
+        session_name = self._current_session()
+        try:
+            return self._transport.call(operation, {**params, "sessionName": session_name}, subject=subject,
+                                        secrets=(session_name, self._access_key))
+        except VtigerSessionExpired:
+            if attempt >= MAX_RELOGINS:
+                raise
+            log.info("vtiger session expired during %s; logging in again", operation)
+            self._renew_session(session_name)
+            return self._call(operation, params, subject=subject, attempt=attempt + 1)
+
+    # --- metadata -----------------------------------------------------------------------------------
+    def listtypes(self) -> dict[ModuleName, ModuleType]:
+        """Modules the user may access, in server order, by name."""
+        result = _expect(self._call("listtypes", {}), dict, "listtypes", "")
+        info = result.get("information") or {}
+        types: dict[ModuleName, ModuleType] = {}
+        for name in result.get("types") or ():
+            entry = info.get(name) if isinstance(info, dict) else None
+            entry = entry if isinstance(entry, dict) else {}
+            types[ModuleName(name)] = ModuleType(
+                name=ModuleName(name), label=str(entry.get("label", "")),
+                singular=str(entry.get("singular", "")), is_entity=bool(entry.get("isEntity", False)))
+        return types
+
+    def describe(self, module: str) -> ModuleDescription:
+        """Fields of `module` (cached for the life of the client).
+
+        Raises:
+            VtigerAccessDenied: unknown or inaccessible module (names are case-sensitive).
+        """
+        cached = self._describe_cache.get(module)
+        if cached is not None:
+            return cached
+        result = _expect(self._call("describe", {"elementType": module}, subject=module), dict,
+                         "describe", module)
+        description = ModuleDescription.from_json(result)
+        with self._describe_lock:
+            return self._describe_cache.setdefault(module, description)
+
+    def relatedtypes(self, module: str) -> list[RelatedType]:
+        """Relations of `module`: related module and the relation label for add_related/query_related."""
+        result = _expect(self._call("relatedtypes", {"elementType": module}, subject=module), dict,
+                         "relatedtypes", module)
+        info = result.get("information") or {}
+        return [RelatedType(module=ModuleName(str(v.get("name", ""))), label=str(v.get("label", label)),
+                            is_entity=str(v.get("isEntity", "")) in ("1", "True", "true"))
+                for label, v in (info.items() if isinstance(info, dict) else ()) if isinstance(v, dict)]
+
+    # --- records ------------------------------------------------------------------------------------
+    def create(self, module: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Create a record and return it as saved (with `id`).
+
+        Raises:
+            VtigerInvalidRequest: MANDATORY_FIELDS_MISSING and the like.
+            VtigerDuplicate: the module refuses duplicates (e.g. Accounts by name).
+        """
+        result = self._call("create", {"elementType": module, "element": encode_element(fields)},
+                            subject=module)
+        return dict(_expect(result, dict, "create", module))
+
+    def retrieve(self, record_id: str) -> dict[str, Any]:
+        """The record `record_id`.
+
+        Raises:
+            VtigerAccessDenied: also for a missing or deleted record (that is how vtiger says it).
+        """
+        return dict(_expect(self._call("retrieve", {"id": record_id}, subject=record_id), dict,
+                            "retrieve", record_id))
+
+    def update(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """Replace a record: `record` needs `id` and every mandatory field (e.g. a retrieved record).
+
+        Prefer `revise` for partial changes.
+        """
+        record_id = self._id_of(record)
+        return dict(_expect(self._call("update", {"element": encode_element(record)}, subject=record_id),
+                            dict, "update", record_id))
+
+    def revise(self, fields_with_id: Mapping[str, Any]) -> dict[str, Any]:
+        """Change only the given fields of the record `fields_with_id["id"]`; returns the full record."""
+        record_id = self._id_of(fields_with_id)
+        return dict(_expect(self._call("revise", {"element": encode_element(fields_with_id)},
+                                       subject=record_id), dict, "revise", record_id))
+
+    def delete(self, record_id: str) -> None:
+        """Delete (soft) the record `record_id`."""
+        self._call("delete", {"id": record_id}, subject=record_id)
+
+    @staticmethod
+    def _id_of(fields: Mapping[str, Any]) -> str:
+        record_id = fields.get("id")
+        if not isinstance(record_id, str) or not record_id:
+            raise ValueError("the element needs the record's 'id'")
+        return record_id
+
+    # --- queries ------------------------------------------------------------------------------------
+    def query(self, query: str) -> list[dict[str, Any]]:
+        """Run one VTQL query (at most 100 rows); build it with `vtiger_ws.vtql`. A missing `;` is added."""
+        text = query.rstrip()
+        if not text.endswith(";"):
+            text += ";"
+        match = _FROM.search(text)
+        subject = match.group(1) if match else ""
+        return list(_expect(self._call("query", {"query": text}, subject=subject), list, "query", subject))
+
+    def _columns(self, module: str, fields: Sequence[str] | None, *required: str) -> list[str]:
+        columns = list(fields) if fields is not None else list(self.describe(module).queryable_fields())
+        return columns + [name for name in required if name not in columns]
+
+    def query_iter(self, module: str, *, fields: Sequence[str] | None = None,
+                   where: vtql.Condition | None = None) -> Iterator[dict[str, Any]]:
+        """Every row of `module` matching `where`, in id order, paging by id (keyset, 100 per request).
+
+        Rows added while iterating never make a row appear twice or go missing: each page asks for
+        `id > <last id>` and new records get higher crmids. Ends on the first empty page.
+
+        Args:
+            module: module name.
+            fields: columns to select; None = every column `describe` lists except `tags` (never
+                `SELECT *`, which answers HTTP 500 on SalesPlatform 7.2).
+            where: a condition built with `vtiger_ws.vtql`.
+        """
+        columns = self._columns(module, fields, "id")
+        for page in keyset_pages(self.query, module, columns, where):
+            yield from page
+
+    def query_all(self, module: str, *, fields: Sequence[str] | None = None,
+                  where: vtql.Condition | None = None) -> list[dict[str, Any]]:
+        """`list(query_iter(...))`."""
+        return list(self.query_iter(module, fields=fields, where=where))
+
+    def changed_since(self, module: str, modifiedtime: str | dt.datetime, *,
+                      fields: Sequence[str] | None = None) -> Iterator[dict[str, Any]]:
+        """Records of `module` modified after `modifiedtime`, oldest change first (emulates `sync`).
+
+        The real `sync` answers HTTP 500 on PHP >= 7.1, so this pages through
+        `modifiedtime > t OR modifiedtime = t AND id > last ORDER BY modifiedtime, id`. Deletions are not
+        visible. `modifiedtime` is in the server's time zone ("YYYY-MM-DD HH:MM:SS" or a datetime).
+        A record modified again during the iteration is yielded again with its newer values.
+
+        Raises:
+            ValueError: the module has no `modifiedtime` field (e.g. SPSocialConnector).
+        """
+        if not self.describe(module).has_field("modifiedtime"):
+            raise ValueError(f"{module} has no modifiedtime field; changes cannot be found by time")
+        columns = self._columns(module, fields, "id", "modifiedtime")
+        for page in changed_since_pages(self.query, module, columns, modifiedtime):
+            yield from page
+
+    # --- relations ----------------------------------------------------------------------------------
+    def add_related(self, source_id: str, related_id: str, label: str) -> None:
+        """Link two records through the relation `label` (see `relatedtypes`).
+
+        The server answers success even when nothing was linked (unknown label, missing related record),
+        so validate the label with `relatedtypes` and read the link back if it matters.
+        """
+        self._call("add_related", {"sourceRecordId": source_id, "relatedRecordId": related_id,
+                                   "relationIdLabel": label}, subject=source_id)
+
+    def retrieve_related(self, record_id: str, related_module: str, label: str) -> list[dict[str, Any]]:
+        """All fields of the records related to `record_id` (the server runs `SELECT *` internally).
+
+        On SalesPlatform 7.2 this answers HTTP 500 (VtigerProtocolError) because of the `tags` column;
+        use `query_related`, which selects explicit columns.
+        """
+        result = self._call("retrieve_related", {"id": record_id, "relatedType": related_module,
+                                                 "relatedLabel": label}, subject=record_id)
+        return list(_expect(result, list, "retrieve_related", record_id))
+
+    def query_related(self, record_id: str, related_module: str, label: str, *,
+                      fields: Sequence[str] | None = None,
+                      where: vtql.Condition | None = None) -> list[dict[str, Any]]:
+        """Records of `related_module` related to `record_id` through `label` (at most 100 per OR-term).
+
+        The server prepends `id IN (...) AND` to the WHERE and accepts no ORDER BY/LIMIT (reference
+        §3.12), so a condition with OR is sent as one query per OR-term and the rows merged by id.
+        """
+        columns = self._columns(related_module, fields)
+        rows: dict[str, dict[str, Any]] = {}
+        for part in where.disjuncts if where is not None else (None,):
+            text = vtql.select(related_module, columns, where=part, terminate=False)
+            result = self._call("query_related", {"query": text, "id": record_id, "relatedLabel": label},
+                                subject=record_id)
+            for row in _expect(result, list, "query_related", record_id):
+                rows.setdefault(str(row.get("id")), row)
+        return list(rows.values())
