@@ -1,0 +1,39 @@
+"""The bridge's durable state store: the only package that touches SQLite."""
+
+from bridge.store.audit import AuditEntry
+from bridge.store.db import SchemaTooNewError, StateError, StoreError
+from bridge.store.events import WebhookEvent
+from bridge.store.imports import LedgerOrigin
+from bridge.store.outbox_rows import (
+    OutboxSend,
+    OutboxTarget,
+    SendTarget,
+    TargetState,
+    backoff_delay,
+    idempotency_key,
+)
+from bridge.store.outbox_status import SendFilter
+from bridge.store.store import Store
+from bridge.store.upgrade import LATEST_VERSION
+from bridge.store.urlindex import IndexKey, IndexRow, UnresolvedRef
+
+__all__ = [
+    "LATEST_VERSION",
+    "AuditEntry",
+    "IndexKey",
+    "IndexRow",
+    "LedgerOrigin",
+    "OutboxSend",
+    "OutboxTarget",
+    "SchemaTooNewError",
+    "SendFilter",
+    "SendTarget",
+    "StateError",
+    "Store",
+    "StoreError",
+    "TargetState",
+    "UnresolvedRef",
+    "WebhookEvent",
+    "backoff_delay",
+    "idempotency_key",
+]

@@ -1,0 +1,157 @@
+"""The CRM URL index: which client record holds which social profile URL, and whose account it is.
+
+One row per (record_id, field). The import matches an incoming peer by (network, account_id); the resolver
+fills account ids for URLs that only name a screen name, one (network, ref_kind, ref_value) at a time, so
+every record sharing that profile gets it at once. Sized for 100,000+ rows: every lookup is an index search.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from bridge.store.db import StoreComponent, from_json, to_json
+
+
+@dataclass(frozen=True, slots=True)
+class IndexRow:
+    module: str
+    record_id: str
+    field: str
+    url: str
+    network: str
+    ref_kind: str  # "id" | "screen_name", as in providers.base.ProfileRef
+    ref_value: str
+    account_id: str | None = None
+    modifiedtime: str | None = None  # the CRM's own modifiedtime text, used as the refresh watermark
+
+
+@dataclass(frozen=True, slots=True)
+class IndexKey:
+    module: str
+    record_id: str
+    field: str
+
+
+@dataclass(frozen=True, slots=True)
+class UnresolvedRef:
+    ref_kind: str
+    ref_value: str
+
+
+_WATERMARK_KEY = "urlindex.watermark."  # + module, a JSON string in kv
+
+# When a row is re-read from the CRM with the same profile reference, keep the account id resolved
+# earlier (the refresh does not know it); when the URL now names another profile, take the new value.
+_UPSERT = """
+INSERT INTO url_index (module, record_id, field, url, network, ref_kind, ref_value, account_id, modifiedtime)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (record_id, field) DO UPDATE SET
+    module = excluded.module,
+    url = excluded.url,
+    network = excluded.network,
+    ref_kind = excluded.ref_kind,
+    ref_value = excluded.ref_value,
+    modifiedtime = excluded.modifiedtime,
+    account_id = CASE
+        WHEN url_index.network = excluded.network AND url_index.ref_kind = excluded.ref_kind
+             AND url_index.ref_value = excluded.ref_value
+        THEN COALESCE(excluded.account_id, url_index.account_id)
+        ELSE excluded.account_id
+    END
+"""
+
+
+def _params(row: IndexRow) -> tuple[str | None, ...]:
+    return (
+        row.module,
+        row.record_id,
+        row.field,
+        row.url,
+        row.network,
+        row.ref_kind,
+        row.ref_value,
+        row.account_id,
+        row.modifiedtime,
+    )
+
+
+class UrlIndexMixin(StoreComponent):
+    def index_upsert(self, rows: Iterable[IndexRow]) -> int:
+        """Insert or update rows keyed by (record_id, field) in one transaction; returns how many."""
+        params = [_params(r) for r in rows]
+        with self._db.transaction() as conn:
+            conn.executemany(_UPSERT, params)
+        return len(params)
+
+    def index_replace_record(self, record_id: str, rows: Iterable[IndexRow]) -> None:
+        """Make `rows` the record's whole entry: fields emptied in the CRM disappear from the index."""
+        params = [_params(r) for r in rows]
+        if any(p[1] != record_id for p in params):
+            raise ValueError(f"rows for another record given to index_replace_record({record_id!r})")
+        keep = {p[2] for p in params}
+        with self._db.transaction() as conn:
+            for (field,) in conn.execute(
+                "SELECT field FROM url_index WHERE record_id = ?", (record_id,)
+            ).fetchall():
+                if field not in keep:
+                    conn.execute(
+                        "DELETE FROM url_index WHERE record_id = ? AND field = ?", (record_id, field)
+                    )
+            conn.executemany(_UPSERT, params)
+
+    def index_remove_record(self, record_id: str) -> int:
+        """Forget a record (deleted in the CRM); returns the rows removed."""
+        with self._db.transaction() as conn:
+            return conn.execute("DELETE FROM url_index WHERE record_id = ?", (record_id,)).rowcount
+
+    def index_records_for_account(self, network: str, account_id: str) -> list[IndexKey]:
+        rows = self._db.execute(
+            "SELECT module, record_id, field FROM url_index WHERE network = ? AND account_id = ?"
+            " ORDER BY record_id, field",
+            (network, account_id),
+        )
+        return [IndexKey(r[0], r[1], r[2]) for r in rows]
+
+    def index_unresolved(self, network: str, limit: int = 100) -> list[UnresolvedRef]:
+        """Distinct profile references of this network whose account id is not known yet."""
+        rows = self._db.execute(
+            "SELECT DISTINCT ref_kind, ref_value FROM url_index WHERE network = ? AND account_id IS NULL"
+            " ORDER BY ref_kind, ref_value LIMIT ?",
+            (network, limit),
+        )
+        return [UnresolvedRef(r[0], r[1]) for r in rows]
+
+    def index_set_account(self, network: str, ref_kind: str, ref_value: str, account_id: str) -> int:
+        """Fill the account id into every row naming this profile; returns the rows updated."""
+        with self._db.transaction() as conn:
+            return conn.execute(
+                "UPDATE url_index SET account_id = ? WHERE network = ? AND ref_kind = ? AND ref_value = ?",
+                (account_id, network, ref_kind, ref_value),
+            ).rowcount
+
+    def index_watermark(self, module: str) -> str | None:
+        """The newest CRM modifiedtime seen for `module`: the next refresh asks for records after it.
+
+        The maximum of the indexed rows and of `index_set_watermark`, because records without any URL
+        leave no row behind but must not be re-read on every refresh.
+        """
+        with self._db.transaction(write=False) as conn:
+            indexed = conn.execute("SELECT MAX(modifiedtime) FROM url_index WHERE module = ?", (module,))
+            stored = conn.execute("SELECT value FROM kv WHERE key = ?", (_WATERMARK_KEY + module,))
+            marks = [indexed.fetchone()[0], *(from_json(r[0]) for r in stored)]
+        return max((m for m in marks if m is not None), default=None)
+
+    def index_set_watermark(self, module: str, modifiedtime: str) -> None:
+        """Remember how far a refresh of `module` got (never moves backwards)."""
+        if (self.index_watermark(module) or "") >= modifiedtime:
+            return
+        with self._db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO kv (key, value, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                (_WATERMARK_KEY + module, to_json(modifiedtime), self._now()),
+            )
+
+    def index_count(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM url_index")[0][0])
