@@ -27,7 +27,6 @@ from providers.errors import InvalidProfileUrl
 MAX_URL_LENGTH = 2048
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
-_ASCII_HOST = re.compile(r"^[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?)*$")
 # Letters that render like Latin ones in common fonts: enough to unmask `vк.com`, `faсebook.com`, `х.com`.
 _CONFUSABLES = str.maketrans(
     {
@@ -192,8 +191,8 @@ def split_url(url: str, hosts: frozenset[str], network: str) -> SplitUrl | None:
         refuse("the link contains a port number", authority)
         return None
     if host not in hosts:
-        if not _ASCII_HOST.match(host) or host.endswith("."):
-            refuse("the site name is spelled with look-alike or encoded characters", authority)
+        # Punycode (`xn--v-ttb.com`) passes as ASCII, so every unknown host gets the look-alike check.
+        refuse("the site name is spelled with look-alike or encoded characters", authority)
         return None  # another site: `vk.com.evil.org`, `evil.org/vk.com/id1`
     return _split_rest(host, remainder, url, network)
 
