@@ -1,0 +1,182 @@
+"""VK (VKontakte) behind `providers.base.Provider`.
+
+Honest about what VK allows today (see the team's VK reference, social-apis.md A1):
+
+* A **community token** can message only people who wrote to the community or allowed its messages;
+  anyone else is refused with 901, surfaced as `ProviderNotAllowed(NOT_OPTED_IN)`.
+* A **user token** of a new app never gets the `messages` right (VK answers 15), so it is good for
+  profiles only; its capabilities say so.
+* Every send carries a `random_id` derived from the idempotency key, so a retry can never deliver twice.
+
+No `messages.isMessagesFromGroupAllowed` pre-check before a send: a refused send costs the same one
+request as the check and delivers nothing, while a check would double the cost of every successful
+send and could still race with the person changing their mind. `messages_allowed()` exists for
+screens that want to show the state of many people at once (25 checks per request).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import time
+from collections import Counter
+from collections.abc import Iterable
+
+import requests
+
+from providers.base import (
+    AccountId,
+    Capabilities,
+    NetworkMessage,
+    Profile,
+    ProfileRef,
+    SentMessage,
+)
+from providers.errors import ProviderNotFound
+from providers.ratelimit import Clock, RateLimiter, Sleep
+from providers.urls import parse_vk_url, vk_profile_url
+from providers.vk_messages import fetch
+from providers.vk_profiles import PROFILE_FIELD_NAMES, PROFILE_FIELDS, USERS_PER_CALL, to_profile
+from providers.vk_transport import VkTransport, raise_unless
+
+INT32_MAX = 2**31 - 1
+MAX_TEXT = 9000  # messages.send `message` maxLength (vk-api-schema)
+DEFAULT_RPS = {"community": 20.0, "user": 3.0}
+
+
+def random_id_for(idempotency_key: str) -> int:
+    """A stable random_id in 1..2**31-1 for `idempotency_key` (0 would switch VK's dedup off)."""
+    digest = hashlib.sha256(idempotency_key.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % INT32_MAX + 1
+
+
+def _chunks(items: list[str], size: int) -> list[list[str]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+class VkProvider:
+    name = "vk"
+
+    def __init__(self, token: str, *, token_type: str = "community", group_id: int | None = None,
+                 api_url: str = "https://api.vk.ru/method/", api_version: str = "5.199",
+                 rate_limiter: RateLimiter | None = None, session: requests.Session | None = None,
+                 timeout: float = 10.0, clock: Clock = time.monotonic, sleep: Sleep = time.sleep) -> None:
+        if token_type not in DEFAULT_RPS:
+            raise ValueError(f"token_type must be 'community' or 'user', got {token_type!r}")
+        if not token:
+            raise ValueError("a VK access token is required")
+        self.token_type = token_type
+        self.group_id = group_id
+        # burst=1 spaces requests evenly: VK counts per second, and a full bucket plus its refill
+        # would otherwise allow almost twice the rate inside one second.
+        limiter = rate_limiter or RateLimiter(DEFAULT_RPS[token_type], burst=1, clock=clock, sleep=sleep)
+        self._transport = VkTransport(token, api_url=api_url, api_version=api_version, limiter=limiter,
+                                      session=session, timeout=timeout, sleep=sleep)
+        community = token_type == "community"
+        self.capabilities = Capabilities(
+            can_start_conversation=False,  # community: only after the person writes/allows; user: no right
+            needs_prior_inbound=community,
+            reply_window=None,
+            profile_fields=PROFILE_FIELD_NAMES,
+            can_import_messages=community,
+            max_text_length=MAX_TEXT,
+        )
+
+    def __repr__(self) -> str:
+        return f"VkProvider(token_type={self.token_type!r}, group_id={self.group_id!r})"
+
+    @property
+    def stats(self) -> Counter[str]:
+        """HTTP requests made so far, per VK method ("execute" for batches)."""
+        return self._transport.stats
+
+    @property
+    def rate_limiter(self) -> RateLimiter:
+        return self._transport.limiter
+
+    def close(self) -> None:
+        self._transport.close()
+
+    def __enter__(self) -> VkProvider:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- URLs ------------------------------------------------------------------------------------
+    def parse_profile_url(self, url: str) -> ProfileRef | None:
+        return parse_vk_url(url)
+
+    def profile_url(self, ref: ProfileRef) -> str:
+        return vk_profile_url(ref)
+
+    # --- people ----------------------------------------------------------------------------------
+    def resolve(self, refs: Iterable[ProfileRef]) -> dict[ProfileRef, AccountId]:
+        """Ids need no request; screen names go 1000 per users.get, 25 users.get per execute."""
+        resolved: dict[ProfileRef, AccountId] = {}
+        by_name: dict[str, list[ProfileRef]] = {}
+        for ref in refs:
+            if ref.network != "vk":
+                continue
+            if ref.kind == "id" and ref.value.isdigit():
+                resolved[ref] = AccountId(ref.value)
+            elif ref.kind == "screen_name" and ref.value:
+                by_name.setdefault(ref.value.lower(), []).append(ref)
+        if not by_name:
+            return resolved
+        calls = [("users.get", {"user_ids": ",".join(chunk), "fields": "screen_name"})
+                 for chunk in _chunks(list(by_name), USERS_PER_CALL)]
+        for result in self._transport.batch(calls):
+            # 113: nobody in this chunk is a person (communities, unknown names): leave them out.
+            for user in raise_unless(result, 113) or []:
+                user_id = str(user["id"])
+                for key in {str(user.get("screen_name") or "").lower(), f"id{user_id}"}:
+                    for ref in by_name.get(key, []):
+                        resolved.setdefault(ref, AccountId(user_id))
+        return resolved
+
+    def fetch_profiles(self, account_ids: Iterable[AccountId]) -> dict[AccountId, Profile]:
+        ids = list(dict.fromkeys(str(a) for a in account_ids if str(a).isdigit()))
+        if not ids:
+            return {}
+        calls = [("users.get", {"user_ids": ",".join(chunk), "fields": PROFILE_FIELDS})
+                 for chunk in _chunks(ids, USERS_PER_CALL)]
+        profiles: dict[AccountId, Profile] = {}
+        wanted = set(ids)
+        for result in self._transport.batch(calls):
+            for user in raise_unless(result, 113) or []:
+                if str(user.get("id")) in wanted:
+                    profile = to_profile(user)
+                    profiles[profile.account_id] = profile
+        return profiles
+
+    # --- messages --------------------------------------------------------------------------------
+    def _group_params(self) -> dict[str, object]:
+        return {"group_id": self.group_id} if self.token_type == "community" and self.group_id else {}
+
+    def send_message(self, account_id: AccountId, text: str, idempotency_key: str) -> SentMessage:
+        if not str(account_id).isdigit():
+            raise ProviderNotFound(f"{account_id!r} is not a VK person id; resolve the profile link first.",
+                                   network=self.name)
+        if not idempotency_key:
+            raise ValueError("an idempotency key is required so a retry cannot deliver twice")
+        message_id = self._transport.call("messages.send", {
+            **self._group_params(), "peer_id": account_id, "random_id": random_id_for(idempotency_key),
+            "message": text,
+        })
+        # VK gives no sign that a random_id was a repeat: it answers the first message's id again.
+        return SentMessage(message_id=str(message_id), sent_at=dt.datetime.now(dt.UTC))
+
+    def fetch_messages(self, cursor: str | None, limit: int) -> tuple[list[NetworkMessage], str | None]:
+        return fetch(self._transport, self._group_params(), cursor, limit)
+
+    def messages_allowed(self, account_ids: Iterable[AccountId]) -> dict[AccountId, bool]:
+        """Whether each person allows messages from our community (for display; 25 per request)."""
+        ids = [AccountId(str(a)) for a in dict.fromkeys(account_ids) if str(a).isdigit()]
+        if not ids or self.group_id is None:
+            return {}
+        calls = [("messages.isMessagesFromGroupAllowed", {"group_id": self.group_id, "user_id": uid})
+                 for uid in ids]
+        results = self._transport.batch(calls)
+        return {uid: bool((raise_unless(result) or {}).get("is_allowed"))
+                for uid, result in zip(ids, results, strict=True)}

@@ -1,0 +1,122 @@
+"""Skip-proof import of a community's VK messages.
+
+VK message ids of one community are increasing integers across all its conversations, so the
+cursor is simply "the last id handed out". Each call:
+
+1. `messages.getConversations` (newest activity first, <= 200 per page) until a conversation's last
+   message is at or below the cursor. The highest id seen is the snapshot mark `high`: every message
+   with an id <= `high` existed when the snapshot was taken, so its conversation is in the list.
+   Nothing new -> the call ends here (an idle import costs exactly one request).
+2. `messages.getHistory` for each conversation with news, from the cursor forward
+   (`start_message_id=cursor, offset=-K, count=K`), packed 25 per `execute`.
+3. Keep ids in (cursor, min(high, bound)], where `bound` is the highest id of any conversation whose
+   window was full (it may hold more news beyond the window); hand out the `limit` oldest.
+
+So a message can be late but never skipped (every id below the new cursor was seen) and never
+repeated (every id handed out is above the old cursor).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from providers.base import AccountId, Direction, NetworkMessage
+from providers.vk_transport import VkTransport, raise_unless
+
+PAGE = 200  # getConversations / getHistory `count` maximum
+UNREADABLE = (18, 936)  # a deleted/unknown peer's history: nothing to import, not an outage
+
+
+def _to_message(raw: Mapping[str, Any]) -> NetworkMessage:
+    attachments = []
+    for item in raw.get("attachments") or []:
+        kind = item.get("type", "")
+        body = item.get(kind) if isinstance(item.get(kind), dict) else {}
+        if "owner_id" in body and "id" in body:
+            attachments.append(f"{kind}{body['owner_id']}_{body['id']}")  # VK's attachment notation
+        else:
+            attachments.append(str(kind))
+    return NetworkMessage(
+        network="vk",
+        message_id=str(raw["id"]),
+        peer_id=AccountId(str(raw["peer_id"])),
+        direction=Direction.OUT if raw.get("out") else Direction.IN,
+        text=str(raw.get("text") or ""),
+        sent_at=dt.datetime.fromtimestamp(int(raw["date"]), dt.UTC),
+        attachments=tuple(attachments),
+        random_id=int(raw["random_id"]) if raw.get("random_id") else None,  # 0 = sent without a key
+    )
+
+
+def parse_cursor(cursor: str | None) -> int | None:
+    if cursor is None:
+        return None
+    if not cursor.isdigit():
+        raise ValueError(f"not a VK import cursor: {cursor!r}")
+    return int(cursor)
+
+
+def _snapshot(transport: VkTransport, group: Mapping[str, object], after: int | None,
+              limit: int) -> tuple[list[int], int]:
+    """User peers with messages above `after`, and the highest message id seen."""
+    peers: list[int] = []
+    high = after or 0
+    size = PAGE if after is not None else min(limit, PAGE)  # the newest `limit` sit in the top `limit`
+    offset = 0
+    while True:
+        page = transport.call("messages.getConversations",
+                              {**group, "count": size, "offset": offset, "filter": "all"})
+        items = page.get("items") or []
+        for item in items:
+            conversation = item["conversation"]
+            last_id = int(conversation["last_message_id"])
+            if after is not None and last_id <= after:
+                return peers, high
+            high = max(high, last_id)
+            peer = conversation["peer"]
+            if peer.get("type") == "user":  # chats have other senders than the peer: not imported
+                peers.append(int(peer["id"]))
+        if after is None or len(items) < size:
+            return peers, high
+        offset += size
+
+
+def fetch(transport: VkTransport, group: Mapping[str, object], cursor: str | None,
+          limit: int) -> tuple[list[NetworkMessage], str | None]:
+    if limit <= 0:
+        raise ValueError("limit must be positive")
+    after = parse_cursor(cursor)
+    peers, high = _snapshot(transport, group, after, limit)
+    if not peers:
+        return [], str(high)
+    window = min(limit, PAGE)
+    calls: list[tuple[str, Mapping[str, object]]] = []
+    for peer in peers:
+        params: dict[str, object] = {**group, "peer_id": peer, "count": window}
+        if after:
+            params.update(start_message_id=after, offset=-window)
+        elif after == 0:
+            params["rev"] = 1  # nothing imported yet: read from the oldest message on
+        calls.append(("messages.getHistory", params))
+    bound = high
+    candidates: dict[int, Mapping[str, Any]] = {}
+    for result in transport.batch(calls):
+        history = raise_unless(result, *UNREADABLE)
+        if history is None:
+            continue
+        fresh = [m for m in history.get("items") or [] if after is None or int(m["id"]) > after]
+        if after is not None and len(fresh) >= window:
+            bound = min(bound, max(int(m["id"]) for m in fresh))
+        for message in fresh:
+            if int(message["id"]) <= high:  # newer than the snapshot: next call's business
+                candidates[int(message["id"])] = message
+    if after is None:
+        newest = sorted(candidates)[-limit:]
+        return [_to_message(candidates[i]) for i in newest], str(high)
+    eligible = sorted(i for i in candidates if i <= bound)
+    taken = eligible[:limit]
+    complete = len(taken) == len(eligible) and bound == high
+    next_cursor = high if complete else taken[-1]
+    return [_to_message(candidates[i]) for i in taken], str(next_cursor)
