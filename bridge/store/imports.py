@@ -52,6 +52,9 @@ class ImportsMixin(StoreComponent):
 
     def ledger_reserve(self, network: str, message_id: str, origin: LedgerOrigin = "import") -> bool:
         """Claim a message id before creating its CRM record; False when it is already in the ledger."""
+        # Checked here because INSERT OR IGNORE would silently ignore the CHECK constraint as well.
+        if origin not in ("import", "outbox"):
+            raise ValueError(f"unknown ledger origin {origin!r}")
         with self._db.transaction() as conn:
             cur = conn.execute(
                 "INSERT OR IGNORE INTO message_ledger (network, message_id, origin, created_at)"

@@ -74,6 +74,8 @@ _STATEMENTS = (
     ) WITHOUT ROWID""",
     "CREATE INDEX url_index_account ON url_index (network, account_id)",
     "CREATE INDEX url_index_ref ON url_index (network, ref_kind, ref_value)",
+    # Partial: the resolver pages through unresolved refs without walking the resolved majority.
+    "CREATE INDEX url_index_unresolved ON url_index (network, ref_kind, ref_value) WHERE account_id IS NULL",
     "CREATE INDEX url_index_modified ON url_index (module, modifiedtime)",
     """CREATE TABLE profile_audit (
         id             INTEGER PRIMARY KEY AUTOINCREMENT,
