@@ -125,7 +125,7 @@ def test_file_and_wal_are_private_whatever_the_umask(tmp_path: Path) -> None:
     try:
         with Store(path) as store:
             store.kv_set("x", 1)  # forces the -wal file into existence
-            for file in (path, Path(f"{path}-wal")):
+            for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
                 assert stat.S_IMODE(file.stat().st_mode) == 0o600, file
     finally:
         os.umask(old)
