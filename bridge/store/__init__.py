@@ -15,7 +15,7 @@ from bridge.store.outbox_rows import (
 from bridge.store.outbox_status import SendFilter
 from bridge.store.store import Store
 from bridge.store.upgrade import LATEST_VERSION
-from bridge.store.urlindex import IndexKey, IndexRow, UnresolvedRef
+from bridge.store.urlindex import IndexKey, IndexRow, UnresolvedRef, UrlIndexRow
 
 __all__ = [
     "LATEST_VERSION",
@@ -33,6 +33,7 @@ __all__ = [
     "StoreError",
     "TargetState",
     "UnresolvedRef",
+    "UrlIndexRow",
     "WebhookEvent",
     "backoff_delay",
     "idempotency_key",

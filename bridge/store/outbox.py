@@ -127,6 +127,18 @@ class OutboxMixin(StoreComponent):
             )
             return load_sends(conn, [outbox_id])[0].target(network)
 
+    def set_target_account(self, outbox_id: int, network: str, account_id: str) -> None:
+        """Persist the account id resolved from the target's URL, so a resumed send does not resolve again."""
+        with self._db.transaction() as conn:
+            self._apply(
+                conn,
+                outbox_id,
+                network,
+                frozenset({TargetState.PENDING, TargetState.SENDING}),
+                "account_id = ?",
+                (account_id,),
+            )
+
     def mark_target_sent(self, outbox_id: int, network: str, message_id: str) -> None:
         """The network accepted the message; it enters the ledger too, so the import never records it."""
         now = self._now()

@@ -26,6 +26,9 @@ class IndexRow:
     modifiedtime: str | None = None  # the CRM's own modifiedtime text, used as the refresh watermark
 
 
+UrlIndexRow = IndexRow  # alias: the name the services first reached for
+
+
 @dataclass(frozen=True, slots=True)
 class IndexKey:
     module: str
@@ -104,6 +107,22 @@ class UrlIndexMixin(StoreComponent):
         """Forget a record (deleted in the CRM); returns the rows removed."""
         with self._db.transaction() as conn:
             return conn.execute("DELETE FROM url_index WHERE record_id = ?", (record_id,)).rowcount
+
+    def index_prune(self, module: str, keep_record_ids: Iterable[str]) -> int:
+        """After a full refresh of `module`, drop its records not seen (deleted in the CRM); returns rows gone."""
+        keep = set(keep_record_ids)
+        with self._db.transaction() as conn:
+            known = [
+                r[0]
+                for r in conn.execute("SELECT DISTINCT record_id FROM url_index WHERE module = ?", (module,))
+            ]
+            removed = 0
+            for record_id in known:
+                if record_id not in keep:
+                    removed += conn.execute(
+                        "DELETE FROM url_index WHERE record_id = ?", (record_id,)
+                    ).rowcount
+            return removed
 
     def index_records_for_account(self, network: str, account_id: str) -> list[IndexKey]:
         rows = self._db.execute(

@@ -145,6 +145,16 @@ def test_replace_and_remove_record(store: Store) -> None:
     assert store.index_count() == 1
 
 
+def test_prune_after_full_refresh_drops_unseen_records_of_that_module_only(store: Store) -> None:
+    store.index_upsert(
+        [_row("12x1"), _row("12x1", field="website"), _row("12x2"), _row("3x1", module="Leads")]
+    )
+    assert store.index_prune("Contacts", ["12x2"]) == 2
+    assert store.index_count() == 2
+    assert store.index_prune("Contacts", ["12x2"]) == 0
+    assert store.index_unresolved("vk") == [UnresolvedRef("screen_name", "durov")]
+
+
 def test_watermark_per_module_never_moves_back(store: Store) -> None:
     assert store.index_watermark("Contacts") is None
     store.index_upsert([_row("12x1", modifiedtime="2024-01-05 00:00:00"), _row("3x1", module="Leads")])

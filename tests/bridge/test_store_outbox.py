@@ -156,6 +156,17 @@ def test_illegal_transitions_are_refused(store: Store) -> None:
         store.set_send_crm_message_id(999, "45x1")
 
 
+def test_resolved_account_is_persisted_on_the_target(store: Store) -> None:
+    oid = _enqueue(store)
+    store.set_target_account(oid, "x", "2244994945")
+    send = store.get_send(oid)
+    assert send is not None and send.target("x").account_id == "2244994945"
+    store.mark_target_sending(oid, "x")
+    store.mark_target_failed(oid, "x", "349", "cannot DM")
+    with pytest.raises(StateError):
+        store.set_target_account(oid, "x", "1")
+
+
 def test_crashed_sending_target_resumes_with_same_key_and_counts_attempts(store: Store) -> None:
     oid = _enqueue(store, targets=[VK])
     store.mark_target_sending(oid, "vk")  # ... the worker dies during the network call
