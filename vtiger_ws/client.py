@@ -313,8 +313,8 @@ class VtigerClient:
         if not self.describe(module).has_field("modifiedtime"):
             raise ValueError(f"{module} has no modifiedtime field; changes cannot be found by time")
         columns = self._columns(module, fields, "id", "modifiedtime")
-        for page in changed_since_pages(self.query, module, columns, modifiedtime):
-            yield from page
+        # A plain function returning a generator, so the checks above raise at the call, not at next().
+        return (row for page in changed_since_pages(self.query, module, columns, modifiedtime) for row in page)
 
     # --- relations ----------------------------------------------------------------------------------
     def add_related(self, source_id: str, related_id: str, label: str) -> None:
