@@ -314,7 +314,8 @@ class VtigerClient:
             raise ValueError(f"{module} has no modifiedtime field; changes cannot be found by time")
         columns = self._columns(module, fields, "id", "modifiedtime")
         # A plain function returning a generator, so the checks above raise at the call, not at next().
-        return (row for page in changed_since_pages(self.query, module, columns, modifiedtime) for row in page)
+        pages = changed_since_pages(self.query, module, columns, modifiedtime)
+        return (row for page in pages for row in page)
 
     # --- relations ----------------------------------------------------------------------------------
     def add_related(self, source_id: str, related_id: str, label: str) -> None:
