@@ -109,7 +109,7 @@ class UrlIndexMixin(StoreComponent):
             return conn.execute("DELETE FROM url_index WHERE record_id = ?", (record_id,)).rowcount
 
     def index_prune(self, module: str, keep_record_ids: Iterable[str]) -> int:
-        """After a full refresh of `module`, drop its records not seen (deleted in the CRM); returns rows gone."""
+        """After a full refresh of `module`, drop its records not seen (deleted in the CRM)."""
         keep = set(keep_record_ids)
         with self._db.transaction() as conn:
             known = [
