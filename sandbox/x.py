@@ -95,6 +95,14 @@ class XSandbox(SandboxServer):
         self._user_ids = itertools.count(2244994945, 7919)
         self.me = self.add_user("CrmBridgeDesk", "CRM Bridge Desk", user_id="1072250532645998596")
 
+    def start(self) -> XSandbox:
+        super().start()
+        assert self._httpd is not None
+        # The base handler writes headers and body separately; without TCP_NODELAY every keep-alive
+        # answer waits ~40 ms for the client's delayed ACK (the handler class is this instance's own).
+        self._httpd.RequestHandlerClass.disable_nagle_algorithm = True  # type: ignore[attr-defined]
+        return self
+
     @property
     def url(self) -> str:
         return self.base_url
@@ -165,8 +173,9 @@ class XSandbox(SandboxServer):
         headers, allowed = self._take_window(check.token, operation)
         if not allowed:
             return problem(429, generic_problem(429, "Too Many Requests"), headers)
-        match = next(p.match(request.path) for m, p, op in _ROUTES if op == operation)
-        response = getattr(self, "_op_" + operation)(request, **match.groupdict())
+        match = next(m for _, p, op in _ROUTES if op == operation and (m := p.match(request.path)))
+        handler: Callable[..., Response] = getattr(self, "_op_" + operation)
+        response = handler(request, **match.groupdict())
         response.headers.update(headers)
         return response
 

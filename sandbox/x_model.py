@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from oauthlib.oauth1.rfc5849 import signature as oauth_signature
+from oauthlib.oauth1.rfc5849 import signature as oauth_signature  # type: ignore[import-untyped]
 from oauthlib.oauth1.rfc5849 import utils as oauth_utils
 
 from sandbox._http import Request, Response
@@ -209,7 +209,7 @@ def verify_oauth1(request: Request, *, consumers: dict[str, str], tokens: dict[s
         uri="http://" + request.headers.get("host", "") + request.path,
         http_method=request.method, params=params, signature=oauth.get("oauth_signature", ""),
     )
-    if not oauth_signature.verify_hmac_sha1(signed, consumers[consumer_key], tokens[token]):  # type: ignore[arg-type]
+    if not oauth_signature.verify_hmac_sha1(signed, consumers[consumer_key], tokens[token]):
         return OAuthCheck(False, "bad signature")
     seen_nonces.add(nonce_key)
     return OAuthCheck(True, token=token)

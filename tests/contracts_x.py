@@ -55,11 +55,16 @@ def spec() -> dict[str, Any]:
     return dict(_denull(raw))
 
 
+@functools.lru_cache(maxsize=64)
+def _validator(schema_json: str) -> jsonschema.Draft7Validator:
+    root = copy.copy(spec())
+    root.update(json.loads(schema_json))
+    return jsonschema.Draft7Validator(root)
+
+
 def validate_schema(schema: dict[str, Any], instance: Any) -> list[str]:
     """Errors of `instance` against `schema` (which may `$ref` into the spec's components)."""
-    root = copy.copy(spec())
-    root.update(schema)
-    validator = jsonschema.Draft7Validator(root)
+    validator = _validator(json.dumps(schema, sort_keys=True))
     return [f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
             for e in validator.iter_errors(instance)]
 
