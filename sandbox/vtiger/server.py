@@ -1,0 +1,225 @@
+"""The HTTP double of vtiger's webservice.php (SalesPlatform 7.2 by default)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from .._http import Request, Response, SandboxServer
+from . import queryexec, records, relations
+from .auth import Auth, Session
+from .envelope import (
+    AUTH_REQUIRED,
+    INVALID_SESSION,
+    PERMISSION_DENIED,
+    UNKNOWN_ERROR,
+    PhpFatal,
+    WsError,
+    fatal,
+    ok,
+)
+from .envelope import error as error_response
+from .profiles import get_profile
+from .schema import Schema
+from .storage import USERS_PREFIX, Store, User
+
+# name -> (HTTP method whose superglobal holds the params, prelogin, registered params)
+OPERATIONS: dict[str, tuple[str, bool, tuple[str, ...]]] = {
+    "getchallenge": ("GET", True, ("username",)),
+    "login": ("POST", True, ("username", "accessKey")),
+    "extendsession": ("POST", True, ()),
+    "logout": ("POST", False, ("sessionName",)),
+    "listtypes": ("GET", False, ("fieldTypeList",)),
+    "describe": ("GET", False, ("elementType",)),
+    "create": ("POST", False, ("elementType", "element")),
+    "retrieve": ("GET", False, ("id",)),
+    "update": ("POST", False, ("element",)),
+    "revise": ("POST", False, ("element",)),
+    "delete": ("POST", False, ("id",)),
+    "query": ("GET", False, ("query",)),
+    "sync": ("GET", False, ("modifiedTime", "elementType")),
+    "relatedtypes": ("GET", False, ("elementType",)),
+    "retrieve_related": ("GET", False, ("id", "relatedType", "relatedLabel")),
+    "query_related": ("GET", False, ("query", "id", "relatedLabel")),
+    "add_related": ("POST", False, ("sourceRecordId", "relatedRecordId", "relationIdLabel")),
+}
+DEFAULT_ACCESS_KEY = "sandboxAccessKey01"
+
+
+def _request_value(request: Request, name: str) -> str | None:
+    """$_REQUEST: the query string, overridden by the form body."""
+    value = request.arg(name, source="form")
+    return value if value is not None else request.arg(name)
+
+
+class VtigerSandbox(SandboxServer):
+    name = "vtiger"
+
+    def __init__(self, profile: str = "salesplatform-7.2", *, access_key: str = DEFAULT_ACCESS_KEY,
+                 fb_url: bool = False, host: str = "127.0.0.1", port: int = 0,
+                 session_idle_seconds: float | None = 1440.0,
+                 clock: Callable[[], datetime] | None = None) -> None:
+        super().__init__(host, port)
+        self.profile = get_profile(profile)
+        self._fixed_time: datetime | None = None
+        self._external_clock = clock
+        self.schema = Schema(self.profile, fb_url=fb_url)
+        self.store = Store(self.schema, self.profile, self.clock)
+        self.auth = Auth(self.store, self.clock, session_idle_seconds)
+        self.username = "admin"
+        self.access_key = access_key
+        self.store.users[1] = User(1, "admin", access_key, is_admin=True, last_name="Administrator",
+                                   email="admin@example.com")
+        self.lock = self.store.lock
+
+    # --- clock ------------------------------------------------------------------------------------
+    def clock(self) -> datetime:
+        if self._fixed_time is not None:
+            return self._fixed_time
+        if self._external_clock is not None:
+            return self._external_clock()
+        return datetime.now(UTC)
+
+    def set_time(self, when: datetime) -> None:
+        """Freeze the server's clock (naive datetimes are taken as UTC, the DB time zone)."""
+        self._fixed_time = when if when.tzinfo else when.replace(tzinfo=UTC)
+
+    def advance(self, seconds: float) -> None:
+        self.set_time(self.clock() + timedelta(seconds=seconds))
+
+    def start(self) -> VtigerSandbox:
+        super().start()
+        if self._httpd is not None:
+            # Buffer each answer so headers and body leave in one TCP segment: written separately, Nagle
+            # plus the client's delayed ACK cost ~40 ms per request on loopback.
+            self._httpd.RequestHandlerClass.wbufsize = io.DEFAULT_BUFFER_SIZE  # type: ignore[attr-defined]
+        return self
+
+    # --- test helpers -----------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        return self.base_url
+
+    def expire_sessions(self) -> None:
+        with self.lock:
+            self.auth.expire_all()
+
+    def fail(self, operation: str, code: str = "INTERNAL_SERVER_ERROR", message: str = UNKNOWN_ERROR,
+             *, times: int | None = 1) -> None:
+        """Answer the next `times` calls of `operation` with a vtiger error envelope."""
+        response = error_response(WsError(code, message))
+        self.faults.custom(lambda _request: response, operation=operation, times=times)
+
+    def seed(self, module: str, fields: dict[str, Any]) -> str:
+        """Insert a record directly (no HTTP, no webservice checks); returns its ws id."""
+        with self.lock:
+            mod = self.schema.modules[module]
+            element = dict(fields)
+            element.setdefault("assigned_user_id", f"{USERS_PREFIX}x1")
+            if module == "SPSocialConnector":
+                element.setdefault("message_datetime", self.store.now())
+            return self.store.ws_id(records.save_new(self.store, self.store.users[1], mod, element))
+
+    def get(self, record_id: str) -> dict[str, str] | None:
+        with self.lock:
+            try:
+                return records.retrieve(self.store, record_id)
+            except WsError:
+                return None
+
+    def records(self, module: str) -> list[dict[str, str]]:
+        with self.lock:
+            return [self.store.as_ws(r) for r in sorted(self.store.records.values(), key=lambda r: r.crmid)
+                    if r.module == module and not r.deleted]
+
+    def related(self, record_id: str) -> list[str]:
+        with self.lock:
+            crmid = int(record_id.partition("x")[2])
+            return [self.store.ws_id(self.store.records[c]) for c in sorted(self.store.linked(crmid))]
+
+    def add_user(self, user_name: str, *, access_key: str = "", is_admin: bool = False, first_name: str = "",
+                 last_name: str = "", email: str = "", status: str = "Active",
+                 groups: tuple[int, ...] = ()) -> str:
+        with self.lock:
+            uid = self.store.new_user_id()
+            self.store.users[uid] = User(uid, user_name, access_key, is_admin, status, first_name,
+                                         last_name or user_name, email, set(groups))
+            return f"{USERS_PREFIX}x{uid}"
+
+    # --- HTTP ---------------------------------------------------------------------------------------
+    def operation_of(self, request: Request) -> str:
+        return (_request_value(request, "operation") or "").lower()
+
+    def handle(self, request: Request) -> Response:
+        if request.path != "/webservice.php":
+            return Response.text("<h1>Not Found</h1>", status=404)
+        spec = OPERATIONS.get(request.operation)
+        if spec is None:  # OperationManager throws before webservice.php's try block
+            return fatal()
+        method, prelogin, names = spec
+        source = "query" if method == "GET" else "form"
+        params: dict[str, str | None] = {}
+        for name in names:
+            value = request.arg(name, source=source)
+            params[name] = value if value not in ("", "0") else None  # PHP-falsy means absent
+        session_name = _request_value(request, "sessionName")
+        with self.lock:
+            try:
+                session: Session | None = None
+                if session_name and session_name.lower() != "null" and session_name != "0":
+                    session = self.auth.resolve(session_name)
+                    if session is None:
+                        raise WsError("INVALID_SESSIONID", INVALID_SESSION)
+                if not prelogin and session is None:
+                    raise WsError("AUTHENTICATION_REQUIRED", AUTH_REQUIRED)
+                return ok(self._dispatch(request, params, session))
+            except WsError as err:
+                return error_response(err)
+            except PhpFatal:
+                return fatal()
+
+    def _dispatch(self, request: Request, p: dict[str, str | None], session: Session | None) -> Any:
+        op = request.operation
+        store = self.store
+        if op == "getchallenge":
+            return self.auth.challenge(p["username"])
+        if op == "login":
+            return self.auth.login_result(self.auth.login(p["username"], p["accessKey"]))
+        if op == "extendsession":
+            if request.method != "POST" or "operation" not in request.form:
+                raise WsError("AUTHENTICATION_REQUIRED", AUTH_REQUIRED)
+            raise WsError("AUTHENTICATION_FAILURE", "Authencation Failed")  # no web-UI sessions here
+        assert session is not None
+        user = store.users[session.user_id]
+        if op == "logout":
+            if request.method != "POST":
+                raise WsError("OPERATION_NOT_SUPPORTED", PERMISSION_DENIED)
+            if self.profile.logout_broken:
+                raise WsError("INTERNAL_SERVER_ERROR", UNKNOWN_ERROR)  # and the session stays valid
+            self.auth.destroy(session.name)
+            return {"message": "successfull"}
+        handlers: dict[str, Callable[[], Any]] = {
+            "listtypes": lambda: records.listtypes(store, p["fieldTypeList"]),
+            "describe": lambda: records.describe(store, p["elementType"]),
+            "create": lambda: records.create(store, user, p["elementType"], p["element"]),
+            "retrieve": lambda: records.retrieve(store, p["id"]),
+            "update": lambda: records.change(store, user, p["element"], full=True),
+            "revise": lambda: records.change(store, user, p["element"], full=False),
+            "delete": lambda: records.delete(store, p["id"]),
+            "query": lambda: self._query(p["query"]),
+            "sync": lambda: relations.sync(store, user, p["modifiedTime"], p["elementType"]),
+            "relatedtypes": lambda: relations.relatedtypes(store, p["elementType"]),
+            "retrieve_related": lambda: relations.retrieve_related(
+                store, p["id"], p["relatedType"], p["relatedLabel"]),
+            "query_related": lambda: relations.query_related(store, p["query"], p["id"], p["relatedLabel"]),
+            "add_related": lambda: relations.add_related(
+                store, p["sourceRecordId"], p["relatedRecordId"], p["relationIdLabel"]),
+        }
+        return handlers[op]()
+
+    def _query(self, text: str | None) -> Any:
+        if text is None:  # an absent (e.g. POSTed) query names no module
+            raise WsError("ACCESS_DENIED", "Permission to perform the operation is denied for query")
+        return queryexec.execute(self.store, text)
