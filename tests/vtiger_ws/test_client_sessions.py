@@ -1,0 +1,121 @@
+"""Sessions: re-login on expiry, the once-only retry limit, and logins serialized across threads."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+import vtiger_ws
+from sandbox._http import Response
+from vtiger_ws import VtigerClient
+
+from .conftest import make_client
+
+
+def _envelope(code: str, message: str = "m") -> Any:
+    return lambda request: Response.json({"success": False, "error": {"code": code, "message": message}})
+
+
+def test_expired_session_is_renewed_and_the_call_retried(crm: Any, client: VtigerClient) -> None:
+    client.listtypes()
+    crm.expire_sessions()
+    assert client.describe("Contacts").name == "Contacts"
+    assert (crm.count("describe"), crm.count("login"), client.logins) == (2, 2, 2)
+    # the re-login did not carry the stale session (reference §2.2)
+    for request in crm.requests:
+        if request.operation in ("getchallenge", "login"):
+            assert "sessionName" not in request.query and "sessionName" not in request.form
+
+
+@pytest.mark.parametrize("code", ["INVALID_SESSIONID", "SESSION_EXPIRED", "SESSION_LEFT_IDLE",
+                                  "AUTHENTICATION_REQUIRED"])
+def test_each_session_code_triggers_one_relogin(crm: Any, client: VtigerClient, code: str) -> None:
+    client.listtypes()
+    crm.faults.custom(_envelope(code), operation="query", times=1)
+    assert client.query("SELECT id FROM Contacts;") == []
+    assert (crm.count("query"), client.logins) == (2, 2)
+
+
+def test_retry_is_limited_to_once(crm: Any, client: VtigerClient) -> None:
+    client.listtypes()
+    crm.faults.custom(_envelope("INVALID_SESSIONID"), operation="query", times=None)
+    with pytest.raises(vtiger_ws.VtigerSessionExpired, match="query"):
+        client.query("SELECT id FROM Contacts;")
+    assert (crm.count("query"), crm.count("login"), client.logins) == (2, 2, 2)
+
+
+def test_no_loop_when_login_itself_fails_after_expiry(crm: Any, client: VtigerClient) -> None:
+    client.listtypes()
+    crm.expire_sessions()
+    crm.faults.custom(_envelope("INVALID_USER_CREDENTIALS"), operation="login", times=None)
+    with pytest.raises(vtiger_ws.VtigerCredentialsError, match="login"):
+        client.listtypes()
+    assert (crm.count("listtypes"), crm.count("login")) == (2, 2)
+
+
+def test_login_answering_a_session_code_is_not_retried(crm: Any, client: VtigerClient) -> None:
+    crm.faults.custom(_envelope("INVALID_SESSIONID"), operation="login", times=None)
+    with pytest.raises(vtiger_ws.VtigerSessionExpired):
+        client.listtypes()
+    assert (crm.count("login"), crm.count("listtypes")) == (1, 0)
+
+
+def test_wrong_access_key(crm: Any) -> None:
+    with VtigerClient(crm.url, crm.username, "0" * 16, timeout=5) as c:
+        with pytest.raises(vtiger_ws.VtigerCredentialsError) as info:
+            c.listtypes()
+    assert info.value.code == "INVALID_USER_CREDENTIALS"
+    assert "0" * 16 not in str(info.value)
+    assert crm.count("login") == 1
+
+
+def test_unknown_user(crm: Any) -> None:
+    with VtigerClient(crm.url, "nosuchuser", crm.access_key, timeout=5) as c:
+        with pytest.raises(vtiger_ws.VtigerError) as info:
+            c.login()
+    # 7.x+: getchallenge refuses unknown users with ACCESS_DENIED "username does not exists"
+    assert info.value.operation == "getchallenge"
+
+
+def test_eight_threads_share_one_client_while_sessions_expire(crm: Any) -> None:
+    client = make_client(crm)
+    ids = [crm.seed("Contacts", {"lastname": f"T{i}", "assigned_user_id": "19x1"}) for i in range(8)]
+    expirations = 0
+    stop = threading.Event()
+    failures: list[BaseException] = []
+
+    def work(n: int) -> int:
+        done = 0
+        try:
+            while not stop.is_set() or done < 10:
+                record = client.retrieve(ids[n])
+                assert record["id"] == ids[n]
+                client.revise({"id": ids[n], "mobile": str(done)})
+                done += 1
+        except BaseException as exc:  # collected and asserted below
+            failures.append(exc)
+        return done
+
+    with client, ThreadPoolExecutor(max_workers=8) as pool:
+        futures = [pool.submit(work, n) for n in range(8)]
+        # expire whenever the threads have made progress since the last expiry, five times
+        for _ in range(5):
+            target = crm.count("revise") + 16
+            while crm.count("revise") < target and not failures:
+                threading.Event().wait(0.002)
+            crm.expire_sessions()
+            expirations += 1
+        stop.set()
+        total = sum(f.result() for f in futures)
+
+    assert not failures, failures[:3]
+    assert total >= 80
+    logins = crm.count("login")
+    # each expiry costs at most one login: threads that waited on the lock reuse the new session
+    assert 2 <= logins <= expirations + 1
+    assert crm.count("getchallenge") == logins
+    prelogin = [r.operation for r in crm.requests if r.operation in ("getchallenge", "login")]
+    assert prelogin == ["getchallenge", "login"] * logins  # serialized, never interleaved
