@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import json
 import re
 import secrets
 import threading
@@ -223,13 +222,25 @@ class XSandbox(SandboxServer):
                 errors.append(not_found_problem(value, parameter, title="Forbidden",
                                                 detail=f"User has been suspended: [{value}]."))
             else:
-                data.append(user.as_json(fields))
+                data.append(self._with_dm_status(user.as_json(fields)))
         body: dict[str, Any] = {}
         if data:
             body["data"] = data if many else data[0]
         if errors:
             body["errors"] = errors
         return Response.json(body)
+
+    def _wrote_to_us(self, user_id: str) -> bool:
+        with self._lock:
+            return any(e.sender_id == user_id and self.me in e.participant_ids for e in self._events)
+
+    def _with_dm_status(self, user: dict[str, Any]) -> dict[str, Any]:
+        """`receives_your_dm` is whether a DM from us would go through now, as the DM rules below decide."""
+        if "receives_your_dm" in user:
+            uid = user["id"]
+            user["receives_your_dm"] = uid not in self._blocked_by and (
+                bool(user["receives_your_dm"]) or self._wrote_to_us(uid))
+        return user
 
     def _op_users_me(self, request: Request) -> Response:
         return self._lookup([self.me], "id", request, many=False)
@@ -278,8 +289,7 @@ class XSandbox(SandboxServer):
                 return problem(404, {**not_found_problem(pid, "participant_id"), "status": 404})
             if pid in self._blocked_by:
                 return dm_forbidden(user, blocked=True)
-            wrote_to_us = any(e.sender_id == pid and self.me in e.participant_ids for e in self._events)
-            if not user.accepts_dms and not wrote_to_us:
+            if not user.accepts_dms and not self._wrote_to_us(pid):
                 return dm_forbidden(user, blocked=False)
             event = self._add_event(self.me, pid, text)
             if self._fail_after_delivery > 0:
@@ -335,9 +345,3 @@ class XSandbox(SandboxServer):
             meta["next_token"] = page_token(page[-1].id)
         body["meta"] = meta
         return Response.json(body)
-
-    def dump(self) -> str:
-        """A readable state summary for debugging failing tests (never includes secrets)."""
-        with self._lock:
-            return json.dumps({"users": len(self._users), "events": len(self._events),
-                               "tweets": len(self.tweets)})

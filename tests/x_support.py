@@ -8,7 +8,7 @@ from typing import Any
 from providers.ratelimit import FakeClock, RateLimiter
 from providers.x import XProvider
 from sandbox.x import XSandbox
-from tests.contracts_x import operation, validate_response
+from tests.contracts_x import operation, validate_request_body, validate_response
 
 EPOCH_START = 1_800_000_000.0  # 2027-01-15: the fake clock doubles as the epoch clock X's headers use
 
@@ -33,6 +33,10 @@ def contract_violations(x: XSandbox) -> list[str]:
             operation(request.method, request.path)
         except LookupError:
             continue  # paths X does not have (v1.1, typos) are not part of the v2 contract
+        if request.operation == "dm_create" and response.status == 201:
+            # what the provider sent must be a body X accepts, too
+            for error in validate_request_body(request.method, request.path, request.json()):
+                problems.append(f"request {request.method} {request.path}: {error}")
         body = json.loads(response.body)
         for error in validate_response(request.method, request.path, response.status, content_type, body):
             problems.append(f"{request.method} {request.path} {response.status}: {error}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -164,14 +165,16 @@ def test_5xx_is_unavailable(x: XSandbox, provider: XProvider, status: int) -> No
 
 
 def test_dropped_connection_and_timeout_are_unavailable(x: XSandbox, clock: FakeClock) -> None:
-    with make_provider(x, clock, timeout=0.2) as provider:
+    with make_provider(x, clock, timeout=0.1) as provider:
         x.faults.drop()
         with pytest.raises(ProviderUnavailable, match="Could not reach X"):
             provider.fetch_profiles([AccountId(x.me)])
-        x.faults.latency = 0.5
+        x.faults.latency = 0.3
         with pytest.raises(ProviderUnavailable, match="in time"):
             provider.fetch_profiles([AccountId(x.me)])
         x.faults.clear()
+        # Let the late answer hit the closed socket now, so its "broken pipe" report stays inside this test.
+        time.sleep(0.3)
 
 
 def test_garbage_body_is_unavailable(x: XSandbox, provider: XProvider) -> None:

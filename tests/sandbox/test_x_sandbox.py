@@ -116,6 +116,9 @@ def test_dm_rules(x: XSandbox, http: requests.Session) -> None:
     assert send(closed, "answer").status_code == 201
     assert [d["text"] for d in x.delivered_to(open_)] == ["hello"]
     assert [d["text"] for d in x.delivered_to(closed)] == ["answer"]
+    status = http.get(x.url + "/2/users", params={"ids": f"{open_},{closed},{blocker}",
+                                                  "user.fields": "receives_your_dm"}).json()["data"]
+    assert [u["receives_your_dm"] for u in status] == [True, True, False]
 
 
 def test_rate_window_429_and_reset_on_the_injected_clock(x: XSandbox, http: requests.Session,
