@@ -217,6 +217,7 @@ class Parser:
                 query.conditions.append(Condition(name, op, values, True))
             else:
                 query.conditions.append(Condition(name, op, [self._value("PARENOPEN,VALUE")], False))
+            self._peek()  # lemon reduces (and checks the field) only once it holds the next token
             self.check(name, False)
             if self._is("LOGICAL_AND") or self._is("LOGICAL_OR"):
                 query.connectors.append(self._take().text.upper())
