@@ -86,7 +86,7 @@ class VkTransport:
             # The exception text may carry the URL (never the token), but keep it out anyway.
             raise ProviderUnavailable(f"VK did not answer ({type(exc).__name__}); the bridge will try again "
                                       "later.", network=NETWORK) from None
-        if response.status_code >= 500 or response.status_code != 200:
+        if response.status_code != 200:  # VK answers its own errors with 200
             raise ProviderUnavailable(f"VK answered HTTP {response.status_code}; the bridge will try again "
                                       "later.", network=NETWORK, code=response.status_code)
         try:

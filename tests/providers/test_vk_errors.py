@@ -37,7 +37,7 @@ def vk(clock: FakeClock) -> Iterator[VkSandbox]:
 @pytest.fixture
 def provider(vk: VkSandbox, clock: FakeClock) -> Iterator[VkProvider]:
     with VkProvider(vk.community_token, group_id=vk.group_id, api_url=vk.url, clock=clock,
-                    sleep=clock.sleep, timeout=0.2) as p:
+                    sleep=clock.sleep, timeout=5.0) as p:
         yield p
 
 
@@ -137,7 +137,7 @@ def test_execute_sub_calls_failing_with_10_are_rerun(provider: VkProvider, vk: V
 
 
 @pytest.mark.parametrize("fault", ["http_500", "html", "drop", "timeout"])
-def test_network_failures_are_unavailable(provider: VkProvider, vk: VkSandbox, uid: int, fault: str) -> None:
+def test_network_failures_are_unavailable(vk: VkSandbox, clock: FakeClock, uid: int, fault: str) -> None:
     if fault == "http_500":
         vk.faults.http_error(502)
     elif fault == "html":
@@ -145,10 +145,12 @@ def test_network_failures_are_unavailable(provider: VkProvider, vk: VkSandbox, u
     elif fault == "drop":
         vk.faults.drop()
     else:
-        vk.faults.latency = 0.4  # over the provider's 0.2 s timeout
+        vk.faults.latency = 0.5  # over the 0.2 s timeout below
     try:
-        with pytest.raises(ProviderUnavailable) as caught:
-            provider.fetch_profiles([AccountId(str(uid))])
+        with VkProvider(vk.community_token, group_id=vk.group_id, api_url=vk.url, clock=clock,
+                        sleep=clock.sleep, timeout=0.2) as provider:
+            with pytest.raises(ProviderUnavailable) as caught:
+                provider.fetch_profiles([AccountId(str(uid))])
     finally:
         vk.faults.clear()
     assert caught.value.transient is True

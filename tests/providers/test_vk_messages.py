@@ -179,3 +179,10 @@ def test_messages_arriving_during_a_call_wait_for_the_next_one(provider: VkProvi
     assert ids(first) == expected  # a2 was visible in A's history but is above the snapshot mark
     second, cursor = provider.fetch_messages(cursor, 20)
     assert ids(second) == late
+
+
+def test_a_foreign_cursor_is_refused(provider: VkProvider) -> None:
+    with pytest.raises(ValueError, match="cursor"):
+        provider.fetch_messages("x:42", 20)
+    with pytest.raises(ValueError):
+        provider.fetch_messages(None, 0)

@@ -229,3 +229,11 @@ def test_error_knobs_answer_vk_envelopes(vk: VkSandbox, http: requests.Session, 
     if code == 14:
         assert body["error"]["captcha_sid"] and body["error"]["captcha_img"]
     assert "response" in api(http, vk, "users.get", user_ids="1")
+
+
+def test_get_with_query_parameters_works_like_vk(vk: VkSandbox, http: requests.Session) -> None:
+    params = {"v": "5.199", "user_ids": "1", "access_token": vk.community_token}
+    body = http.get(vk.url + "users.get", params=params, timeout=5).json()
+    validate_response("users.get", body)
+    assert body["response"][0]["id"] == 1
+    assert http.get(vk.url + "no.such", params=params, timeout=5).json()["error"]["error_code"] == 3
