@@ -1,0 +1,111 @@
+"""The CRM URL index: which Contact/Account/Lead holds which network account.
+
+Imports match a message's sender to CRM records through this index instead of querying vtiger per
+message. It is rebuilt fully at start (and periodically, which also drops deleted records) and
+refreshed incrementally by `modifiedtime` in between; screen names are resolved to account ids in the
+provider's batches.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+
+from bridge.crm import CLIENT_MODULES, Crm
+from bridge.store import IndexRow, Store
+from providers.base import AccountId, ProfileRef, Provider
+from providers.errors import InvalidProfileUrl, ProviderError
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int], None]  # (module, records read so far)
+
+
+class UrlIndex:
+    """Builds and queries the URL index held in the state store."""
+
+    def __init__(self, crm: Crm, providers: Mapping[str, Provider], store: Store) -> None:
+        self.crm = crm
+        self.providers = dict(providers)
+        self.store = store
+
+    def refresh(self, *, full: bool = False, progress: Progress | None = None) -> int:
+        """Bring the index up to date with the CRM; returns how many records were (re)indexed."""
+
+        total = 0
+        for module in CLIENT_MODULES:
+            fields = {n: f for n, f in self.crm.url_field_names_of(module).items() if n in self.providers}
+            if not fields:
+                continue
+            watermark = None if full else self.store.index_watermark(module)
+            columns = ["id", "modifiedtime", *sorted(set(fields.values()))]
+            if watermark is None:
+                records: Iterable[Mapping[str, object]] = self.crm.client.query_iter(module, fields=columns)
+            else:
+                records = self.crm.client.changed_since(module, watermark)
+            seen: set[str] = set()
+            newest = ""
+            for count, record in enumerate(records, start=1):
+                record_id = str(record["id"])
+                seen.add(record_id)
+                newest = max(newest, str(record.get("modifiedtime") or ""))
+                rows = []
+                for network, field_name in fields.items():
+                    ref = self._parse(network, str(record.get(field_name) or ""))
+                    if ref is None:
+                        continue
+                    account = AccountId(ref.value) if ref.kind in ("id", "psid") else None
+                    rows.append(
+                        IndexRow(
+                            module=module, record_id=record_id, field=field_name,
+                            url=str(record.get(field_name)), network=network, ref_kind=ref.kind,
+                            ref_value=ref.value, account_id=account,
+                            modifiedtime=str(record.get("modifiedtime") or "") or None,
+                        )
+                    )
+                self.store.index_replace_record(record_id, rows)
+                total += 1
+                if progress is not None and count % 1000 == 0:
+                    progress(module, count)
+            if newest:
+                self.store.index_set_watermark(module, newest)
+            if full:
+                self.store.index_prune(module, seen)
+        self.resolve_pending()
+        return total
+
+    def _parse(self, network: str, url: str) -> ProfileRef | None:
+        if not url.strip():
+            return None
+        try:
+            return self.providers[network].parse_profile_url(url)
+        except InvalidProfileUrl as exc:
+            log.info("ignoring an unusable %s link in the CRM: %s", network, exc.reason)
+            return None
+
+    def resolve_pending(self, batch: int = 1000) -> int:
+        """Resolve screen names in the index to account ids, a provider batch at a time."""
+        resolved_total = 0
+        for network, provider in self.providers.items():
+            while True:
+                refs = self.store.index_unresolved(network, batch)
+                if not refs:
+                    break
+                wanted = [ProfileRef(network, r.ref_kind, r.ref_value) for r in refs]
+                try:
+                    resolved = provider.resolve(wanted)
+                except ProviderError as exc:
+                    log.warning("could not resolve %s links now: %s", network, exc)
+                    break
+                for ref in wanted:
+                    # Unknown names are stored as "" so they are not asked again on every refresh.
+                    self.store.index_set_account(network, ref.kind, ref.value, resolved.get(ref, ""))
+                resolved_total += len(resolved)
+                if len(refs) < batch:
+                    break
+        return resolved_total
+
+    def records_for(self, network: str, account_id: str) -> list[tuple[str, str]]:
+        """(module, record id) of every CRM record whose social field names this account."""
+        rows = self.store.index_records_for_account(network, account_id)
+        return sorted({(row.module, row.record_id) for row in rows})

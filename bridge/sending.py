@@ -1,0 +1,272 @@
+"""Durable sends: outbox first, then each network with an idempotency key, then one CRM record.
+
+Flow of one send (architecture.md "Send"):
+    request -> outbox row (durable) -> per network: attempt recorded -> provider send -> result stored
+            -> one messages-module record (looked up first, so a crash never makes two) -> link
+            -> a comment on the client record for every network that failed -> done.
+Every step is persisted before the next one starts, so a restart after a crash at any line resumes
+where it stopped: VK dedupes by `random_id`; X and Facebook are asked whether the message was
+already delivered before a second try; the CRM is searched by network message id (or, for a send
+that delivered nothing, by its exact datetime and text) before a record is created.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from bridge.crm import NETWORK_LABELS, Crm
+from bridge.store import OutboxSend, OutboxTarget, SendTarget, Store, TargetState, backoff_delay
+from providers.base import AccountId, Provider, SentMessage
+from providers.errors import InvalidProfileUrl, ProviderError, ProviderNotAllowed, ProviderRateLimited
+
+log = logging.getLogger(__name__)
+
+Now = Callable[[], dt.datetime]
+_CREATING = "outbox.crm_create_started."  # kv flag: a CRM create may have happened for this send
+
+
+class SendRefused(ValueError):
+    """A send request that cannot be queued; nothing was written."""
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    record_id: str
+    text: str
+    networks: tuple[str, ...] | None = None  # None = every social URL field that has a value
+    event_id: str | None = None
+    requested_by: str = "cli"
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Sender:
+    """Queues and delivers sends; every collaborator is injected so tests wire sandboxes."""
+
+    def __init__(
+        self,
+        crm: Crm,
+        providers: Mapping[str, Provider],
+        store: Store,
+        *,
+        api_user_id: str,
+        now: Now = utcnow,
+        lease_seconds: float = 300.0,
+    ) -> None:
+        self.crm = crm
+        self.providers = dict(providers)
+        self.store = store
+        self.api_user_id = api_user_id
+        self.now = now
+        self.lease_seconds = lease_seconds
+
+    # --- queueing --------------------------------------------------------------------------------
+    def targets_for(self, record_id: str, networks: Sequence[str] | None) -> tuple[str, list[SendTarget]]:
+        """The record's module and the send targets for it (reads the record once).
+
+        Raises:
+            SendRefused: unknown record, unusable URL, no social URL field with a value.
+        """
+        if networks:
+            unknown = [n for n in networks if n not in self.providers]
+            if unknown:
+                raise SendRefused(
+                    f"record {record_id}: unknown or disabled network(s): {', '.join(unknown)}"
+                )
+        try:
+            module = self.crm.module_of(record_id)
+        except ValueError as exc:
+            raise SendRefused(str(exc)) from None
+        record = self.crm.client.retrieve(record_id)
+        urls = self.crm.social_urls(module, record)
+        wanted = list(networks) if networks else list(self.providers)
+        targets: list[SendTarget] = []
+        for network in wanted:
+            if network not in urls:
+                continue
+            field_name, url = urls[network]
+            try:
+                ref = self.providers[network].parse_profile_url(url)
+            except InvalidProfileUrl as exc:
+                raise SendRefused(f"record {record_id}, field {field_name}: {exc}") from None
+            if ref is None:
+                raise SendRefused(f"record {record_id}, field {field_name}: {url!r} is not a {network} link")
+            account = ref.value if ref.kind in ("id", "psid") else None
+            targets.append(SendTarget(network=network, field=field_name, url=url, account_id=account))
+        if not targets:
+            fields = self.crm.url_field_names_of(module)
+            names = [fields[n] for n in wanted if n in fields] or list(fields.values())
+            raise SendRefused(
+                f"record {record_id} ({module}) has no social link to send to: "
+                f"{', '.join(names) or 'no social URL field'} empty"
+            )
+        return module, targets
+
+    def enqueue(self, request: SendRequest) -> int:
+        """Validate the request against the record and write it to the outbox; returns the outbox id.
+
+        Raises:
+            SendRefused: empty text, unknown record, no usable social URL field, unknown network.
+        """
+        if not request.text or not request.text.strip():
+            raise SendRefused(f"record {request.record_id}: the message text is empty")
+        module, targets = self.targets_for(request.record_id, request.networks)
+        return self.store.enqueue_send(
+            record_id=request.record_id,
+            module=module,
+            text=request.text,
+            targets=targets,
+            event_id=request.event_id,
+            requested_by=request.requested_by,
+        )
+
+    # --- delivering ------------------------------------------------------------------------------
+    def process_due(self, limit: int = 20) -> int:
+        """Work through due sends; returns how many finished. Safe to call from several threads."""
+        finished = 0
+        for send in self.store.claim_due_sends(self.now(), limit, self.lease_seconds):
+            try:
+                if self.process(send):
+                    finished += 1
+            finally:
+                if send.lease_token:
+                    self.store.release(send.id, send.lease_token)
+        return finished
+
+    def process(self, send: OutboxSend) -> bool:
+        """Advance one claimed send as far as it can go; True when it is done."""
+        waiting = False
+        for target in send.targets:
+            if target.finished:
+                continue
+            if target.next_attempt_at and target.next_attempt_at > self.now():
+                waiting = True
+                continue
+            if not self._deliver(send, target):
+                waiting = True
+        if waiting:
+            return False
+        fresh = self.store.get_send(send.id)
+        assert fresh is not None
+        self._record_in_crm(fresh)
+        return True
+
+    def _deliver(self, send: OutboxSend, target: OutboxTarget) -> bool:
+        """Send to one network; False when a transient failure leaves it for a later attempt."""
+        store, network = self.store, target.network
+        provider = self.providers.get(network)
+        if provider is None:
+            store.mark_target_failed(send.id, network, "DISABLED", f"the {network} connection is disabled")
+            return True
+        try:
+            # The attempt is on record before any network call (resolving included), so a crash from
+            # here on is seen at restart as "may have been delivered".
+            store.mark_target_sending(send.id, network)
+            account = AccountId(target.account_id) if target.account_id else self._resolve(provider, target)
+            if account is None:
+                store.mark_target_failed(
+                    send.id, network, "NOT_FOUND", f"no {network} account behind {target.url}"
+                )
+                return True
+            if target.state is TargetState.SENDING:
+                # The previous process died during an attempt: it may have delivered.
+                found = self._already_delivered(provider, account, send, target)
+                if found is not None:
+                    store.mark_target_sent(send.id, network, found.message_id)
+                    return True
+            sent = provider.send_message(account, send.text, target.idempotency_key)
+        except ProviderError as exc:
+            return self._failed(send, target, exc)
+        store.mark_target_sent(send.id, network, sent.message_id)
+        return True
+
+    def _failed(self, send: OutboxSend, target: OutboxTarget, exc: ProviderError) -> bool:
+        network = target.network
+        if exc.transient:
+            delay = backoff_delay(target.attempts + 1)
+            if isinstance(exc, ProviderRateLimited) and exc.retry_after:
+                delay = max(delay, dt.timedelta(seconds=exc.retry_after))
+            at = self.now() + delay
+            self.store.mark_target_retry(send.id, network, at, type(exc).__name__, str(exc))
+            log.warning("send %s to %s will be retried at %s: %s", send.id, network, at.isoformat(), exc)
+            return False
+        code = str(exc.reason) if isinstance(exc, ProviderNotAllowed) else type(exc).__name__
+        self.store.mark_target_failed(send.id, network, code, str(exc))
+        log.info("send %s to %s failed for good (%s): %s", send.id, network, code, exc)
+        return True
+
+    def _resolve(self, provider: Provider, target: OutboxTarget) -> AccountId | None:
+        ref = provider.parse_profile_url(target.url)
+        if ref is None:
+            return None
+        account = provider.resolve([ref]).get(ref)
+        if account is not None:
+            self.store.set_target_account(target.outbox_id, target.network, account)
+        return account
+
+    def _already_delivered(
+        self, provider: Provider, account: AccountId, send: OutboxSend, target: OutboxTarget
+    ) -> SentMessage | None:
+        finder: Callable[..., SentMessage | None] | None = getattr(provider, "find_delivered", None)
+        if finder is None:
+            return None  # VK: the same random_id makes the resend itself harmless
+        since = target.last_attempt_at or send.created_at
+        return finder(account, send.text, since - dt.timedelta(minutes=1))
+
+    # --- recording in the CRM --------------------------------------------------------------------
+    def _record_in_crm(self, send: OutboxSend) -> None:
+        store = self.store
+        sent = [t for t in send.targets if t.state is TargetState.SENT]
+        failed = [t for t in send.targets if t.state is TargetState.FAILED]
+        when = min((t.sent_at for t in sent if t.sent_at), default=send.created_at)
+        m = self.crm.messages
+        statuses = {t.network: (m.status_sent, t.message_id or "") for t in sent}
+        statuses.update({t.network: (m.status_not_sent, "") for t in failed})
+        owner: str | None = None
+        message_id = send.crm_message_id
+        if message_id is None:
+            flag = f"{_CREATING}{send.id}"
+            message_id = self.crm.find_outbound(
+                {t.network: t.message_id or "" for t in sent},
+                when=when if store.kv_get(flag) else None,
+                text=send.text,
+            )
+            if message_id is None:
+                owner = self._owner(send.record_id)
+                text, shortened = self.crm.storable_text(send.text)
+                store.kv_set(flag, True)  # from here on a restart must look for our record first
+                message_id = self.crm.create_message(
+                    text=text, inbound=False, when=when, owner=owner, statuses=statuses
+                )
+                if shortened:
+                    log.info("send %s: text shortened for the CRM; full text kept in the outbox", send.id)
+            else:
+                # Found (e.g. recorded by an import that saw our message first): complete its statuses.
+                self.crm.set_statuses(message_id, statuses)
+            store.set_send_crm_message_id(send.id, message_id)
+            store.kv_delete(flag)
+        if send.linked_at is None:
+            self.crm.link_message(message_id, send.record_id)  # add_related never duplicates a pair
+            store.mark_send_linked(send.id)
+        if failed and send.commented_at is None:
+            owner = owner or self._owner(send.record_id)
+            self.crm.comment(send.record_id, self._failure_comment(send, failed), owner)
+            store.mark_send_commented(send.id)
+        store.mark_send_done(send.id)
+
+    def _owner(self, record_id: str) -> str:
+        return self.crm.owners_of([record_id]).get(record_id) or self.api_user_id
+
+    @staticmethod
+    def _failure_comment(send: OutboxSend, failed: Sequence[OutboxTarget]) -> str:
+        preview = send.text if len(send.text) <= 80 else send.text[:79] + "…"
+        lines = [f"The message «{preview}» was not delivered:"]
+        for t in failed:
+            label = NETWORK_LABELS.get(t.network, t.network)
+            lines.append(f"- {label}: {t.error_text or t.error_code or 'unknown error'}")
+        return "\n".join(lines)
