@@ -1,0 +1,99 @@
+"""Fault knobs of the vtiger sandbox: latency, HTTP 500, HTML bodies, dropped connections, failing the next
+N calls of one operation, and session expiry (on demand and by the PHP session GC)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+from test_vtiger_helpers import Ws, crm, error_of, http, ws  # noqa: F401  (fixtures)
+
+from sandbox.vtiger import VtigerSandbox
+
+
+def test_fail_the_next_n_calls_of_one_operation(ws: Ws, crm: VtigerSandbox) -> None:  # noqa: F811
+    crm.faults.http_error(operation="query", times=3)
+    answers = [
+        ws.raw("GET", {"operation": "query", "sessionName": ws.session, "query": "SELECT id FROM Users;"})
+        for _ in range(4)
+    ]
+    assert [(a.status_code, a.text) for a in answers[:3]] == [(500, "")] * 3
+    assert answers[3].json()["result"] == [{"id": "19x1"}]
+    assert ws.call("GET", "listtypes")["success"] is True  # other operations were never affected
+    assert crm.count("query") == 4
+    crm.fail("create", "DATABASE_QUERY_ERROR", "Database error while performing requested operation", times=2)
+    for _ in range(2):
+        assert error_of(ws.create("Leads", json.dumps({"lastname": "x"})))[0] == "DATABASE_QUERY_ERROR"
+    assert ws.create("Leads", json.dumps({"lastname": "x"}))["success"] is True
+    assert len(crm.records("Leads")) == 1
+
+
+def test_html_body_and_dropped_connection(ws: Ws, crm: VtigerSandbox) -> None:  # noqa: F811
+    crm.faults.html(operation="create")
+    answer = ws.raw(
+        "POST",
+        {
+            "operation": "create",
+            "sessionName": ws.session,
+            "elementType": "Leads",
+            "element": json.dumps({"lastname": "x"}),
+        },
+    )
+    assert answer.status_code == 200 and answer.text.startswith("<html>")
+    crm.faults.drop(operation="retrieve")
+    with pytest.raises(requests.ConnectionError):
+        ws.raw("GET", {"operation": "retrieve", "sessionName": ws.session, "id": "19x1"})
+    assert ws.call("GET", "retrieve", id="19x1")["result"]["id"] == "19x1"
+
+
+def test_latency_is_added_before_every_answer(ws: Ws, crm: VtigerSandbox) -> None:  # noqa: F811
+    crm.faults.latency = 0.05
+    started = time.perf_counter()
+    assert ws.call("GET", "listtypes")["success"] is True
+    assert time.perf_counter() - started >= 0.05
+    crm.faults.clear()
+
+
+def test_expire_sessions_now(ws: Ws, crm: VtigerSandbox) -> None:  # noqa: F811
+    crm.expire_sessions()
+    assert error_of(ws.call("GET", "listtypes")) == (
+        "INVALID_SESSIONID",
+        "Session Identifier provided is Invalid",
+    )
+    # a client that keeps attaching the stale id cannot even get a challenge
+    stale = ws.raw("GET", {"operation": "getchallenge", "username": "admin", "sessionName": ws.session})
+    assert stale.json()["error"]["code"] == "INVALID_SESSIONID"
+    ws.login()
+    assert ws.call("GET", "listtypes")["success"] is True
+
+
+def test_idle_sessions_are_garbage_collected(crm: VtigerSandbox, http: requests.Session) -> None:  # noqa: F811
+    crm.set_time(crm.clock())
+    caller = Ws(crm, http)
+    caller.login()
+    crm.advance(1400)
+    assert caller.call("GET", "listtypes")["success"] is True  # use touches the session
+    crm.advance(1441)
+    assert error_of(caller.call("GET", "listtypes"))[0] == "INVALID_SESSIONID"
+
+
+def test_module_entry_point_serves_until_interrupted() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sandbox.vtiger", "--access-key", "cliKey"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().split(" at ")[1].strip()
+        assert "access key: cliKey" in process.stdout.readline()
+        with requests.Session() as session:
+            answer = session.get(url, params={"operation": "getchallenge", "username": "admin"}, timeout=10)
+        assert answer.json()["success"] is True
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
