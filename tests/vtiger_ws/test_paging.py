@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -66,3 +67,36 @@ def test_a_server_ignoring_the_cursor_cannot_make_paging_spin(crm: Any, client: 
 def test_changed_since_needs_a_modifiedtime_field(client: VtigerClient) -> None:
     with pytest.raises(ValueError, match="modifiedtime"):
         client.changed_since("SPSocialConnector", "2026-01-01 00:00:00")
+
+
+def test_changed_since_pages_through_equal_timestamps_and_sees_revisions(
+        crm: Any, client: VtigerClient) -> None:
+    crm.set_time(dt.datetime(2026, 1, 1, 10, 0, 0))
+    early = _seed(crm, 150, prefix="E")  # one timestamp for 150 rows: the id breaks the tie across pages
+    crm.advance(60)
+    late = _seed(crm, 30, prefix="L")
+    crm.advance(60)
+    client.revise({"id": early[5], "mobile": "+7 900"})  # moves to the newest position
+
+    rows = list(client.changed_since("Contacts", "2026-01-01 09:59:59", fields=["lastname"]))
+    ids = [r["id"] for r in rows]
+    assert len(ids) == len(set(ids)) == 180
+    assert ids == [i for i in early if i != early[5]] + late + [early[5]]
+    assert [r["modifiedtime"] for r in rows] == sorted(r["modifiedtime"] for r in rows)
+
+    newer = client.changed_since("Contacts", dt.datetime(2026, 1, 1, 10, 0, 0), fields=["lastname"])
+    assert [r["id"] for r in newer] == [*late, early[5]]
+    assert list(client.changed_since("Contacts", "2026-01-01 10:02:00")) == []
+
+
+def test_changed_since_yields_a_record_again_when_it_changes_during_the_walk(
+        crm: Any, client: VtigerClient) -> None:
+    crm.set_time(dt.datetime(2026, 1, 1, 10, 0, 0))
+    ids = _seed(crm, 120)
+    crm.advance(1)
+    seen: list[str] = []
+    for row in client.changed_since("Contacts", "2026-01-01 00:00:00", fields=["lastname"]):
+        seen.append(row["id"])
+        if len(seen) == 1:
+            client.revise({"id": ids[0], "lastname": "changed"})
+    assert seen == [*ids, ids[0]]
