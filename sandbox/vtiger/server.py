@@ -73,6 +73,7 @@ class VtigerSandbox(SandboxServer):
         self.store.users[1] = User(1, "admin", access_key, is_admin=True, last_name="Administrator",
                                    email="admin@example.com")
         self.lock = self.store.lock
+        self._expire_on: set[str] = set()
 
     # --- clock ------------------------------------------------------------------------------------
     def clock(self) -> datetime:
@@ -102,9 +103,14 @@ class VtigerSandbox(SandboxServer):
     def url(self) -> str:
         return self.base_url
 
-    def expire_sessions(self) -> None:
+    def expire_sessions(self, *, on_next: str | None = None) -> None:
+        """Invalidate every session now, or (`on_next="query"`) just before the next call of that
+        operation is handled, as when PHP's session GC runs in between a client's calls."""
         with self.lock:
-            self.auth.expire_all()
+            if on_next is None:
+                self.auth.expire_all()
+            else:
+                self._expire_on.add(on_next.lower())
 
     def fail(self, operation: str, code: str = "INTERNAL_SERVER_ERROR", message: str = UNKNOWN_ERROR,
              *, times: int | None = 1) -> None:
@@ -114,6 +120,8 @@ class VtigerSandbox(SandboxServer):
 
     def seed(self, module: str, fields: dict[str, Any]) -> str:
         """Insert a record directly (no HTTP, no webservice checks); returns its ws id."""
+        if module in records.ACTORS:
+            raise ValueError("seed() inserts entity records; use add_user() for users")
         with self.lock:
             mod = self.schema.modules[module]
             element = dict(fields)
@@ -166,6 +174,9 @@ class VtigerSandbox(SandboxServer):
             params[name] = value if value not in ("", "0") else None  # PHP-falsy means absent
         session_name = _request_value(request, "sessionName")
         with self.lock:
+            if request.operation in self._expire_on:
+                self._expire_on.discard(request.operation)
+                self.auth.expire_all()
             try:
                 session: Session | None = None
                 if session_name and session_name.lower() != "null" and session_name != "0":

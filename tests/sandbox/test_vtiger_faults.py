@@ -71,6 +71,14 @@ def test_expire_sessions_now(ws: Ws, crm: VtigerSandbox) -> None:  # noqa: F811
     assert ws.call("GET", "listtypes")["success"] is True
 
 
+def test_expire_sessions_on_the_next_call_of_an_operation(ws: Ws, crm: VtigerSandbox) -> None:  # noqa: F811
+    crm.expire_sessions(on_next="query")
+    assert ws.call("GET", "listtypes")["success"] is True
+    assert error_of(ws.query("SELECT id FROM Users;"))[0] == "INVALID_SESSIONID"
+    ws.login()
+    assert ws.query("SELECT id FROM Users;")["result"] == [{"id": "19x1"}]
+
+
 def test_idle_sessions_are_garbage_collected(crm: VtigerSandbox, http: requests.Session) -> None:  # noqa: F811
     crm.set_time(crm.clock())
     caller = Ws(crm, http)
