@@ -215,7 +215,7 @@ class WebhookServer:
         self.url = ""
 
     def start(self) -> WebhookServer:
-        from waitress.server import create_server
+        from waitress.server import create_server  # type: ignore[import-untyped]
 
         if self._server is not None:
             raise RuntimeError("webhook server already started")
@@ -236,7 +236,7 @@ class WebhookServer:
         server, self._server = self._server, None
         if server is None:
             return
-        from waitress import wasyncore
+        from waitress import wasyncore  # type: ignore[import-untyped]
 
         def close_all() -> None:
             # Runs on the loop thread (via the trigger), so the socket map is not mutated under the loop;
