@@ -157,15 +157,13 @@ class Statement:
     def _expr(self) -> Callable[[Row], Value]:
         left = self._and()
         while self._kw("or") or self._op("||"):
-            a, b = left, self._and()
-            left = lambda row, a=a, b=b: _or(a(row), b(row))  # noqa: E731
+            left = _combine(_or, left, self._and())
         return left
 
     def _and(self) -> Callable[[Row], Value]:
         left = self._not()
         while self._kw("and") or self._op("&&"):
-            a, b = left, self._not()
-            left = lambda row, a=a, b=b: _and(a(row), b(row))  # noqa: E731
+            left = _combine(_and, left, self._not())
         return left
 
     def _not(self) -> Callable[[Row], Value]:
@@ -219,6 +217,11 @@ class Statement:
         if tok.kind == "ident":
             return lambda row: row(str(tok.value))
         raise SqlError("syntax")
+
+
+def _combine(op: Callable[[Value, Value], Value], a: Callable[[Row], Value],
+             b: Callable[[Row], Value]) -> Callable[[Row], Value]:
+    return lambda row: op(a(row), b(row))
 
 
 def _truth(value: Value) -> bool:

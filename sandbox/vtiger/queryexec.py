@@ -120,12 +120,17 @@ def execute(store: Store, text: str) -> list[dict[str, Any]]:
         for tok in statement.toks:  # MySQL resolves every column before it reads a row
             if tok.kind == "ident":
                 _column(module, 0, {}, False, str(tok.value))
-        matched = [r for r in rows if mysql._truth(statement.where(
-            lambda name, r=r: _column(module, r[0], r[1], r[2], name)))]
+        def reader(row: tuple[int, dict[str, str], bool]) -> mysql.Row:
+            return lambda name: _column(module, row[0], row[1], row[2], name)
+
+        matched = [r for r in rows if mysql._truth(statement.where(reader(r)))]
         for pos, name in reversed(list(enumerate(statement.order))):
             last = pos == len(statement.order) - 1
-            matched.sort(key=lambda r, name=name: _sort_key(_column(module, r[0], r[1], r[2], name)),
-                         reverse=last and statement.desc)
+
+            def key(row: tuple[int, dict[str, str], bool], name: str = name) -> tuple[int, Any]:
+                return _sort_key(reader(row)(name))
+
+            matched.sort(key=key, reverse=last and statement.desc)
     except mysql.SqlError:
         raise mysql.database_error(store.profile.database_error) from None
     if query.count:

@@ -84,7 +84,7 @@ def _epoch(stamp: str) -> int:
 def sync(store: Store, user: User, modified_time: str | None, element_type: str | None) -> dict[str, Any]:
     if store.profile.sync_broken:
         raise PhpFatal("ArgumentCountError: too few arguments to vtws_sync()")
-    since = int(modified_time) if (modified_time or "").isdigit() else 0
+    since = int(modified_time) if modified_time is not None and modified_time.isdigit() else 0
     me = f"{USERS_PREFIX}x{user.id}"
     changes: list[tuple[int, str, dict[str, Any] | None]] = []
     for rec in store.records.values():

@@ -204,3 +204,29 @@ def test_listtypes_and_describe(ws: Ws) -> None:  # noqa: F811
         "ACCESS_DENIED",
         "Permission to perform the operation is denied for name : Nope",
     )
+
+
+def test_concurrent_creates_get_distinct_ids_and_numbers(ws: Ws, crm: VtigerSandbox) -> None:  # noqa: F811
+    import threading
+
+    import requests
+
+    results: list[dict] = []
+    lock = threading.Lock()
+
+    def worker(n: int) -> None:
+        with requests.Session() as session:
+            caller = Ws(crm, session)
+            caller.session = ws.session
+            for i in range(8):
+                answer = caller.create("Contacts", json.dumps({"lastname": f"T{n}-{i}"}))
+                with lock:
+                    results.append(answer["result"])
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({r["id"] for r in results}) == len({r["contact_no"] for r in results}) == 48
+    assert ws.query("SELECT count(*) FROM Contacts;")["result"] == [{"count": "48"}]
