@@ -202,8 +202,9 @@ def test_vtiger7_keeps_four_byte_characters(vtiger7: Ws, value: str) -> None:
 
 
 _PIECES = ["SELECT", "select", "*", "id", "lastname", "tags", "count(*)", "FROM", "Contacts", "WHERE", "=",
-           "!=", "<", ">=", "'a'", "'b''c'", "'x\\'", "'%'", "\\", "AND", "OR", "(", ")", "IN", "LIKE", "ORDER",
-           "BY", "DESC", "LIMIT", "5", "-5", "0", ",", ";", "#", "--", "'12x3'", "nosuch", "\"q\"", "1.5"]
+           "!=", "<", ">=", "'a'", "'b''c'", "'x\\'", "'%'", "\\", "AND", "OR", "(", ")", "IN", "LIKE",
+           "ORDER", "BY", "DESC", "LIMIT", "5", "-5", "0", ",", ";", "#", "--", "'12x3'", "nosuch", "\"q\"",
+           "1.5"]
 _CODES = {"QUERY_SYNTAX_ERROR", "INTERNAL_SERVER_ERROR", "DATABASE_QUERY_ERROR", "ACCESS_DENIED",
           "INVALID_ID_ATTRIBUTE"}
 
