@@ -34,10 +34,20 @@ def access_denied(message: str = PERMISSION_DENIED) -> WsError:
     return WsError("ACCESS_DENIED", message)
 
 
+def _php_arrays(value: Any) -> Any:
+    # A PHP array is a list or a map; an empty one is always encoded as [].
+    if isinstance(value, dict):
+        return {k: _php_arrays(v) for k, v in value.items()} if value else []
+    if isinstance(value, list):
+        return [_php_arrays(v) for v in value]
+    return value
+
+
 def _php_json(payload: Any) -> bytes:
     # PHP 7's json_encode: non-ASCII as \uXXXX and "/" escaped as "\/" (vtiger 6.x/7.x never switch on
     # their own encoder, see the reference section 1.5).
-    return json.dumps(payload, ensure_ascii=True, separators=(",", ":")).replace("/", "\\/").encode("ascii")
+    text = json.dumps(_php_arrays(payload), ensure_ascii=True, separators=(",", ":"))
+    return text.replace("/", "\\/").encode("ascii")
 
 
 def ok(result: Any) -> Response:

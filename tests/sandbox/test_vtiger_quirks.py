@@ -282,3 +282,4 @@ def test_php_json_dialect(ws: Ws) -> None:  # noqa: F811
     )
     assert answer.headers["Content-Type"] == "application/json"
     assert "\\u0401\\u0436" in answer.text and "https:\\/\\/vk.com\\/x" in answer.text
+    assert ws.call("GET", "relatedtypes", elementType="Users")["result"] == {"types": [], "information": []}
