@@ -5,9 +5,9 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from .._http import Request, Response, SandboxServer
+from .._http import DROP, Request, Response, SandboxServer
 from . import queryexec, records, relations
 from .auth import Auth, Session
 from .envelope import (
@@ -117,6 +117,27 @@ class VtigerSandbox(SandboxServer):
         """Answer the next `times` calls of `operation` with a vtiger error envelope."""
         response = error_response(WsError(code, message))
         self.faults.custom(lambda _request: response, operation=operation, times=times)
+
+    def workflow_error(self, operation: str = "create", *, times: int | None = 1,
+                       workflow: str = "Notify the bridge") -> None:
+        """Save as usual, then answer HTTP 200 with the HTML a failing workflow task echoes before `die`
+        (VTWorkflowManager::performTasks): the record exists although the answer is not JSON."""
+        page = f"There seems to be some problem with workflow <b>{workflow}</b>"
+
+        def after_save(request: Request) -> Response:
+            self.handle(request)
+            return Response.text(page)
+
+        self.faults.custom(after_save, operation=operation, times=times)
+
+    def drop_after(self, operation: str, *, times: int | None = 1) -> None:
+        """Do the work, then close the connection without answering (a timeout after the write)."""
+
+        def work_then_drop(request: Request) -> Response:
+            self.handle(request)
+            return cast(Response, DROP)  # _http closes the connection on this sentinel
+
+        self.faults.custom(work_then_drop, operation=operation, times=times)
 
     def seed(self, module: str, fields: dict[str, Any]) -> str:
         """Insert a record directly (no HTTP, no webservice checks); returns its ws id."""
