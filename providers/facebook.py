@@ -8,7 +8,7 @@ identity/user-profile, error-codes). What Facebook allows a business, stated hon
   written by a human agent only);
 - profile data is first/last name and a photo URL that expires.
 Facebook has no idempotency key: `find_delivered` looks in the conversation for a message we may have sent.
-Transport and error mapping live in `providers._facebook_graph`.
+Transport and error mapping live in `providers.facebook_graph`.
 """
 
 from __future__ import annotations
@@ -16,19 +16,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import requests
 
-from providers._facebook_graph import (
-    NETWORK,
-    GraphClient,
-    decode_cursor,
-    encode_cursor,
-    parse_time,
-    window_closed,
-)
 from providers.base import (
     AccountId,
     Capabilities,
@@ -46,12 +39,21 @@ from providers.errors import (
     ProviderNotFound,
     ProviderUnavailable,
 )
+from providers.facebook_graph import (
+    NETWORK,
+    GraphClient,
+    decode_cursor,
+    encode_cursor,
+    parse_time,
+    window_closed,
+)
 from providers.ratelimit import Clock, RateLimiter, Sleep
 from providers.urls import facebook_profile_url, parse_facebook_url
 
 REPLY_WINDOW = dt.timedelta(hours=24)
 HUMAN_AGENT_WINDOW = dt.timedelta(days=7)
 MAX_TEXT = 2000  # Send API: message.text is UTF-8, at most 2000 characters
+CLOCK_SLACK = dt.timedelta(seconds=5)  # our clock vs Graph's created_time, for find_delivered
 MESSAGE_FIELDS = "id,created_time,from,to,message"
 NO_PSID_HELP = ("Facebook does not let a Page find a person by profile link; the client must write to "
                 "the Page first, after which the bridge links their conversation")
@@ -103,9 +105,9 @@ class FacebookProvider:
         )
 
     @property
-    def stats(self) -> dict[str, int]:
+    def stats(self) -> Counter[str]:
         """Counters: requests, sent, rate_limited, unavailable, error_<graph code>."""
-        return dict(self._graph.stats)
+        return self._graph.stats
 
     def close(self) -> None:
         self._graph.close()
@@ -199,8 +201,7 @@ class FacebookProvider:
                 "messaging_type": "MESSAGE_TAG" if tagged else "RESPONSE"}
         if tagged:
             form["tag"] = "HUMAN_AGENT"
-        # Graph times have whole seconds: look from the second before, should the answer get lost.
-        self._uncertain[key] = (psid, text, self._now() - dt.timedelta(seconds=1))
+        self._uncertain[key] = (psid, text, self._now())  # where to look, should the answer get lost
         try:
             data = self._graph.call("POST", f"{self.page_id}/messages", form)
         except ProviderUnavailable:
@@ -218,14 +219,18 @@ class FacebookProvider:
         """Our message with exactly `text` to `psid`, created at or after `not_before`, or None.
 
         Facebook keeps no idempotency key, so after a crash between "send" and "record" the bridge calls
-        this before sending again (the provider does it itself for a retry after a lost answer).
+        this before sending again (the provider does it itself for a retry after a lost answer). Looks
+        from `not_before` minus a few seconds of clock slack; messages this instance already returned for
+        another key are skipped, so two sends of the same text under two keys stay two messages.
         """
-        not_before = ensure_aware(not_before).replace(microsecond=0)
+        not_before = (ensure_aware(not_before) - CLOCK_SLACK).replace(microsecond=0)
+        claimed = {sent.message_id for sent in self._sent.values()}
         threads = self._graph.pages(f"{self.page_id}/conversations",
                                     {"platform": "messenger", "user_id": psid, "fields": "id,updated_time"})
         for thread in threads:
             for msg in self._messages_since(thread["id"], not_before):
-                if msg.direction is Direction.OUT and msg.peer_id == psid and msg.text == text:
+                if (msg.direction is Direction.OUT and msg.peer_id == psid and msg.text == text
+                        and msg.message_id not in claimed):
                     return SentMessage(msg.message_id, msg.sent_at, duplicate=True)
         return None
 

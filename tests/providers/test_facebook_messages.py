@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from collections.abc import Iterator
 
@@ -52,7 +53,8 @@ def test_find_delivered_prevents_a_double_delivery_after_a_crash(fb: FacebookSan
         found = restarted.find_delivered(psid, "Your order is ready", started)
         assert found is not None and found.duplicate
         assert found.message_id == fb.delivered_to(psid)[0]["message_id"]
-        assert restarted.find_delivered(psid, "Your order is ready", fb.clock()) is None  # sent before that
+        later = fb.clock() + dt.timedelta(seconds=10)
+        assert restarted.find_delivered(psid, "Your order is ready", later) is None  # sent before that
     finally:
         restarted.close()
     assert len(fb.delivered_to(psid)) == 1
@@ -142,3 +144,16 @@ def test_fetch_messages_never_skips_or_repeats(fb: FacebookSandbox, provider: Fa
     assert len(ids) == len(set(ids))  # never repeats
     assert sorted(ids) == sorted(expected)  # never skips
     assert [m.sent_at for m in got] == sorted(m.sent_at for m in got)  # oldest first, across calls
+
+
+def test_same_text_under_two_keys_is_two_messages_even_after_a_lost_answer(
+        fb: FacebookSandbox, provider: FacebookProvider) -> None:
+    psid = AccountId(fb.add_person("Ann", "Lee"))
+    fb.incoming(psid, "hello")
+    first = provider.send_message(psid, "OK", "k1")
+    fb.faults.drop(operation="send")  # the second send never reaches Facebook
+    with pytest.raises(ProviderUnavailable):
+        provider.send_message(psid, "OK", "k2")
+    second = provider.send_message(psid, "OK", "k2")  # must not mistake k1's message for k2's
+    assert second.message_id != first.message_id and not second.duplicate
+    assert [d["text"] for d in fb.delivered_to(psid)] == ["OK", "OK"]

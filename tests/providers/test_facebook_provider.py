@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from providers.base import AccountId, Capabilities, ProfileRef
+from providers.base import AccountId, Capabilities, ProfileRef, Provider
 from providers.errors import (
     NotAllowedReason,
     ProviderAuthError,
@@ -50,6 +50,7 @@ def tagged(fb: FacebookSandbox) -> Iterator[FacebookProvider]:
 
 
 def test_capabilities_are_honest(provider: FacebookProvider, tagged: FacebookProvider) -> None:
+    assert isinstance(provider, Provider) and provider.name == "facebook"
     caps: Capabilities = provider.capabilities
     assert caps.can_start_conversation is False and caps.needs_prior_inbound is True
     assert caps.reply_window is not None and caps.reply_window.total_seconds() == 24 * 3600
