@@ -81,3 +81,23 @@ def changed_since_pages(query: Query, module: str, columns: Sequence[str],
             raise _no_progress(module)
         cursor = key
         yield rows
+
+
+def related_rows(fetch: Query, module: str, columns: Sequence[str],
+                 where: vtql.Condition | None) -> list[dict[str, Any]]:
+    """Every row of a `query_related` call, however many there are.
+
+    `query_related` answers at most 100 rows and accepts no ORDER BY/LIMIT (reference §3.12), so keyset
+    paging is impossible. An answer that hit the cap is split at its median id instead, and both halves
+    are asked again, until every answer is below the cap. `where` must be a pure conjunction (the server
+    prepends `id IN (...) AND`).
+    """
+    rows = fetch(vtql.select(module, columns, where=where, terminate=False))
+    if len(rows) < vtql.MAX_LIMIT:
+        return rows
+    ordered = sorted(rows, key=lambda row: _row_id(row, module))
+    pivot = str(ordered[len(ordered) // 2 - 1]["id"])  # both halves hold rows of this answer: each shrinks
+    out: list[dict[str, Any]] = []
+    for half in (vtql.le("id", pivot), vtql.gt("id", pivot)):
+        out += related_rows(fetch, module, columns, half if where is None else vtql.and_(where, half))
+    return out

@@ -20,7 +20,7 @@ from typing import Any
 import requests
 
 from . import vtql
-from ._paging import changed_since_pages, keyset_pages
+from ._paging import changed_since_pages, keyset_pages, related_rows
 from .errors import VtigerProtocolError, VtigerSessionExpired
 from .transport import Timeout, Transport, encode_element
 from .types import LoginInfo, ModuleDescription, ModuleName, ModuleType, RelatedType, VtigerId
@@ -340,17 +340,21 @@ class VtigerClient:
     def query_related(self, record_id: str, related_module: str, label: str, *,
                       fields: Sequence[str] | None = None,
                       where: vtql.Condition | None = None) -> list[dict[str, Any]]:
-        """Records of `related_module` related to `record_id` through `label` (at most 100 per OR-term).
+        """Records of `related_module` related to `record_id` through `label`.
 
-        The server prepends `id IN (...) AND` to the WHERE and accepts no ORDER BY/LIMIT (reference
-        §3.12), so a condition with OR is sent as one query per OR-term and the rows merged by id.
+        The server prepends `id IN (...) AND` to the WHERE, caps the answer at 100 rows and accepts no
+        ORDER BY/LIMIT (reference §3.12). So a condition with OR is sent as one query per OR-term, an
+        answer that hit the cap is split by id range and asked again, and the rows are merged by id.
         """
         columns = self._columns(related_module, fields)
-        rows: dict[str, dict[str, Any]] = {}
-        for part in where.disjuncts if where is not None else (None,):
-            text = vtql.select(related_module, columns, where=part, terminate=False)
+
+        def fetch(text: str) -> list[dict[str, Any]]:
             result = self._call("query_related", {"query": text, "id": record_id, "relatedLabel": label},
                                 subject=record_id)
-            for row in _expect(result, list, "query_related", record_id):
+            return list(_expect(result, list, "query_related", record_id))
+
+        rows: dict[str, dict[str, Any]] = {}
+        for part in where.disjuncts if where is not None else (None,):
+            for row in related_rows(fetch, related_module, columns, part):
                 rows.setdefault(str(row.get("id")), row)
         return list(rows.values())

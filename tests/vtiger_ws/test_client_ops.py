@@ -238,3 +238,19 @@ def test_stats_count_http_requests_per_operation(client: VtigerClient) -> None:
     client.describe("Contacts")
     client.query("SELECT id FROM Contacts;")
     assert dict(client.stats) == {"getchallenge": 1, "login": 1, "describe": 1, "query": 1}
+
+
+def test_query_related_returns_more_than_the_100_row_cap(crm: Any, client: VtigerClient) -> None:
+    contact = crm.seed("Contacts", {"lastname": "Many"})
+    messages = [crm.seed("SPSocialConnector", {"message": f"m{i}", "type": "Входящее"}) for i in range(250)]
+    for message in messages:
+        client.add_related(contact, message, "SPSocialConnector")
+    crm.reset_log()
+    rows = client.query_related(contact, "SPSocialConnector", "SPSocialConnector", fields=["message"])
+    assert sorted(r["id"] for r in rows) == sorted(messages)
+    assert len(rows) == 250
+    # one capped answer of 100 is split by id range until every answer is below the cap
+    assert 3 <= crm.count("query_related") <= 9
+    rows = client.query_related(contact, "SPSocialConnector", "SPSocialConnector", fields=["message"],
+                                where=vtql.like("message", "m1%"))
+    assert sorted(r["message"] for r in rows) == sorted(f"m{i}" for i in range(250) if str(i).startswith("1"))
