@@ -170,10 +170,13 @@ def test_like_wildcards_and_their_escapes(ws: Ws, crm: VtigerSandbox) -> None:  
     assert ids(ws.query("SELECT id FROM Contacts WHERE lastname LIKE '100\\\\% sure';")) == [percent]
 
 
+# derandomized: CI must not turn red on a fresh random draw; the properties were also run with 1500 draws
+_FIXED = {"deadline": None, "derandomize": True,
+          "suppress_health_check": [HealthCheck.function_scoped_fixture]}
 _TEXT = st.text(min_size=1, max_size=40).filter(lambda v: "<script" not in v.lower())
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, **_FIXED)
 @given(value=_TEXT)
 def test_quoted_values_round_trip_through_both_layers(ws: Ws, crm: VtigerSandbox, value: str) -> None:  # noqa: F811
     record = crm.seed("Contacts", {"lastname": "P", "description": value})
@@ -193,7 +196,7 @@ def vtiger7() -> Iterator[Ws]:
         yield caller
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, **_FIXED)
 @given(value=_TEXT)
 def test_vtiger7_keeps_four_byte_characters(vtiger7: Ws, value: str) -> None:
     record = vtiger7.crm.seed("Contacts", {"lastname": "P", "description": value})
@@ -209,7 +212,7 @@ _CODES = {"QUERY_SYNTAX_ERROR", "INTERNAL_SERVER_ERROR", "DATABASE_QUERY_ERROR",
           "INVALID_ID_ATTRIBUTE"}
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, **_FIXED)
 @given(pieces=st.lists(st.sampled_from(_PIECES), max_size=14), valid_prefix=st.booleans())
 def test_any_query_text_gets_an_envelope(vtiger7: Ws, pieces: list[str], valid_prefix: bool) -> None:
     head = ["SELECT", "id", "FROM", "Contacts"] if valid_prefix else []
