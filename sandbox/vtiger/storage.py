@@ -17,6 +17,8 @@ from .schema import Field, Schema
 USERS_PREFIX = 19
 GROUPS_PREFIX = 20
 CURRENCY_PREFIX = 21
+TEXT_BYTES = 65535
+LABEL_LENGTH = 255  # vtiger_crmentity.label varchar(255)
 
 
 @dataclass
@@ -101,6 +103,8 @@ class Store:
             value = "".join("?" if ord(ch) > 0xFFFF else ch for ch in value)
         if fld.length is not None and len(value) > fld.length:
             value = value[: fld.length]
+        if fld.type_name == "text" and len(value.encode("utf-8")) > TEXT_BYTES:
+            value = value.encode("utf-8")[:TEXT_BYTES].decode("utf-8", "ignore")  # TEXT holds 65535 bytes
         return value
 
     # --- lookups ----------------------------------------------------------------------------------
@@ -134,7 +138,7 @@ class Store:
     def label(self, module: str, values: dict[str, str]) -> str:
         names = self.schema.modules[module].label_fields
         text = " ".join(values.get(n, "") for n in names if values.get(n, ""))
-        return html.escape(text, quote=True).replace("&#x27;", "&#039;")
+        return html.escape(text, quote=True).replace("&#x27;", "&#039;")[:LABEL_LENGTH]
 
     # --- record views -----------------------------------------------------------------------------
     def as_ws(self, record: Record) -> dict[str, str]:

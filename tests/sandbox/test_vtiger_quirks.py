@@ -283,3 +283,11 @@ def test_php_json_dialect(ws: Ws) -> None:  # noqa: F811
     assert answer.headers["Content-Type"] == "application/json"
     assert "\\u0401\\u0436" in answer.text and "https:\\/\\/vk.com\\/x" in answer.text
     assert ws.call("GET", "relatedtypes", elementType="Users")["result"] == {"types": [], "information": []}
+
+
+def test_long_messages_keep_their_text_but_the_label_is_cut(ws: Ws) -> None:  # noqa: F811
+    text = "Привет " * 60
+    created = ws.create(
+        "SPSocialConnector", json.dumps({"message": text, "message_datetime": "2026-11-30 10:00:00"})
+    )
+    assert created["result"]["message"] == text and created["result"]["label"] == text[:255]
