@@ -47,7 +47,7 @@ class Auth:
         self.tokens[user.id] = (token, now + TOKEN_TTL)  # replaces the user's previous token
         return {"token": token, "serverTime": now, "expireTime": now + TOKEN_TTL}
 
-    def login(self, username: str | None, access_key: str | None) -> Session:
+    def login(self, username: str | None, access_key: str | None, current: Session | None = None) -> Session:
         user = self.user_by_name(username or "")
         live = self.tokens.get(user.id) if user is not None else None
         if user is None or live is None or live[1] < self._now():
@@ -57,6 +57,9 @@ class Auth:
         expected = hashlib.md5((live[0] + user.access_key).encode("utf-8")).hexdigest()
         if access_key != expected or user.status != "Active":
             raise WsError("INVALID_USER_CREDENTIALS", INVALID_CREDENTIALS)
+        if current is not None:  # a live sessionName sent along is reused and re-bound to the user
+            current.user_id = user.id
+            return current
         # HTTP_Session2 ids: uniqid(dechex(rand())), ~21 lowercase hex digits
         name = f"{secrets.randbits(32):08x}{secrets.randbits(52):013x}"
         session = Session(name, user.id, self._now())

@@ -218,7 +218,7 @@ class VtigerSandbox(SandboxServer):
         if op == "getchallenge":
             return self.auth.challenge(p["username"])
         if op == "login":
-            return self.auth.login_result(self.auth.login(p["username"], p["accessKey"]))
+            return self.auth.login_result(self.auth.login(p["username"], p["accessKey"], session))
         if op == "extendsession":
             if request.method != "POST" or "operation" not in request.form:
                 raise WsError("AUTHENTICATION_REQUIRED", AUTH_REQUIRED)

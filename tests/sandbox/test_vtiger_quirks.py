@@ -88,6 +88,12 @@ def test_challenge_and_login_rules(ws: Ws, crm: VtigerSandbox) -> None:  # noqa:
         "version",
         "vtigerVersion",
     ]
+    token = ws.call("GET", "getchallenge", username="admin")["result"]["token"]
+    key = hashlib.md5((token + crm.access_key).encode()).hexdigest()
+    rebound = ws.raw(
+        "POST", {"operation": "login", "username": "admin", "accessKey": key, "sessionName": ws.session}
+    )
+    assert rebound.json()["result"]["sessionName"] == ws.session
     assert error_of(ws.call("POST", "extendsession")) == ("AUTHENTICATION_FAILURE", "Authencation Failed")
 
 
