@@ -134,3 +134,27 @@ def test_no_message_or_log_line_contains_a_secret(crm: Any, caplog: pytest.LogCa
     assert "logging in again" in ours
     assert not any(s in ours for s in secrets)
     assert crm.access_key not in repr(c)
+
+
+def _success(result: Any) -> Any:
+    return lambda request: Response.json({"success": True, "result": result})
+
+
+@pytest.mark.parametrize(("operation", "result", "call", "match"), [
+    ("retrieve", ["not", "a", "record"], lambda c: c.retrieve("12x2"), "expected dict"),
+    ("query", {"not": "a list"}, lambda c: c.query("SELECT id FROM Contacts;"), "expected list"),
+    ("query", [{"lastname": "no id"}], lambda c: c.query_all("Contacts", fields=["lastname"]), "valid id"),
+    ("login", {"userId": "19x1"}, lambda c: c.listtypes(), "no sessionName"),
+    ("getchallenge", "token", lambda c: c.listtypes(), "expected dict"),
+])
+def test_answers_of_the_wrong_shape_are_protocol_errors(crm: Any, client: VtigerClient, operation: str,
+                                                        result: Any, call: Any, match: str) -> None:
+    crm.faults.custom(_success(result), operation=operation)
+    with pytest.raises(vtiger_ws.VtigerProtocolError, match=match):
+        call(client)
+
+
+def test_unknown_operations_are_refused_before_any_request(crm: Any, client: VtigerClient) -> None:
+    with pytest.raises(ValueError, match="unknown vtiger operation"):
+        client._transport.call("nosuchop", {})
+    assert crm.count() == 0
