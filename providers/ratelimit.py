@@ -47,8 +47,11 @@ class RateLimiter:
         self.waited = 0.0  # total seconds spent waiting, for benchmarks
 
     def _refill(self, now: float) -> None:
-        elapsed = max(0.0, now - self._updated)
-        self._tokens = min(float(self.burst), self._tokens + elapsed * self.rate)
+        # After a server hint `_updated` lies in the future (the bucket is frozen until the hint ends);
+        # time must not run backwards and refill tokens the hint forbade.
+        if now <= self._updated:
+            return
+        self._tokens = min(float(self.burst), self._tokens + (now - self._updated) * self.rate)
         self._updated = now
 
     def reserve(self) -> float:
@@ -56,26 +59,43 @@ class RateLimiter:
         with self._lock:
             now = self._clock()
             self._refill(now)
-            # A server hint ("retry after N s") outranks the local budget.
-            hint_wait = max(0.0, self._blocked_until - now)
             self._tokens -= 1.0
-            budget_wait = 0.0 if self._tokens >= 0 else -self._tokens / self.rate
-            return max(hint_wait, budget_wait)
+            # The bucket's state holds at `_updated` (later than now while a hint is in force), so the
+            # wait is the time until then plus the time to earn back any deficit at the sustained rate.
+            budget_wait = (self._updated - now) + max(0.0, -self._tokens) / self.rate
+            hint_wait = self._blocked_until - now
+            return max(0.0, hint_wait, budget_wait)
 
     def acquire(self) -> None:
-        """Block until one request may be made."""
-        wait = self.reserve()
-        if wait > 0:
-            self.waited += wait
-            self._sleep(wait)
+        """Block until one request may be made.
+
+        A hint that arrives while we sleep (another thread got "retry after N s") outranks the slot we
+        reserved before it: we then reserve again behind the hint instead of firing into it.
+        """
+        while True:
+            wait = self.reserve()
+            if wait > 0:
+                with self._lock:
+                    self.waited += wait
+                self._sleep(wait)
+            if self.blocked_for() <= 0:
+                return
 
     def defer(self, seconds: float) -> None:
-        """The server asked us to wait `seconds` before the next request; empty the bucket too."""
+        """The server asked us to wait `seconds` before the next request.
+
+        Nothing may go out before the hint ends, and the bucket does not fill up while it is in force:
+        when the hint ends one request may go, the rest follow at the sustained rate (not as a burst,
+        which is exactly what the server just complained about).
+        """
         with self._lock:
             now = self._clock()
-            self._blocked_until = max(self._blocked_until, now + max(0.0, seconds))
-            self._tokens = min(self._tokens, 0.0)
-            self._updated = now
+            self._refill(now)
+            until = now + max(0.0, seconds)
+            self._blocked_until = max(self._blocked_until, until)
+            if until > self._updated:
+                self._tokens = min(1.0, self._tokens + (until - self._updated) * self.rate)
+                self._updated = until
 
     def blocked_for(self) -> float:
         """Seconds until a server hint expires (0 when none is in force)."""
