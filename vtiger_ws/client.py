@@ -21,7 +21,7 @@ import requests
 
 from . import vtql
 from ._paging import changed_since_pages, keyset_pages, related_rows
-from .errors import VtigerProtocolError, VtigerSessionExpired
+from .errors import VtigerError, VtigerProtocolError, VtigerSessionExpired
 from .transport import Timeout, Transport, encode_element
 from .types import LoginInfo, ModuleDescription, ModuleName, ModuleType, RelatedType, VtigerId
 
@@ -159,7 +159,7 @@ class VtigerClient:
             return False
         try:
             self._transport.call("logout", {"sessionName": name}, secrets=(name,))
-        except Exception as exc:  # best-effort by design; the session dies with PHP's GC anyway
+        except VtigerError as exc:  # best-effort by design; the session dies with PHP's GC anyway
             log.info("vtiger logout was not confirmed: %s", type(exc).__name__)
             return False
         return True
