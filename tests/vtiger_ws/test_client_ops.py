@@ -254,3 +254,11 @@ def test_query_related_returns_more_than_the_100_row_cap(crm: Any, client: Vtige
     rows = client.query_related(contact, "SPSocialConnector", "SPSocialConnector", fields=["message"],
                                 where=vtql.like("message", "m1%"))
     assert sorted(r["message"] for r in rows) == sorted(f"m{i}" for i in range(250) if str(i).startswith("1"))
+
+
+def test_logout_over_a_dropped_connection_is_not_an_error(crm: Any, client: VtigerClient) -> None:
+    client.listtypes()
+    crm.faults.drop(operation="logout")
+    assert client.logout() is False
+    assert client.listtypes()  # a fresh login follows
+    assert client.logins == 2
