@@ -21,6 +21,11 @@ Decisions (the task left them open):
   own example `facebook.com/zuck` has 4 (legacy names are shorter). A path of digits only
   (`facebook.com/4`) is a numeric id. Dots are kept: Facebook ignores them, the provider may too.
 * Old hash-bang links (`twitter.com/#!/jack`) are read through their fragment.
+* A different site that merely contains the network's name (`vk.com.evil.org`, `evil.org/vk.com/id1`) is
+  None: it is not a link of ours. A link *disguised* as ours (userinfo, port, other scheme, homoglyphs,
+  punycode, percent-encoding, backslashes, control characters, > 2048 characters) raises, so the CRM user
+  learns why it was refused. The exception's `url` is redacted (userinfo and token-like values masked).
+* `profile_url` of a ref the parser could never produce raises ValueError (a programming error).
 """
 
 from __future__ import annotations
@@ -165,13 +170,12 @@ def vk_profile_url(ref: ProfileRef) -> str:
 
 _X_HANDLE = re.compile(r"[a-z0-9_]{1,15}")
 # fmt: off
+# Only routes X itself serves at the top level: X refuses these as usernames. Words that are also real
+# accounts (@verified, @premium, @jobs, @help...) are deliberately absent, or their links would be refused.
 _X_RESERVED = frozenset({
     "home", "i", "explore", "notifications", "messages", "search", "settings", "compose", "intent",
-    "share", "hashtag", "login", "logout", "signup", "tos", "privacy", "about", "account", "download",
-    "jobs", "oauth", "help", "who_to_follow", "lists", "bookmarks", "communities", "premium", "verified",
-    "following", "followers", "rules", "en", "search-advanced", "topics", "moments", "sessions",
-    "user_spam_reports", "connect_people", "tweet", "tweetbutton", "widgets", "display", "personalization",
-    "notification", "subscriptions",
+    "share", "hashtag", "login", "logout", "signup", "tos", "privacy", "account", "oauth", "who_to_follow",
+    "sessions", "user_spam_reports", "download", "personalization", "bookmarks",
 })
 # fmt: on
 

@@ -1,4 +1,7 @@
-"""Adversarial fuzzing of the profile-link parsers (~11,000 generated links per run, derandomised).
+"""Adversarial fuzzing of the profile-link parsers: 15,900 generated links per run, derandomised.
+
+1,200 adversarial examples x 9 host disguises (10,800 links) + 2,500 arbitrary texts + 1,200 links on
+unrelated hosts + 1,200 refs through the canonical round trip; about 6 s of CPU.
 
 Properties, for every generated link and every network:
 * the parser returns None or a ProfileRef, or raises InvalidProfileUrl; nothing else escapes;

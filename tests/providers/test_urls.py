@@ -74,6 +74,7 @@ VALID = [
     ("x", "twitter.com/intent/user?screen_name=Jack", x("screen_name", "jack")),
     ("x", "x.com/intent/follow?user_id=12", x("id", "12")),
     ("x", "x.com/twitter", x("screen_name", "twitter")),
+    ("x", "x.com/Verified", x("screen_name", "verified")),  # a real account, not a route
     # Facebook
     ("facebook", "facebook.com/zuck", fb("screen_name", "zuck")),
     ("facebook", "https://www.facebook.com/Mark.Zuckerberg/", fb("screen_name", "mark.zuckerberg")),
