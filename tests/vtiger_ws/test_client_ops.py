@@ -262,3 +262,11 @@ def test_logout_over_a_dropped_connection_is_not_an_error(crm: Any, client: Vtig
     assert client.logout() is False
     assert client.listtypes()  # a fresh login follows
     assert client.logins == 2
+
+
+def test_in_list_over_http(crm: Any, client: VtigerClient) -> None:
+    ids = [crm.seed("Contacts", {"lastname": f"I{i}"}) for i in range(5)]
+    rows = client.query_all("Contacts", fields=["lastname"], where=vtql.in_("id", [ids[1], ids[3]]))
+    assert [r["id"] for r in rows] == [ids[1], ids[3]]
+    rows = client.query_all("Contacts", fields=["lastname"], where=vtql.in_("lastname", ["I0", "i4", "nope"]))
+    assert [r["id"] for r in rows] == [ids[0], ids[4]]  # case-insensitive collation

@@ -120,3 +120,11 @@ def test_eight_threads_share_one_client_while_sessions_expire(crm: Any) -> None:
     assert crm.count("getchallenge") == logins
     prelogin = [r.operation for r in crm.requests if r.operation in ("getchallenge", "login")]
     assert prelogin == ["getchallenge", "login"] * logins  # serialized, never interleaved
+
+
+def test_session_garbage_collected_after_idle_time_is_renewed(crm: Any, client: VtigerClient) -> None:
+    crm.set_time(crm.clock())
+    client.listtypes()
+    crm.advance(1500)  # past PHP's session.gc_maxlifetime (1440 s): the id is now unknown
+    assert client.retrieve(client.create("Contacts", {"lastname": "x", "assigned_user_id": "19x1"})["id"])
+    assert (crm.count("create"), client.logins) == (2, 2)
