@@ -27,12 +27,17 @@ from providers.errors import (
     ProviderRateLimited,
     ProviderUnavailable,
 )
+from providers.facebook import FacebookProvider
+from providers.vk import VkProvider
+from providers.x import XProvider
 
 __all__ = [
+    "PROVIDERS",
     "AccountId",
     "Birthday",
     "Capabilities",
     "Direction",
+    "FacebookProvider",
     "InvalidProfileUrl",
     "NetworkMessage",
     "NotAllowedReason",
@@ -47,7 +52,10 @@ __all__ = [
     "ProviderRateLimited",
     "ProviderUnavailable",
     "SentMessage",
+    "VkProvider",
+    "XProvider",
 ]
 
-# PROVIDERS = {"vk": VkProvider, "x": XProvider, "facebook": FacebookProvider} is added when the
-# network modules land (see providers/vk.py, x.py, facebook.py).
+
+# The explicit registry: adding a network means a module and a line here.
+PROVIDERS: dict[str, type] = {"vk": VkProvider, "x": XProvider, "facebook": FacebookProvider}

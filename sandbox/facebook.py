@@ -133,14 +133,6 @@ class FacebookSandbox(SandboxServer):
         self._delivered: dict[str, list[dict[str, Any]]] = {}
         self._ids = itertools.count(1)
 
-    def start(self) -> FacebookSandbox:
-        super().start()
-        # The base handler writes headers and body separately; with Nagle on, the client's delayed ACK
-        # stalls every keep-alive answer ~40 ms. TCP_NODELAY on this sandbox's own handler class only.
-        if self._httpd is not None:
-            self._httpd.RequestHandlerClass.disable_nagle_algorithm = True  # type: ignore[attr-defined]
-        return self
-
     # --- population API ---------------------------------------------------------------------------
     @property
     def url(self) -> str:

@@ -94,14 +94,6 @@ class XSandbox(SandboxServer):
         self._user_ids = itertools.count(2244994945, 7919)
         self.me = self.add_user("CrmBridgeDesk", "CRM Bridge Desk", user_id="1072250532645998596")
 
-    def start(self) -> XSandbox:
-        super().start()
-        assert self._httpd is not None
-        # The base handler writes headers and body separately; without TCP_NODELAY every keep-alive
-        # answer waits ~40 ms for the client's delayed ACK (the handler class is this instance's own).
-        self._httpd.RequestHandlerClass.disable_nagle_algorithm = True  # type: ignore[attr-defined]
-        return self
-
     @property
     def url(self) -> str:
         return self.base_url

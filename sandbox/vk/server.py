@@ -14,7 +14,6 @@ injectable clock, and `execute` runs `return [API.x.y({...}), ...];` with VK's `
 from __future__ import annotations
 
 import secrets
-import socket
 import threading
 import time
 from collections import deque
@@ -47,14 +46,6 @@ class VkSandbox(SandboxServer):
         self.community_token = self.add_token("group", group_id, {"messages", "manage"})
         self.user_token = self.add_token("user", 1, {"offline"})  # no `messages`: VK's default today
         self.add_user("Sandbox", "Admin", user_id=1, screen_name="sandbox_admin")
-
-    def start(self) -> VkSandbox:
-        super().start()
-        if self._httpd is not None:
-            # Accepted sockets inherit this: without it, the handler's separate header/body writes
-            # meet delayed ACKs and every keep-alive request costs ~40 ms.
-            self._httpd.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return self
 
     # --- population API -------------------------------------------------------------------------
     @property

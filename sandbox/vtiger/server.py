@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -89,14 +88,6 @@ class VtigerSandbox(SandboxServer):
 
     def advance(self, seconds: float) -> None:
         self.set_time(self.clock() + timedelta(seconds=seconds))
-
-    def start(self) -> VtigerSandbox:
-        super().start()
-        if self._httpd is not None:
-            # Buffer each answer so headers and body leave in one TCP segment: written separately, Nagle
-            # plus the client's delayed ACK cost ~40 ms per request on loopback.
-            self._httpd.RequestHandlerClass.wbufsize = io.DEFAULT_BUFFER_SIZE  # type: ignore[attr-defined]
-        return self
 
     # --- test helpers -----------------------------------------------------------------------------
     @property
