@@ -180,6 +180,30 @@ class Crm:
             raise RuntimeError("check_schema() must run before the CRM is used")
         return self.schema
 
+    def probe_4byte_utf8(self, owner: str) -> bool:
+        """Can the CRM store characters outside the BMP? Writes one probe message, reads it, deletes it.
+
+        SalesPlatform's default MySQL charset (3-byte utf8) turns each emoji into `?`; the answer
+        decides whether the bridge replaces emoji by readable names. Run once per CRM (the caller
+        remembers the answer).
+        """
+        probe = "vtiger-social-bridge encoding probe \U0001f642"
+        created = self.client.create(
+            self.messages.module,
+            {
+                "message": probe,
+                "assigned_user_id": owner,
+                "message_datetime": self.format_datetime(dt.datetime.now(dt.UTC)),
+                "type": self.messages.type_outbound,
+            },
+        )
+        try:
+            stored = str(self.client.retrieve(str(created["id"])).get("message", ""))
+        finally:
+            self.client.delete(str(created["id"]))
+        self.bmp_only = html.unescape(stored) != probe
+        return not self.bmp_only
+
     # --- records ----------------------------------------------------------------------------------
     def module_of(self, record_id: str) -> str:
         prefix = record_id.split("x", 1)[0]

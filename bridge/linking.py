@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterable, Mapping
 
 from bridge.crm import CLIENT_MODULES, Crm
 from bridge.store import IndexRow, Store
-from providers.base import AccountId, ProfileRef, Provider
-from providers.errors import InvalidProfileUrl, ProviderError
+from providers.base import ProfileRef, Provider
+from providers.errors import InvalidProfileUrl, ProviderError, ProviderNotAllowed
+from vtiger_ws import VtigerAccessDenied
 
 log = logging.getLogger(__name__)
 
@@ -42,28 +43,14 @@ class UrlIndex:
             if watermark is None:
                 records: Iterable[Mapping[str, object]] = self.crm.client.query_iter(module, fields=columns)
             else:
-                records = self.crm.client.changed_since(module, watermark)
+                records = self.crm.client.changed_since(module, watermark, fields=columns)
             seen: set[str] = set()
             newest = ""
             for count, record in enumerate(records, start=1):
                 record_id = str(record["id"])
                 seen.add(record_id)
                 newest = max(newest, str(record.get("modifiedtime") or ""))
-                rows = []
-                for network, field_name in fields.items():
-                    ref = self._parse(network, str(record.get(field_name) or ""))
-                    if ref is None:
-                        continue
-                    account = AccountId(ref.value) if ref.kind in ("id", "psid") else None
-                    rows.append(
-                        IndexRow(
-                            module=module, record_id=record_id, field=field_name,
-                            url=str(record.get(field_name)), network=network, ref_kind=ref.kind,
-                            ref_value=ref.value, account_id=account,
-                            modifiedtime=str(record.get("modifiedtime") or "") or None,
-                        )
-                    )
-                self.store.index_replace_record(record_id, rows)
+                self.store.index_replace_record(record_id, self._rows(module, fields, record))
                 total += 1
                 if progress is not None and count % 1000 == 0:
                     progress(module, count)
@@ -73,6 +60,39 @@ class UrlIndex:
                 self.store.index_prune(module, seen)
         self.resolve_pending()
         return total
+
+    def refresh_record(self, record_id: str) -> None:
+        """Re-index one record now (a workflow said it was saved); a deleted record leaves the index."""
+        module = self.crm.module_of(record_id)
+        fields = {n: f for n, f in self.crm.url_field_names_of(module).items() if n in self.providers}
+        try:
+            record = self.crm.client.retrieve(record_id)
+        except VtigerAccessDenied:  # vtiger's answer for a deleted record
+            self.store.index_remove_record(record_id)
+            return
+        self.store.index_replace_record(record_id, self._rows(module, fields, record))
+        self.resolve_pending()
+
+    def _rows(self, module: str, fields: Mapping[str, str], record: Mapping[str, object]) -> list[IndexRow]:
+        rows = []
+        for network, field_name in fields.items():
+            ref = self._parse(network, str(record.get(field_name) or ""))
+            if ref is None:
+                continue
+            rows.append(
+                IndexRow(
+                    module=module,
+                    record_id=str(record["id"]),
+                    field=field_name,
+                    url=str(record.get(field_name)),
+                    network=network,
+                    ref_kind=ref.kind,
+                    ref_value=ref.value,
+                    account_id=ref.value if ref.kind in ("id", "psid") else None,
+                    modifiedtime=str(record.get("modifiedtime") or "") or None,
+                )
+            )
+        return rows
 
     def _parse(self, network: str, url: str) -> ProfileRef | None:
         if not url.strip():
@@ -94,6 +114,9 @@ class UrlIndex:
                 wanted = [ProfileRef(network, r.ref_kind, r.ref_value) for r in refs]
                 try:
                     resolved = provider.resolve(wanted)
+                except ProviderNotAllowed:
+                    # The network cannot resolve such links at all (Facebook profile URLs): stop asking.
+                    resolved = {}
                 except ProviderError as exc:
                     log.warning("could not resolve %s links now: %s", network, exc)
                     break

@@ -20,11 +20,19 @@ from dataclasses import dataclass
 from bridge.crm import NETWORK_LABELS, Crm
 from bridge.store import OutboxSend, OutboxTarget, SendTarget, Store, TargetState, backoff_delay
 from providers.base import AccountId, Provider, SentMessage
-from providers.errors import InvalidProfileUrl, ProviderError, ProviderNotAllowed, ProviderRateLimited
+from providers.errors import (
+    InvalidProfileUrl,
+    ProviderAuthError,
+    ProviderError,
+    ProviderNotAllowed,
+    ProviderRateLimited,
+)
 
 log = logging.getLogger(__name__)
 
 Now = Callable[[], dt.datetime]
+# (network, None) after a delivery, (network, error) after a failure: health and metrics listen here.
+Observer = Callable[[str, ProviderError | None], None]
 _CREATING = "outbox.crm_create_started."  # kv flag: a CRM create may have happened for this send
 
 
@@ -57,6 +65,7 @@ class Sender:
         api_user_id: str,
         now: Now = utcnow,
         lease_seconds: float = 300.0,
+        observer: Observer | None = None,
     ) -> None:
         self.crm = crm
         self.providers = dict(providers)
@@ -64,6 +73,7 @@ class Sender:
         self.api_user_id = api_user_id
         self.now = now
         self.lease_seconds = lease_seconds
+        self.observer = observer
 
     # --- queueing --------------------------------------------------------------------------------
     def targets_for(self, record_id: str, networks: Sequence[str] | None) -> tuple[str, list[SendTarget]]:
@@ -183,11 +193,16 @@ class Sender:
         except ProviderError as exc:
             return self._failed(send, target, exc)
         store.mark_target_sent(send.id, network, sent.message_id)
+        if self.observer is not None:
+            self.observer(network, None)
         return True
 
     def _failed(self, send: OutboxSend, target: OutboxTarget, exc: ProviderError) -> bool:
         network = target.network
-        if exc.transient:
+        if self.observer is not None:
+            self.observer(network, exc)
+        # A rejected token is fixed by the administrator, not by the client: keep the send waiting.
+        if exc.transient or isinstance(exc, ProviderAuthError):
             delay = backoff_delay(target.attempts + 1)
             if isinstance(exc, ProviderRateLimited) and exc.retry_after:
                 delay = max(delay, dt.timedelta(seconds=exc.retry_after))

@@ -132,6 +132,15 @@ class UrlIndexMixin(StoreComponent):
         )
         return [IndexKey(r[0], r[1], r[2]) for r in rows]
 
+    def index_rows_of(self, record_id: str) -> list[IndexRow]:
+        """The index entry of one record (one row per social field that holds a usable link)."""
+        rows = self._db.execute(
+            "SELECT module, record_id, field, url, network, ref_kind, ref_value, account_id, modifiedtime"
+            " FROM url_index WHERE record_id = ? ORDER BY field",
+            (record_id,),
+        )
+        return [IndexRow(*row) for row in rows]
+
     def index_unresolved(self, network: str, limit: int = 100) -> list[UnresolvedRef]:
         """Distinct profile references of this network whose account id is not known yet."""
         rows = self._db.execute(

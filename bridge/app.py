@@ -1,0 +1,146 @@
+"""The daemon's lifecycle (mautrix `Program` style): validate, wire, start, run until stopped, stop.
+
+Start: config is already valid -> open the state store (migrations) -> log in to vtiger -> check the CRM
+schema -> probe emoji support once -> build the URL index -> start the scheduler -> start the webhook.
+Stop (SIGTERM/SIGINT): stop accepting webhooks -> let in-flight work finish (bounded) -> close.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from types import FrameType
+
+from bridge.config import Config
+from bridge.crm import CrmSchemaError
+from bridge.scheduler import Scheduler
+from bridge.store import Store
+from bridge.webhook import WebhookServer, make_app
+from bridge.wiring import Parts, build, set_api_user
+
+log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_CRASH = 1
+EXIT_USAGE = 2
+EXIT_STARTUP = 3  # the CRM or a network refused us at start (schema, credentials)
+EXIT_CONFIG = 78  # sysexits EX_CONFIG: systemd shows config errors apart from crashes
+_UTF8_KEY = "crm.supports_4byte_utf8"
+
+
+class App:
+    def __init__(self, config: Config, *, store: Store | None = None) -> None:
+        self.config = config
+        self.parts: Parts = build(config, store=store)
+        self.scheduler = Scheduler(self.parts)
+        self.webhook: WebhookServer | None = None
+        self._stop = threading.Event()
+
+    # --- start -------------------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Everything before serving: login, schema check, probe, first index build."""
+        parts = self.parts
+        for name in ("vtiger", *parts.providers):
+            parts.health.register(name)
+        info = parts.client.login()
+        set_api_user(parts, info.user_id)
+        parts.crm.check_schema(list(parts.providers))
+        parts.health.ok("vtiger")
+        self._probe_utf8(info.user_id)
+        log.info("building the CRM URL index")
+        started = time.monotonic()
+        count = parts.index.refresh(
+            full=True, progress=lambda module, n: log.info("URL index: %s, %d records read", module, n)
+        )
+        log.info("URL index ready: %d records in %.1f s", count, time.monotonic() - started)
+        parts.metrics.watch(
+            store=parts.store,
+            vtiger_stats=lambda: dict(parts.client.stats),
+            provider_stats={
+                n: (lambda p=p: dict(getattr(p, "stats", {}))) for n, p in parts.providers.items()
+            },
+            now=parts.sender.now,
+        )
+        parts.sender.observer = self._observe_send
+
+    def _probe_utf8(self, owner: str) -> None:
+        crm, store = self.parts.crm, self.parts.store
+        if crm.bmp_only is not None:
+            return
+        key = f"{_UTF8_KEY}.{self.config.vtiger.url}"
+        known = store.kv_get(key)
+        if known is None:
+            known = crm.probe_4byte_utf8(owner)
+            store.kv_set(key, known)
+            log.info("the CRM %s store emoji", "can" if known else "cannot")
+        crm.bmp_only = not known
+
+    def _observe_send(self, network: str, error: Exception | None) -> None:
+        parts = self.parts
+        if error is None:
+            parts.health.ok(network)
+            parts.metrics.sends.labels(network, "sent").inc()
+        else:
+            parts.health.failed(network, error)
+            parts.metrics.sends.labels(network, type(error).__name__).inc()
+
+    def _accept(self, event: object) -> bool:
+        from bridge.webhook import store_acceptor
+
+        fresh = store_acceptor(self.parts.store)(event)  # type: ignore[arg-type]
+        if fresh:
+            self.scheduler.wake("events")
+        return fresh
+
+    def start(self) -> None:
+        self.prepare()
+        self.scheduler.start()
+        w = self.config.webhook
+        app = make_app(
+            secret=w.secret.reveal(),
+            accept=self._accept,
+            health=self.parts.health.snapshot,
+            metrics=self.parts.metrics.render,
+            max_body=w.max_body,
+        )
+        self.webhook = WebhookServer(app, host=w.bind, port=w.port).start()
+        log.info("webhook listening on %s", self.webhook.url)
+        for network in self.parts.providers:
+            self.scheduler.wake(f"import_{network}")
+
+    # --- run / stop --------------------------------------------------------------------------------
+    def request_stop(self, signum: int | None = None, frame: FrameType | None = None) -> None:
+        if signum is not None:
+            log.info("signal %s received: stopping", signal.Signals(signum).name)
+        self._stop.set()
+
+    def run(self) -> int:
+        signal.signal(signal.SIGTERM, self.request_stop)
+        signal.signal(signal.SIGINT, self.request_stop)
+        try:
+            self.start()
+        except CrmSchemaError as exc:
+            log.error("%s", exc)
+            self.shutdown()
+            return EXIT_STARTUP
+        self._stop.wait()
+        self.shutdown()
+        return EXIT_OK
+
+    def shutdown(self) -> None:
+        """Stop accepting webhooks, give running jobs a bounded time to finish, close everything."""
+        if self.webhook is not None:
+            self.webhook.stop()
+        grace = self.config.jobs.shutdown_grace_seconds
+        finisher = threading.Thread(target=self.scheduler.shutdown, args=(True,), daemon=True)
+        finisher.start()
+        finisher.join(grace)
+        if finisher.is_alive():
+            log.warning(
+                "in-flight work did not finish within %.0f s; the outbox resumes it at next start", grace
+            )
+        else:
+            self.parts.close()
+        log.info("stopped")

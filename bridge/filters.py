@@ -1,0 +1,45 @@
+"""Record filters typed on the command line, turned into VTQL through `vtiger_ws.vtql` only.
+
+Grammar (deliberately small): `FIELD OP VALUE [AND FIELD OP VALUE ...]`, OP one of = != < > <= >= LIKE,
+VALUE bare or in single/double quotes. Example: `mailingcity = 'Санкт-Петербург' AND vk_url LIKE '%vk.com%'`.
+Nothing the user types reaches the query except as a quoted value or a validated identifier.
+"""
+
+from __future__ import annotations
+
+import re
+
+from vtiger_ws import vtql
+
+_TERM = re.compile(
+    r"""\s*(?P<field>[A-Za-z_][A-Za-z0-9_]*)\s*(?P<op><=|>=|!=|=|<|>|\bLIKE\b)\s*
+        (?P<value>'(?:[^']|'')*'|"(?:[^"]|"")*"|[^\s'"]+)\s*""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_OPS = {
+    "=": vtql.eq,
+    "!=": vtql.ne,
+    "<": vtql.lt,
+    ">": vtql.gt,
+    "<=": vtql.le,
+    ">=": vtql.ge,
+    "LIKE": vtql.like,
+}
+
+
+def parse_where(text: str) -> vtql.Condition:
+    """Parse a filter; raises ValueError naming the part it could not read."""
+    parts = re.split(r"\s+AND\s+", text.strip(), flags=re.IGNORECASE)
+    conditions = []
+    for part in parts:
+        match = _TERM.fullmatch(part)
+        if match is None:
+            raise ValueError(
+                f"cannot read the condition {part!r}: expected FIELD OP VALUE, e.g. mailingcity = 'Омск'"
+            )
+        value = match["value"]
+        if value[:1] in "'\"" and value[-1:] == value[:1] and len(value) >= 2:
+            quote = value[0]
+            value = value[1:-1].replace(quote * 2, quote)
+        conditions.append(_OPS[match["op"].upper()](match["field"], value))
+    return vtql.and_(*conditions)

@@ -1,0 +1,61 @@
+"""Logging set-up: text or one JSON object per line, and a filter that masks every configured secret."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+from bridge.secrets import mask
+
+
+class SecretFilter(logging.Filter):
+    """Replace secret values in the final message (arguments included) before any handler sees it."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = mask(message, self.secrets)
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = mask(logging.Formatter().formatException(record.exc_info), self.secrets)
+            record.exc_info = None
+        if masked != message or record.args:
+            record.msg, record.args = masked, None
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        payload = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_text:
+            payload["exception"] = record.exc_text
+        return json.dumps(payload, ensure_ascii=False)
+
+
+def configure(
+    level: str = "INFO", fmt: str = "text", file: str = "", secrets: list[str] | None = None
+) -> None:
+    handler: logging.Handler = (
+        logging.FileHandler(file, encoding="utf-8") if file else logging.StreamHandler(sys.stderr)
+    )
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(SecretFilter(secrets or []))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    # Third-party loggers can print URLs with tokens at DEBUG: keep them quieter than ours.
+    for noisy in ("urllib3", "requests_oauthlib", "oauthlib", "apscheduler", "waitress"):
+        logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLevelName(level)))

@@ -1,0 +1,160 @@
+"""Builds the objects the bridge is made of from a `Config`: vtiger client, providers, services."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from bridge.config import Config
+from bridge.crm import Crm, MessagesSettings
+from bridge.health import Health
+from bridge.importing import Importer
+from bridge.linking import UrlIndex
+from bridge.mapping import FieldMap
+from bridge.metrics import Metrics
+from bridge.profiles import ProfileImporter
+from bridge.sending import Sender
+from bridge.store import Store
+from bridge.workflow import EventProcessor
+from providers.base import Provider
+from providers.facebook import FacebookProvider
+from providers.ratelimit import RateLimiter
+from providers.vk import VkProvider
+from providers.x import XProvider
+from vtiger_ws import VtigerClient
+
+log = logging.getLogger(__name__)
+
+
+def build_provider(config: Config, network: str) -> Provider:
+    """One provider from its config section (tokens revealed only here, into the client)."""
+    if network == "vk":
+        vk = config.networks.vk
+        return VkProvider(
+            vk.token.reveal(),
+            token_type=vk.token_type,
+            group_id=vk.group_id or None,
+            api_url=vk.api_url,
+            rate_limiter=RateLimiter(vk.rate_limit, burst=1),
+        )
+    if network == "x":
+        x = config.networks.x
+        return XProvider(
+            x.consumer_key.reveal(),
+            x.consumer_secret.reveal(),
+            x.access_token.reveal(),
+            x.access_token_secret.reveal(),
+            api_url=x.api_url,
+            rate_limiter=RateLimiter(x.rate_limit),
+        )
+    if network == "facebook":
+        fb = config.networks.facebook
+        return FacebookProvider(
+            fb.page_token.reveal(),
+            fb.page_id,
+            api_url=fb.api_url,
+            app_secret=fb.app_secret.reveal() or None,
+            use_human_agent_tag=fb.human_agent_tag,
+            rate_limiter=RateLimiter(fb.rate_limit),
+        )
+    raise ValueError(f"unknown network {network!r}")
+
+
+@dataclass
+class Parts:
+    """Everything the daemon and the CLI use, wired once."""
+
+    config: Config
+    client: VtigerClient
+    crm: Crm
+    store: Store
+    providers: dict[str, Provider]
+    health: Health
+    metrics: Metrics
+    sender: Sender
+    importers: dict[str, Importer]
+    index: UrlIndex
+    profiles: ProfileImporter
+    processor: EventProcessor
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def close(self) -> None:
+        for provider in self.providers.values():
+            closer = getattr(provider, "close", None)
+            if closer is not None:
+                closer()
+        self.client.close()
+        self.store.close()
+
+    def replace_provider(self, network: str, provider: Provider) -> None:
+        """Swap a network's client everywhere (after its token was renewed)."""
+        old = self.providers.get(network)
+        for holder in (self.providers, self.sender.providers, self.index.providers, self.profiles.providers):
+            holder[network] = provider
+        for importer in self.importers.values():
+            importer.providers[network] = provider
+        closer = getattr(old, "close", None)
+        if closer is not None:
+            closer()
+
+
+def build(config: Config, *, store: Store | None = None) -> Parts:
+    """Wire the bridge from config; makes no network call."""
+    v = config.vtiger
+    client = VtigerClient(v.url, v.username, v.access_key.reveal(), timeout=(5.0, v.timeout))
+    m = config.messages
+    utf8 = {"auto": None, "true": False, "false": True}[v.supports_4byte_utf8]
+    crm = Crm(
+        client,
+        messages=MessagesSettings(
+            module=m.module,
+            type_outbound=m.type_outbound,
+            type_inbound=m.type_inbound,
+            status_sent=m.status_sent,
+            status_not_sent=m.status_not_sent,
+            status_received=m.status_received,
+            max_chars=m.max_chars,
+        ),
+        field_map=FieldMap(config.fields.profile_map),
+        url_fields=config.fields.url_fields,
+        timezone=v.timezone,
+        bmp_only=utf8,
+    )
+    store = store or Store(config.state.path)
+    providers = {n: build_provider(config, n) for n in config.networks.enabled()}
+    health = Health(secrets=config.secrets())
+    metrics = Metrics()
+    api_user = "19x1"  # replaced by the login's user id at start-up
+    sender = Sender(crm, providers, store, api_user_id=api_user)
+    index = UrlIndex(crm, providers, store)
+    importers = {
+        n: Importer(
+            crm,
+            providers,
+            store,
+            index,
+            api_user_id=api_user,
+            limit=getattr(config.networks, n).imports.limit,
+            unknown_sender=getattr(config.networks, n).imports.unknown_sender,
+        )
+        for n in providers
+    }
+    profiles = ProfileImporter(crm, providers, store)
+    processor = EventProcessor(
+        store=store,
+        sender=sender,
+        profiles=profiles,
+        index=index,
+        outgoing_text_field=config.fields.outgoing_text_field,
+        outgoing_networks_field=config.fields.outgoing_networks_field,
+    )
+    return Parts(
+        config, client, crm, store, providers, health, metrics, sender, importers, index, profiles, processor
+    )
+
+
+def set_api_user(parts: Parts, user_id: str) -> None:
+    parts.sender.api_user_id = user_id
+    for importer in parts.importers.values():
+        importer.api_user_id = user_id
