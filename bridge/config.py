@@ -54,6 +54,15 @@ class MessagesConfig:
     status_sent: str = "Sent"
     status_not_sent: str = "Not sent"
     status_received: str = "Received"
+    # Per network, the fields holding its status and its message id; a network whose fields the CRM
+    # lacks (e.g. Facebook on SalesPlatform 7.x) is still sent to, its outcome kept in the comment.
+    status_fields: dict[str, str] = field(
+        default_factory=lambda: {"vk": "vk_status", "x": "tw_status", "facebook": "fb_status"}
+    )
+    id_fields: dict[str, str] = field(
+        default_factory=lambda: {"vk": "vk_message_id", "x": "tw_message_id", "facebook": "fb_message_id"}
+    )
+    # A TEXT column holds 65,535 bytes: with MySQL's 3-byte utf8 that is 21,845 characters for sure.
     max_chars: int = 20_000
 
 

@@ -12,9 +12,10 @@ import html
 import logging
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from bridge.config import MessagesConfig
 from bridge.mapping import FieldMap
 from vtiger_ws import VtigerClient, vtql
 
@@ -23,8 +24,6 @@ log = logging.getLogger(__name__)
 CLIENT_MODULES: tuple[str, ...] = ("Contacts", "Accounts", "Leads")
 DEFAULT_URL_FIELDS: dict[str, str] = {"vk": "vk_url", "x": "tw_url", "facebook": "fb_url"}
 NETWORK_LABELS: dict[str, str] = {"vk": "VK", "x": "X (Twitter)", "facebook": "Facebook"}
-# A TEXT column holds 65,535 bytes; with MySQL's 3-byte utf8 that is 21,845 characters for sure.
-DEFAULT_MESSAGE_MAX_CHARS = 20_000
 VTIGER_DATETIME = "%Y-%m-%d %H:%M:%S"
 ELLIPSIS = "…"
 
@@ -35,27 +34,6 @@ class CrmSchemaError(Exception):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("The CRM schema does not fit the configuration:\n  - " + "\n  - ".join(problems))
         self.problems = problems
-
-
-@dataclass(frozen=True)
-class MessagesSettings:
-    """How messages are stored; the defaults are what SalesPlatform's own module writes."""
-
-    module: str = "SPSocialConnector"
-    type_outbound: str = "Outbound"
-    type_inbound: str = "Incoming"
-    status_sent: str = "Sent"
-    status_not_sent: str = "Not sent"
-    status_received: str = "Received"
-    # network -> (status field, message id field); fields the CRM lacks are skipped at start-up.
-    status_fields: Mapping[str, tuple[str, str]] = field(
-        default_factory=lambda: {
-            "vk": ("vk_status", "vk_message_id"),
-            "x": ("tw_status", "tw_message_id"),
-            "facebook": ("fb_status", "fb_message_id"),
-        }
-    )
-    max_chars: int = DEFAULT_MESSAGE_MAX_CHARS
 
 
 @dataclass
@@ -99,14 +77,14 @@ class Crm:
         self,
         client: VtigerClient,
         *,
-        messages: MessagesSettings | None = None,
+        messages: MessagesConfig | None = None,
         field_map: FieldMap | None = None,
         url_fields: Mapping[str, str] | None = None,
         timezone: str = "UTC",
         bmp_only: bool | None = None,
     ) -> None:
         self.client = client
-        self.messages = messages or MessagesSettings()
+        self.messages = messages or MessagesConfig()
         self.field_map = field_map or FieldMap.default()
         self.url_field_names = dict(url_fields or DEFAULT_URL_FIELDS)
         self.tz = ZoneInfo(timezone)
@@ -154,8 +132,8 @@ class Crm:
             if not present:
                 disabled[network] = f"no {name!r} field on Contacts, Accounts or Leads"
                 warnings.append(f"{network} disabled: the CRM has no {name!r} field")
-            pair = self.messages.status_fields.get(network)
-            if pair and pair[0] in msg_types and pair[1] in msg_types:
+            pair = (self.messages.status_fields.get(network, ""), self.messages.id_fields.get(network, ""))
+            if pair[0] in msg_types and pair[1] in msg_types:
                 status_fields[network] = pair
             elif network not in disabled:
                 warnings.append(

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bridge.config import Config
-from bridge.crm import Crm, MessagesSettings
+from bridge.crm import Crm
 from bridge.health import Health
 from bridge.importing import Importer
 from bridge.linking import UrlIndex
@@ -103,19 +103,10 @@ def build(config: Config, *, store: Store | None = None) -> Parts:
     """Wire the bridge from config; makes no network call."""
     v = config.vtiger
     client = VtigerClient(v.url, v.username, v.access_key.reveal(), timeout=(5.0, v.timeout))
-    m = config.messages
     utf8 = {"auto": None, "true": False, "false": True}[v.supports_4byte_utf8]
     crm = Crm(
         client,
-        messages=MessagesSettings(
-            module=m.module,
-            type_outbound=m.type_outbound,
-            type_inbound=m.type_inbound,
-            status_sent=m.status_sent,
-            status_not_sent=m.status_not_sent,
-            status_received=m.status_received,
-            max_chars=m.max_chars,
-        ),
+        messages=config.messages,
         field_map=FieldMap(config.fields.profile_map),
         url_fields=config.fields.url_fields,
         timezone=v.timezone,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from typing import Any
@@ -227,7 +228,7 @@ def test_emoji_become_readable_names_on_a_3_byte_utf8_crm(world: World) -> None:
 
 def test_long_text_is_shortened_visibly_and_kept_whole_in_the_store(world: World) -> None:
     record, _, _ = vk_and_x_client(world)
-    world.crm.messages = type(world.crm.messages)(max_chars=50)
+    world.crm.messages = dataclasses.replace(world.crm.messages, max_chars=50)
     sender = world.sender()
     outbox_id = sender.enqueue(SendRequest(record, "слово " * 40, networks=("vk",)))
     sender.process_due()
