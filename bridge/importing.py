@@ -131,7 +131,9 @@ class Importer:
         url_field = self.crm.url_field_names_of("Leads").get(message.network)
         if profile is None or url_field is None:
             return []
-        url = provider.profile_url(ProfileRef(message.network, "id", message.peer_id))
+        # Facebook only knows people by their Page-scoped id; the other networks by their account id.
+        kind = "psid" if message.network == "facebook" else "id"
+        url = provider.profile_url(ProfileRef(message.network, kind, message.peer_id))
         fields = {
             "lastname": profile.last_name or profile.full_name or f"{message.network} {message.peer_id}",
             "firstname": profile.first_name or "",

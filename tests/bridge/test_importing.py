@@ -151,3 +151,34 @@ def test_twenty_messages_from_twenty_known_senders_cost_few_requests(world: Worl
     assert report.created == 20
     assert world.vk_box.count() <= 3
     assert sum(world.client.stats.values()) / 20 <= 2.2
+
+
+def test_x_direct_messages_are_imported_the_same_way(world: World) -> None:
+    xid = world.x_box.add_user("dm_client", "DM Client")
+    record = world.contact("Client", tw_url="https://x.com/dm_client")
+    importer = world.importer()
+    world.index().refresh(full=True)
+    importer.run("x")
+    world.x_box.incoming_dm(xid, "a DM for the CRM")
+    assert importer.run("x").created == 1
+    (message,) = world.messages()
+    assert message["type"] == "Incoming" and message["tw_status"] == "Received"
+    assert message["tw_message_id"] and record in world.crm_box.related(message["id"])
+
+
+def test_facebook_page_messages_create_a_lead_addressable_by_its_psid(world: World) -> None:
+    psid = world.fb_box.add_person("Olga", "Page")
+    importer = world.importer(unknown_sender="create_lead")
+    importer.run("facebook")
+    world.fb_box.incoming(psid, "Do you deliver?")
+    report = importer.run("facebook")
+    assert report.leads_created == 1
+    (lead,) = world.crm_box.records("Leads")
+    assert lead["lastname"] == "Page" and psid in lead["fb_url"]
+    (message,) = world.messages()
+    assert message["message"] == "Do you deliver?" and lead["id"] in world.crm_box.related(message["id"])
+    # The Lead's stored link addresses the person: the Page can answer within the 24 h window.
+    sender = world.sender()
+    sender.enqueue(SendRequest(lead["id"], "Yes, every day", networks=("facebook",)))
+    sender.process_due()
+    assert [m["text"] for m in world.fb_box.delivered_to(psid)] == ["Yes, every day"]
