@@ -1,0 +1,128 @@
+"""The real daemon (`run_bridge.py run`, a subprocess) against sandboxes: the webhook refuses unsigned and
+replayed calls end to end, and nothing it logs at DEBUG, answers on /healthz or /metrics holds a secret."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from bridge.webhook_auth import MAX_SKEW, sign
+from sandbox.vk import VkSandbox
+from sandbox.vtiger import VtigerSandbox
+from sandbox.x import XSandbox
+from tests.daemon.helpers import SECRET, wait_for, write_config
+from tests.security.secrets_support import leaks, planted_secrets, session_names
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENTS = "/v1/vtiger/events"
+
+
+class Daemon:
+    """The daemon as a process; stderr (its log at DEBUG) is drained on a thread so it never blocks."""
+
+    def __init__(self, config: Path) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "run_bridge.py", "-c", str(config), "run"], cwd=ROOT, stderr=subprocess.PIPE,
+            text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
+        wait_for(lambda: self.url is not None or self.proc.poll() is not None, timeout=30)
+
+    def _drain(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.append(line)
+
+    @property
+    def url(self) -> str | None:
+        for line in list(self.lines):
+            match = re.search(r"webhook listening on (http://\S+)", line)
+            if match:
+                return match.group(1)
+        return None
+
+    def stop(self) -> int | None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._reader.join(timeout=5)
+        if self.proc.stderr is not None:
+            self.proc.stderr.close()
+        return self.proc.returncode
+
+
+@pytest.fixture
+def boxes() -> Iterator[tuple[VtigerSandbox, VkSandbox, XSandbox]]:
+    with VtigerSandbox() as crm, VkSandbox() as vk, XSandbox() as x:
+        yield crm, vk, x
+
+
+def _post(url: str, body: bytes, headers: dict[str, str]) -> requests.Response:
+    return requests.post(url + EVENTS, data=body, headers={"Content-Type": "application/json", **headers},
+                         timeout=5)
+
+
+def test_daemon_refuses_unsigned_and_replayed_sends_and_logs_no_secret(
+    tmp_path: Path, boxes: tuple[VtigerSandbox, VkSandbox, XSandbox]
+) -> None:
+    crm, vk, x = boxes
+    uid = vk.add_user("Replay", "Target", screen_name="replay_target")
+    record = crm.seed("Contacts", {"lastname": "Target", "assigned_user_id": "19x1",
+                                   "vk_url": "https://vk.com/replay_target"})
+    config = write_config(tmp_path, crm, vk, x=x, extra="logging: {level: DEBUG}\n")
+    daemon = Daemon(config)
+    try:
+        assert daemon.url is not None, "".join(daemon.lines)
+        body = json.dumps({"event": "send", "module": "Contacts", "id": record, "event_id": "sec-1",
+                           "text": "Ваш заказ готов"}).encode("utf-8")
+        # Unauthenticated: no headers, a wrong secret, a signature of another body, a stale timestamp.
+        now = int(time.time())
+        refused = [
+            _post(daemon.url, body, {}),
+            _post(daemon.url, body, sign("wrong-secret-0123456789", body, now)),
+            _post(daemon.url, body, {**sign(SECRET, b"{}", now)}),
+            _post(daemon.url, body, sign(SECRET, body, now - MAX_SKEW - 60)),
+        ]
+        assert [r.status_code for r in refused] == [401, 401, 401, 401]
+        # The genuine call, then the very same bytes and headers captured and replayed twice.
+        headers = sign(SECRET, body, now)
+        assert _post(daemon.url, body, headers).status_code == 202
+        assert wait_for(lambda: len(crm.records("SPSocialConnector")) == 1, timeout=15), "".join(daemon.lines)
+        replays = [_post(daemon.url, body, headers) for _ in range(2)]
+        assert [r.status_code for r in replays] == [200, 200]
+        assert all(r.json()["duplicate"] is True for r in replays)
+        # A re-signed copy (vtiger retrying with a fresh timestamp) is the same event too.
+        assert _post(daemon.url, body, sign(SECRET, body, int(time.time()))).status_code == 200
+        health = requests.get(daemon.url + "/healthz", timeout=5)
+        metrics = requests.get(daemon.url + "/metrics", timeout=5)
+        # Give a wrongly re-queued replay every chance to go out before counting (outbox runs each 1 s).
+        time.sleep(1.5)
+    finally:
+        code = daemon.stop()
+    assert code == 0, "".join(daemon.lines[-20:])
+    assert len(vk.delivered_to(uid)) == 1
+    assert len(crm.records("SPSocialConnector")) == 1
+    log = "".join(daemon.lines)
+    assert "webhook: accepted send" in log  # the log was captured
+    assert session_names(crm), "the daemon talked to vtiger with a session"
+    secrets = planted_secrets(crm, vk, x)
+    assert leaks(log, secrets) == []
+    assert "sessionName=" not in log
+    assert leaks(health.text, secrets) == [] and leaks(metrics.text, secrets) == []
