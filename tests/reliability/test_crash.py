@@ -1,0 +1,178 @@
+"""kill -9 of the real daemon at chosen and at seeded-random requests: nothing lost, nothing twice.
+
+Split (keeps the file near 15 s on 2 cores):
+- every step boundary of one webhook send to VK + X, twice: the daemon dies when the request arrives
+  (every earlier step persisted, this one not done) and after the request was carried out but before
+  its answer left (done remotely, unknown locally) — 9 requests x 2 = 18 kills, each followed by a restart;
+- 20 seeded trials of 5-12 sends queued in the store, each killed at a seeded request count, restarted;
+- one trial of 200 queued sends killed 5 times at seeded request counts.
+After a kill the claimed rows' 300 s leases are expired by hand (`expire_leases`): that is the wait a
+real restart would sit out (see test_a_send_claimed_by_a_killed_daemon_resumes_at_restart).
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from tests.reliability.helpers import (
+    Boxes,
+    Client,
+    Daemon,
+    Tripwire,
+    add_clients,
+    enqueue,
+    expire_leases,
+    nudge,
+    open_sends,
+    pending_events,
+    problems,
+    quiet_imports,
+    send_event,
+    wait_for,
+    write_config,
+)
+
+ONE_SEND = [
+    "vtiger:retrieve",
+    "vk:users.get",
+    "vk:messages.send",
+    "x:users_by",
+    "x:dm_create",
+    "vtiger:query",
+    "vtiger:query",
+    "vtiger:create",
+    "vtiger:add_related",
+]
+
+
+def settled(state: Path) -> bool:
+    """Every stored event handled and every send done (cheap enough to poll, unlike `problems`)."""
+    return pending_events(state) == 0 and open_sends(state) == 0
+
+
+def test_one_send_makes_the_requests_the_boundaries_are_counted_on(boxes: Boxes, tmp_path: Path) -> None:
+    # If the send flow changes, the boundary list below must follow: this test says so first.
+    tripwire = Tripwire(boxes)
+    (client,) = add_clients(boxes, 1, "trace")
+    with Daemon(write_config(tmp_path, boxes)) as daemon:
+        assert daemon.url is not None
+        tripwire.tracing = True
+        assert send_event(daemon.url, client, "trace-1", "traced") == 202
+        assert wait_for(lambda: settled(tmp_path / "state.sqlite3"))
+        tripwire.tracing = False
+        assert daemon.terminate() == 0
+    assert tripwire.trace == ONE_SEND
+
+
+def _kill_at_boundaries(boxes: Boxes, tmp_path: Path, boundaries: list[tuple[int, bool]]) -> list[str]:
+    """One webhook send per boundary, the daemon killed there and restarted; what went wrong, if anything."""
+    tripwire = Tripwire(boxes)
+    clients = add_clients(boxes, len(boundaries), "step")
+    config, state = write_config(tmp_path, boxes), tmp_path / "state.sqlite3"
+    done: list[tuple[Client, str]] = []
+    daemon = Daemon(config)
+    try:
+        for i, ((k, after), client) in enumerate(zip(boundaries, clients, strict=True)):
+            where = f"{'after' if after else 'before'} {ONE_SEND[k - 1]} (#{k})"
+            text = f"step {i}: killed {where}"
+            assert daemon.url is not None
+            fired = tripwire.arm(daemon.pid, k, after=after)
+            assert send_event(daemon.url, client, f"step-{i}", text) == 202
+            assert fired.wait(10), where
+            daemon.kill()
+            expire_leases(state)
+            daemon = Daemon(config)
+            assert daemon.url is not None
+            # A stored event otherwise waits for the events job's next tick (see the xfail below).
+            nudge(daemon.url, client, f"nudge-{i}")
+            done.append((client, text))
+            assert wait_for(lambda: settled(state), timeout=15), where
+        assert daemon.terminate() == 0
+    finally:
+        daemon.close()
+    return problems(boxes, state, done)
+
+
+def test_kill_at_every_step_boundary_of_a_send(boxes: Boxes, tmp_path: Path) -> None:
+    quiet_imports(boxes)
+    boundaries = [(k, after) for after in (False, True) for k in range(1, len(ONE_SEND) + 1)]
+    assert _kill_at_boundaries(boxes, tmp_path, boundaries) == []
+    assert len(boxes.crm.records("SPSocialConnector")) == len(boundaries)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bridge/importing.py Importer.run treats an outbox ledger row whose CRM id "
+    "is still NULL as fresh: the import run at start-up records our own just-sent messages, one "
+    "record per network, next to the send's own record",
+)
+def test_kill_between_delivery_and_crm_record_with_the_startup_import(boxes: Boxes, tmp_path: Path) -> None:
+    # Killed once both networks delivered but before the CRM record: the restart's import sees both sent
+    # messages in VK's and X's histories.
+    assert _kill_at_boundaries(boxes, tmp_path, [(6, False), (5, True)]) == []
+
+
+def _kill_and_restart(
+    daemon: Daemon,
+    tripwire: Tripwire,
+    n: int,
+    after: bool,
+    config: Path,
+    state: Path,
+    queue: list[tuple[Client, str]],
+) -> Daemon:
+    fired = tripwire.arm(daemon.pid, n, after=after)
+    enqueue(state, queue)
+    assert fired.wait(15), f"no kill at request {n}"
+    daemon.kill()
+    expire_leases(state)
+    return Daemon(config)
+
+
+@pytest.mark.parametrize("first_seed", [0])
+def test_twenty_seeded_random_kills(boxes: Boxes, tmp_path: Path, first_seed: int) -> None:
+    quiet_imports(boxes)
+    tripwire = Tripwire(boxes)
+    clients = add_clients(boxes, 12, "rand")
+    config, state = write_config(tmp_path, boxes), tmp_path / "state.sqlite3"
+    done: list[tuple[Client, str]] = []
+    daemon = Daemon(config)
+    try:
+        for seed in range(first_seed, first_seed + 20):
+            rng = random.Random(seed)
+            count = rng.randint(5, 12)
+            queue = [(c, f"seed {seed} send {j}") for j, c in enumerate(rng.sample(clients, count))]
+            # A queued send costs 8 send-flow requests: the kill lands inside this trial's work.
+            n, after = rng.randint(1, 8 * count - 1), rng.random() < 0.5
+            daemon = _kill_and_restart(daemon, tripwire, n, after, config, state, queue)
+            done.extend(queue)
+            assert wait_for(lambda: settled(state), timeout=15), seed
+            assert problems(boxes, state, queue) == [], seed
+        assert daemon.terminate() == 0
+    finally:
+        daemon.close()
+    assert problems(boxes, state, done) == []
+    assert len(boxes.crm.records("SPSocialConnector")) == len(done)
+
+
+def test_two_hundred_queued_sends_survive_five_kills(boxes: Boxes, tmp_path: Path) -> None:
+    quiet_imports(boxes)
+    tripwire = Tripwire(boxes)
+    clients = add_clients(boxes, 40, "bulk")
+    config, state = write_config(tmp_path, boxes), tmp_path / "state.sqlite3"
+    rng = random.Random(200)
+    queue = [(clients[j % len(clients)], f"bulk send {j}") for j in range(200)]
+    daemon = Daemon(config)
+    try:
+        for kill in range(5):
+            n, after = rng.randint(1, 300), rng.random() < 0.5
+            daemon = _kill_and_restart(daemon, tripwire, n, after, config, state, queue if kill == 0 else [])
+        assert wait_for(lambda: settled(state), timeout=60)
+        assert daemon.terminate() == 0
+    finally:
+        daemon.close()
+    assert problems(boxes, state, queue) == []
+    assert len(boxes.crm.records("SPSocialConnector")) == 200
