@@ -1,0 +1,115 @@
+"""A redirect in an API answer is a URL from a network response: it must not be followed to another host.
+
+Today every client follows it (requests' default `allow_redirects=True`); the Authorization header is
+dropped on the way, but the bridge still makes a request to a host no configuration named. Each case is a
+strict xfail with the fix in its reason.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
+
+import pytest
+
+from providers.base import AccountId
+from providers.facebook import FacebookProvider
+from providers.ratelimit import RateLimiter
+from providers.vk import VkProvider
+from providers.x import XProvider
+from sandbox._http import Request, Response
+from sandbox.facebook import FacebookSandbox
+from sandbox.vk import VkSandbox
+from sandbox.vtiger import VtigerSandbox
+from sandbox.x import XSandbox
+from vtiger_ws import VtigerClient
+
+FIX = ("follows a 302 from the API host to any other host (requests' allow_redirects=True); fix: pass "
+       "allow_redirects=False in {where} and treat a 3xx as unavailable")
+
+
+class _Canary(BaseHTTPRequestHandler):
+    hits: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        self.hits.append(f"{self.command} {self.path}")
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_POST = do_GET
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def canary() -> Iterator[tuple[str, list[str]]]:
+    handler = type("Canary", (_Canary,), {"hits": []})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/elsewhere", handler.hits
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def _vk(fast: RateLimiter) -> tuple[Any, Any, Callable[[Any], object]]:
+    box = VkSandbox()
+    return box, lambda: VkProvider(box.community_token, group_id=box.group_id, api_url=box.url,
+                                   rate_limiter=fast), lambda p: p.fetch_profiles([AccountId("100")])
+
+
+def _x(fast: RateLimiter) -> tuple[Any, Any, Callable[[Any], object]]:
+    box = XSandbox()
+    return box, lambda: XProvider(box.consumer_key, box.consumer_secret, box.access_token,
+                                  box.access_token_secret, api_url=box.url, rate_limiter=fast), \
+        lambda p: p.fetch_profiles([AccountId("2244994945")])
+
+
+def _facebook(fast: RateLimiter) -> tuple[Any, Any, Callable[[Any], object]]:
+    box = FacebookSandbox()
+    return box, lambda: FacebookProvider(box.page_token, box.page_id, api_url=box.url, rate_limiter=fast), \
+        lambda p: p.fetch_profiles([AccountId("2400000000000001")])
+
+
+def _vtiger(fast: RateLimiter) -> tuple[Any, Any, Callable[[Any], object]]:
+    box = VtigerSandbox()
+    return box, lambda: VtigerClient(box.url, box.username, box.access_key), lambda c: c.login()
+
+
+CASES = {
+    "vk": (_vk, "providers/vk_transport.py VkTransport._post"),
+    "x": (_x, "providers/x_http.py XTransport.request"),
+    "facebook": (_facebook, "providers/facebook_graph.py GraphClient.call"),
+    "vtiger": (_vtiger, "vtiger_ws/transport.py Transport.call"),
+}
+
+
+@pytest.mark.parametrize("client", [
+    pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=FIX.format(where=where)))
+    for name, (_, where) in CASES.items()
+])
+def test_a_redirect_to_another_host_is_not_followed(client: str, canary: tuple[str, list[str]]) -> None:
+    target, hits = canary
+    box, make, call = CASES[client][0](RateLimiter(1000, burst=1000))
+    with box:
+        def redirect(_request: Request) -> Response:
+            return Response(status=302, headers={"Location": target, "Content-Length": "0"})
+
+        box.faults.custom(redirect, times=1)
+        opened = make()
+        try:
+            try:
+                call(opened)
+            except Exception:
+                pass
+        finally:
+            opened.close()
+    assert hits == []
