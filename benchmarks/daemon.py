@@ -74,12 +74,12 @@ class Run:
         finally:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.exit_code = self.proc.wait(timeout=60)
+                self.exit_code = self.proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.exit_code = self.proc.wait()
                 tail = "".join(self.lines[-15:])
-                print(f"the daemon ignored SIGTERM for 60 s; its last log lines:\n{tail}", file=sys.stderr)
+                print(f"the daemon ignored SIGTERM for 20 s; its last log lines:\n{tail}", file=sys.stderr)
             reader.join(timeout=10)
             if self.proc.stderr is not None:
                 self.proc.stderr.close()
