@@ -68,16 +68,23 @@ def add_clients(boxes: Boxes, count: int, tag: str) -> list[Client]:
     return clients
 
 
-def write_config(tmp: Path, boxes: Boxes, *, vtiger_timeout: float = 5.0, state: Path | None = None) -> Path:
+def write_config(
+    tmp: Path,
+    boxes: Boxes,
+    *,
+    vtiger_timeout: float = 5.0,
+    state: Path | None = None,
+    import_minutes: float = 60,
+) -> Path:
     crm, vk, x = boxes.crm, boxes.vk, boxes.x
     text = f"""version: 1
 vtiger: {{url: "{crm.url}", username: admin, access_key: "{crm.access_key}", timeout: {vtiger_timeout}}}
 networks:
   vk: {{enabled: true, token: "{vk.community_token}", group_id: {vk.group_id}, api_url: "{vk.url}",
-        rate_limit: 1000, imports: {{interval_minutes: 60}}}}
+        rate_limit: 1000, imports: {{interval_minutes: {import_minutes}}}}}
   x: {{enabled: true, consumer_key: "{x.consumer_key}", consumer_secret: "{x.consumer_secret}",
        access_token: "{x.access_token}", access_token_secret: "{x.access_token_secret}", api_url: "{x.url}",
-       rate_limit: 1000, imports: {{interval_minutes: 60}}}}
+       rate_limit: 1000, imports: {{interval_minutes: {import_minutes}}}}}
 webhook: {{bind: 127.0.0.1, port: 0, secret: "{SECRET}"}}
 state: {{path: "{state or tmp / "state.sqlite3"}"}}
 jobs: {{outbox_interval_seconds: 0.2, shutdown_grace_seconds: 10}}
