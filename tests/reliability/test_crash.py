@@ -16,6 +16,7 @@ import random
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.reliability.helpers import (
     Boxes,
@@ -25,13 +26,13 @@ from tests.reliability.helpers import (
     add_clients,
     enqueue,
     expire_leases,
-    nudge,
     open_sends,
     pending_events,
     problems,
     quiet_imports,
     send_event,
     wait_for,
+    wait_nudging,
     write_config,
 )
 
@@ -80,16 +81,22 @@ def _kill_at_boundaries(boxes: Boxes, tmp_path: Path, boundaries: list[tuple[int
             text = f"step {i}: killed {where}"
             assert daemon.url is not None
             fired = tripwire.arm(daemon.pid, k, after=after)
-            assert send_event(daemon.url, client, f"step-{i}", text) == 202
+            try:
+                status: int | None = send_event(daemon.url, client, f"step-{i}", text)
+            except requests.RequestException:
+                # Killed while the 202 was on its way out: the event was stored before it (the outcome
+                # checked below proves it), like any answer lost on the wire.
+                status = None
+            assert status in (202, None), where
             assert fired.wait(10), where
             daemon.kill()
             expire_leases(state)
             daemon = Daemon(config)
             assert daemon.url is not None
-            # A stored event otherwise waits for the events job's next tick (see the xfail below).
-            nudge(daemon.url, client, f"nudge-{i}")
+            # HEAD's events job does not run at start: a stored event waits for its 30 s sweep, or for the
+            # next webhook (vtiger posts them all day), which is what this nudging stands for.
             done.append((client, text))
-            assert wait_for(lambda: settled(state), timeout=15), where
+            assert wait_nudging(daemon.url, client, lambda: settled(state), tag=f"step-{i}"), where
         assert daemon.terminate() == 0
     finally:
         daemon.close()
@@ -145,12 +152,13 @@ def test_twenty_seeded_random_kills(boxes: Boxes, tmp_path: Path, first_seed: in
             rng = random.Random(seed)
             count = rng.randint(5, 12)
             queue = [(c, f"seed {seed} send {j}") for j, c in enumerate(rng.sample(clients, count))]
-            # A queued send costs 8 send-flow requests: the kill lands inside this trial's work.
+            # A queued send costs 8 send-flow requests: the kill lands inside this trial's work (or in
+            # the recovery of the previous trial's).
             n, after = rng.randint(1, 8 * count - 1), rng.random() < 0.5
+            # No wait for the recovery: the next kill may land in it, as a crash loop would.
             daemon = _kill_and_restart(daemon, tripwire, n, after, config, state, queue)
             done.extend(queue)
-            assert wait_for(lambda: settled(state), timeout=15), seed
-            assert problems(boxes, state, queue) == [], seed
+        assert wait_for(lambda: settled(state), timeout=30)
         assert daemon.terminate() == 0
     finally:
         daemon.close()
@@ -176,3 +184,25 @@ def test_two_hundred_queued_sends_survive_five_kills(boxes: Boxes, tmp_path: Pat
         daemon.close()
     assert problems(boxes, state, queue) == []
     assert len(boxes.crm.records("SPSocialConnector")) == 200
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bridge/store/outbox.py claim_due_sends leases up to 20 sends for Sender.lease_seconds (300 s) "
+    "and nothing releases a dead process's lease: after kill -9 and a restart the claimed sends wait "
+    "5 minutes",
+)
+def test_a_send_claimed_by_a_killed_daemon_resumes_at_restart(boxes: Boxes, tmp_path: Path) -> None:
+    quiet_imports(boxes)
+    tripwire = Tripwire(boxes)
+    (client,) = add_clients(boxes, 1, "lease")
+    config, state = write_config(tmp_path, boxes), tmp_path / "state.sqlite3"
+    with Daemon(config) as daemon:
+        assert daemon.url is not None
+        fired = tripwire.arm(daemon.pid, 1, after=True, ops={"vk:messages.send"})
+        assert send_event(daemon.url, client, "lease-1", "leased") == 202
+        assert fired.wait(10)
+    with Daemon(config) as daemon:  # no expire_leases(): the restart alone must resume the send
+        resumed = wait_for(lambda: settled(state), timeout=3)  # a normal resume takes one 0.2 s tick
+        daemon.terminate()
+    assert resumed
