@@ -11,6 +11,7 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Callable, Mapping
 from types import FrameType
 
 from bridge.config import Config
@@ -19,6 +20,7 @@ from bridge.scheduler import Scheduler
 from bridge.store import Store
 from bridge.webhook import WebhookServer, make_app
 from bridge.wiring import Parts, build, set_api_user
+from bridge.worker import EventWorker
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,7 @@ class App:
         self.parts: Parts = build(config, store=store)
         self.scheduler = Scheduler(self.parts)
         self.webhook: WebhookServer | None = None
+        self.worker = EventWorker(self.parts)
         self._stop = threading.Event()
 
     # --- start -------------------------------------------------------------------------------------
@@ -58,9 +61,7 @@ class App:
         parts.metrics.watch(
             store=parts.store,
             vtiger_stats=lambda: dict(parts.client.stats),
-            provider_stats={
-                n: (lambda p=p: dict(getattr(p, "stats", {}))) for n, p in parts.providers.items()
-            },
+            provider_stats={n: _stats_reader(parts.providers, n) for n in parts.providers},
             now=parts.sender.now,
         )
         parts.sender.observer = self._observe_send
@@ -91,12 +92,13 @@ class App:
 
         fresh = store_acceptor(self.parts.store)(event)  # type: ignore[arg-type]
         if fresh:
-            self.scheduler.wake("events")
+            self.worker.wake()
         return fresh
 
     def start(self) -> None:
         self.prepare()
         self.scheduler.start()
+        self.worker.start()
         w = self.config.webhook
         app = make_app(
             secret=w.secret.reveal(),
@@ -134,13 +136,20 @@ class App:
         if self.webhook is not None:
             self.webhook.stop()
         grace = self.config.jobs.shutdown_grace_seconds
+        deadline = time.monotonic() + grace
+        worker_done = self.worker.stop(grace)
         finisher = threading.Thread(target=self.scheduler.shutdown, args=(True,), daemon=True)
         finisher.start()
-        finisher.join(grace)
-        if finisher.is_alive():
+        finisher.join(max(0.0, deadline - time.monotonic()))
+        if finisher.is_alive() or not worker_done:
             log.warning(
                 "in-flight work did not finish within %.0f s; the outbox resumes it at next start", grace
             )
         else:
             self.parts.close()
         log.info("stopped")
+
+
+def _stats_reader(providers: Mapping[str, object], network: str) -> Callable[[], dict[str, int]]:
+    """Read a network's request counter at scrape time: the provider is replaced after a token renewal."""
+    return lambda: dict(getattr(providers.get(network), "stats", {}))

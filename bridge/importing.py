@@ -11,6 +11,7 @@ A crash anywhere re-runs the same window; the ledger and the CRM lookup make tha
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -60,8 +61,15 @@ class Importer:
         self.api_user_id = api_user_id
         self.limit = limit
         self.unknown_sender = unknown_sender
+        self._locks: dict[str, threading.Lock] = {}
 
     def run(self, network: str) -> ImportReport:
+        # Two runs of one network at once (the schedule and a CLI/wake-up) would both create the same
+        # messages; runs of different networks may overlap.
+        with self._locks.setdefault(network, threading.Lock()):
+            return self._run(network)
+
+    def _run(self, network: str) -> ImportReport:
         provider = self.providers[network]
         store = self.store
         report = ImportReport(network)
@@ -101,7 +109,7 @@ class Importer:
 
     def _match(self, network: str, messages: list[NetworkMessage]) -> dict[str, list[tuple[str, str]]]:
         peers = {m.peer_id for m in messages}
-        matches = {p: self.index.records_for(network, p) for p in peers}
+        matches: dict[str, list[tuple[str, str]]] = {p: self.index.records_for(network, p) for p in peers}
         if any(not records for records in matches.values()):
             # Someone may have just typed this client's link into the CRM.
             self.index.refresh()

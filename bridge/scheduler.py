@@ -10,9 +10,16 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import UTC, datetime
 from typing import Any
 
-from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_SUBMITTED,
+    JobExecutionEvent,
+    JobSubmissionEvent,
+)
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bridge import jobs
@@ -41,7 +48,12 @@ class Scheduler:
             timezone="UTC",
         )
         self._scheduler.add_listener(self._on_event, EVENT_JOB_ERROR | EVENT_JOB_EXECUTED)
+        self._scheduler.add_listener(self._on_submitted, EVENT_JOB_SUBMITTED)
         self._lock = threading.Lock()
+        # A wake-up for a job that is running would be skipped (max_instances=1): remember it and run
+        # the job again as soon as the current run ends.
+        self._running: set[str] = set()
+        self._rerun: set[str] = set()
 
     def register(self) -> None:
         """(Re-)register every job from config; explicit ids + replace_existing make restarts idempotent."""
@@ -68,15 +80,6 @@ class Scheduler:
             replace_existing=True,
         )
         add(
-            jobs.process_events,
-            "interval",
-            seconds=30,
-            args=[parts],
-            id="events",
-            name="webhook events",
-            replace_existing=True,
-        )
-        add(
             jobs.refresh_index,
             "interval",
             minutes=cfg.jobs.index_refresh_minutes,
@@ -100,13 +103,22 @@ class Scheduler:
         self._scheduler.start()
 
     def wake(self, job_id: str) -> None:
-        """Run a job now (e.g. the events job right after a webhook accepted work)."""
-        job = self._scheduler.get_job(job_id)
-        if job is not None and job.next_run_time is not None:
-            from datetime import UTC, datetime
+        """Run a job now (e.g. an import right after start); if it is running, once more after it."""
+        with self._lock:
+            if job_id in self._running:
+                self._rerun.add(job_id)
+                return
+        self._run_now(job_id)
 
+    def _run_now(self, job_id: str) -> None:
+        job = self._scheduler.get_job(job_id)
+        if job is not None and job.next_run_time is not None:  # None: paused
             job.modify(next_run_time=datetime.now(UTC))
             self._scheduler.wakeup()
+
+    def _on_submitted(self, event: JobSubmissionEvent) -> None:
+        with self._lock:
+            self._running.add(event.job_id)
 
     def shutdown(self, wait: bool) -> None:
         if self._scheduler.running:
@@ -122,6 +134,12 @@ class Scheduler:
     # --- failures ----------------------------------------------------------------------------------
     def _on_event(self, event: JobExecutionEvent) -> None:
         job_id = event.job_id
+        with self._lock:
+            self._running.discard(job_id)
+            again = job_id in self._rerun
+            self._rerun.discard(job_id)
+        if again:
+            self._run_now(job_id)
         health = self.parts.health
         if event.exception is None:
             health.failed_jobs.pop(job_id, None)
