@@ -101,15 +101,27 @@ class GraphClient:
         self.stats["requests"] += 1
         url = f"{self.api_url}/{path}"
         try:
+            # Redirects are not followed: a Location from the network may name any host, and a GET's query
+            # (with the token) could be carried there. A 3xx is reported as unavailable below.
             if method == "GET":
-                resp = self._session.get(url, params={**params, **auth}, timeout=self.timeout)
+                resp = self._session.get(url, params={**params, **auth}, timeout=self.timeout,
+                                         allow_redirects=False)
             else:
-                resp = self._session.post(url, data={**params, **auth}, timeout=self.timeout)
+                resp = self._session.post(url, data={**params, **auth}, timeout=self.timeout,
+                                          allow_redirects=False)
         except requests.RequestException as exc:
             # The exception text can hold the URL with the token: report only its kind, and don't chain it.
             self.stats["unavailable"] += 1
             raise ProviderUnavailable(f"Facebook did not answer ({type(exc).__name__}); try again later",
                                       network=NETWORK) from None
+        if 300 <= resp.status_code < 400:
+            resp.close()
+            self.stats["unavailable"] += 1
+            # Neither the Location nor the body is quoted: the Location may echo the query with the token.
+            raise ProviderUnavailable(
+                f"Facebook answered with a redirect (HTTP {resp.status_code}) instead of a Graph result; it "
+                "was not followed. Try again later; if this persists, check the Facebook API address in the "
+                "bridge settings", network=NETWORK, code=resp.status_code)
         with resp:
             try:
                 data = resp.json()

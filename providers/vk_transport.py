@@ -78,14 +78,22 @@ class VkTransport:
         self.limiter.acquire()
         self.stats[method] += 1
         try:
+            # Redirects are not followed: a Location from the network may name any host. requests would
+            # drop the Authorization header there, but the bridge must not call hosts nobody configured.
             response = self.session.post(
                 f"{self.api_url}{method}", data=data, timeout=self.timeout,
-                headers={"Authorization": f"Bearer {self._token}"},
+                headers={"Authorization": f"Bearer {self._token}"}, allow_redirects=False,
             )
         except requests.RequestException as exc:
             # The exception text may carry the URL (never the token), but keep it out anyway.
             raise ProviderUnavailable(f"VK did not answer ({type(exc).__name__}); the bridge will try again "
                                       "later.", network=NETWORK) from None
+        if 300 <= response.status_code < 400:
+            # Neither the Location nor the body is quoted: they are the network's text, not ours.
+            raise ProviderUnavailable(f"VK answered with a redirect (HTTP {response.status_code}) instead of "
+                                      "an API answer; the bridge did not follow it and will try again later. "
+                                      "If this persists, check the VK API address in the bridge settings.",
+                                      network=NETWORK, code=response.status_code)
         if response.status_code != 200:  # VK answers its own errors with 200
             raise ProviderUnavailable(f"VK answered HTTP {response.status_code}; the bridge will try again "
                                       "later.", network=NETWORK, code=response.status_code)
@@ -113,6 +121,11 @@ class VkTransport:
                 self._wait_before_retry(err.code, attempt)
                 attempt += 1
                 continue
+            if err.code == TOO_MANY_RPS:
+                # The caller gets ProviderRateLimited(retry_after=RPS_RETRY_AFTER); the limiter must hold
+                # the next request (from any caller sharing the token) for that long too, or it goes out
+                # at once and earns another error 6.
+                self.limiter.defer(RPS_RETRY_AFTER)
             log.warning("VK %s failed with error %s", method, err.code)
             return err
 
@@ -153,7 +166,12 @@ class VkTransport:
                     results[index] = result
                     if isinstance(result, VkCallError) and result.code in RETRIED_INSIDE_CALL:
                         retry.append(index)
-            if not retry or attempt == MAX_RETRIES:
+            if not retry:
+                break
+            if attempt == MAX_RETRIES:
+                if any(results[i].code == TOO_MANY_RPS for i in retry):
+                    # As in _attempt: the caller may raise these as rate-limited, so hold the next request.
+                    self.limiter.defer(RPS_RETRY_AFTER)
                 break
             self._wait_before_retry(results[retry[0]].code, attempt)
             pending = retry

@@ -134,8 +134,10 @@ class XTransport:
         self.limiter.acquire()
         self.stats[endpoint] += 1
         try:
+            # Redirects are not followed: a Location from the network may name any host, and the bridge
+            # must not call hosts nobody configured. A 3xx is reported as unavailable below.
             response = self._session.request(method, self.api_url + path, params=params, json=json_body,
-                                             auth=self._auth, timeout=self._timeout)
+                                             auth=self._auth, timeout=self._timeout, allow_redirects=False)
         except requests.Timeout as exc:
             raise ProviderUnavailable("X did not answer in time; the bridge will retry.",
                                       network=NETWORK) from exc
@@ -144,6 +146,12 @@ class XTransport:
                                       network=NETWORK) from exc
         with response:
             self._note_window(endpoint, response)
+            if 300 <= response.status_code < 400:
+                # Neither the Location nor the body is quoted: they are the network's text, not ours.
+                raise ProviderUnavailable(
+                    f"X answered {endpoint} with a redirect (HTTP {response.status_code}) instead of an API "
+                    "answer; the bridge did not follow it and will retry. If this persists, check the X API "
+                    "address in the bridge settings.", network=NETWORK, code=response.status_code)
             if response.status_code >= 400:
                 self._raise_for(response, endpoint, dm_send=dm_send)
             try:

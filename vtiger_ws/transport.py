@@ -13,6 +13,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -111,6 +112,32 @@ def parse_response(operation: str, status: int, body: bytes, *, subject: str = "
     raise protocol_error("envelope has a non-boolean 'success'")
 
 
+def _redirect_error(operation: str, response: requests.Response, *, subject: str,
+                    secrets: Iterable[str]) -> VtigerProtocolError:
+    """The error for a 3xx answer, naming only the scheme and host it pointed to.
+
+    The rest of the Location is left out: a redirected GET usually echoes its query string, which holds
+    the session id. The usual cause is a CRM URL configured with http:// while the server wants https://.
+    """
+    about = f" {subject}" if subject else ""
+    where = ""
+    try:
+        target = urlsplit(response.headers.get("Location", ""))
+        if target.scheme in ("http", "https") and target.hostname:
+            where = f" to {target.scheme}://{target.hostname}"
+            if target.port is not None:
+                where += f":{target.port}"
+    except ValueError:  # a malformed Location (bad port, bad IPv6): the status alone is reported
+        where = ""
+    excerpt = _excerpt(response.content.decode("utf-8", errors="replace"), secrets)
+    return VtigerProtocolError(
+        f"vtiger {operation}{about}: the server answered with a redirect (HTTP {response.status_code})"
+        f"{where} instead of a webservice answer; it was not followed. Check that the configured CRM URL "
+        "is the one the server actually serves (e.g. https:// instead of http://)",
+        status=response.status_code, body_excerpt=excerpt, operation=operation, subject=subject,
+    )
+
+
 class Transport:
     """One `requests.Session` (connection pooling) talking to one endpoint, counting requests.
 
@@ -151,10 +178,15 @@ class Transport:
         with self._stats_lock:
             self.stats[operation] += 1
         try:
+            # Redirects are not followed: the Location comes from the network and may name any host, and
+            # following it would send the session id (in a GET's query) there; requests would also turn a
+            # POST into a GET on 302. A 3xx is reported as a protocol error below.
             if method == "GET":
-                response = self.session.get(self.url, params=fields, timeout=self.timeout)
+                response = self.session.get(self.url, params=fields, timeout=self.timeout,
+                                            allow_redirects=False)
             else:
-                response = self.session.post(self.url, data=fields, timeout=self.timeout)
+                response = self.session.post(self.url, data=fields, timeout=self.timeout,
+                                             allow_redirects=False)
         except requests.RequestException as exc:
             about = f" {subject}" if subject else ""
             # The exception text of requests can contain the URL with the query string (and thus the
@@ -164,6 +196,8 @@ class Transport:
                 operation=operation, subject=subject,
             ) from None
         try:
+            if 300 <= response.status_code < 400:
+                raise _redirect_error(operation, response, subject=subject, secrets=secrets)
             return parse_response(operation, response.status_code, response.content, subject=subject,
                                   secrets=secrets)
         except VtigerError:

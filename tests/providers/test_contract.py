@@ -227,11 +227,7 @@ def _check_deferral(net: Harness) -> None:
 
 
 @pytest.mark.parametrize("network", NETWORKS)
-def test_a_server_hint_defers_the_next_request(network: str, request: pytest.FixtureRequest) -> None:
-    if network == "vk":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "providers/vk_transport.py _attempt: the final error 6 after the in-call retries raises "
-            "ProviderRateLimited(retry_after=1.0) without limiter.defer, so the next call goes out at once")))
+def test_a_server_hint_defers_the_next_request(network: str) -> None:
     for net in _FACTORIES[network]():
         _check_deferral(net)
 
