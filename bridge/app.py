@@ -47,6 +47,9 @@ class App:
         parts = self.parts
         for name in ("vtiger", *parts.providers):
             parts.health.register(name)
+        released = parts.store.release_all_leases()
+        if released:
+            log.info("resuming %d send(s) interrupted by the previous stop", released)
         info = parts.client.login()
         set_api_user(parts, info.user_id)
         parts.crm.check_schema(list(parts.providers))
@@ -127,7 +130,10 @@ class App:
             log.error("%s", exc)
             self.shutdown()
             return EXIT_STARTUP
-        self._stop.wait()
+        # A timed wait: the main thread returns to the interpreter regularly, so the signal handler
+        # runs promptly even where a blocked untimed wait would delay it.
+        while not self._stop.wait(0.5):
+            pass
         self.shutdown()
         return EXIT_OK
 

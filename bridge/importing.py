@@ -79,9 +79,16 @@ class Importer:
         if not messages:
             store.set_cursor(network, new_cursor)
             return report
-        known = store.ledger_lookup(network, [m.message_id for m in messages])
-        # A reserved ledger row without a CRM id means a crash between reserve and create: check the CRM.
-        fresh = [m for m in messages if known.get(m.message_id) is None]
+        known = store.ledger_entries(network, [m.message_id for m in messages])
+        # Skip what is recorded, and what the outbox sent (the send records it, even when its CRM step is
+        # still to come). An import reservation without a CRM id is a crash between reserve and create:
+        # take it again; the CRM lookup below finds the record if the create did happen.
+        fresh = [
+            m
+            for m in messages
+            if m.message_id not in known
+            or (known[m.message_id][0] is None and known[m.message_id][1] == "import")
+        ]
         report.already_known = len(messages) - len(fresh)
         matches = self._match(network, fresh)
         in_crm = self.crm.find_messages(network, [m.message_id for m in fresh]) if fresh else {}
@@ -122,7 +129,10 @@ class Importer:
         text, _ = self.crm.storable_text(self._text(message))
         status = m.status_received if inbound else m.status_sent
         return self.crm.create_message(
-            text=text, inbound=inbound, when=message.sent_at, owner=owner,
+            text=text,
+            inbound=inbound,
+            when=message.sent_at,
+            owner=owner,
             statuses={message.network: (status, message.message_id)},
         )
 

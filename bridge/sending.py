@@ -139,13 +139,19 @@ class Sender:
     def process_due(self, limit: int = 20) -> int:
         """Work through due sends; returns how many finished. Safe to call from several threads."""
         finished = 0
+        first_error: Exception | None = None
         for send in self.store.claim_due_sends(self.now(), limit, self.lease_seconds):
             try:
                 if self.process(send):
                     finished += 1
+            except Exception as exc:  # e.g. the CRM is down: this send waits, the others still get their turn
+                log.warning("send %s could not be completed now: %s", send.id, exc)
+                first_error = first_error or exc
             finally:
                 if send.lease_token:
                     self.store.release(send.id, send.lease_token)
+        if first_error is not None:
+            raise first_error  # the job reports it (health shows the outage)
         return finished
 
     def process(self, send: OutboxSend) -> bool:
@@ -183,8 +189,9 @@ class Sender:
                     send.id, network, "NOT_FOUND", f"no {network} account behind {target.url}"
                 )
                 return True
-            if target.state is TargetState.SENDING:
-                # The previous process died during an attempt: it may have delivered.
+            if target.attempts > 0:
+                # An earlier attempt died mid-call or got no clear answer (503, dropped connection):
+                # it may have delivered.
                 found = self._already_delivered(provider, account, send, target)
                 if found is not None:
                     store.mark_target_sent(send.id, network, found.message_id)

@@ -50,6 +50,20 @@ class ImportsMixin(StoreComponent):
                     found[row[0]] = row[1]
         return found
 
+    def ledger_entries(self, network: str, message_ids: Sequence[str]) -> dict[str, tuple[str | None, str]]:
+        """The given ids already in the ledger: (CRM id or None while being recorded, origin)."""
+        found: dict[str, tuple[str | None, str]] = {}
+        unique = list(dict.fromkeys(message_ids))
+        with self._db.transaction(write=False) as conn:
+            for chunk in chunked(unique):
+                for row in conn.execute(
+                    "SELECT message_id, crm_message_id, origin FROM message_ledger"
+                    f" WHERE network = ? AND message_id IN ({placeholders(len(chunk))})",
+                    (network, *chunk),
+                ):
+                    found[row[0]] = (row[1], row[2])
+        return found
+
     def ledger_reserve(self, network: str, message_id: str, origin: LedgerOrigin = "import") -> bool:
         """Claim a message id before creating its CRM record; False when it is already in the ledger."""
         # Checked here because INSERT OR IGNORE would silently ignore the CHECK constraint as well.

@@ -79,6 +79,14 @@ class OutboxMixin(StoreComponent):
             )
             return load_sends(conn, ids)
 
+    def release_all_leases(self) -> int:
+        """Free every lease: called when the daemon starts, since a killed predecessor cannot release its
+        own (one daemon per state file). Returns how many sends were leased."""
+        with self._db.transaction() as conn:
+            return conn.execute(
+                "UPDATE outbox SET lease_until = NULL, lease_token = NULL WHERE lease_token IS NOT NULL"
+            ).rowcount
+
     def release(self, outbox_id: int, lease_token: str) -> bool:
         """Give a lease back early; a no-op (False) if the lease has meanwhile passed to another worker."""
         with self._db.transaction() as conn:

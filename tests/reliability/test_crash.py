@@ -114,12 +114,6 @@ def test_kill_at_every_step_boundary_of_a_send(boxes: Boxes, tmp_path: Path) -> 
     assert len(boxes.crm.records("SPSocialConnector")) == len(boundaries)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bridge/importing.py Importer.run treats an outbox ledger row whose CRM id "
-    "is still NULL as fresh: the import run at start-up records our own just-sent messages, one "
-    "record per network, next to the send's own record",
-)
 def test_kill_between_delivery_and_crm_record_with_the_startup_import(boxes: Boxes, tmp_path: Path) -> None:
     # Killed once both networks delivered but before the CRM record: the restart's import sees both sent
     # messages in VK's and X's histories.
@@ -190,12 +184,6 @@ def test_two_hundred_queued_sends_survive_five_kills(boxes: Boxes, tmp_path: Pat
     assert len(boxes.crm.records("SPSocialConnector")) == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bridge/store/outbox.py claim_due_sends leases up to 20 sends for Sender.lease_seconds (300 s) "
-    "and nothing releases a dead process's lease: after kill -9 and a restart the claimed sends wait "
-    "5 minutes",
-)
 def test_a_send_claimed_by_a_killed_daemon_resumes_at_restart(boxes: Boxes, tmp_path: Path) -> None:
     quiet_imports(boxes)
     tripwire = Tripwire(boxes)

@@ -19,7 +19,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import cast
 
-import pytest
 import requests
 
 from providers.errors import NotAllowedReason
@@ -165,12 +164,6 @@ def test_network_errors_end_in_their_documented_states(boxes: Boxes, tmp_path: P
     assert problems(boxes, state, list(sends.values())) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bridge/sending.py Sender._deliver asks the network whether an earlier attempt delivered only "
-    "when the target is still `sending` (a crash); after a 5xx/dropped answer to the send itself the target "
-    "is `pending` and X (no idempotency key) gets the message a second time",
-)
 def test_an_x_send_answered_503_after_delivery_is_not_sent_twice(boxes: Boxes, tmp_path: Path) -> None:
     quiet_imports(boxes)
     (client,) = add_clients(boxes, 1, "x503")
