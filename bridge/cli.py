@@ -13,6 +13,7 @@ import sys
 from bridge.app import EXIT_CONFIG, EXIT_CRASH, EXIT_STARTUP, EXIT_USAGE
 from bridge.config import Config, ConfigError, load_config
 from bridge.logs import configure
+from bridge.store import StoreError
 
 DEFAULT_CONFIG = os.environ.get("VSB_CONFIG", "config/config.yaml")
 log = logging.getLogger("bridge")
@@ -104,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     try:
         return handlers[args.command](config, args)
+    except StoreError as exc:  # a full or read-only disk: say so, no traceback
+        print(f"error: the state file cannot be used: {exc}", file=sys.stderr)
+        return EXIT_STARTUP
     except ValueError as exc:  # bad filter, bad record id: the user's input, said plainly
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

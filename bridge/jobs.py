@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from bridge.health import State
 from bridge.wiring import Parts
@@ -26,27 +28,48 @@ TOKEN_HELP = {
 }
 
 
-def import_messages(parts: Parts, network: str) -> int:
-    """One import run for `network`; returns how many messages were created in the CRM."""
-    started = time.monotonic()
+@contextmanager
+def _vtiger_health(parts: Parts, what: str) -> Iterator[None]:
+    """Report vtiger's health from what this job saw: failed on an error, ok only after real calls.
+
+    A job that made no vtiger request (nothing due) must not declare a CRM outage over.
+    """
+    before = sum(parts.client.stats.values())
     try:
-        report = parts.importers[network].run(network)
-    except ProviderError as exc:
-        state = parts.health.failed(network, exc)
-        parts.metrics.imports.labels(network, "error").inc()
-        if isinstance(exc, ProviderAuthError):
-            log.error("%s rejected the token: imports paused. To fix it: %s", network, TOKEN_HELP[network])
-        else:
-            log.warning("%s import failed (%s): %s", network, state, exc)
-        raise
+        yield
     except VtigerError as exc:
         parts.health.failed("vtiger", exc)
-        log.warning("%s import could not write to the CRM: %s", network, exc)
+        log.warning("%s: the CRM is not answering properly, the work waits: %s", what, exc)
         raise
+    if sum(parts.client.stats.values()) > before:
+        parts.health.ok("vtiger")
+
+
+@contextmanager
+def _timed(parts: Parts, job: str) -> Iterator[None]:
+    started = time.monotonic()
+    try:
+        yield
     finally:
-        parts.metrics.job_seconds.labels(f"import_{network}").observe(time.monotonic() - started)
+        parts.metrics.job_seconds.labels(job).observe(time.monotonic() - started)
+
+
+def import_messages(parts: Parts, network: str) -> int:
+    """One import run for `network`; returns how many messages were created in the CRM."""
+    with _timed(parts, f"import_{network}"), _vtiger_health(parts, f"{network} import"):
+        try:
+            report = parts.importers[network].run(network)
+        except ProviderError as exc:
+            state = parts.health.failed(network, exc)
+            parts.metrics.imports.labels(network, "error").inc()
+            if isinstance(exc, ProviderAuthError):
+                log.error(
+                    "%s rejected the token: imports paused. To fix it: %s", network, TOKEN_HELP[network]
+                )
+            else:
+                log.warning("%s import failed (%s): %s", network, state, exc)
+            raise
     parts.health.ok(network, imported=True)
-    parts.health.ok("vtiger")
     parts.metrics.imports.labels(network, "created").inc(report.created)
     parts.metrics.imports.labels(network, "skipped_unknown_sender").inc(report.unknown_sender)
     if report.created:
@@ -55,44 +78,21 @@ def import_messages(parts: Parts, network: str) -> int:
 
 
 def process_outbox(parts: Parts) -> int:
-    started = time.monotonic()
-    try:
-        done = parts.sender.process_due()
-    except VtigerError as exc:
-        parts.health.failed("vtiger", exc)
-        log.warning("outbox: the CRM is not answering properly, sends wait: %s", exc)
-        raise
-    finally:
-        parts.metrics.job_seconds.labels("outbox").observe(time.monotonic() - started)
-    parts.health.ok("vtiger")
-    return done
+    with _timed(parts, "outbox"), _vtiger_health(parts, "outbox"):
+        return parts.sender.process_due()
 
 
 def process_events(parts: Parts) -> int:
-    started = time.monotonic()
-    try:
+    with _timed(parts, "events"), _vtiger_health(parts, "webhook events"):
         handled = parts.processor.process_pending()
-    except VtigerError as exc:
-        parts.health.failed("vtiger", exc)
-        raise
-    finally:
-        parts.metrics.job_seconds.labels("events").observe(time.monotonic() - started)
     if handled:
         process_outbox(parts)  # a queued send goes out now, not at the next outbox tick
     return handled
 
 
 def refresh_index(parts: Parts, full: bool = False) -> int:
-    started = time.monotonic()
-    try:
+    with _timed(parts, "index_full" if full else "index"), _vtiger_health(parts, "URL index"):
         return parts.index.refresh(full=full)
-    except VtigerError as exc:
-        parts.health.failed("vtiger", exc)
-        raise
-    finally:
-        parts.metrics.job_seconds.labels("index_full" if full else "index").observe(
-            time.monotonic() - started
-        )
 
 
 def check_token(parts: Parts, network: str) -> bool:

@@ -53,7 +53,10 @@ def configure(
     handler.addFilter(SecretFilter(secrets or []))
     root = logging.getLogger()
     for old in list(root.handlers):
-        root.removeHandler(old)
+        if getattr(old, "_vsb_owned", False):  # ours from an earlier call: its log file must not stay open
+            root.removeHandler(old)
+            old.close()
+    handler._vsb_owned = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
     # Third-party loggers can print URLs with tokens at DEBUG: keep them quieter than ours.

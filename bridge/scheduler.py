@@ -175,7 +175,7 @@ class Scheduler:
             with self._lock:
                 self._scheduler.remove_job(f"token_check_{network}")
                 self._scheduler.resume_job(import_job_id(network))
-                self.wake(import_job_id(network))
+            self.wake(import_job_id(network))  # takes the lock itself
 
 
 def _expected(exc: Any) -> bool:

@@ -83,6 +83,16 @@ def _create_private_file(path: Path) -> None:
         os.close(fd)
 
 
+def _hint(path: str) -> str:
+    """Say what SQLite's "unable to open database file" usually means for an operator."""
+    folder = Path(path).parent
+    try:
+        writable = os.access(folder, os.W_OK) and not os.statvfs(folder).f_flag & os.ST_RDONLY
+    except OSError:
+        return ""
+    return "" if writable else f" (the folder {str(folder)!r} is on a read-only filesystem or not writable)"
+
+
 class Database:
     """A connection with the bridge's pragmas and a transaction helper; see the module docstring."""
 
@@ -104,7 +114,7 @@ class Database:
             self._configure(busy_timeout_ms)
         except sqlite3.DatabaseError as exc:
             self._conn.close()
-            raise StoreError(f"cannot open the state store {self.path!r}: {exc}") from exc
+            raise StoreError(f"cannot open the state store {self.path!r}: {exc}{_hint(self.path)}") from exc
 
     def _configure(self, busy_timeout_ms: int) -> None:
         conn = self._conn

@@ -138,12 +138,6 @@ def test_a_read_only_state_file_refuses_work_with_a_clear_error(
     assert boxes.crm.records("SPSocialConnector") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bridge/cli.py main logs any StoreError as a crash ('send failed' + traceback, exit 1) and "
-    "bridge/store/db.py passes on SQLite's 'unable to open database file': the operator is not told the "
-    "state file's filesystem is read-only",
-)
 def test_the_cli_names_a_read_only_state_file_plainly(boxes: Boxes, tmp_path: Path, small_fs: Path) -> None:
     (client,) = add_clients(boxes, 1, "ro")
     config = write_config(tmp_path, boxes, state=small_fs / "state.sqlite3")
