@@ -230,6 +230,10 @@ class Crm:
             raise ValueError("naive datetime")
         return moment.astimezone(self.tz).strftime(VTIGER_DATETIME)
 
+    def storable_value(self, value: str) -> str:
+        """A field value as the CRM can hold it: emoji as readable names on a 3-byte-utf8 database."""
+        return bmp_safe(value) if self.bmp_only is not False else value
+
     def storable_text(self, text: str) -> tuple[str, bool]:
         """The text as the CRM can hold it, and whether it had to be shortened."""
         if self.bmp_only is not False:

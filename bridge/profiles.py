@@ -8,6 +8,7 @@ fields that are still empty. Batch mode does the same for many records with batc
 from __future__ import annotations
 
 import datetime as dt
+import html
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from bridge.mapping import is_empty, profile_values
 from bridge.store import Store
 from providers.base import AccountId, Profile, ProfileRef, Provider
 from providers.errors import InvalidProfileUrl, ProviderError
+from vtiger_ws import vtql
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,7 @@ class ProfileReport:
     skipped_filled: list[str] = field(default_factory=list)  # fields the CRM already holds
     not_provided: list[str] = field(default_factory=list)  # mapped fields the network did not give
     errors: list[str] = field(default_factory=list)
+    shortened: list[str] = field(default_factory=list)  # fields the CRM stored only the start of
     dry_run: bool = False
 
     @property
@@ -77,7 +80,8 @@ class ProfileImporter:
             fresh = self.crm.client.retrieve(record_id)  # someone may have typed a value meanwhile
             candidates = self._still_empty(module, fresh, candidates, report)
             if candidates:
-                self.crm.client.revise({"id": record_id, **candidates})
+                saved = self.crm.client.revise({"id": record_id, **candidates})
+                candidates = _as_stored(candidates, saved, report)
         report.written = candidates
         self._audit(report)
         return report
@@ -166,7 +170,7 @@ class ProfileImporter:
             elif not is_empty(record.get(field_name), self.crm.field_type(module, field_name)):
                 report.skipped_filled.append(field_name)
             else:
-                candidates[field_name] = offered[attribute]
+                candidates[field_name] = self.crm.storable_value(offered[attribute])
         return candidates
 
     def _still_empty(
@@ -207,7 +211,7 @@ class ProfileImporter:
         self,
         module: str,
         *,
-        where: str | None = None,
+        where: vtql.Condition | None = None,
         dry_run: bool = False,
         progress: Progress | None = None,
         changed_margin: dt.timedelta = dt.timedelta(minutes=2),
@@ -247,7 +251,8 @@ class ProfileImporter:
             candidates = pending.get(rid, {})
             if candidates and not dry_run:
                 try:
-                    self.crm.client.revise({"id": rid, **candidates})
+                    saved = self.crm.client.revise({"id": rid, **candidates})
+                    candidates = _as_stored(candidates, saved, report)
                 except Exception as exc:  # one bad record must not stop a 5,000-record backfill
                     report.errors.append(f"the CRM refused the update: {exc}")
                     candidates = {}
@@ -285,3 +290,20 @@ class ProfileImporter:
                     continue
                 source.profile = profiles.get(source.account)
                 self._check_profile(source, report)
+
+
+def _as_stored(sent: Mapping[str, str], saved: Mapping[str, object], report: ProfileReport) -> dict[str, str]:
+    """What the CRM really kept: MySQL cuts a value longer than its column without an error, so the
+    report and the audit say what was stored and name each shortened field."""
+    stored: dict[str, str] = {}
+    for field_name, value in sent.items():
+        raw = str(saved.get(field_name, value))
+        # Some fields come back HTML-escaped (reference "Observed" E); a value may itself contain "&amp;".
+        if value.strip() in (raw.strip(), html.unescape(raw).strip()):
+            stored[field_name] = value
+            continue
+        kept = raw if value.startswith(raw.rstrip()) else html.unescape(raw)
+        report.shortened.append(field_name)
+        report.errors.append(f"{field_name}: the CRM kept only {kept!r} of {value!r} (column too short)")
+        stored[field_name] = kept
+    return stored

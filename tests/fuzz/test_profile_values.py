@@ -74,7 +74,7 @@ def _check_one(world: World, names: tuple[str, str], fields: dict[str, str], bda
     # What was written is stored as written, with no control character and no stray whitespace.
     for field, value in report.written.items():
         # A 3-byte-utf8 CRM (SalesPlatform's default) keeps `?` for each emoji, and MySQL cuts a value
-        # longer than its column: both are xfail tests below. Whatever is stored is the value's start.
+        # longer than its column: both have their own tests below. Whatever is stored is the value's start.
         expected = ASTRAL.sub("?", value)
         assert after[field] and after[field] == expected[: len(after[field])], field
         assert not CONTROL.search(value) and value == value.strip()
@@ -106,10 +106,6 @@ def test_each_nasty_value_in_every_fed_field(world: World, value: str) -> None:
     _check_one(world, (value, value), dict.fromkeys(FED, value), value)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bridge/profiles.py import_record writes profile values as they came; unlike message texts "
-    "(Crm.storable_text -> bmp_safe) they are not made BMP-safe, so a 3-byte-utf8 CRM stores each emoji "
-    "as '?'"))
 def test_emoji_in_a_profile_is_kept_readable_on_a_3_byte_crm(world: World) -> None:
     world.crm.bmp_only = True  # what the start-up probe finds on SalesPlatform's default charset
     try:
@@ -122,10 +118,6 @@ def test_emoji_in_a_profile_is_kept_readable_on_a_3_byte_crm(world: World) -> No
         world.crm.bmp_only = None
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bridge/profiles.py import_record: a value longer than its varchar column (firstname 40) is cut "
-    "silently by MySQL while ProfileReport.written and the audit row claim the whole value was written; "
-    "the revise answer (the saved record) is not compared with what was sent"))
 def test_a_value_longer_than_its_column_is_reported_not_cut_silently(world: World) -> None:
     long_name = "Константин-Александр" * 10
     world.vk_box.add_user(long_name, "Long", screen_name="long_person")
