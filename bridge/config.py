@@ -214,4 +214,5 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
         check(config, loader)
     if loader.errors:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(loader.errors))
-    return dataclasses.replace(config, source=str(path))
+    result: Config = dataclasses.replace(config, source=str(path))
+    return result

@@ -50,7 +50,7 @@ def wait_for(condition: Callable[[], bool], timeout: float = 15.0) -> bool:
 def _config_text(crm: Any, vk: Any, x: Any, fb: Any, state: Path) -> str:
     return f"""
 version: 1
-vtiger: {{url: "{crm.url}", username: admin, access_key: "{crm.access_key}", timezone: Europe/Moscow}}
+vtiger: {{url: "{crm.url}", username: admin, access_key: "{crm.access_key}", timezone: UTC}}
 networks:
   vk: {{enabled: true, token: "{vk.community_token}", group_id: {vk.group_id}, api_url: "{vk.url}",
         rate_limit: 50, imports: {{interval_minutes: 60}}}}

@@ -171,7 +171,7 @@ class SandboxServer:
         if self._httpd is None:
             raise RuntimeError(f"{self.name} sandbox is not running")
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> SandboxServer:
         handler = _make_handler(self)

@@ -102,7 +102,7 @@ def world(tmp_path: Path) -> Iterator[World]:
             rate_limiter=fast_limiter(),
             now=fb_box.clock,
         )
-        crm = Crm(client, timezone="Europe/Moscow")
+        crm = Crm(client, timezone="UTC")  # the sandbox keeps its database times in UTC
         crm.check_schema(["vk", "x", "facebook"])
         try:
             yield World(crm_box, vk_box, x_box, fb_box, client, crm, store, vk, x, fb)

@@ -40,6 +40,6 @@ def open_world(state_dir: Path) -> Iterator[World]:
         fb = FacebookProvider(fb_box.page_token, fb_box.page_id, api_url=fb_box.url,
                               rate_limiter=fast_limiter(), now=fb_box.clock)
         stack.callback(fb.close)
-        crm = Crm(client, timezone="Europe/Moscow")
+        crm = Crm(client, timezone="UTC")  # the sandbox keeps its database times in UTC
         crm.check_schema(["vk", "x", "facebook"])
         yield World(crm_box, vk_box, x_box, fb_box, client, crm, store, vk, x, fb)
