@@ -45,15 +45,18 @@ class App:
     def prepare(self) -> None:
         """Everything before serving: login, schema check, probe, first index build."""
         parts = self.parts
-        for name in ("vtiger", *parts.providers):
-            parts.health.register(name)
         released = parts.store.release_all_leases()
         if released:
             log.info("resuming %d send(s) interrupted by the previous stop", released)
         info = parts.client.login()
         set_api_user(parts, info.user_id)
-        parts.crm.check_schema(list(parts.providers))
+        report = parts.crm.check_schema(list(parts.providers))
+        for network, reason in report.disabled_networks.items():
+            log.warning("%s is disabled: %s", network, reason)
+            parts.disable(network)
         parts.health.ok("vtiger")
+        for name in parts.providers:
+            parts.health.register(name)
         self._probe_utf8(info.user_id)
         log.info("building the CRM URL index")
         started = time.monotonic()

@@ -98,13 +98,25 @@ class Parts:
         self.client.close()
         self.store.close()
 
+    def _holders(self) -> list[dict[str, Provider]]:
+        holders = [self.providers, self.sender.providers, self.index.providers, self.profiles.providers]
+        return holders + [importer.providers for importer in self.importers.values()]
+
+    def disable(self, network: str) -> None:
+        """Take a network out of service (the CRM has no field for its links)."""
+        old = self.providers.get(network)
+        for holder in self._holders():
+            holder.pop(network, None)
+        self.importers.pop(network, None)
+        closer = getattr(old, "close", None)
+        if closer is not None:
+            closer()
+
     def replace_provider(self, network: str, provider: Provider) -> None:
         """Swap a network's client everywhere (after its token was renewed)."""
         old = self.providers.get(network)
-        for holder in (self.providers, self.sender.providers, self.index.providers, self.profiles.providers):
+        for holder in self._holders():
             holder[network] = provider
-        for importer in self.importers.values():
-            importer.providers[network] = provider
         closer = getattr(old, "close", None)
         if closer is not None:
             closer()

@@ -229,3 +229,29 @@ def test_sigterm_during_a_send_loses_nothing_and_exits_0(
         daemon.close()
     assert len(vk.delivered_to(uid)) == 1
     assert len(crm.records("SPSocialConnector")) == 1
+
+
+def test_a_network_whose_url_field_the_crm_lacks_is_disabled_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from sandbox.facebook import FacebookSandbox
+
+    with VtigerSandbox(fb_url=False) as crm, VkSandbox() as vk, FacebookSandbox() as fb:
+        path = write_config(tmp_path, crm, vk)
+        text = path.read_text(encoding="utf-8").replace(
+            "webhook:",
+            f'  facebook: {{enabled: true, page_id: "{fb.page_id}", page_token: "{fb.page_token}",'
+            f' api_url: "{fb.url}"}}\nwebhook:',
+            1,
+        )
+        path.write_text(text, encoding="utf-8")
+        application = App(load_config(path, env={}))
+        application.start()
+        try:
+            assert "facebook" not in application.parts.providers
+            assert "import_facebook" not in application.scheduler.job_ids()
+            assert "facebook" not in application.parts.health.snapshot()[1]["components"]  # type: ignore[operator]
+            assert any("facebook is disabled" in r.getMessage() for r in caplog.records)
+            assert "vk" in application.parts.providers
+        finally:
+            application.shutdown()
