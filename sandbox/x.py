@@ -9,7 +9,10 @@ What it enforces, as `contracts/x-api-v2/` and the reference describe the real s
 - 15-minute rate windows per token and endpoint with `x-rate-limit-limit/remaining/reset` headers and
   429 on overflow, on an injectable epoch clock (`clock=`);
 - DM event lists newest first with base32hex pagination tokens; event ids are snowflake-like
-  increasing integers (`first_event_id=` lets tests cross a digit boundary).
+  increasing integers (`first_event_id=` lets tests cross a digit boundary);
+- the OAuth 1.0a PIN flow (`/oauth/request_token`, `/oauth/authorize`, `/oauth/access_token`, see
+  `sandbox/x_oauth.py`): `authorize(request_token)` is the user's click and returns the PIN; the access
+  tokens it issues are accepted for API calls at once.
 
 `tweets` records any attempt to post a tweet (v2 or v1.1): it must stay empty. Every answer the
 sandbox produces is kept in `responses` so tests can validate it against the OpenAPI spec.
@@ -43,6 +46,7 @@ from sandbox.x_model import (
     problem,
     verify_oauth1,
 )
+from sandbox.x_oauth import PinFlow
 
 WINDOW = 15 * 60.0
 HISTORY = dt.timedelta(days=30)  # DM lookup only returns the last 30 days
@@ -58,6 +62,9 @@ USER_FIELDS = frozenset({
     "public_metrics", "receives_your_dm", "url", "username", "verified", "withheld", "pinned_tweet_id",
 })
 _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
+    ("POST", re.compile(r"^/oauth/request_token$"), "oauth_request_token"),
+    ("GET", re.compile(r"^/oauth/authorize$"), "oauth_authorize"),
+    ("POST", re.compile(r"^/oauth/access_token$"), "oauth_access_token"),
     ("GET", re.compile(r"^/2/users/me$"), "users_me"),
     ("GET", re.compile(r"^/2/users/by$"), "users_by"),
     ("GET", re.compile(r"^/2/users/by/username/(?P<username>[^/]+)$"), "users_by_username"),
@@ -93,6 +100,12 @@ class XSandbox(SandboxServer):
         self._event_ids = itertools.count(first_event_id, 4_194_305)  # snowflake-ish strides
         self._user_ids = itertools.count(2244994945, 7919)
         self.me = self.add_user("CrmBridgeDesk", "CRM Bridge Desk", user_id="1072250532645998596")
+        self._issued: dict[str, str] = {}  # access tokens the PIN flow gave out -> their secrets
+        self._pin_flow = PinFlow(
+            consumers=lambda: {self.consumer_key: self.consumer_secret}, access_tokens=self._issued,
+            nonces=self._nonces, lock=self._lock,
+            account=lambda: (self.me, self._users[self.me].username),
+        )
 
     @property
     def url(self) -> str:
@@ -123,6 +136,10 @@ class XSandbox(SandboxServer):
             return [{"id": e.id, "text": e.text, "created_at": e.created_at, "dm_conversation_id": cid}
                     for e in self._events if e.conversation_id == cid and e.sender_id == self.me]
 
+    def authorize(self, request_token: str) -> str:
+        """Our account's user clicks "Authorize app" for `request_token`; returns the PIN X shows."""
+        return self._pin_flow.authorize(request_token)
+
     def fail_after_delivery(self, times: int = 1) -> None:
         """The next `times` DM creates are stored but answered 503, like a timeout after delivery."""
         self._fail_after_delivery = times
@@ -149,9 +166,11 @@ class XSandbox(SandboxServer):
         return response
 
     def _handle(self, request: Request) -> Response:
+        if request.operation.startswith("oauth_"):
+            return self._pin_flow.handle(request, request.operation)
         with self._lock:
             check = verify_oauth1(request, consumers={self.consumer_key: self.consumer_secret},
-                                  tokens={self.access_token: self.access_token_secret},
+                                  tokens={self.access_token: self.access_token_secret, **self._issued},
                                   seen_nonces=self._nonces)
         if not check.ok:
             return problem(401, generic_problem(401, "Unauthorized"))
