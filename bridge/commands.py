@@ -79,7 +79,8 @@ def _record_ids(parts: Parts, args: argparse.Namespace) -> list[str]:
     return [str(r["id"]) for r in parts.client.query_iter(args.module, fields=["id"], where=where)]
 
 
-def cmd_send(config: Config, args: argparse.Namespace, *, ask: Callable[[str], str] = input) -> int:
+def cmd_send(config: Config, args: argparse.Namespace, *, ask: Callable[[str], str] | None = None) -> int:
+    ask = ask or input  # looked up now, so a replaced builtins.input (tests) is honoured
     networks = tuple(n.strip() for n in args.network.split(",")) if args.network else None
     parts = _connect(config)
     try:

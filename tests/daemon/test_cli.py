@@ -103,3 +103,29 @@ def test_send_filter_is_validated(tmp_path: Path, capsys: pytest.CaptureFixture[
         )
     assert code == 2
     assert "cannot read the condition" in capsys.readouterr().err
+
+
+def test_sending_to_more_than_50_records_asks_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with VtigerSandbox() as crm, VkSandbox() as vk:
+        for n in range(51):
+            vk.add_user(f"Many{n}", "People", screen_name=f"many_people_{n}")
+            crm.seed(
+                "Contacts",
+                {
+                    "lastname": "People",
+                    "assigned_user_id": "19x1",
+                    "mailingcity": "Тверь",
+                    "vk_url": f"https://vk.com/many_people_{n}",
+                },
+            )
+        path = str(write_config(tmp_path, crm, vk))
+        monkeypatch.setattr("builtins.input", lambda prompt: "n")
+        assert main(["-c", path, "send", "--where", "mailingcity = 'Тверь'", "--text", "hi all"]) == 0
+        assert vk.count("messages.send") == 0
+        monkeypatch.setattr("builtins.input", lambda prompt: "y")
+        assert main(["-c", path, "send", "--where", "mailingcity = 'Тверь'", "--text", "hi all"]) == 0
+        assert vk.count("messages.send") == 51
+        assert len(crm.records("SPSocialConnector")) == 51
+    assert "nothing sent" in capsys.readouterr().out
