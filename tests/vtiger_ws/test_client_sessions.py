@@ -11,6 +11,7 @@ import pytest
 import vtiger_ws
 from sandbox._http import Response
 from vtiger_ws import VtigerClient
+from vtiger_ws.client import LOGIN_ATTEMPTS, LOGIN_RETRY_PAUSE
 
 from .conftest import make_client
 
@@ -48,13 +49,46 @@ def test_retry_is_limited_to_once(crm: Any, client: VtigerClient) -> None:
     assert (crm.count("query"), crm.count("login"), client.logins) == (2, 2, 2)
 
 
-def test_no_loop_when_login_itself_fails_after_expiry(crm: Any, client: VtigerClient) -> None:
-    client.listtypes()
-    crm.expire_sessions()
-    crm.faults.custom(_envelope("INVALID_USER_CREDENTIALS"), operation="login", times=None)
-    with pytest.raises(vtiger_ws.VtigerCredentialsError, match="login"):
+def test_no_loop_when_login_itself_fails_after_expiry(crm: Any) -> None:
+    pauses: list[float] = []
+    with make_client(crm, sleep=pauses.append) as client:
         client.listtypes()
-    assert (crm.count("listtypes"), crm.count("login")) == (2, 2)
+        crm.expire_sessions()
+        crm.faults.custom(_envelope("INVALID_USER_CREDENTIALS"), operation="login", times=None)
+        with pytest.raises(vtiger_ws.VtigerCredentialsError, match="login"):
+            client.listtypes()
+    # One relogin for the expiry, made of LOGIN_ATTEMPTS challenge rounds (a refusal may be a concurrent
+    # challenge), then raised: bounded, no loop.
+    assert (crm.count("listtypes"), crm.count("login")) == (2, 1 + LOGIN_ATTEMPTS)
+    assert len(pauses) == LOGIN_ATTEMPTS - 1
+
+
+def test_a_login_refused_because_of_a_concurrent_challenge_is_repeated(crm: Any) -> None:
+    """Another client's getchallenge for the same user replaced our token: the next round succeeds."""
+    pauses: list[float] = []
+    with make_client(crm, sleep=pauses.append) as client:
+
+        def stolen_token(request: Any) -> Any:
+            crm.auth.challenge(crm.username)  # what the other client's getchallenge does on the server
+            return None  # and our login then goes on to the server
+
+        crm.faults.custom(stolen_token, operation="login", times=1)
+        assert client.listtypes()
+        assert (client.logins, client.login_retries) == (1, 1)
+        # stats count every request sent, the lost round included
+        assert (client.stats["getchallenge"], client.stats["login"]) == (2, 2)
+        assert (crm.count("getchallenge"), crm.count("login")) == (2, 2)
+    assert len(pauses) == 1 and 0 <= pauses[0] <= LOGIN_RETRY_PAUSE
+
+
+@pytest.mark.parametrize("code", ["ACCESSKEY_UNDEFINED", "AUTHENTICATION_FAILURE"])
+def test_a_refusal_no_race_explains_is_not_repeated(crm: Any, code: str) -> None:
+    pauses: list[float] = []
+    with make_client(crm, sleep=pauses.append) as client:
+        crm.faults.custom(_envelope(code), operation="login", times=None)
+        with pytest.raises(vtiger_ws.VtigerCredentialsError):
+            client.login()
+    assert (crm.count("login"), pauses) == (1, [])
 
 
 def test_login_answering_a_session_code_is_not_retried(crm: Any, client: VtigerClient) -> None:
@@ -65,12 +99,18 @@ def test_login_answering_a_session_code_is_not_retried(crm: Any, client: VtigerC
 
 
 def test_wrong_access_key(crm: Any) -> None:
-    with VtigerClient(crm.url, crm.username, "0" * 16, timeout=5) as c:
+    pauses: list[float] = []
+    with VtigerClient(crm.url, crm.username, "0" * 16, timeout=5, sleep=pauses.append) as c:
         with pytest.raises(vtiger_ws.VtigerCredentialsError) as info:
             c.listtypes()
     assert info.value.code == "INVALID_USER_CREDENTIALS"
     assert "0" * 16 not in str(info.value)
-    assert crm.count("login") == 1
+    # vtiger answers a replaced challenge token exactly like a wrong key, so the round is repeated (with
+    # growing, jittered pauses) before the error is raised.
+    assert crm.count("getchallenge") == crm.count("login") == LOGIN_ATTEMPTS
+    assert (c.logins, c.login_retries) == (0, LOGIN_ATTEMPTS - 1)
+    assert len(pauses) == LOGIN_ATTEMPTS - 1
+    assert all(0 <= p <= LOGIN_RETRY_PAUSE * 2 ** n for n, p in enumerate(pauses))
 
 
 def test_unknown_user(crm: Any) -> None:
