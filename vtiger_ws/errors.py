@@ -69,8 +69,9 @@ class VtigerSessionExpired(VtigerAuthError):
 class VtigerCredentialsError(VtigerAuthError):
     """INVALID_AUTH_TOKEN, INVALID_USER_CREDENTIALS, ACCESSKEY_UNDEFINED, AUTHENTICATION_FAILURE.
 
-    The user name or access key is wrong, the user is inactive, or the challenge token was replaced by a
-    concurrent login of the same user.
+    The user name or access key is wrong or the user is inactive. (A challenge token replaced by a
+    concurrent login of the same user gives the same codes; the client retries those a few times before
+    raising this.)
     """
 
 
