@@ -16,9 +16,10 @@ from types import FrameType
 
 from bridge.config import Config
 from bridge.crm import CrmSchemaError
+from bridge.events import Event
 from bridge.scheduler import Scheduler
 from bridge.store import Store
-from bridge.webhook import WebhookServer, make_app
+from bridge.webhook import WebhookServer, make_app, store_acceptor
 from bridge.wiring import Parts, build, set_api_user
 from bridge.worker import EventWorker
 
@@ -39,6 +40,7 @@ class App:
         self.scheduler = Scheduler(self.parts)
         self.webhook: WebhookServer | None = None
         self.worker = EventWorker(self.parts)
+        self._store_event = store_acceptor(self.parts.store)
         self._stop = threading.Event()
 
     # --- start -------------------------------------------------------------------------------------
@@ -93,10 +95,8 @@ class App:
             parts.health.failed(network, error)
             parts.metrics.sends.labels(network, type(error).__name__).inc()
 
-    def _accept(self, event: object) -> bool:
-        from bridge.webhook import store_acceptor
-
-        fresh = store_acceptor(self.parts.store)(event)  # type: ignore[arg-type]
+    def _accept(self, event: Event) -> bool:
+        fresh = self._store_event(event)  # committed before the webhook answers 202
         if fresh:
             self.worker.wake()
         return fresh
