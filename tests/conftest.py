@@ -1,4 +1,5 @@
-"""Security tests run the CLI, which configures the root logger: undo that after each test."""
+"""Shared by every test: tests that run the CLI in-process get the root logger configured by it (and the
+third-party loggers clamped); undo that after each test so later tests log into live streams."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ import pytest
 def restore_logging() -> Iterator[None]:
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
-    noisy = {name: logging.getLogger(name).level for name in ("urllib3", "waitress", "apscheduler")}
+    noisy = {
+        name: logging.getLogger(name).level
+        for name in ("urllib3", "requests_oauthlib", "oauthlib", "apscheduler", "waitress")
+    }
     yield
     for handler in list(root.handlers):
         if handler not in handlers:
