@@ -10,8 +10,18 @@
  * function here:
  *   - catches every error (Throwable on PHP 7+, Exception on PHP 5) and every PHP warning,
  *   - prints nothing (output is buffered and discarded),
- *   - spends at most 2 s on the network (cURL connect + transfer), then gives up and logs,
+ *   - spends at most 2 s on the network in total (cURL connect + transfer, all requests of the call),
+ *     then gives up and logs,
  * and never writes the shared secret anywhere.
+ *
+ * Nothing is lost while the bridge is down: every event gets a random `event_id` before its first
+ * attempt, and an event that could not be delivered for a passing reason (bridge unreachable or timed
+ * out, HTTP 5xx, 401 secret/clock, 404/405 wrong URL, 408, 429) is appended to a spool file (JSON lines, the
+ * exact body; flock'd lock file + atomic rename, bounded, oldest dropped first). Every later call sends
+ * the waiting events first, oldest first, then its own, all within the same 2 s; a bridge that answers
+ * 2xx (202 accepted, 200 duplicate) or refuses an event for good (any other 4xx) takes it off the spool.
+ * A resend carries the same body, newly signed, so the bridge's duplicate check makes it harmless.
+ * flush.php sends the spool from the command line with a longer budget.
  *
  * The request: POST <bridge_url>/v1/vtiger/events, JSON body
  *   {"event", "module", "id" (ws id "12x5"), "crmid", "data" (VTWorkflowEntity::getData()),
@@ -25,6 +35,11 @@
 define('SOCIALBRIDGE_EVENTS_PATH', '/v1/vtiger/events');
 define('SOCIALBRIDGE_MAX_TIMEOUT_MS', 2000);
 define('SOCIALBRIDGE_MAX_BODY', 65536);
+define('SOCIALBRIDGE_SPOOL_MAX_EVENTS', 1000);
+define('SOCIALBRIDGE_SPOOL_MAX_BYTES', 5242880); // 5 MiB
+define('SOCIALBRIDGE_MIN_ATTEMPT_MS', 100); // a request with less time left than this is not started
+define('SOCIALBRIDGE_LOCK_WAIT', 1.0); // seconds; the lock is only ever held for a file read + write
+define('SOCIALBRIDGE_FLUSH_REQUEST_MS', 5000); // per request when flush.php empties the spool
 
 /** Workflow function "Social bridge: send message". */
 function socialbridge_send($entityData)
@@ -45,10 +60,12 @@ function socialbridge_record_saved($entityData)
 }
 
 /**
- * Post one event; true when the bridge stored it (2xx). Never throws, never prints.
+ * Post one event (after any waiting in the spool); true when the bridge stored it (2xx).
+ * An event that could not be delivered for a passing reason is spooled. Never throws, never prints.
  */
 function socialbridge_notify($event, $entityData)
 {
+    $started = microtime(true);
     $config = array();
     $ok = false;
     $level = ob_get_level();
@@ -58,7 +75,9 @@ function socialbridge_notify($event, $entityData)
     set_error_handler('socialbridge_on_php_error');
     try {
         $config = socialbridge_config();
-        $ok = socialbridge_post($config, socialbridge_payload($event, $entityData, $config));
+        $deadline = $started + socialbridge_timeout_ms($config) / 1000.0;
+        $body = socialbridge_body($config, socialbridge_payload($event, $entityData, $config));
+        $ok = socialbridge_deliver($config, $body, $deadline);
     } catch (Throwable $e) {
         socialbridge_log($config, $event . ': ' . get_class($e) . ': ' . $e->getMessage());
     } catch (Exception $e) { // PHP 5 has no Throwable
@@ -69,6 +88,55 @@ function socialbridge_notify($event, $entityData)
         ob_end_clean();
     }
     return $ok;
+}
+
+/**
+ * Send the spooled events, oldest first, within $seconds (flush.php). Never throws, never prints.
+ * Returns array('sent' => n, 'refused' => n, 'left' => n waiting afterwards (-1: spool not writable),
+ * 'stopped' => why it stopped early or null, 'spool' => path, 'error' => null or message).
+ */
+function socialbridge_flush($seconds)
+{
+    $config = array();
+    $result = array('sent' => 0, 'refused' => 0, 'left' => 0, 'stopped' => null, 'spool' => '', 'error' => null);
+    $level = ob_get_level();
+    ob_start();
+    set_error_handler('socialbridge_on_php_error');
+    try {
+        $config = socialbridge_config();
+        $deadline = microtime(true) + (float)$seconds;
+        $spool = socialbridge_spool_file($config);
+        $result['spool'] = $spool;
+        $lines = socialbridge_spool_read($spool);
+        if ($lines) {
+            $run = socialbridge_send_lines($config, $lines, -1, $deadline, SOCIALBRIDGE_FLUSH_REQUEST_MS);
+            $result = array_merge($result, $run['counts']);
+            $result['stopped'] = $run['stopped'];
+            $result['left'] = count($lines);
+            $done = array();
+            foreach ($run['done'] as $i => $outcome) {
+                $done[] = $lines[$i];
+            }
+            if ($done) {
+                $result['left'] = socialbridge_spool_update($config, $spool, $done, null);
+            }
+            if ($run['counts']['sent'] + $run['counts']['refused'] > 0) {
+                socialbridge_log($config, 'flush: re-sent ' . $run['counts']['sent'] . ' waiting event(s), '
+                    . $run['counts']['refused'] . ' refused for good, ' . $result['left'] . ' left');
+            }
+        }
+    } catch (Throwable $e) {
+        $result['error'] = get_class($e) . ': ' . $e->getMessage();
+        socialbridge_log($config, 'flush: ' . $result['error']);
+    } catch (Exception $e) {
+        $result['error'] = get_class($e) . ': ' . $e->getMessage();
+        socialbridge_log($config, 'flush: ' . $result['error']);
+    }
+    restore_error_handler();
+    while (ob_get_level() > $level) {
+        ob_end_clean();
+    }
+    return $result;
 }
 
 function socialbridge_on_php_error($errno, $errstr, $errfile = '', $errline = 0)
@@ -125,6 +193,8 @@ function socialbridge_payload($event, $entityData, $config)
         'crmid' => isset($parts[1]) ? $parts[1] : '',
         'data' => $data,
         'ts' => time(),
+        // Set once, before the first attempt: a resend from the spool is the same event to the bridge.
+        'event_id' => socialbridge_new_event_id(),
     );
     if ($event === 'record_saved') {
         $changed = socialbridge_changed_fields($module, $payload['crmid']);
@@ -173,12 +243,40 @@ function socialbridge_encode($payload)
     return $body;
 }
 
-/** Sign and POST; true on 2xx. Failures are logged, never thrown past socialbridge_notify. */
-function socialbridge_post($config, $payload)
+/** A random event id, e.g. "vt-3f2a…" (32 hex digits); PHP 5.6 has no random_bytes. */
+function socialbridge_new_event_id()
 {
-    if (!function_exists('curl_init')) {
-        throw new RuntimeException('the PHP cURL extension is not installed');
+    $bytes = false;
+    if (function_exists('random_bytes')) {
+        try {
+            $bytes = random_bytes(16);
+        } catch (Throwable $e) {
+            $bytes = false;
+        } catch (Exception $e) {
+            $bytes = false;
+        }
     }
+    if ($bytes === false && function_exists('openssl_random_pseudo_bytes')) {
+        $bytes = openssl_random_pseudo_bytes(16);
+    }
+    if (!is_string($bytes) || strlen($bytes) !== 16) {
+        $bytes = substr(sha1(uniqid('', true) . mt_rand() . getmypid() . microtime(), true), 0, 16);
+    }
+    return 'vt-' . bin2hex($bytes);
+}
+
+function socialbridge_timeout_ms($config)
+{
+    $timeout = SOCIALBRIDGE_MAX_TIMEOUT_MS;
+    if (isset($config['timeout_ms']) && (int)$config['timeout_ms'] > 0) {
+        $timeout = min((int)$config['timeout_ms'], SOCIALBRIDGE_MAX_TIMEOUT_MS);
+    }
+    return $timeout;
+}
+
+/** The JSON body to post (and to spool): without the record data when it would exceed 64 KiB. */
+function socialbridge_body($config, $payload)
+{
     $body = socialbridge_encode($payload);
     if (strlen($body) > SOCIALBRIDGE_MAX_BODY) {
         // The bridge refuses bodies over 64 KiB; it re-reads the record through the webservice anyway.
@@ -186,14 +284,126 @@ function socialbridge_post($config, $payload)
         $body = socialbridge_encode($payload);
         socialbridge_log($config, $payload['event'] . ' ' . $payload['id'] . ': record data too large, sent without it');
     }
+    return $body;
+}
+
+/**
+ * Deliver $body after the events already waiting in the spool (so the bridge sees them in the order they
+ * happened), all before $deadline. Delivered or refused events leave the spool; the current one joins
+ * it unless the bridge took it (or refused it for good). True when the bridge stored the current event.
+ */
+function socialbridge_deliver($config, $body, $deadline)
+{
+    $spool = socialbridge_spool_file($config);
+    $lines = socialbridge_spool_read($spool); // usually empty: one stat, no lock
+    $current = count($lines);
+    $lines[] = $body;
+    $run = socialbridge_send_lines($config, $lines, $current, $deadline, socialbridge_timeout_ms($config));
+    $currentDone = isset($run['done'][$current]);
+    $done = array();
+    $counts = array('sent' => 0, 'refused' => 0);
+    foreach ($run['done'] as $i => $outcome) {
+        if ($i !== $current) {
+            $done[] = $lines[$i];
+            $counts[$outcome]++;
+        }
+    }
+    if ($done || !$currentDone) {
+        $left = socialbridge_spool_update($config, $spool, $done, $currentDone ? null : $body);
+        if (!$currentDone && $left >= 0) {
+            $notTried = $run['stopped_at'] !== null && $run['stopped_at'] < $current;
+            $why = $run['stopped'] === 'out of time' ? 'out of time after earlier events' : 'earlier events wait first';
+            socialbridge_log($config, socialbridge_describe($body) . ($notTried ? ': not sent, ' . $why : '')
+                . ': kept in the spool, re-sent with a later save (' . $left . ' waiting)');
+        }
+    }
+    if ($done) {
+        socialbridge_log($config, 'spool: re-sent ' . $counts['sent'] . ' waiting event(s)'
+            . ($counts['refused'] ? ', ' . $counts['refused'] . ' refused for good' : ''));
+    }
+    return $currentDone && $run['done'][$current] === 'sent';
+}
+
+/**
+ * POST each body in order until one finds the bridge unreachable, two in a row get a passing HTTP failure,
+ * or the time is up. $current: index of the event of this save (-1: none), logged without "re-send".
+ * Returns array('done' => index => 'sent'|'refused', 'stopped' => reason|null, 'stopped_at' => index of
+ * the body it stopped at (not attempted when out of time) or null, 'counts' => array(sent, refused)).
+ */
+function socialbridge_send_lines($config, $lines, $current, $deadline, $maxMs)
+{
+    $done = array();
+    $stopped = null;
+    $stoppedAt = null;
+    $httpFailures = 0;
+    $counts = array('sent' => 0, 'refused' => 0);
+    foreach ($lines as $i => $body) {
+        $what = ($i === $current ? '' : 're-send ') . socialbridge_describe($body);
+        list($outcome, $detail) = socialbridge_post_body($config, $body, $deadline, $maxMs);
+        if ($outcome === 'sent' || $outcome === 'refused') {
+            $done[$i] = $outcome;
+            $counts[$outcome]++;
+            $httpFailures = 0;
+            if ($outcome === 'refused') {
+                socialbridge_log($config, $what . ': ' . $detail . '; refused for good, not retried');
+            }
+            continue;
+        }
+        if ($outcome === 'late') {
+            $stopped = 'out of time';
+            $stoppedAt = $i;
+            break;
+        }
+        socialbridge_log($config, $what . ': ' . $detail);
+        // 'down': no answer, the others would wait as long; 'retry' twice in a row: the bridge is up but
+        // cannot take events now. A single 'retry' moves on, so one event the bridge keeps failing on
+        // does not hold up the ones behind it.
+        if ($outcome === 'down' || ++$httpFailures >= 2) {
+            $stopped = $detail;
+            $stoppedAt = $i;
+            break;
+        }
+    }
+    return array('done' => $done, 'stopped' => $stopped, 'stopped_at' => $stoppedAt, 'counts' => $counts);
+}
+
+/** "record_saved Contacts 12x5" for the log, from a body. */
+function socialbridge_describe($body)
+{
+    $event = json_decode($body, true);
+    if (!is_array($event)) {
+        return 'event';
+    }
+    $parts = array();
+    foreach (array('event', 'module', 'id') as $key) {
+        $parts[] = isset($event[$key]) && is_scalar($event[$key]) ? (string)$event[$key] : '?';
+    }
+    return implode(' ', $parts);
+}
+
+/**
+ * Sign $body with the current time and POST it, with at most what is left until $deadline (and $maxMs).
+ * Returns array(outcome, detail): 'sent' (2xx), 'refused' (a 4xx about the event itself: resending the
+ * same body can never succeed), 'retry' (an HTTP answer worth retrying), 'down' (no answer) or 'late'
+ * (not attempted: too little time left).
+ */
+function socialbridge_post_body($config, $body, $deadline, $maxMs)
+{
+    $left = (int)floor(($deadline - microtime(true)) * 1000);
+    if ($left < SOCIALBRIDGE_MIN_ATTEMPT_MS) {
+        return array('late', '');
+    }
+    if (!function_exists('curl_init')) {
+        return array('down', 'the PHP cURL extension is not installed');
+    }
+    $timeout = min($left, (int)$maxMs);
     $ts = (string)time();
     $signature = hash_hmac('sha256', $ts . '.' . $body, (string)$config['secret']);
-    $timeout = SOCIALBRIDGE_MAX_TIMEOUT_MS;
-    if (isset($config['timeout_ms']) && (int)$config['timeout_ms'] > 0) {
-        $timeout = min((int)$config['timeout_ms'], SOCIALBRIDGE_MAX_TIMEOUT_MS);
-    }
     $url = rtrim((string)$config['bridge_url'], '/') . SOCIALBRIDGE_EVENTS_PATH;
     $ch = curl_init($url);
+    if ($ch === false) {
+        return array('down', 'bridge unreachable (curl_init failed)');
+    }
     curl_setopt_array($ch, array(
         CURLOPT_POST => true,
         CURLOPT_POSTFIELDS => $body,
@@ -216,24 +426,206 @@ function socialbridge_post($config, $payload)
     $errno = curl_errno($ch);
     $error = curl_error($ch);
     curl_close($ch);
-    $what = $payload['event'] . ' ' . $payload['module'] . ' ' . $payload['id'];
     if ($response === false || $errno !== 0) {
-        socialbridge_log($config, $what . ': bridge unreachable (cURL ' . $errno . ': ' . $error . ')');
+        return array('down', 'bridge unreachable (cURL ' . $errno . ': ' . $error . ')');
+    }
+    if ($status >= 200 && $status < 300) {
+        return array('sent', '');
+    }
+    $decoded = json_decode((string)$response, true);
+    $reason = isset($decoded['error']['code']) ? (string)$decoded['error']['code'] : 'no JSON error';
+    $detail = 'bridge answered HTTP ' . $status . ' (' . $reason . ')';
+    // 401: wrong secret or clock, 403/404/405: the URL does not reach the bridge, 408/429: try later.
+    // All fixable without touching the event, so it waits; 400, 413, 415, 422 are about the event.
+    $passing = array(401, 403, 404, 405, 408, 429);
+    if ($status >= 400 && $status < 500 && !in_array($status, $passing, true)) {
+        return array('refused', $detail);
+    }
+    return array('retry', $detail);
+}
+
+/** The spool path: `spool_file`, else socialbridge.spool next to the log (the plugin's logs/ folder). */
+function socialbridge_spool_file($config)
+{
+    if (!empty($config['spool_file'])) {
+        return (string)$config['spool_file'];
+    }
+    return dirname(socialbridge_log_file($config)) . '/socialbridge.spool';
+}
+
+/**
+ * The waiting bodies, oldest first. No lock needed: the spool is only ever replaced whole (rename), so a
+ * reader sees one complete version. Unreadable lines are skipped here and dropped by the next update.
+ */
+function socialbridge_spool_read($spool)
+{
+    clearstatcache(true, $spool);
+    if (!is_file($spool) || filesize($spool) === 0) {
+        return array();
+    }
+    $text = @file_get_contents($spool);
+    if (!is_string($text)) {
+        return array();
+    }
+    $lines = array();
+    foreach (explode("\n", $text) as $line) {
+        if (socialbridge_spool_line_ok($line)) {
+            $lines[] = $line;
+        }
+    }
+    return $lines;
+}
+
+function socialbridge_spool_line_ok($line)
+{
+    if ($line === '') {
         return false;
     }
-    if ($status < 200 || $status >= 300) {
-        $decoded = json_decode((string)$response, true);
-        $reason = isset($decoded['error']['code']) ? (string)$decoded['error']['code'] : 'no JSON error';
-        socialbridge_log($config, $what . ': bridge answered HTTP ' . $status . ' (' . $reason . ')');
+    $event = json_decode($line, true);
+    return is_array($event) && isset($event['event_id']) && is_string($event['event_id']);
+}
+
+/**
+ * Under the spool lock: re-read the spool, take out the bodies in $done (delivered or refused; matched
+ * by content, so lines added meanwhile by other requests stay), append $append (unless null or already
+ * there), drop the oldest beyond the bounds, and replace the file atomically.
+ * Returns how many events wait now, or -1 on failure (logged).
+ */
+function socialbridge_spool_update($config, $spool, $done, $append)
+{
+    $remove = array();
+    foreach ($done as $body) {
+        $remove[$body] = true;
+    }
+    $lock = socialbridge_spool_lock($spool, SOCIALBRIDGE_LOCK_WAIT);
+    if ($lock === false) {
+        socialbridge_log($config, 'SPOOL ERROR: could not lock ' . $spool . '.lock'
+            . ($append !== null ? '; EVENT LOST: ' . socialbridge_describe($append) . ' ' . socialbridge_event_id($append) : ''));
+        return -1;
+    }
+    $text = is_file($spool) ? @file_get_contents($spool) : '';
+    $kept = array();
+    $seen = array();
+    $bad = 0;
+    foreach (explode("\n", is_string($text) ? $text : '') as $line) {
+        if ($line === '') {
+            continue;
+        }
+        if (!socialbridge_spool_line_ok($line)) {
+            $bad++;
+            continue;
+        }
+        if (!isset($remove[$line]) && !isset($seen[$line])) {
+            $kept[] = $line;
+            $seen[$line] = true;
+        }
+    }
+    if ($bad) {
+        socialbridge_log($config, 'SPOOL: dropped ' . $bad . ' unreadable line(s) from ' . $spool);
+    }
+    if ($append !== null && !isset($seen[$append])) {
+        $kept[] = $append;
+    }
+    $kept = socialbridge_spool_bound($config, $kept);
+    $ok = socialbridge_spool_write($spool, $kept);
+    flock($lock, LOCK_UN);
+    fclose($lock);
+    if (!$ok) {
+        socialbridge_log($config, 'SPOOL ERROR: could not write ' . $spool
+            . ($append !== null ? '; EVENT LOST: ' . socialbridge_describe($append) . ' ' . socialbridge_event_id($append) : ''));
+        return -1;
+    }
+    return count($kept);
+}
+
+function socialbridge_event_id($body)
+{
+    $event = json_decode($body, true);
+    return is_array($event) && isset($event['event_id']) ? 'event_id ' . (string)$event['event_id'] : '';
+}
+
+/** Drop the oldest events beyond spool_max_events / spool_max_bytes, loudly. */
+function socialbridge_spool_bound($config, $lines)
+{
+    $maxEvents = !empty($config['spool_max_events']) ? (int)$config['spool_max_events'] : SOCIALBRIDGE_SPOOL_MAX_EVENTS;
+    $maxBytes = !empty($config['spool_max_bytes']) ? (int)$config['spool_max_bytes'] : SOCIALBRIDGE_SPOOL_MAX_BYTES;
+    $bytes = 0;
+    foreach ($lines as $line) {
+        $bytes += strlen($line) + 1;
+    }
+    while ($lines && (count($lines) > $maxEvents || $bytes > $maxBytes)) {
+        $oldest = array_shift($lines);
+        $bytes -= strlen($oldest) + 1;
+        socialbridge_log($config, 'SPOOL FULL (' . $maxEvents . ' events / ' . $maxBytes . ' bytes): dropped the'
+            . ' oldest waiting event, IT IS LOST: ' . socialbridge_describe($oldest) . ' '
+            . socialbridge_event_id($oldest) . '. The bridge has not taken events for a long time: check it.');
+    }
+    return $lines;
+}
+
+/** An exclusive lock on "<spool>.lock", waiting at most $wait seconds; the handle, or false. */
+function socialbridge_spool_lock($spool, $wait)
+{
+    $dir = dirname($spool);
+    if (!is_dir($dir)) {
+        @mkdir($dir, 0750, true);
+    }
+    $handle = @fopen($spool . '.lock', 'c');
+    if ($handle === false && is_file($spool . '.lock')) {
+        $handle = @fopen($spool . '.lock', 'r'); // flock works on a read-only handle too
+    }
+    if ($handle === false) {
         return false;
     }
-    return true;
+    $until = microtime(true) + $wait;
+    while (true) {
+        $wouldBlock = 0;
+        if (flock($handle, LOCK_EX | LOCK_NB, $wouldBlock)) {
+            return $handle;
+        }
+        if (microtime(true) >= $until) {
+            fclose($handle);
+            return false;
+        }
+        usleep(5000);
+    }
+}
+
+/** Replace the spool with $lines (temp file + rename: readers never see half a file). */
+function socialbridge_spool_write($spool, $lines)
+{
+    if (!$lines) {
+        return !is_file($spool) || @unlink($spool);
+    }
+    $text = implode("\n", $lines) . "\n";
+    $tmp = $spool . '.tmp';
+    $handle = @fopen($tmp, 'wb');
+    if ($handle === false) {
+        return false;
+    }
+    @chmod($tmp, 0600); // record data: readable by the web server user only
+    $written = @fwrite($handle, $text);
+    @fflush($handle);
+    if (function_exists('fsync')) {
+        @fsync($handle); // PHP 8.1+
+    }
+    fclose($handle);
+    if ($written !== strlen($text)) {
+        @unlink($tmp);
+        return false;
+    }
+    if (@rename($tmp, $spool)) {
+        return true;
+    }
+    // Windows cannot replace a file another process has open: write in place (we hold the lock).
+    @unlink($tmp);
+    return @file_put_contents($spool, $text) === strlen($text);
 }
 
 /** Append one line to the log file; never the secret, never throws. */
 function socialbridge_log($config, $message)
 {
-    $file = !empty($config['log_file']) ? $config['log_file'] : dirname(__FILE__) . '/logs/socialbridge.log';
+    $file = socialbridge_log_file($config);
     $line = '[' . gmdate('Y-m-d\TH:i:s\Z') . '] ' . str_replace(array("\r", "\n"), ' ', (string)$message);
     if (!empty($config['secret'])) {
         $line = str_replace((string)$config['secret'], '***', $line);
@@ -243,4 +635,9 @@ function socialbridge_log($config, $message)
         @mkdir($dir, 0750, true);
     }
     @error_log($line . "\n", 3, $file);
+}
+
+function socialbridge_log_file($config)
+{
+    return !empty($config['log_file']) ? (string)$config['log_file'] : dirname(__FILE__) . '/logs/socialbridge.log';
 }

@@ -5,7 +5,11 @@
  * (require_once the file, call the global function with the entity) and reports, as JSON on stdout,
  * how long the call took, whether it threw and whatever it printed.
  *
- * Usage: php php_harness.php '<json: plugin, function, id, module, data, delta|null>'
+ * Usage: php php_harness.php '<json: plugin, function, id, module, data, delta|null[, repeat, start_at]>'
+ *   repeat: call the function that many times in this process (default 1), as one request whose
+ *           workflows fire several tasks; `elapsed` is then the longest single call.
+ *   start_at: unix time (float) to sleep until before the first call, so that concurrent processes
+ *           really overlap.
  */
 
 class VTWorkflowEntity
@@ -52,15 +56,25 @@ if ($args['delta'] !== null) {
     VTEntityDelta::$delta = $args['delta'];
 }
 
-$started = microtime(true);
+$repeat = isset($args['repeat']) ? (int)$args['repeat'] : 1;
+if (!empty($args['start_at'])) {
+    $wait = (float)$args['start_at'] - microtime(true);
+    if ($wait > 0) {
+        usleep((int)($wait * 1e6));
+    }
+}
+$elapsed = 0.0;
 ob_start();
 $threw = null;
 try {
     require_once $args['plugin'];
-    call_user_func($args['function'], new VTWorkflowEntity($args['id'], $args['module'], $args['data']));
+    for ($i = 0; $i < $repeat; $i++) {
+        $started = microtime(true);
+        call_user_func($args['function'], new VTWorkflowEntity($args['id'], $args['module'], $args['data']));
+        $elapsed = max($elapsed, microtime(true) - $started);
+    }
 } catch (Throwable $e) {
     $threw = get_class($e) . ': ' . $e->getMessage();
 }
 $printed = ob_get_clean();
-$elapsed = microtime(true) - $started;
 echo json_encode(array('elapsed' => $elapsed, 'printed' => $printed, 'threw' => $threw));

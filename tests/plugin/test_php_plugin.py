@@ -46,15 +46,24 @@ class Vtiger:
     def log(self) -> str:
         return self.log_file.read_text() if self.log_file.exists() else ""
 
-    def call(self, function: str, *, ws_id: str = "12x5", module: str = "Contacts",
-             data: dict[str, Any] | None = None, delta: dict[str, Any] | None = None) -> dict[str, Any]:
+    def harness_command(self, function: str, *, ws_id: str = "12x5", module: str = "Contacts",
+                        data: dict[str, Any] | None = None, delta: dict[str, Any] | None = None,
+                        repeat: int = 1, start_at: float | None = None) -> list[str]:
         args = {"plugin": str(self.plugin_dir / "SocialBridge.php"), "function": function, "id": ws_id,
-                "module": module, "data": data if data is not None else {}, "delta": delta}
-        done = subprocess.run([PHP or "php", str(HARNESS), json.dumps(args)], cwd=self.root,
-                              capture_output=True, text=True, timeout=30, check=False)
-        assert done.returncode == 0 and done.stderr == "", (done.returncode, done.stderr)
-        result: dict[str, Any] = json.loads(done.stdout)
-        return result
+                "module": module, "data": data if data is not None else {}, "delta": delta,
+                "repeat": repeat, "start_at": start_at}
+        return [PHP or "php", str(HARNESS), json.dumps(args)]
+
+    def call(self, function: str, **kwargs: Any) -> dict[str, Any]:
+        done = subprocess.run(self.harness_command(function, **kwargs), cwd=self.root,
+                              capture_output=True, text=True, timeout=60, check=False)
+        return harness_result(done.returncode, done.stdout, done.stderr)
+
+
+def harness_result(returncode: int, stdout: str, stderr: str) -> dict[str, Any]:
+    assert returncode == 0 and stderr == "", (returncode, stderr)
+    result: dict[str, Any] = json.loads(stdout)
+    return result
 
 
 @pytest.fixture
