@@ -20,6 +20,7 @@ from vtiger_ws import VtigerAccessDenied
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int], None]  # (module, records read so far)
+INDEX_WRITE_BATCH = 500
 
 
 class UrlIndex:
@@ -46,14 +47,19 @@ class UrlIndex:
                 records = self.crm.client.changed_since(module, watermark, fields=columns)
             seen: set[str] = set()
             newest = ""
+            page: dict[str, list[IndexRow]] = {}
             for count, record in enumerate(records, start=1):
                 record_id = str(record["id"])
                 seen.add(record_id)
                 newest = max(newest, str(record.get("modifiedtime") or ""))
-                self.store.index_replace_record(record_id, self._rows(module, fields, record))
+                page[record_id] = self._rows(module, fields, record)
                 total += 1
+                if len(page) >= INDEX_WRITE_BATCH:  # one transaction per batch, not per record
+                    self.store.index_replace_records(page)
+                    page = {}
                 if progress is not None and count % 1000 == 0:
                     progress(module, count)
+            self.store.index_replace_records(page)
             if newest:
                 self.store.index_set_watermark(module, newest)
             if full:
