@@ -1,8 +1,15 @@
-"""A daemon configuration pointing at sandboxes, shared by the daemon tests."""
+"""The daemon under test: a configuration pointing at sandboxes, signed webhook calls, and the daemon
+as a real process (shared by the daemon, reliability and security tests)."""
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -52,3 +59,75 @@ def wait_for(condition: Any, timeout: float = 10.0) -> bool:
             return True
         time.sleep(0.02)
     return bool(condition())
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Daemon:
+    """`python run_bridge.py -c CONFIG run`; stderr drained on a thread so the pipe never fills."""
+
+    def __init__(self, config: Path, *, expect_start: bool = True) -> None:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen(
+            [sys.executable, "run_bridge.py", "-c", str(config), "run"],
+            cwd=ROOT,
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+            env=env,
+        )
+        self.pid = self.proc.pid
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
+        if expect_start:
+            started = wait_for(lambda: self.url is not None or self.proc.poll() is not None, timeout=30)
+            if not started or self.url is None:
+                self.close()
+                raise AssertionError("daemon did not start:\n" + self.log)
+
+    def _drain(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.append(line)
+
+    @property
+    def log(self) -> str:
+        return "".join(self.lines)
+
+    @property
+    def url(self) -> str | None:
+        for line in list(self.lines):
+            match = re.search(r"webhook listening on (http://\S+)", line)
+            if match:
+                return match.group(1)
+        return None
+
+    def kill(self) -> None:
+        """SIGKILL: no handler runs, nothing is flushed."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.close()
+
+    def terminate(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=30)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self._reader.join(timeout=5)
+        if self.proc.stderr is not None:
+            self.proc.stderr.close()
+
+    def __enter__(self) -> Daemon:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

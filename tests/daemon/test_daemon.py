@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import re
-import signal
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +14,7 @@ from bridge.scheduler import import_job_id
 from sandbox.vk import VkSandbox
 from sandbox.vtiger import VtigerSandbox
 from sandbox.x import XSandbox
-from tests.daemon.helpers import SECRET, post_event, wait_for, write_config
+from tests.daemon.helpers import SECRET, Daemon, post_event, wait_for, write_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -151,53 +145,6 @@ def test_a_revoked_token_pauses_imports_and_a_renewed_one_resumes_them(
     app.scheduler._check_token("vk")
     assert not app.scheduler.is_paused(import_job_id("vk"))
     assert app.parts.health.state("vk") == "ok"
-
-
-class Daemon:
-    """`python run_bridge.py run` as a real process; its stderr is drained so it never blocks."""
-
-    def __init__(self, config: Path) -> None:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.proc = subprocess.Popen(
-            [sys.executable, "run_bridge.py", "-c", str(config), "run"],
-            cwd=ROOT,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._drain, daemon=True)
-        self._reader.start()
-        assert wait_for(lambda: self.url is not None or self.proc.poll() is not None, timeout=30)
-        assert self.url is not None, "".join(self.lines)
-
-    def _drain(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.lines.append(line)
-
-    @property
-    def url(self) -> str | None:
-        for line in list(self.lines):
-            match = re.search(r"webhook listening on (http://\S+)", line)
-            if match:
-                return match.group(1)
-        return None
-
-    def terminate(self) -> int:
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=30)
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self._reader.join(timeout=5)
-        if self.proc.stderr is not None:
-            self.proc.stderr.close()
 
 
 def test_sigterm_during_a_send_loses_nothing_and_exits_0(

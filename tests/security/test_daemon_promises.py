@@ -4,12 +4,6 @@ replayed calls end to end, and nothing it logs at DEBUG, answers on /healthz or 
 from __future__ import annotations
 
 import json
-import os
-import re
-import signal
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,51 +15,11 @@ from bridge.webhook_auth import MAX_SKEW, sign
 from sandbox.vk import VkSandbox
 from sandbox.vtiger import VtigerSandbox
 from sandbox.x import XSandbox
-from tests.daemon.helpers import SECRET, wait_for, write_config
+from tests.daemon.helpers import SECRET, Daemon, wait_for, write_config
 from tests.security.secrets_support import leaks, planted_secrets, session_names
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = "/v1/vtiger/events"
-
-
-class Daemon:
-    """The daemon as a process; stderr (its log at DEBUG) is drained on a thread so it never blocks."""
-
-    def __init__(self, config: Path) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "run_bridge.py", "-c", str(config), "run"], cwd=ROOT, stderr=subprocess.PIPE,
-            text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._drain, daemon=True)
-        self._reader.start()
-        wait_for(lambda: self.url is not None or self.proc.poll() is not None, timeout=30)
-
-    def _drain(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.lines.append(line)
-
-    @property
-    def url(self) -> str | None:
-        for line in list(self.lines):
-            match = re.search(r"webhook listening on (http://\S+)", line)
-            if match:
-                return match.group(1)
-        return None
-
-    def stop(self) -> int | None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._reader.join(timeout=5)
-        if self.proc.stderr is not None:
-            self.proc.stderr.close()
-        return self.proc.returncode
 
 
 @pytest.fixture
@@ -115,7 +69,7 @@ def test_daemon_refuses_unsigned_and_replayed_sends_and_logs_no_secret(
         # Give a wrongly re-queued replay every chance to go out before counting (outbox runs each 1 s).
         time.sleep(1.5)
     finally:
-        code = daemon.stop()
+        code = daemon.terminate()
     assert code == 0, "".join(daemon.lines[-20:])
     assert len(vk.delivered_to(uid)) == 1
     assert len(crm.records("SPSocialConnector")) == 1
