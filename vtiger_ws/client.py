@@ -23,7 +23,9 @@ from typing import Any
 import requests
 
 from . import vtql
-from ._paging import changed_since_pages, keyset_pages, related_rows
+from ._paging import changed_since_pages, keyset_pages
+from ._relations import RelationsMixin
+from ._relations import expect_result as _expect
 from .errors import VtigerCredentialsError, VtigerError, VtigerProtocolError, VtigerSessionExpired
 from .transport import Timeout, Transport, encode_element
 from .types import LoginInfo, ModuleDescription, ModuleName, ModuleType, RelatedType, VtigerId
@@ -49,16 +51,7 @@ _RACE_CODES = frozenset({"INVALID_USER_CREDENTIALS", "INVALID_AUTH_TOKEN"})
 _FROM = re.compile(r"\bfrom\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
 
 
-def _expect(result: Any, kind: type, operation: str, subject: str) -> Any:
-    if not isinstance(result, kind):
-        raise VtigerProtocolError(
-            f"vtiger {operation} {subject}: result is a {type(result).__name__}, expected {kind.__name__}",
-            status=200, body_excerpt="", operation=operation, subject=subject,
-        )
-    return result
-
-
-class VtigerClient:
+class VtigerClient(RelationsMixin):
     """Client for one vtiger user on one CRM.
 
     Args:
@@ -360,45 +353,3 @@ class VtigerClient:
         # A plain function returning a generator, so the checks above raise at the call, not at next().
         pages = changed_since_pages(self.query, module, columns, modifiedtime)
         return (row for page in pages for row in page)
-
-    # --- relations ----------------------------------------------------------------------------------
-    def add_related(self, source_id: str, related_id: str, label: str) -> None:
-        """Link two records through the relation `label` (see `relatedtypes`).
-
-        The server answers success even when nothing was linked (unknown label, missing related record),
-        so validate the label with `relatedtypes` and read the link back if it matters.
-        """
-        self._call("add_related", {"sourceRecordId": source_id, "relatedRecordId": related_id,
-                                   "relationIdLabel": label}, subject=source_id)
-
-    def retrieve_related(self, record_id: str, related_module: str, label: str) -> list[dict[str, Any]]:
-        """All fields of the records related to `record_id` (the server runs `SELECT *` internally).
-
-        On SalesPlatform 7.2 this answers HTTP 500 (VtigerProtocolError) because of the `tags` column;
-        use `query_related`, which selects explicit columns.
-        """
-        result = self._call("retrieve_related", {"id": record_id, "relatedType": related_module,
-                                                 "relatedLabel": label}, subject=record_id)
-        return list(_expect(result, list, "retrieve_related", record_id))
-
-    def query_related(self, record_id: str, related_module: str, label: str, *,
-                      fields: Sequence[str] | None = None,
-                      where: vtql.Condition | None = None) -> list[dict[str, Any]]:
-        """Records of `related_module` related to `record_id` through `label`.
-
-        The server prepends `id IN (...) AND` to the WHERE, caps the answer at 100 rows and accepts no
-        ORDER BY/LIMIT (reference §3.12). So a condition with OR is sent as one query per OR-term, an
-        answer that hit the cap is split by id range and asked again, and the rows are merged by id.
-        """
-        columns = self._columns(related_module, fields)
-
-        def fetch(text: str) -> list[dict[str, Any]]:
-            result = self._call("query_related", {"query": text, "id": record_id, "relatedLabel": label},
-                                subject=record_id)
-            return list(_expect(result, list, "query_related", record_id))
-
-        rows: dict[str, dict[str, Any]] = {}
-        for part in where.disjuncts if where is not None else (None,):
-            for row in related_rows(fetch, related_module, columns, part):
-                rows.setdefault(str(row.get("id")), row)
-        return list(rows.values())
