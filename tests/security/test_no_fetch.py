@@ -4,48 +4,22 @@ behind every such URL and must see no request at all."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 
 from providers.base import AccountId
 from providers.errors import ProviderCaptchaRequired
 from tests.bridge.conftest import World
+from tests.security.canary import serve_canary
 from tests.security.world_support import open_world
-
-
-class _Canary(BaseHTTPRequestHandler):
-    hits: ClassVar[list[str]] = []
-
-    def do_GET(self) -> None:
-        self.hits.append(f"{self.command} {self.path}")
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    do_HEAD = do_POST = do_GET
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 @pytest.fixture
 def canary() -> Iterator[tuple[str, list[str]]]:
-    handler = type("Canary", (_Canary,), {"hits": []})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", handler.hits
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serve_canary() as (url, hits):
+        yield url, hits
 
 
 @pytest.fixture

@@ -7,10 +7,8 @@ the bridge would still make a request to a host no configuration named. Every cl
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 
@@ -24,37 +22,14 @@ from sandbox.facebook import FacebookSandbox
 from sandbox.vk import VkSandbox
 from sandbox.vtiger import VtigerSandbox
 from sandbox.x import XSandbox
+from tests.security.canary import serve_canary
 from vtiger_ws import VtigerClient
-
-
-class _Canary(BaseHTTPRequestHandler):
-    hits: ClassVar[list[str]] = []
-
-    def do_GET(self) -> None:
-        self.hits.append(f"{self.command} {self.path}")
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    do_POST = do_GET
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 @pytest.fixture
 def canary() -> Iterator[tuple[str, list[str]]]:
-    handler = type("Canary", (_Canary,), {"hits": []})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/elsewhere", handler.hits
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serve_canary() as (url, hits):
+        yield f"{url}/elsewhere", hits
 
 
 def _vk(fast: RateLimiter) -> tuple[Any, Any, Callable[[Any], object]]:
