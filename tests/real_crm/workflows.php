@@ -40,7 +40,11 @@ if (!in_array($command, array('create', 'delete', 'list'), true)) {
 // vtiger's bootstrap prints warnings of its own on PHP 7.4; keep stdout for the JSON answer.
 error_reporting(E_ERROR | E_PARSE);
 ini_set('display_errors', 'stderr');
-require_once 'config.inc.php';
+// The includes of vtiger's own index.php (vtiger 8 needs its runtime, e.g. vglobal(), for the workflow classes).
+require_once 'config.php';
+require_once 'include/Webservices/Relation.php';
+require_once 'vtlib/Vtiger/Module.php';
+require_once 'includes/main/WebUI.php';
 require_once 'include/utils/utils.php';
 require_once 'modules/com_vtiger_workflow/include.inc';
 require_once 'modules/com_vtiger_workflow/VTEntityMethodManager.inc';
