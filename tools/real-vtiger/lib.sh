@@ -26,6 +26,9 @@ load_profile() {
     [ -f "$file" ] || die "unknown profile '$PROFILE' (known: $(profile_names))" 2
     # shellcheck disable=SC1090
     . "$file"
+    # A second instance of the same profile (e.g. one per engineer): its own home and ports.
+    WEB_PORT="${REAL_VTIGER_WEB_PORT:-$WEB_PORT}"
+    DB_PORT="${REAL_VTIGER_DB_PORT:-$DB_PORT}"
     PDIR="$STATE_HOME/$PROFILE"
     WWW="$PDIR/www"
     DATADIR="$PDIR/db"
@@ -281,7 +284,7 @@ cmd_status() {
     echo "web:      $web"
     echo "root:     $WWW"
     echo "snapshot: $([ -d "$FRESH/db/mysql" ] && echo "$FRESH" || echo none)"
-    [[ "$db" == running* && "$web" == running* ]]
+    [[ "$db" == running* && "$web" == *"HTTP 200)" ]]
 }
 
 cmd_env() {
