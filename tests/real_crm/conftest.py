@@ -1,0 +1,145 @@
+"""The opt-in real-CRM suite: runs only when the environment names a real vtiger
+(tools/real-vtiger/README.md).
+
+Fixtures to build on:
+  real_vtiger   (session) the CRM from the environment, reset to its fresh install once per session
+                          (VSB_REAL_VTIGER_NO_RESET=1 skips the reset, for speed while iterating)
+  crm           (session) a logged-in vtiger_ws.VtigerClient
+  social_crm    crm, or a skip when the CRM lacks SalesPlatform's vk_url/tw_url fields or SPSocialConnector
+                (plain vtiger before issue 12's module package creates them)
+  unique        a tag unique to this test run and test, for record names
+  make_record   make_record("Contacts", vk_url=...) -> ws id; a unique lastname, deleted after the test
+  plugin        (session) vtiger_plugin/ installed as modules/SocialBridge/ and registered
+  workflows     workflows.create("Contacts", IMPORT_PROFILE, conditions=has_changed("vk_url")); deleted after
+  web_ui        (session) logged into the web UI; web_ui.save("Contacts", {...}, record=...) -> crmid
+  networks      the VK, X and Facebook sandboxes
+  bridge        the daemon running against the CRM and the sandboxes, the plugin pointed at it
+  make_bridge   make_bridge(extra=..., plugin_settings=...) for a bridge with more configuration
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sandbox.facebook import FacebookSandbox
+from sandbox.vk import VkSandbox
+from sandbox.x import XSandbox
+from vtiger_ws import VtigerClient, VtigerError
+
+from .bridge import Bridge, Networks
+from .plugin import Plugin
+from .realenv import RealEnvError, RealVtiger
+from .webui import WebUi
+from .workflows import Workflows
+
+# Without a real vtiger in the environment, tests/conftest.py skips this whole folder with one line.
+
+RUN_TAG = secrets.token_hex(3)
+
+
+@pytest.fixture(scope="session")
+def real_vtiger() -> RealVtiger:
+    try:
+        real = RealVtiger.from_env()
+    except RealEnvError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    assert real is not None, "tests/conftest.py collects this folder only when a real vtiger is named"
+    if os.environ.get("VSB_REAL_VTIGER_NO_RESET") != "1":
+        real.reset()
+    return real
+
+
+@pytest.fixture(scope="session")
+def crm(real_vtiger: RealVtiger) -> Iterator[VtigerClient]:
+    with real_vtiger.client() as client:
+        client.login()
+        yield client
+
+
+@pytest.fixture(scope="session")
+def social_crm(crm: VtigerClient) -> VtigerClient:
+    contacts = {field.name for field in crm.describe("Contacts").fields}
+    if not {"vk_url", "tw_url"} <= contacts or "SPSocialConnector" not in crm.listtypes():
+        pytest.skip("needs SalesPlatform's vk_url/tw_url fields and messages module SPSocialConnector")
+    return crm
+
+
+@pytest.fixture
+def unique(request: pytest.FixtureRequest) -> str:
+    return f"rc{RUN_TAG}-{secrets.token_hex(3)}"
+
+
+@pytest.fixture
+def make_record(crm: VtigerClient, unique: str) -> Iterator[Callable[..., str]]:
+    made: list[str] = []
+    owner = crm.login_info.user_id
+
+    def make(module: str, **fields: Any) -> str:
+        values = {"assigned_user_id": owner, **fields}
+        name_field = {"Accounts": "accountname"}.get(module, "lastname")
+        values.setdefault(name_field, f"{unique} {len(made) + 1}")
+        record_id = str(crm.create(module, values)["id"])
+        made.append(record_id)
+        return record_id
+
+    yield make
+    for record_id in made:
+        try:
+            crm.delete(record_id)
+        except VtigerError:
+            pass  # deleted by the test itself
+
+
+@pytest.fixture(scope="session")
+def plugin(real_vtiger: RealVtiger) -> Iterator[Plugin]:
+    installed = Plugin(real_vtiger)
+    installed.install()
+    yield installed
+    installed.uninstall()
+
+
+@pytest.fixture
+def workflows(real_vtiger: RealVtiger, plugin: Plugin) -> Iterator[Workflows]:
+    made = Workflows(real_vtiger)
+    yield made
+    made.delete_created()
+
+
+@pytest.fixture(scope="session")
+def web_ui(real_vtiger: RealVtiger, tmp_path_factory: pytest.TempPathFactory) -> WebUi:
+    ui = WebUi(real_vtiger, tmp_path_factory.mktemp("web-ui"))
+    ui.login()
+    return ui
+
+
+@pytest.fixture
+def networks() -> Iterator[Networks]:
+    with VkSandbox() as vk, XSandbox() as x, FacebookSandbox() as fb:
+        yield Networks(vk=vk, x=x, fb=fb)
+
+
+@pytest.fixture
+def make_bridge(real_vtiger: RealVtiger, networks: Networks, plugin: Plugin,
+                tmp_path: Path) -> Iterator[Callable[..., Bridge]]:
+    started: list[Bridge] = []
+
+    def make(*, extra: str = "", plugin_settings: dict[str, str] | None = None) -> Bridge:
+        bridge = Bridge(real_vtiger, networks, tmp_path / f"bridge{len(started) + 1}", plugin,
+                        extra=extra, plugin_settings=plugin_settings)
+        started.append(bridge)
+        return bridge.start()
+
+    yield make
+    for bridge in started:
+        bridge.stop()
+
+
+@pytest.fixture
+def bridge(make_bridge: Callable[..., Bridge]) -> Bridge:
+    return make_bridge()
