@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from bridge.importing import Importer
 from bridge.sending import SendRequest
 from bridge.store import Store
 from tests.bridge.conftest import World
@@ -21,6 +22,15 @@ def client(world: World, name: str = "olga_race") -> tuple[str, int]:
     world.vk_box.incoming(uid, "hello")  # she wrote first, so the community may answer
     record = world.contact("Race", vk_url=f"https://vk.com/{name}")
     return record, uid
+
+
+def caught_up(world: World) -> tuple[str, int, Importer]:
+    """A client and an import that has read everything there is (her "hello", VK message 1)."""
+    record, uid = client(world)
+    importer = world.importer()
+    world.index().refresh(full=True)
+    importer.run("vk")
+    return record, uid, importer
 
 
 def records_of(world: World, text: str) -> list[dict[str, str]]:
@@ -36,10 +46,7 @@ def started(target: object, *args: object) -> threading.Thread:
 def test_an_import_that_sees_a_sent_message_first_records_it_and_the_send_adopts_the_record(
     world: World,
 ) -> None:
-    record, uid = client(world)
-    importer = world.importer()
-    world.index().refresh(full=True)
-    importer.run("vk")  # the import has caught up: only the send's message is new
+    record, uid, importer = caught_up(world)  # only the send's message will be new
     sender = world.sender()
     sender.enqueue(SendRequest(record, "one record, please", networks=("vk",)))
     vk_answer, import_create = threading.Event(), threading.Event()
@@ -66,10 +73,7 @@ def test_an_import_that_sees_a_sent_message_first_records_it_and_the_send_adopts
 
 
 def test_a_send_recording_its_message_slowly_is_left_alone_by_the_import(world: World) -> None:
-    record, _ = client(world)
-    importer = world.importer()
-    world.index().refresh(full=True)
-    importer.run("vk")
+    record, _, importer = caught_up(world)
     sender = world.sender()
     sender.enqueue(SendRequest(record, "mine to record", networks=("vk",)))
     send_create = threading.Event()
@@ -88,10 +92,7 @@ def test_a_send_recording_its_message_slowly_is_left_alone_by_the_import(world: 
 
 
 def test_a_send_takes_over_from_an_import_that_died_after_its_create(world: World) -> None:
-    record, uid = client(world)
-    importer = world.importer()
-    world.index().refresh(full=True)
-    importer.run("vk")
+    record, uid, importer = caught_up(world)
     sender = world.sender()
     sender.enqueue(SendRequest(record, "taken over", networks=("vk",)))
     vk_answer, import_create = threading.Event(), threading.Event()
@@ -117,10 +118,8 @@ def test_a_send_takes_over_from_an_import_that_died_after_its_create(world: Worl
 
 
 def test_an_import_run_meeting_another_live_run_reads_its_window_again(world: World) -> None:
-    record, uid = client(world)
-    first, second = world.importer(), world.importer()  # as two processes: no lock shared
-    world.index().refresh(full=True)
-    first.run("vk")
+    record, uid, first = caught_up(world)
+    second = world.importer()  # as another process: no lock shared with the first
     world.vk_box.incoming(uid, "wanted once")
     cursor = world.store.get_cursor("vk")
     creates, create = world.crm_box.count("create"), threading.Event()
@@ -140,10 +139,7 @@ def test_an_import_run_meeting_another_live_run_reads_its_window_again(world: Wo
 
 
 def test_a_new_state_file_adopts_the_messages_the_crm_already_holds(world: World, tmp_path: Path) -> None:
-    record, uid = client(world)  # her "hello" is message 1
-    importer = world.importer()
-    world.index().refresh(full=True)
-    importer.run("vk")
+    record, uid, importer = caught_up(world)
     ids = [1] + [world.vk_box.incoming(uid, f"before the loss {n}") for n in range(3)]
     assert importer.run("vk").created == 3
     cursor = world.store.get_cursor("vk")

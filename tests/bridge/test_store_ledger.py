@@ -4,48 +4,28 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from bridge.store import ForeignMessageError, SendTarget, StateError, Store, TargetState
+from bridge.store import ForeignMessageError, StateError, Store, TargetState
 from bridge.store.db import Database
 from bridge.store.upgrade import MIGRATIONS, upgrade
-
-T0 = dt.datetime(2024, 3, 1, 12, 0, tzinfo=dt.UTC)
-VK = SendTarget("vk", "vk_url", "https://vk.com/id1", "1")
+from tests.bridge.test_store_outbox import T0, VK, Clock, clock, store  # noqa: F401  (fixtures)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def store(clock: Clock) -> Iterator[Store]:
-    with Store(":memory:", clock=clock) as s:
-        yield s
-
-
-def _sent(store: Store, message_id: str, peer: str = "1", record: str = "12x7") -> int:
-    oid = store.enqueue_send(
+def _sent(into: Store, message_id: str, peer: str = "1", record: str = "12x7") -> int:
+    oid = into.enqueue_send(
         record_id=record, module="Contacts", text="hi", targets=[VK], event_id=None, requested_by="cli"
     )
-    store.mark_target_sending(oid, "vk")
-    store.mark_target_sent(oid, "vk", message_id, peer=peer)
+    into.mark_target_sending(oid, "vk")
+    into.mark_target_sent(oid, "vk", message_id, peer=peer)
     return oid
 
 
-def test_the_first_claim_wins_and_the_others_see_it_busy_recorded_or_free(store: Store, clock: Clock) -> None:
+def test_the_first_claim_wins_and_the_others_see_it_busy_recorded_or_free(
+    store: Store, clock: Clock  # noqa: F811
+) -> None:
     first = store.ledger_claim("vk", {"10": "1", "11": "2"}, token="a", lease_seconds=60)
     assert first["10"].mine("a") and first["11"].mine("a")
     again = store.ledger_claim("vk", {"10": "1", "11": "2", "12": "3"}, token="b", lease_seconds=60)
@@ -67,7 +47,7 @@ def test_the_first_claim_wins_and_the_others_see_it_busy_recorded_or_free(store:
     assert store.ledger_lookup("vk", ["10", "11", "12", "13"]) == {"10": "45x1", "11": None, "12": None}
 
 
-def test_release_forgets_unrecorded_claims_and_daemon_start_frees_every_claim(store: Store) -> None:
+def test_release_forgets_unrecorded_claims_and_daemon_start_frees_every_claim(store: Store) -> None:  # noqa: F811
     store.ledger_claim("vk", {"1": "7", "2": "7", "3": "7"}, token="a", lease_seconds=60)
     store.ledger_record("vk", "2", "a", "45x2")
     assert store.ledger_unfinished("vk") == ["1", "3"]
@@ -81,7 +61,7 @@ def test_release_forgets_unrecorded_claims_and_daemon_start_frees_every_claim(st
     assert store.ledger_claim("vk", {"5": "7"}, token="b", lease_seconds=60)["5"].mine("b")
 
 
-def test_a_message_a_send_delivered_is_the_sends_and_never_claimed_by_an_intake(store: Store) -> None:
+def test_a_message_a_send_delivered_is_the_sends_and_never_claimed_by_an_intake(store: Store) -> None:  # noqa: F811
     oid = _sent(store, "20")
     entry = store.ledger_entries("vk", ["20"])["20"]
     assert (entry.origin, entry.outbox_id, entry.peer_id, entry.recorded) == ("outbox", oid, "1", False)
@@ -90,7 +70,7 @@ def test_a_message_a_send_delivered_is_the_sends_and_never_claimed_by_an_intake(
     assert store.ledger_entries("vk", ["20"])["20"].outbox_id == oid  # release never drops a send's row
 
 
-def test_an_intake_that_saw_the_message_first_keeps_recording_it_and_the_send_owns_it(store: Store) -> None:
+def test_an_intake_that_saw_the_message_first_keeps_recording_it_and_the_send_owns_it(store: Store) -> None:  # noqa: F811
     store.ledger_claim("vk", {"30": "1"}, token="i", lease_seconds=60)
     oid = _sent(store, "30", peer="1")
     entry = store.ledger_entries("vk", ["30"])["30"]
@@ -100,7 +80,7 @@ def test_an_intake_that_saw_the_message_first_keeps_recording_it_and_the_send_ow
     assert store.ledger_lookup("vk", ["30"]) == {"30": "45x30"}
 
 
-def test_an_answer_naming_another_sends_or_another_persons_message_is_refused(store: Store) -> None:
+def test_an_answer_naming_another_sends_or_another_persons_message_is_refused(store: Store) -> None:  # noqa: F811
     anna = _sent(store, "40", peer="1")
     boris = store.enqueue_send(
         record_id="12x8", module="Contacts", text="hi", targets=[VK], event_id=None, requested_by="cli"
@@ -116,7 +96,7 @@ def test_an_answer_naming_another_sends_or_another_persons_message_is_refused(st
     assert store.ledger_entries("vk", ["40"])["40"].outbox_id == anna
 
 
-def test_a_renewed_key_is_new_and_the_target_due_at_once(store: Store) -> None:
+def test_a_renewed_key_is_new_and_the_target_due_at_once(store: Store) -> None:  # noqa: F811
     oid = store.enqueue_send(
         record_id="12x7", module="Contacts", text="hi", targets=[VK], event_id=None, requested_by="cli"
     )
@@ -130,7 +110,7 @@ def test_a_renewed_key_is_new_and_the_target_due_at_once(store: Store) -> None:
     assert [s.id for s in store.claim_due_sends(T0, 10, 60)] == [oid]
 
 
-def test_ledger_lookup_handles_more_ids_than_sqlite_variables(store: Store) -> None:
+def test_ledger_lookup_handles_more_ids_than_sqlite_variables(store: Store) -> None:  # noqa: F811
     store.ledger_claim("vk", {str(i): None for i in range(0, 3000, 3)}, token="a", lease_seconds=60)
     found = store.ledger_lookup("vk", [str(i) for i in range(3000)])
     assert set(found) == {str(i) for i in range(0, 3000, 3)}
@@ -154,14 +134,14 @@ def test_v02_keeps_the_key_a_queued_send_may_have_used_and_the_ledger(tmp_path: 
             " VALUES ('vk', '5', '45x5', 'import', '2024-03-01T12:00:00.000000Z')"
         )
     db.close()
-    with Store(path) as store:
-        send = store.get_send(7)
+    with Store(path) as migrated:
+        send = migrated.get_send(7)
         assert send is not None and send.target("vk").idempotency_key == "vsb-7-vk"
-        assert store.ledger_lookup("vk", ["5"]) == {"5": "45x5"}
-        fresh = store.enqueue_send(
+        assert migrated.ledger_lookup("vk", ["5"]) == {"5": "45x5"}
+        fresh = migrated.enqueue_send(
             record_id="12x7", module="Contacts", text="hi", targets=[VK], event_id=None, requested_by="cli"
         )
-        new = store.get_send(fresh)
+        new = migrated.get_send(fresh)
         assert new is not None and new.target("vk").idempotency_key not in ("vsb-8-vk", "vsb-7-vk")
     conn = sqlite3.connect(path)
     try:

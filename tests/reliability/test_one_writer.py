@@ -7,6 +7,7 @@ kept waiting while the send comes to record the same message, which is when a se
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.reliability.helpers import (
@@ -37,6 +38,20 @@ def passed_over(state: Path, event_id: str) -> bool:
     )
 
 
+def meet(boxes: Boxes, state: Path, event_id: str, creates: int, send_goes_on: threading.Event,
+         import_create: threading.Event, log: Callable[[], str]) -> None:
+    """The import's create has started (and waits); let the send come to record the same message, then
+    let the import finish, and wait until the send is done."""
+    assert wait_for(lambda: boxes.crm.count("create") == creates + 1, timeout=15), log()
+    send_goes_on.set()
+    # Before one writer per message, the send created a second record here.
+    assert wait_for(
+        lambda: boxes.crm.count("create") > creates + 1 or passed_over(state, event_id), timeout=15
+    )
+    import_create.set()
+    assert wait_for(lambda: open_sends(state) == 0, timeout=15)
+
+
 def test_a_send_and_the_scheduled_import_meeting_on_one_message_make_one_record(
     boxes: Boxes, tmp_path: Path
 ) -> None:
@@ -51,14 +66,7 @@ def test_a_send_and_the_scheduled_import_meeting_on_one_message_make_one_record(
         boxes.vk.faults.hold(vk_answer, operation="messages.send", after=True, timeout=8)
         boxes.crm.faults.hold(import_create, operation="create", timeout=30)
         assert send_event(daemon.url, client, "meet-1", "met once") == 202
-        assert wait_for(lambda: boxes.crm.count("create") == creates + 1, timeout=15), daemon.log
-        vk_answer.set()
-        # Now the send knows the message and comes to record it while the import's create is running.
-        assert wait_for(
-            lambda: boxes.crm.count("create") > creates + 1 or passed_over(state, "meet-1"), timeout=15
-        )
-        import_create.set()
-        assert wait_for(lambda: open_sends(state) == 0, timeout=15)
+        meet(boxes, state, "meet-1", creates, vk_answer, import_create, lambda: daemon.log)
         assert daemon.terminate() == 0
     assert problems(boxes, state, [(client, "met once")]) == []
 
@@ -83,13 +91,7 @@ def test_kill_after_x_accepted_then_the_startup_import_records_first_and_the_sen
         creates = boxes.crm.count("create")
         boxes.crm.faults.hold(import_create, operation="create", timeout=30)
         daemon = Daemon(config)
-        assert wait_for(lambda: boxes.crm.count("create") == creates + 1, timeout=15), daemon.log
-        lookup.set()
-        assert wait_for(
-            lambda: boxes.crm.count("create") > creates + 1 or passed_over(state, "killx-1"), timeout=15
-        )
-        import_create.set()
-        assert wait_for(lambda: open_sends(state) == 0, timeout=15)
+        meet(boxes, state, "killx-1", creates, lookup, import_create, lambda: daemon.log)
         assert daemon.terminate() == 0
     finally:
         daemon.close()
