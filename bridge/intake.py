@@ -38,7 +38,7 @@ class ImportReport:
     already_known: int = 0  # recorded before, sent by the bridge, or found in the CRM and adopted
     unknown_sender: int = 0
     leads_created: int = 0
-    busy: int = 0  # being recorded by another live writer: read again by a later run
+    busy: int = 0  # another live writer holds them: this run's window must be read again
     errors: list[str] = field(default_factory=list)
 
 
@@ -70,7 +70,7 @@ class Intake:
 
     def record(self, network: str, messages: Sequence[NetworkMessage], report: ImportReport) -> bool:
         """Record `messages` of one network; False when another live writer holds some of them."""
-        token = uuid.uuid4().hex
+        token, busy_before = uuid.uuid4().hex, report.busy
         try:
             entries = self.store.ledger_claim(
                 network,
@@ -86,13 +86,13 @@ class Intake:
                 and not entries[m.message_id].recorded
                 and entries[m.message_id].outbox_id is None
             }
-            report.busy += len(busy)
             report.already_known += len({m.message_id for m in messages}) - len(mine) - len(busy)
+            report.busy += len(busy)
             if mine:
                 self._record_claimed(network, mine, token, report)
         finally:
             self.store.ledger_release(token)  # what was not recorded (unknown senders, a failed create)
-        return not busy
+        return report.busy == busy_before
 
     def _record_claimed(
         self, network: str, messages: list[NetworkMessage], token: str, report: ImportReport
@@ -102,6 +102,9 @@ class Intake:
         in_crm = self.crm.find_messages(network, [m.message_id for m in messages])
         owners = self.crm.owners_of({r for records in matches.values() for _, r in records})
         for message in messages:
+            if not self._hold(network, message, token):
+                report.busy += 1  # our lease passed and another writer took the message over
+                continue
             records = matches.get(message.peer_id, [])
             if not records and self.unknown_sender == "create_lead" and message.direction is Direction.IN:
                 records = matches[message.peer_id] = self._create_lead(provider, message, report)
@@ -118,6 +121,13 @@ class Intake:
             for _module, record_id in records:
                 self.crm.link_message(crm_id, record_id)  # add_related never duplicates a pair
             self.store.ledger_record(network, message.message_id, token, crm_id)
+
+    def _hold(self, network: str, message: NetworkMessage, token: str) -> bool:
+        """Renew the claim before working on one message: a slow CRM must not let the lease pass mid-run."""
+        entries = self.store.ledger_claim(
+            network, {message.message_id: str(message.peer_id)}, token=token, lease_seconds=self.lease_seconds
+        )
+        return entries[message.message_id].mine(token)
 
     def _match(self, network: str, messages: list[NetworkMessage]) -> dict[str, list[tuple[str, str]]]:
         peers = {m.peer_id for m in messages}

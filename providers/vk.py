@@ -36,7 +36,7 @@ from providers.base import (
     ProfileRef,
     SentMessage,
 )
-from providers.errors import ProviderKeyReused, ProviderNotFound
+from providers.errors import ProviderError, ProviderKeyReused, ProviderNotFound
 from providers.ratelimit import Clock, RateLimiter, Sleep
 from providers.urls import parse_vk_url, vk_profile_url
 from providers.vk_messages import fetch
@@ -180,7 +180,13 @@ class VkProvider:
         return SentMessage(message_id=str(message_id), sent_at=dt.datetime.now(dt.UTC))
 
     def _check_own(self, account_id: AccountId, message_id: int) -> None:
-        found = self._transport.call("messages.getById", {**self._group_params(), "message_ids": message_id})
+        try:
+            params = {**self._group_params(), "message_ids": message_id}
+            found = self._transport.call("messages.getById", params)
+        except ProviderError as exc:
+            if exc.transient:
+                raise  # asked again with the same key later: VK answers the same id, nothing is sent twice
+            return  # VK will not say (e.g. no access): the answer stands, as it did before this check
         items = found.get("items") or [] if isinstance(found, dict) else []
         if not items:
             return  # deleted since: nothing to compare; the key was ours to use

@@ -39,7 +39,11 @@ def test_the_first_claim_wins_and_the_others_see_it_busy_recorded_or_free(
         store.ledger_record("vk", "11", "b", "45x3")
     with pytest.raises(StateError, match="never claimed"):
         store.ledger_record("vk", "99", "a", "45x4")
-    clock.now += dt.timedelta(seconds=61)  # writer "a" died holding 11: its lease passes
+    clock.now += dt.timedelta(seconds=50)
+    store.ledger_claim("vk", {"11": "2"}, token="a", lease_seconds=60)  # its holder renews it while working
+    clock.now += dt.timedelta(seconds=50)
+    assert not store.ledger_claim("vk", {"11": "2"}, token="b", lease_seconds=60)["11"].mine("b")
+    clock.now += dt.timedelta(seconds=11)  # writer "a" died holding 11: its lease passes
     taken = store.ledger_claim("vk", {"10": "1", "11": "2"}, token="c", lease_seconds=60)
     assert taken["10"].recorded and not taken["10"].mine("c")  # recorded: adopt, never create again
     assert taken["11"].mine("c")

@@ -148,6 +148,15 @@ def test_a_key_vk_kept_for_another_person_is_caught_and_fresh_answers_cost_no_ch
     assert again.message_id == caught.value.message_id and len(vk.delivered_to(anna)) == 1
 
 
+def test_a_check_vk_refuses_leaves_the_answer_standing(provider: VkProvider, vk: VkSandbox) -> None:
+    uid = vk.add_user("Check", "Refused")
+    vk.incoming(uid, "hi")
+    vk.fail_next(15, method="messages.getById")  # e.g. a token without access to the message
+    sent = provider.send_message(AccountId(str(uid)), "still delivered", "key-refused")
+    assert [m["id"] for m in vk.delivered_to(uid)] == [int(sent.message_id)]
+    assert vk.count("messages.getById") == 1
+
+
 def test_random_id_is_stable_nonzero_int32() -> None:
     keys = [f"k{n}" for n in range(2000)] + [""]
     values = [random_id_for(k) for k in keys]
