@@ -184,7 +184,8 @@ def send(latency: str) -> list[Figure]:
         Figure("send to VK + X: delivered", delivered, goal=2, op="==", note=f"{done} send finished"),
         Figure("send to VK + X: vtiger requests per send", total,
                note=f"queue: {queue.breakdown()}; deliver+record: {deliver.breakdown()}"),
-        Figure("send to VK + X: VK requests", deliver.vk, note="resolve the screen name + messages.send"),
+        Figure("send to VK + X: VK requests", deliver.vk,
+               note="resolve the screen name + messages.send + getById (a process's first VK answer)"),
         Figure("send to VK + X: X requests", deliver.x, note="users/by + DM create"),
     ]
 

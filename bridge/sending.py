@@ -8,6 +8,12 @@ Every step is persisted before the next one starts, so a restart after a crash a
 where it stopped: VK dedupes by `random_id`; X and Facebook are asked whether the message was
 already delivered before a second try; the CRM is searched by network message id (or, for a send
 that delivered nothing, by its exact datetime and text) before a record is created.
+
+A delivered message enters the ledger as this send's (`bridge.store.ledger`): one writer per message. If an
+import saw it first, the send adopts the import's CRM record (completes its statuses, links it) instead of
+creating one. An answer that names a message the bridge did not write for this send (the ledger holds it
+for another send or person, or VK says so) is never marked delivered: VK gets a new key and one more try,
+other networks a readable failure.
 """
 
 from __future__ import annotations
@@ -18,12 +24,21 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bridge.crm import NETWORK_LABELS, Crm
-from bridge.store import OutboxSend, OutboxTarget, SendTarget, Store, TargetState, backoff_delay
+from bridge.store import (
+    ForeignMessageError,
+    OutboxSend,
+    OutboxTarget,
+    SendTarget,
+    Store,
+    TargetState,
+    backoff_delay,
+)
 from providers.base import AccountId, Provider, SentMessage
 from providers.errors import (
     InvalidProfileUrl,
     ProviderAuthError,
     ProviderError,
+    ProviderKeyReused,
     ProviderNotAllowed,
     ProviderRateLimited,
 )
@@ -34,6 +49,8 @@ Now = Callable[[], dt.datetime]
 # (network, None) after a delivery, (network, error) after a failure: health and metrics listen here.
 Observer = Callable[[str, ProviderError | None], None]
 _CREATING = "outbox.crm_create_started."  # kv flag: a CRM create may have happened for this send
+KEY_REUSED = "KEY_REUSED"  # a target's key named someone else's message: sent again under a new key
+FOREIGN_MESSAGE = "FOREIGN_MESSAGE"  # the answer named a message the bridge did not write for this send
 
 
 class SendRefused(ValueError):
@@ -169,8 +186,7 @@ class Sender:
             return False
         fresh = self.store.get_send(send.id)
         assert fresh is not None
-        self._record_in_crm(fresh)
-        return True
+        return self._record_in_crm(fresh)
 
     def _deliver(self, send: OutboxSend, target: OutboxTarget) -> bool:
         """Send to one network; False when a transient failure leaves it for a later attempt."""
@@ -194,14 +210,45 @@ class Sender:
                 # it may have delivered.
                 found = self._already_delivered(provider, account, send, target)
                 if found is not None:
-                    store.mark_target_sent(send.id, network, found.message_id)
-                    return True
+                    return self._delivered(send, target, account, found, answered=False)
             sent = provider.send_message(account, send.text, target.idempotency_key)
+        except ProviderKeyReused as exc:
+            return self._foreign(send, target, str(exc), new_key=True)
         except ProviderError as exc:
             return self._failed(send, target, exc)
-        store.mark_target_sent(send.id, network, sent.message_id)
-        if self.observer is not None:
-            self.observer(network, None)
+        return self._delivered(send, target, account, sent, answered=True)
+
+    def _delivered(
+        self, send: OutboxSend, target: OutboxTarget, account: AccountId, sent: SentMessage, *, answered: bool
+    ) -> bool:
+        """Mark the target sent; `answered`: the message id is the network's answer to this send."""
+        try:
+            self.store.mark_target_sent(send.id, target.network, sent.message_id, peer=str(account))
+        except ForeignMessageError as exc:
+            # A send answered with someone else's message can only be a repeated key (VK's random_id); a
+            # message found by looking for it (`duplicate`: the provider looked) proves nothing of the kind.
+            return self._foreign(send, target, str(exc), new_key=answered and not sent.duplicate)
+        if answered and self.observer is not None:
+            self.observer(target.network, None)
+        return True
+
+    def _foreign(self, send: OutboxSend, target: OutboxTarget, reason: str, *, new_key: bool) -> bool:
+        """The network named a message the bridge did not write for this send: never mark it delivered."""
+        network = target.network
+        if new_key and target.error_code != KEY_REUSED:
+            # Under that key the network keeps the other message and delivered nothing for this send, so a
+            # new key cannot deliver twice. Once only: a second such answer is not a coincidence.
+            log.warning("send %s to %s: %s; sending again under a new key", send.id, network, reason)
+            self.store.renew_target_key(send.id, network, KEY_REUSED, reason)
+            fresh = self.store.get_send(send.id)
+            assert fresh is not None
+            return self._deliver(fresh, fresh.target(network))
+        if new_key:  # the network keeps the other message under this key: nothing went out for this send
+            text = f"{reason}. The message was not delivered; send it again"
+        else:
+            text = f"{reason}. The send is not marked as delivered: check the conversation, then send again"
+        self.store.mark_target_failed(send.id, network, FOREIGN_MESSAGE, text)
+        log.warning("send %s to %s failed: %s", send.id, network, text)
         return True
 
     def _failed(self, send: OutboxSend, target: OutboxTarget, exc: ProviderError) -> bool:
@@ -241,7 +288,8 @@ class Sender:
         return finder(account, send.text, since - dt.timedelta(minutes=1))
 
     # --- recording in the CRM --------------------------------------------------------------------
-    def _record_in_crm(self, send: OutboxSend) -> None:
+    def _record_in_crm(self, send: OutboxSend) -> bool:
+        """One CRM record for the send; False while an import still records one of its messages."""
         store = self.store
         sent = [t for t in send.targets if t.state is TargetState.SENT]
         failed = [t for t in send.targets if t.state is TargetState.FAILED]
@@ -252,8 +300,13 @@ class Sender:
         owner: str | None = None
         message_id = send.crm_message_id
         if message_id is None:
+            recorded, busy = self._recorded_by_others(sent)
+            if recorded is None and busy:
+                log.debug("send %s: an import is recording its message; adopting it next time", send.id)
+                return False
             flag = f"{_CREATING}{send.id}"
-            message_id = self.crm.find_outbound(
+            # Not recorded by anyone (or by a writer that died): look in the CRM before creating.
+            message_id = recorded or self.crm.find_outbound(
                 {t.network: t.message_id or "" for t in sent},
                 when=when if store.kv_get(flag) else None,
                 text=send.text,
@@ -280,6 +333,19 @@ class Sender:
             self.crm.comment(send.record_id, self._failure_comment(send, failed), owner)
             store.mark_send_commented(send.id)
         store.mark_send_done(send.id)
+        return True
+
+    def _recorded_by_others(self, sent: Sequence[OutboxTarget]) -> tuple[str | None, bool]:
+        """The CRM record another writer made for one of these messages, and whether one is still at it."""
+        busy = False
+        for target in sent:
+            entry = self.store.ledger_entries(target.network, [target.message_id or ""]).get(
+                target.message_id or ""
+            )
+            if entry is not None and entry.recorded:
+                return entry.crm_message_id, False
+            busy = busy or (entry is not None and entry.claimed)
+        return None, busy
 
     def _owner(self, record_id: str) -> str:
         return self.crm.owners_of([record_id]).get(record_id) or self.api_user_id

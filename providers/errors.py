@@ -7,6 +7,7 @@
     ├── ProviderNotFound          deleted, banned or unknown account
     ├── ProviderCaptchaRequired   VK wants a captcha solved by a human
     ├── ProviderUnavailable       5xx, timeouts, dropped connections: worth retrying later
+    ├── ProviderKeyReused         the send's idempotency key names a message delivered to someone else
     └── InvalidProfileUrl         a URL of this network that does not name a person
 
 Messages are written for a CRM user, not for a developer: they say what happened and what to do.
@@ -98,6 +99,16 @@ class ProviderUnavailable(ProviderError):
     """The network did not answer properly (5xx, timeout, dropped connection, garbage body)."""
 
     transient = True
+
+
+class ProviderKeyReused(ProviderError):
+    """The network answered a send with a message it had delivered earlier under the same idempotency key
+    to another person (VK keeps one message per `random_id` and sender): nothing was delivered for this
+    send, and a new key is needed. `message_id` is the earlier message the network named."""
+
+    def __init__(self, message: str, *, message_id: str, network: str = "") -> None:
+        super().__init__(message, network=network)
+        self.message_id = message_id
 
 
 class InvalidProfileUrl(ProviderError, ValueError):

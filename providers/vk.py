@@ -7,6 +7,10 @@ Honest about what VK allows today (see the team's VK reference, social-apis.md A
 * A **user token** of a new app never gets the `messages` right (VK answers 15), so it is good for
   profiles only; its capabilities say so.
 * Every send carries a `random_id` derived from the idempotency key, so a retry can never deliver twice.
+  VK keeps one message per `random_id` and sender for the whole history: a key that was used before for
+  another person makes VK answer with that earlier message and deliver nothing. An answer that is not
+  newer than every message this client has seen is checked with `messages.getById` (one request, only
+  then); one with another person raises `ProviderKeyReused`.
 
 No `messages.isMessagesFromGroupAllowed` pre-check before a send: a refused send costs the same one
 request as the check and delivers nothing, while a check would double the cost of every successful
@@ -32,7 +36,7 @@ from providers.base import (
     ProfileRef,
     SentMessage,
 )
-from providers.errors import ProviderNotFound
+from providers.errors import ProviderError, ProviderKeyReused, ProviderNotFound
 from providers.ratelimit import Clock, RateLimiter, Sleep
 from providers.urls import parse_vk_url, vk_profile_url
 from providers.vk_messages import fetch
@@ -72,6 +76,8 @@ class VkProvider:
         limiter = rate_limiter or RateLimiter(DEFAULT_RPS[token_type], burst=1, clock=clock, sleep=sleep)
         self._transport = VkTransport(token, api_url=api_url, api_version=api_version, limiter=limiter,
                                       session=session, timeout=timeout, sleep=sleep)
+        # The highest message id this client has seen (sent or fetched); None until the first one.
+        self._newest_seen: int | None = None
         community = token_type == "community"
         self.capabilities = Capabilities(
             can_start_conversation=False,  # community: only after the person writes/allows; user: no right
@@ -160,15 +166,49 @@ class VkProvider:
                                    network=self.name)
         if not idempotency_key:
             raise ValueError("an idempotency key is required so a retry cannot deliver twice")
-        message_id = self._transport.call("messages.send", {
+        newest_before = self._newest_seen
+        message_id = int(self._transport.call("messages.send", {
             **self._group_params(), "peer_id": account_id, "random_id": random_id_for(idempotency_key),
             "message": text,
-        })
-        # VK gives no sign that a random_id was a repeat: it answers the first message's id again.
+        }))
+        # VK gives no sign that a random_id was a repeat: it answers the first message's id again. Ids of a
+        # community's messages only grow, so an id above every one seen before this call is a new message;
+        # anything else may be the answer to a repeated key and is asked about.
+        if newest_before is None or message_id <= newest_before:
+            self._check_own(account_id, message_id)
+        self._saw(message_id)
         return SentMessage(message_id=str(message_id), sent_at=dt.datetime.now(dt.UTC))
 
+    def _check_own(self, account_id: AccountId, message_id: int) -> None:
+        try:
+            params = {**self._group_params(), "message_ids": message_id}
+            found = self._transport.call("messages.getById", params)
+        except ProviderError as exc:
+            if exc.transient:
+                raise  # asked again with the same key later: VK answers the same id, nothing is sent twice
+            return  # VK will not say (e.g. no access): the answer stands, as it did before this check
+        items = found.get("items") or [] if isinstance(found, dict) else []
+        if not items:
+            return  # deleted since: nothing to compare; the key was ours to use
+        peer = int(items[0].get("peer_id") or 0)
+        if peer != int(account_id):
+            raise ProviderKeyReused(
+                f"VK answered with message {message_id}, which it had delivered to another person under the "
+                "same random_id",
+                message_id=str(message_id), network=self.name)
+
+    def _saw(self, *message_ids: int) -> None:
+        newest = max(message_ids, default=None)
+        if newest is not None and (self._newest_seen is None or newest > self._newest_seen):
+            self._newest_seen = newest
+
     def fetch_messages(self, cursor: str | None, limit: int) -> tuple[list[NetworkMessage], str | None]:
-        return fetch(self._transport, self._group_params(), cursor, limit)
+        messages, next_cursor = fetch(self._transport, self._group_params(), cursor, limit)
+        seen = [int(m.message_id) for m in messages]
+        if next_cursor and next_cursor.isdigit():
+            seen.append(int(next_cursor))
+        self._saw(*seen)
+        return messages, next_cursor
 
     def messages_allowed(self, account_ids: Iterable[AccountId]) -> dict[AccountId, bool]:
         """Whether each person allows messages from our community (for display; 25 per request)."""

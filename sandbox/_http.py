@@ -80,6 +80,15 @@ class _Fault:
     factory: Callable[[Request], Response] | None = None
 
 
+@dataclass
+class _Pause:
+    operation: str | None
+    remaining: int | None
+    after: bool  # True: the work is done, the answer waits; False: the request waits before the work
+    seconds: float = 0.0
+    gate: threading.Event | None = None  # wait for it (at most `seconds`) instead of a fixed time
+
+
 class Faults:
     """Knobs for injecting failures into a sandbox; thread-safe.
 
@@ -90,12 +99,44 @@ class Faults:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._queue: list[_Fault] = []
+        self._pauses: list[_Pause] = []
         self.latency = 0.0  # seconds added before every answer
 
     def clear(self) -> None:
         with self._lock:
             self._queue.clear()
+            self._pauses.clear()
             self.latency = 0.0
+
+    def slow(self, seconds: float, *, operation: str | None = None, times: int | None = None,
+             after: bool = False) -> None:
+        """Take `seconds` longer on matching requests (others are served meanwhile): before the work is
+        done, or (`after=True`) once it is done, before the answer leaves."""
+        with self._lock:
+            self._pauses.append(_Pause(operation, times, after, seconds=seconds))
+
+    def hold(self, gate: threading.Event, *, operation: str | None = None, times: int | None = 1,
+             after: bool = False, timeout: float = 30.0) -> None:
+        """Keep matching requests waiting until `gate` is set (at most `timeout` s), before the work or
+        (`after=True`) after it: lets a test order two clients' requests exactly."""
+        with self._lock:
+            self._pauses.append(_Pause(operation, times, after, seconds=timeout, gate=gate))
+
+    def pause(self, request: Request, *, after: bool) -> None:
+        """Wait as the first matching `slow`/`hold` knob says (called by the server, outside any lock)."""
+        with self._lock:
+            found = next((p for p in self._pauses if p.after == after
+                          and p.operation in (None, request.operation)), None)
+            if found is None:
+                return
+            if found.remaining is not None:
+                found.remaining -= 1
+                if found.remaining <= 0:
+                    self._pauses.remove(found)
+        if found.gate is not None:
+            found.gate.wait(found.seconds)
+        else:
+            time.sleep(found.seconds)
 
     def _add(self, fault: _Fault) -> None:
         with self._lock:
@@ -270,11 +311,13 @@ def _make_handler(sandbox: SandboxServer) -> type[BaseHTTPRequestHandler]:
             if isinstance(fault, Response):
                 response = fault
             else:
+                sandbox.faults.pause(request, after=False)
                 try:
                     response = sandbox.handle(request)
                 except Exception:
                     log.exception("%s sandbox crashed on %s %s", sandbox.name, self.command, parts.path)
                     response = Response(500, b"", {"Content-Type": "text/html; charset=UTF-8"})
+                sandbox.faults.pause(request, after=True)
             try:
                 self.send_response(response.status)
                 for name, value in response.headers.items():

@@ -24,6 +24,7 @@ RESPONSE_OF = {
     "messages.send": "messages_send_deprecated_response",  # a single peer_id: a bare message id
     "messages.getConversations": "messages_getConversations_response",
     "messages.getHistory": "messages_getHistory_response",
+    "messages.getById": "messages_getById_response",
     "messages.isMessagesFromGroupAllowed": "messages_isMessagesFromGroupAllowed_response",
 }
 

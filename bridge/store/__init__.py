@@ -3,14 +3,14 @@
 from bridge.store.audit import AuditEntry
 from bridge.store.db import SchemaTooNewError, StateError, StoreError
 from bridge.store.events import WebhookEvent
-from bridge.store.imports import LedgerOrigin
+from bridge.store.ledger import ForeignMessageError, LedgerEntry, LedgerOrigin
 from bridge.store.outbox_rows import (
     OutboxSend,
     OutboxTarget,
     SendTarget,
     TargetState,
     backoff_delay,
-    idempotency_key,
+    new_idempotency_key,
 )
 from bridge.store.outbox_status import SendFilter
 from bridge.store.store import Store
@@ -20,8 +20,10 @@ from bridge.store.urlindex import IndexKey, IndexRow, UnresolvedRef, UrlIndexRow
 __all__ = [
     "LATEST_VERSION",
     "AuditEntry",
+    "ForeignMessageError",
     "IndexKey",
     "IndexRow",
+    "LedgerEntry",
     "LedgerOrigin",
     "OutboxSend",
     "OutboxTarget",
@@ -36,5 +38,5 @@ __all__ = [
     "UrlIndexRow",
     "WebhookEvent",
     "backoff_delay",
-    "idempotency_key",
+    "new_idempotency_key",
 ]

@@ -8,7 +8,15 @@ import uuid
 from collections.abc import Sequence
 
 from bridge.store.db import StateError, StoreComponent, placeholders, to_db_time
-from bridge.store.outbox_rows import OutboxSend, OutboxTarget, SendTarget, TargetState, load_sends
+from bridge.store.ledger import LedgerEntry, claim_for_send
+from bridge.store.outbox_rows import (
+    OutboxSend,
+    OutboxTarget,
+    SendTarget,
+    TargetState,
+    load_sends,
+    new_idempotency_key,
+)
 
 # A send is due when it is open, not leased, and either some target needs work now (pending and due, or
 # left in `sending` by a crashed worker) or every target is finished and only the CRM phase remains.
@@ -58,9 +66,12 @@ class OutboxMixin(StoreComponent):
             outbox_id = cur.lastrowid
             assert outbox_id is not None
             conn.executemany(
-                "INSERT INTO outbox_target (outbox_id, network, field, url, account_id)"
-                " VALUES (?, ?, ?, ?, ?)",
-                [(outbox_id, t.network, t.field, t.url, t.account_id) for t in targets],
+                "INSERT INTO outbox_target (outbox_id, network, field, url, account_id, idempotency_key)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (outbox_id, t.network, t.field, t.url, t.account_id, new_idempotency_key())
+                    for t in targets
+                ],
             )
         return outbox_id
 
@@ -80,9 +91,13 @@ class OutboxMixin(StoreComponent):
             return load_sends(conn, ids)
 
     def release_all_leases(self) -> int:
-        """Free every lease: called when the daemon starts, since a killed predecessor cannot release its
-        own (one daemon per state file). Returns how many sends were leased."""
+        """Free every send lease and every ledger claim: called when the daemon starts, since a killed
+        predecessor cannot release its own (one daemon per state file). Returns how many sends were leased."""
         with self._db.transaction() as conn:
+            conn.execute(
+                "UPDATE message_ledger SET claim_token = NULL, claim_until = NULL"
+                " WHERE claim_token IS NOT NULL"
+            )
             return conn.execute(
                 "UPDATE outbox SET lease_until = NULL, lease_token = NULL WHERE lease_token IS NOT NULL"
             ).rowcount
@@ -147,8 +162,16 @@ class OutboxMixin(StoreComponent):
                 (account_id,),
             )
 
-    def mark_target_sent(self, outbox_id: int, network: str, message_id: str) -> None:
-        """The network accepted the message; it enters the ledger too, so the import never records it."""
+    def mark_target_sent(
+        self, outbox_id: int, network: str, message_id: str, *, peer: str | None = None
+    ) -> LedgerEntry:
+        """The network accepted the message: it enters the ledger as this send's, so the import never
+        records it, in the same transaction. Returns its ledger entry (an import may have seen it first).
+
+        Raises:
+            ForeignMessageError: the ledger holds `message_id` for another send or with another person than
+                `peer`; nothing is changed (the target stays `sending`).
+        """
         now = self._now()
         with self._db.transaction() as conn:
             self._apply(
@@ -160,11 +183,8 @@ class OutboxMixin(StoreComponent):
                 (message_id, now),
             )
             crm_id = self._open_send(conn, outbox_id)["crm_message_id"]
-            conn.execute(
-                "INSERT OR IGNORE INTO message_ledger"
-                " (network, message_id, crm_message_id, origin, outbox_id, created_at)"
-                " VALUES (?, ?, ?, 'outbox', ?, ?)",
-                (network, message_id, crm_id, outbox_id, now),
+            return claim_for_send(
+                conn, network, message_id, outbox_id=outbox_id, peer=peer, crm_message_id=crm_id, now=now
             )
 
     def mark_target_failed(self, outbox_id: int, network: str, error_code: str, error_text: str) -> None:
@@ -193,6 +213,20 @@ class OutboxMixin(StoreComponent):
                 (to_db_time(next_attempt_at), error_code, error_text),
             )
 
+    def renew_target_key(self, outbox_id: int, network: str, error_code: str, error_text: str) -> None:
+        """Give a target a new idempotency key and make it due now: the network answered its key with a
+        message it had delivered for someone else, so nothing was delivered under that key for this send."""
+        with self._db.transaction() as conn:
+            self._apply(
+                conn,
+                outbox_id,
+                network,
+                frozenset({TargetState.SENDING}),
+                "state = 'pending', next_attempt_at = NULL, idempotency_key = ?, error_code = ?,"
+                " error_text = ?",
+                (new_idempotency_key(), error_code, error_text),
+            )
+
     def set_send_crm_message_id(self, outbox_id: int, crm_message_id: str) -> None:
         """Persist the CRM record id right after the create; a different second id is refused."""
         with self._db.transaction() as conn:
@@ -203,7 +237,8 @@ class OutboxMixin(StoreComponent):
                 raise StateError(f"outbox {outbox_id} already has CRM record {row['crm_message_id']}")
             conn.execute("UPDATE outbox SET crm_message_id = ? WHERE id = ?", (crm_message_id, outbox_id))
             conn.execute(
-                "UPDATE message_ledger SET crm_message_id = ? WHERE outbox_id = ? AND crm_message_id IS NULL",
+                "UPDATE message_ledger SET crm_message_id = ?, claim_token = NULL, claim_until = NULL"
+                " WHERE outbox_id = ? AND crm_message_id IS NULL",
                 (crm_message_id, outbox_id),
             )
 

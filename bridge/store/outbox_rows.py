@@ -7,14 +7,15 @@ completes, so a worker that dies at any line leaves a row that the next claim re
                         sending -> pending (transient failure, with next_attempt_at)
     send:    crm_message_id (right after the CRM create) -> linked_at -> commented_at -> done_at
 
-A resumed target in `sending` is retried with the same idempotency key, so the network (or the provider's
-own de-duplication) can recognise the second attempt; a resumed send with `crm_message_id` set never
-creates a second CRM record.
+A resumed target in `sending` is retried with the same idempotency key (random, drawn at enqueue), so the
+network (or the provider's own de-duplication) can recognise the second attempt; a resumed send with
+`crm_message_id` set never creates a second CRM record.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,9 +36,14 @@ class TargetState(StrEnum):
 TERMINAL_STATES = frozenset({TargetState.SENT, TargetState.FAILED})
 
 
-def idempotency_key(outbox_id: int, network: str) -> str:
-    """The key a provider sends with this target's message; stable forever (outbox ids are never reused)."""
-    return f"{IDEMPOTENCY_PREFIX}-{outbox_id}-{network}"
+def new_idempotency_key() -> str:
+    """A target's key, drawn once at enqueue and kept in its row for every attempt.
+
+    Random rather than derived from the outbox id: ids start again in a new state file, go back after a
+    backup is restored and repeat between two bridges on one community, and a repeated key makes VK answer
+    with another send's message while delivering nothing (v02 migration).
+    """
+    return f"{IDEMPOTENCY_PREFIX}-{secrets.token_hex(16)}"
 
 
 def backoff_delay(
@@ -76,10 +82,7 @@ class OutboxTarget:
     sent_at: dt.datetime | None
     error_code: str | None
     error_text: str | None
-
-    @property
-    def idempotency_key(self) -> str:
-        return idempotency_key(self.outbox_id, self.network)
+    idempotency_key: str
 
     @property
     def finished(self) -> bool:
@@ -130,6 +133,7 @@ def _target(row: sqlite3.Row) -> OutboxTarget:
         sent_at=from_db_time(row["sent_at"]),
         error_code=row["error_code"],
         error_text=row["error_text"],
+        idempotency_key=row["idempotency_key"],
     )
 
 

@@ -6,6 +6,7 @@ social-apis.md A1); where VK is undocumented the choice is stated next to the co
 
 from __future__ import annotations
 
+import bisect
 import time
 from collections.abc import Callable
 from typing import Any
@@ -129,9 +130,12 @@ def messages_send(world: World, token: VkToken, params: dict[str, str]) -> Any:
         raise error(914)
     sender = token.owner_id if token.kind == "user" else -token.owner_id
     if random_id != 0:
+        # VK (messages.send, 2019 Russian docs): random_id is unique per API_ID and sender "for the whole
+        # message history". A repeat delivers nothing and answers the first message's id, to whomever and
+        # with whatever text that one was sent; nothing in the answer tells the two cases apart.
         earlier = world.sent_by_random_id.get((sender, random_id))
         if earlier is not None:
-            return earlier.id  # VK: same random_id from the same sender is not delivered twice
+            return earlier.id
     user = world.users.get(peer)
     if user is None:
         raise error(113)
@@ -212,6 +216,28 @@ def messages_get_history(world: World, token: VkToken, params: dict[str, str]) -
     return {"count": len(history), "items": [m.as_json() for m in window]}
 
 
+def messages_get_by_id(world: World, token: VkToken, params: dict[str, str]) -> Any:
+    """Messages of the community mailbox by id; ids it does not hold are left out, as VK does."""
+    _need_messages_right(token)
+    _sender_group(world, token, params)
+    raw = _split(params.get("message_ids", ""))
+    if not raw:
+        raise error(100, "message_ids is undefined")
+    if len(raw) > 100:
+        raise error(100, "message_ids: no more than 100 ids")
+    try:
+        wanted = [int(part) for part in raw]
+    except ValueError:
+        raise error(100, "message_ids not integer") from None
+    ids = [m.id for m in world.messages]  # ascending
+    items = []
+    for message_id in wanted:
+        at = bisect.bisect_left(ids, message_id)
+        if at < len(ids) and ids[at] == message_id:
+            items.append(world.messages[at].as_json())
+    return {"count": len(items), "items": items}
+
+
 def messages_is_allowed(world: World, token: VkToken, params: dict[str, str]) -> Any:
     group_id = _int(params, "group_id")
     user_id = _int(params, "user_id")
@@ -228,6 +254,7 @@ METHODS: dict[str, Method] = {
     "messages.send": messages_send,
     "messages.getConversations": messages_get_conversations,
     "messages.getHistory": messages_get_history,
+    "messages.getById": messages_get_by_id,
     "messages.isMessagesFromGroupAllowed": messages_is_allowed,
 }
 

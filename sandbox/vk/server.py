@@ -7,7 +7,8 @@
 
 Faithful where the bridge depends on it: `v` is required (error 8), the token comes from the
 `Authorization: Bearer` header or the `access_token` parameter, errors use VK's envelope with HTTP
-200, `random_id` deduplicates per sender, per-token requests/s are enforced with error 6 on an
+200, `random_id` deduplicates per sender over the whole history (a repeat answers the first message's id,
+whoever it went to; `messages.getById` tells), per-token requests/s are enforced with error 6 on an
 injectable clock, and `execute` runs `return [API.x.y({...}), ...];` with VK's `execute_errors`.
 """
 

@@ -1,4 +1,4 @@
-"""Import cursors, the message ledger, the CRM URL index (at 100,000 rows), profile audit, events, kv."""
+"""Import cursors, the CRM URL index (at 100,000 rows), profile audit, events, kv."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bridge.store import IndexKey, IndexRow, StateError, Store, UnresolvedRef
+from bridge.store import IndexKey, IndexRow, Store, UnresolvedRef
 
 T0 = dt.datetime(2024, 3, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -31,7 +31,7 @@ def store(clock: Clock) -> Iterator[Store]:
         yield s
 
 
-# --- import cursors and ledger ---------------------------------------------------------------------------
+# --- import cursors ---------------------------------------------------------------------------
 
 
 def test_cursor_per_network_and_last_import_time(store: Store, clock: Clock) -> None:
@@ -46,42 +46,6 @@ def test_cursor_per_network_and_last_import_time(store: Store, clock: Clock) -> 
         None,
     )
     assert store.last_import_at("vk") == T0 + dt.timedelta(minutes=5)
-
-
-def test_ledger_reserve_is_unique_per_network(store: Store) -> None:
-    assert store.ledger_reserve("vk", "10") is True
-    assert store.ledger_reserve("vk", "10") is False
-    assert store.ledger_reserve("vk", "10", "outbox") is False
-    assert store.ledger_reserve("x", "10") is True  # same id on another network is another message
-    assert store.ledger_lookup("vk", ["10", "11", "10"]) == {"10": None}
-    store.ledger_set_crm_id("vk", "10", "45x1")
-    store.ledger_set_crm_id("vk", "10", "45x1")
-    with pytest.raises(StateError, match="already CRM record"):
-        store.ledger_set_crm_id("vk", "10", "45x2")
-    with pytest.raises(StateError, match="never reserved"):
-        store.ledger_set_crm_id("vk", "99", "45x3")
-    assert store.ledger_lookup("vk", ["10"]) == {"10": "45x1"}
-    assert store.ledger_lookup("x", ["10"]) == {"10": None}
-    with pytest.raises(ValueError, match="origin"):
-        store.ledger_reserve("vk", "12", "elsewhere")  # type: ignore[arg-type]
-
-
-def test_ledger_unfinished_and_release(store: Store) -> None:
-    for mid in ("1", "2", "3"):
-        store.ledger_reserve("vk", mid)
-    store.ledger_set_crm_id("vk", "2", "45x2")
-    assert store.ledger_unfinished("vk") == ["1", "3"]
-    assert store.ledger_release("vk", "1") is True
-    assert store.ledger_release("vk", "2") is False  # a recorded message is never released
-    assert store.ledger_unfinished("vk") == ["3"]
-    assert store.ledger_reserve("vk", "1") is True
-
-
-def test_ledger_lookup_handles_more_ids_than_sqlite_variables(store: Store) -> None:
-    for i in range(0, 3000, 3):
-        store.ledger_reserve("vk", str(i))
-    found = store.ledger_lookup("vk", [str(i) for i in range(3000)])
-    assert set(found) == {str(i) for i in range(0, 3000, 3)}
 
 
 # --- URL index ----------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.store import SendTarget, StateError, Store, TargetState, backoff_delay, idempotency_key
+from bridge.store import SendTarget, StateError, Store, TargetState, backoff_delay
 
 T0 = dt.datetime(2024, 3, 1, 12, 0, tzinfo=dt.UTC)
 VK = SendTarget("vk", "vk_url", "https://vk.com/id1", "1")
@@ -89,11 +89,20 @@ def test_enqueue_validates_targets_atomically(store: Store) -> None:
     assert store.outbox_depth() == 0
 
 
-def test_idempotency_key_is_derived_from_the_row_and_ids_are_never_reused(store: Store) -> None:
+def test_idempotency_keys_are_random_per_target_and_ids_are_never_reused(
+    store: Store, tmp_path: Path
+) -> None:
     oid = _enqueue(store)
     send = store.get_send(oid)
     assert send is not None
-    assert send.target("vk").idempotency_key == idempotency_key(oid, "vk") == f"vsb-{oid}-vk"
+    keys = {t.idempotency_key for t in send.targets}
+    assert len(keys) == 2 and f"vsb-{oid}-vk" not in keys and all(k.startswith("vsb-") for k in keys)
+    # A new state file starts its outbox ids again: its keys must not repeat the first file's.
+    with Store(tmp_path / "new.sqlite3") as other:
+        again = other.get_send(other.enqueue_send(
+            record_id="12x8", module="Contacts", text="x", targets=[VK], event_id=None, requested_by="cli"
+        ))
+    assert again is not None and again.id == oid and again.target("vk").idempotency_key not in keys
     store._db.execute("DELETE FROM outbox WHERE id = ?", (oid,))
     assert _enqueue(store) == oid + 1  # AUTOINCREMENT: a pruned id never comes back
 
@@ -130,7 +139,7 @@ def test_full_success_path_persists_every_step(store: Store, clock: Clock) -> No
     assert store.outbox_depth() == 0
     # The bridge's own message is in the ledger, with the CRM record, so the import never records it again.
     assert store.ledger_lookup("vk", ["555", "556"]) == {"555": "45x9"}
-    assert store.ledger_reserve("vk", "555") is False
+    assert not store.ledger_claim("vk", {"555": "1"}, token="t", lease_seconds=60)["555"].mine("t")
     with pytest.raises(StateError, match="already done"):
         store.mark_send_commented(oid)
 
@@ -170,8 +179,10 @@ def test_resolved_account_is_persisted_on_the_target(store: Store) -> None:
 def test_crashed_sending_target_resumes_with_same_key_and_counts_attempts(store: Store) -> None:
     oid = _enqueue(store, targets=[VK])
     store.mark_target_sending(oid, "vk")  # ... the worker dies during the network call
+    first = store.get_send(oid)
     resumed = store.mark_target_sending(oid, "vk")
-    assert resumed.attempts == 2 and resumed.idempotency_key == f"vsb-{oid}-vk"
+    assert first is not None
+    assert resumed.attempts == 2 and resumed.idempotency_key == first.target("vk").idempotency_key
 
 
 def test_transient_failure_waits_for_backoff_then_is_due_again(store: Store) -> None:

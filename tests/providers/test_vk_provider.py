@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from providers.base import AccountId, Birthday, Profile, ProfileRef, Provider
-from providers.errors import NotAllowedReason, ProviderNotAllowed
+from providers.errors import NotAllowedReason, ProviderKeyReused, ProviderNotAllowed
 from providers.ratelimit import FakeClock
 from providers.vk import VkProvider, random_id_for
 from sandbox.vk import VkSandbox
@@ -128,6 +128,35 @@ def test_send_is_idempotent_per_key(provider: VkProvider, vk: VkSandbox) -> None
     assert first.sent_at.tzinfo is not None
 
 
+def test_a_key_vk_kept_for_another_person_is_caught_and_fresh_answers_cost_no_check(
+    provider: VkProvider, vk: VkSandbox
+) -> None:
+    anna, boris = vk.add_user("Anna", "A"), vk.add_user("Boris", "B")
+    vk.incoming(anna, "hi")
+    vk.incoming(boris, "hi")
+    vk.reset_log()
+    provider.send_message(AccountId(str(anna)), "for Anna", "key-1")
+    assert vk.count("messages.getById") == 1  # a new client has seen no message yet: it asks once
+    provider.send_message(AccountId(str(boris)), "also for Boris", "key-2")
+    assert vk.count("messages.getById") == 1  # newer than every message seen: VK made it now
+    with pytest.raises(ProviderKeyReused) as caught:
+        provider.send_message(AccountId(str(boris)), "for Boris", "key-1")
+    assert [m["text"] for m in vk.delivered_to(boris)] == ["also for Boris"]
+    assert caught.value.message_id == str(vk.delivered_to(anna)[0]["id"])
+    # The same key and person again (a retry after a lost answer) is this send's own message.
+    again = provider.send_message(AccountId(str(anna)), "for Anna", "key-1")
+    assert again.message_id == caught.value.message_id and len(vk.delivered_to(anna)) == 1
+
+
+def test_a_check_vk_refuses_leaves_the_answer_standing(provider: VkProvider, vk: VkSandbox) -> None:
+    uid = vk.add_user("Check", "Refused")
+    vk.incoming(uid, "hi")
+    vk.fail_next(15, method="messages.getById")  # e.g. a token without access to the message
+    sent = provider.send_message(AccountId(str(uid)), "still delivered", "key-refused")
+    assert [m["id"] for m in vk.delivered_to(uid)] == [int(sent.message_id)]
+    assert vk.count("messages.getById") == 1
+
+
 def test_random_id_is_stable_nonzero_int32() -> None:
     keys = [f"k{n}" for n in range(2000)] + [""]
     values = [random_id_for(k) for k in keys]
@@ -139,7 +168,7 @@ def test_random_id_is_stable_nonzero_int32() -> None:
 def test_send_uses_form_post_bearer_token_and_explicit_version(provider: VkProvider, vk: VkSandbox) -> None:
     uid = vk.add_user("A", "B")
     provider.send_message(AccountId(str(uid)), "hi", "k")
-    request = vk.requests[-1]
+    (request,) = [r for r in vk.requests if r.operation == "messages.send"]
     assert request.method == "POST" and request.operation == "messages.send"
     assert request.headers["authorization"] == f"Bearer {vk.community_token}"
     assert request.form["v"] == ["5.199"] and request.form["group_id"] == [str(vk.group_id)]

@@ -3,6 +3,7 @@ SIGKILLs it at an exact request (counting requests is deterministic; sleeping is
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import sqlite3
@@ -65,13 +66,17 @@ def add_clients(boxes: Boxes, count: int, tag: str) -> list[Client]:
     return clients
 
 
+# Imports run as in production, only more often: at start and every 0.6 s.
+IMPORT_MINUTES = 0.01
+
+
 def write_config(
     tmp: Path,
     boxes: Boxes,
     *,
     vtiger_timeout: float = 5.0,
     state: Path | None = None,
-    import_minutes: float = 60,
+    import_minutes: float = IMPORT_MINUTES,
 ) -> Path:
     crm, vk, x = boxes.crm, boxes.vk, boxes.x
     text = f"""version: 1
@@ -156,14 +161,6 @@ class Tripwire:
             self._trigger = None
 
 
-def quiet_imports(boxes: Boxes) -> None:
-    """Make every import fetch fail (HTTP 500), so a test sees the outbox alone: the startup import
-    otherwise records our own just-sent messages (see test_crash's xfail)."""
-    for op in ("messages.getConversations", "messages.getHistory"):
-        boxes.vk.faults.http_error(500, operation=op, times=None)
-    boxes.x.faults.http_error(500, operation="dm_events", times=None)
-
-
 def _kill(pid: int) -> None:
     try:
         os.kill(pid, signal.SIGKILL)
@@ -194,14 +191,23 @@ def pending_events(state: Path) -> int:
     return int(state_rows(state, "SELECT COUNT(*) FROM webhook_event WHERE done_at IS NULL")[0][0])
 
 
-def expire_leases(state: Path) -> None:
-    """What `lease_seconds` (300 s) of waiting does to the rows a killed daemon had claimed."""
-    conn = sqlite3.connect(state, timeout=10)
+def imported_since(state: Path, moment: dt.datetime, networks: Iterable[str] = ("vk", "x")) -> bool:
+    """Every network's import has run (to the end) since `moment`: e.g. the start-up import of a daemon."""
     try:
-        with conn:
-            conn.execute("UPDATE outbox SET lease_until = NULL, lease_token = NULL")
-    finally:
-        conn.close()
+        rows = state_rows(state, "SELECT network, last_import_at FROM import_cursor")
+    except sqlite3.OperationalError:  # the daemon has not created its tables yet
+        return False
+    stamp = moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    done = {row["network"] for row in rows if row["last_import_at"] >= stamp}
+    return set(networks) <= done
+
+
+def started_daemon(config: Path, state: Path) -> Daemon:
+    """A daemon whose start-up imports have run, so what follows meets a caught-up import."""
+    moment = dt.datetime.now(dt.UTC)
+    daemon = Daemon(config)
+    assert wait_for(lambda: imported_since(state, moment), timeout=30), daemon.log
+    return daemon
 
 
 def enqueue(state: Path, sends: Iterable[tuple[Client, str]]) -> None:

@@ -32,7 +32,6 @@ from tests.reliability.helpers import (
     nudge,
     open_sends,
     problems,
-    quiet_imports,
     send_event,
     state_rows,
     wait_for,
@@ -114,9 +113,7 @@ def settled_targets(state: Path, event_id: str) -> bool:
 
 
 def test_network_errors_end_in_their_documented_states(boxes: Boxes, tmp_path: Path) -> None:
-    # The start-up import would record the sends delivered-but-unconfirmed on its own (the xfail in
-    # test_crash); kept out so this test sees the outbox's handling of each error.
-    quiet_imports(boxes)
+    # Imports run meanwhile: a delivered-but-unconfirmed message they record first is adopted by the send.
     clients = add_clients(boxes, len(SCENARIOS), "net")
     config, state = write_config(tmp_path, boxes), tmp_path / "state.sqlite3"
     sends: dict[str, tuple[Client, str]] = {}
@@ -157,7 +154,6 @@ def test_network_errors_end_in_their_documented_states(boxes: Boxes, tmp_path: P
     _skip_waits(state)
     for box in boxes.all:
         box.faults.clear()
-    quiet_imports(boxes)
     with Daemon(config) as daemon:
         assert wait_for(lambda: open_sends(state) == 0, timeout=15)
         assert daemon.terminate() == 0
@@ -165,7 +161,6 @@ def test_network_errors_end_in_their_documented_states(boxes: Boxes, tmp_path: P
 
 
 def test_an_x_send_answered_503_after_delivery_is_not_sent_twice(boxes: Boxes, tmp_path: Path) -> None:
-    quiet_imports(boxes)
     (client,) = add_clients(boxes, 1, "x503")
     config, state = write_config(tmp_path, boxes), tmp_path / "state.sqlite3"
     boxes.x.fail_after_delivery()

@@ -126,6 +126,21 @@ def test_random_id_dedup_per_sender(vk: VkSandbox, http: requests.Session) -> No
     assert api(http, vk, "messages.send", peer_id=uid, message="x")["error"]["error_code"] == 100
 
 
+def test_a_repeated_random_id_to_another_person_answers_the_first_message_and_delivers_nothing(
+    vk: VkSandbox, http: requests.Session
+) -> None:
+    anna, boris = vk.add_user("Anna", "A"), vk.add_user("Boris", "B")
+    first = api(http, vk, "messages.send", peer_id=anna, random_id=-5, message="for Anna")["response"]
+    again = api(http, vk, "messages.send", peer_id=boris, random_id=-5, message="for Boris")["response"]
+    assert again == first and vk.delivered_to(boris) == []
+    found = api(http, vk, "messages.getById", message_ids=f"{again},999999")
+    validate_response("messages.getById", found)
+    assert found["response"]["count"] == 1
+    (item,) = found["response"]["items"]
+    assert (item["id"], item["peer_id"], item["text"], item["random_id"]) == (first, anna, "for Anna", -5)
+    assert api(http, vk, "messages.getById")["error"]["error_code"] == 100
+
+
 @pytest.mark.parametrize(
     ("setup", "code"),
     [

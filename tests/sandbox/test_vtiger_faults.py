@@ -1,11 +1,13 @@
-"""Fault knobs of the vtiger sandbox: latency, HTTP 500, HTML bodies, dropped connections, failing the next
-N calls of one operation, and session expiry (on demand and by the PHP session GC)."""
+"""Fault knobs of the vtiger sandbox: latency, slow and held operations, HTTP 500, HTML bodies, dropped
+connections, failing the next N calls of one operation, and session expiry (on demand and by the PHP
+session GC)."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -13,6 +15,7 @@ import requests
 from test_vtiger_helpers import Ws, crm, error_of, http, ws  # noqa: F401  (fixtures)
 
 from sandbox.vtiger import VtigerSandbox
+from tests.daemon.helpers import wait_for
 
 
 def test_fail_the_next_n_calls_of_one_operation(ws: Ws, crm: VtigerSandbox) -> None:  # noqa: F811
@@ -70,6 +73,25 @@ def test_latency_is_added_before_every_answer(ws: Ws, crm: VtigerSandbox) -> Non
     assert ws.call("GET", "listtypes")["success"] is True
     assert time.perf_counter() - started >= 0.05
     crm.faults.clear()
+
+
+def test_slow_and_held_operations_leave_the_others_served(ws: Ws, crm: VtigerSandbox) -> None:  # noqa: F811
+    crm.faults.slow(0.05, operation="listtypes", times=1)
+    started = time.perf_counter()
+    assert ws.call("GET", "listtypes")["success"] is True
+    assert time.perf_counter() - started >= 0.05
+    gate = threading.Event()
+    crm.faults.hold(gate, operation="create", after=True)  # the record is made, the answer waits
+    answers: list[dict[str, object]] = []
+    lead = json.dumps({"lastname": "Held"})
+    waiting = threading.Thread(target=lambda: answers.append(ws.create("Leads", lead)))
+    waiting.start()
+    assert wait_for(lambda: len(crm.records("Leads")) == 1)
+    assert ws.call("GET", "retrieve", id="19x1")["success"] is True and answers == []  # others go on
+    gate.set()
+    waiting.join(10)
+    assert answers[0]["success"] is True
+    assert ws.create("Leads", json.dumps({"lastname": "Free"}))["success"] is True  # used up
 
 
 def test_expire_sessions_now(ws: Ws, crm: VtigerSandbox) -> None:  # noqa: F811

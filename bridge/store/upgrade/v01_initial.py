@@ -8,8 +8,8 @@ VERSION = 1
 DESCRIPTION = "initial schema: outbox, cursors, ledger, URL index, profile audit, webhook events, kv"
 
 _STATEMENTS = (
-    # AUTOINCREMENT: ids are never reused, even after rows are pruned, so the idempotency key derived from
-    # an outbox id ("vsb-<id>-<network>") can never name two different sends.
+    # AUTOINCREMENT: ids are never reused, even after rows are pruned (within this file: a new or restored
+    # state file starts again, which is why v02 gives every target a random idempotency key).
     """CREATE TABLE outbox (
         id             INTEGER PRIMARY KEY AUTOINCREMENT,
         record_id      TEXT NOT NULL,

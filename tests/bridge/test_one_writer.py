@@ -1,0 +1,173 @@
+"""One CRM record per network message, whichever path sees it first: the send or the import.
+
+The two paths run on threads against the sandboxes; the sandboxes' `hold` knobs put their requests in an
+exact order (a VK answer kept back until the import is creating, a slow CRM create), so each interleaving
+happens every run, not one run in ten.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from bridge.importing import Importer
+from bridge.sending import SendRequest
+from bridge.store import Store
+from tests.bridge.conftest import World
+from tests.daemon.helpers import wait_for
+
+
+def client(world: World, name: str = "olga_race") -> tuple[str, int]:
+    uid = world.vk_box.add_user("Olga", "Race", screen_name=name)
+    world.vk_box.incoming(uid, "hello")  # she wrote first, so the community may answer
+    record = world.contact("Race", vk_url=f"https://vk.com/{name}")
+    return record, uid
+
+
+def caught_up(world: World) -> tuple[str, int, Importer]:
+    """A client and an import that has read everything there is (her "hello", VK message 1)."""
+    record, uid = client(world)
+    importer = world.importer()
+    world.index().refresh(full=True)
+    importer.run("vk")
+    return record, uid, importer
+
+
+def records_of(world: World, text: str) -> list[dict[str, str]]:
+    return [m for m in world.messages() if m["message"] == text]
+
+
+def started(target: object, *args: object) -> threading.Thread:
+    thread = threading.Thread(target=target, args=args, daemon=True)  # type: ignore[arg-type]
+    thread.start()
+    return thread
+
+
+def test_an_import_that_sees_a_sent_message_first_records_it_and_the_send_adopts_the_record(
+    world: World,
+) -> None:
+    record, uid, importer = caught_up(world)  # only the send's message will be new
+    sender = world.sender()
+    sender.enqueue(SendRequest(record, "one record, please", networks=("vk",)))
+    vk_answer, import_create = threading.Event(), threading.Event()
+    world.vk_box.faults.hold(vk_answer, operation="messages.send", after=True)  # delivered, answer kept back
+    world.crm_box.faults.hold(import_create, operation="create")  # the first create (the import's) is slow
+
+    creates = world.crm_box.count("create")
+    sending = started(sender.process_due)
+    assert wait_for(lambda: len(world.vk_box.delivered_to(uid)) == 1)
+    importing = started(importer.run, "vk")  # sees the message before the send knows its id
+    assert wait_for(lambda: world.crm_box.count("create") == creates + 1)
+    vk_answer.set()  # now the send learns the id and comes to record it while the import's create runs
+    sending.join(15)
+    import_create.set()
+    importing.join(15)
+    sender.process_due()  # the pass after the import recorded it
+
+    (message,) = records_of(world, "one record, please")
+    (delivered,) = world.vk_box.delivered_to(uid)
+    assert (message["vk_status"], message["vk_message_id"]) == ("Sent", str(delivered["id"]))
+    assert world.crm_box.related(message["id"]) == [record]
+    assert world.store.outbox_depth() == 0
+    assert world.store.ledger_lookup("vk", [str(delivered["id"])]) == {str(delivered["id"]): message["id"]}
+
+
+def test_a_send_recording_its_message_slowly_is_left_alone_by_the_import(world: World) -> None:
+    record, _, importer = caught_up(world)
+    sender = world.sender()
+    sender.enqueue(SendRequest(record, "mine to record", networks=("vk",)))
+    send_create = threading.Event()
+    world.crm_box.faults.hold(send_create, operation="create")
+
+    creates = world.crm_box.count("create")
+    sending = started(sender.process_due)
+    assert wait_for(lambda: world.crm_box.count("create") == creates + 1)
+    report = importer.run("vk")
+    send_create.set()
+    sending.join(15)
+
+    assert (report.fetched, report.created) == (1, 0)
+    (message,) = records_of(world, "mine to record")
+    assert world.crm_box.related(message["id"]) == [record]
+
+
+def test_a_send_takes_over_from_an_import_that_died_after_its_create(world: World) -> None:
+    record, uid, importer = caught_up(world)
+    sender = world.sender()
+    sender.enqueue(SendRequest(record, "taken over", networks=("vk",)))
+    vk_answer, import_create = threading.Event(), threading.Event()
+    world.vk_box.faults.hold(vk_answer, operation="messages.send", after=True)
+    world.crm_box.faults.hold(import_create, operation="create", after=True)  # created, answer kept back
+
+    sending = started(sender.process_due)
+    assert wait_for(lambda: len(world.vk_box.delivered_to(uid)) == 1)
+    importing = started(importer.run, "vk")
+    assert wait_for(lambda: len(records_of(world, "taken over")) == 1)  # the import's record exists
+    vk_answer.set()
+    sending.join(15)  # the import holds the claim: the send waits for it
+    assert world.store.outbox_depth() == 1
+    # The import's process dies here (its thread is left hanging); the next start frees its claim.
+    world.store.release_all_leases()
+    sender.process_due()  # looks the message up in the CRM by its VK id before creating: finds it
+    import_create.set()
+    importing.join(15)
+
+    (message,) = records_of(world, "taken over")
+    assert world.crm_box.related(message["id"]) == [record] and message["vk_status"] == "Sent"
+    assert world.store.outbox_depth() == 0
+
+
+def test_an_import_run_meeting_another_live_run_reads_its_window_again(world: World) -> None:
+    record, uid, first = caught_up(world)
+    second = world.importer()  # as another process: no lock shared with the first
+    world.vk_box.incoming(uid, "wanted once")
+    cursor = world.store.get_cursor("vk")
+    creates, create = world.crm_box.count("create"), threading.Event()
+    world.crm_box.faults.hold(create, operation="create")
+
+    running = started(first.run, "vk")
+    assert wait_for(lambda: world.crm_box.count("create") == creates + 1)
+    report = second.run("vk")
+    unmoved = world.store.get_cursor("vk") == cursor  # the window is read again, not passed
+    create.set()
+    running.join(15)
+
+    assert (report.busy, report.created, report.fetched, unmoved) == (1, 0, 1, True)
+    (message,) = records_of(world, "wanted once")
+    assert world.crm_box.related(message["id"]) == [record]
+    assert second.run("vk").fetched == 0 and world.store.get_cursor("vk") != cursor
+
+
+def test_a_new_state_file_adopts_the_messages_the_crm_already_holds(world: World, tmp_path: Path) -> None:
+    record, uid, importer = caught_up(world)
+    ids = [1] + [world.vk_box.incoming(uid, f"before the loss {n}") for n in range(3)]
+    assert importer.run("vk").created == 3
+    cursor = world.store.get_cursor("vk")
+
+    # The state file is lost; a fresh one starts with no cursor and no ledger.
+    world.store.close()
+    world.store = Store(tmp_path / "new-state.sqlite3")
+    later = world.vk_box.incoming(uid, "after the loss")
+    importer = world.importer()
+    world.index().refresh(full=True)
+    first = importer.run("vk")
+    second = importer.run("vk")
+
+    assert (first.created, first.already_known) == (1, 4) and second.fetched == 0
+    assert world.store.get_cursor("vk") not in (None, cursor)
+    messages = world.messages()
+    assert sorted(int(m["vk_message_id"]) for m in messages) == sorted([*ids, later])
+    assert all(world.crm_box.related(m["id"]) == [record] for m in messages)
+    assert world.store.ledger_lookup("vk", [str(i) for i in ids])  # adopted into the ledger
+
+
+def test_two_messages_from_one_unknown_sender_make_one_lead(world: World) -> None:
+    stranger = world.vk_box.add_user("Twice", "Writer", screen_name="twice_writer")
+    importer = world.importer(unknown_sender="create_lead")
+    importer.run("vk")
+    world.vk_box.incoming(stranger, "first")
+    world.vk_box.incoming(stranger, "second")
+    report = importer.run("vk")
+    assert (report.created, report.leads_created) == (2, 1)
+    (lead,) = world.crm_box.records("Leads")
+    assert all(world.crm_box.related(m["id"]) == [lead["id"]] for m in world.messages())
