@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.handlers
 import sys
 
 from bridge.secrets import mask
@@ -43,8 +44,12 @@ class JsonFormatter(logging.Formatter):
 def configure(
     level: str = "INFO", fmt: str = "text", file: str = "", secrets: list[str] | None = None
 ) -> None:
+    # WatchedFileHandler reopens the file when logrotate has moved it away (no copytruncate needed, no
+    # lines lost into the rotated file); under systemd the default, stderr, goes to the journal.
     handler: logging.Handler = (
-        logging.FileHandler(file, encoding="utf-8") if file else logging.StreamHandler(sys.stderr)
+        logging.handlers.WatchedFileHandler(file, encoding="utf-8")
+        if file
+        else logging.StreamHandler(sys.stderr)
     )
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
@@ -60,5 +65,10 @@ def configure(
     root.addHandler(handler)
     root.setLevel(level)
     # Third-party loggers can print URLs with tokens at DEBUG: keep them quieter than ours.
-    for noisy in ("urllib3", "requests_oauthlib", "oauthlib", "apscheduler", "waitress"):
+    for noisy in ("urllib3", "requests_oauthlib", "oauthlib", "waitress"):
         logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLevelName(level)))
+    # APScheduler says "Running job ..." / "executed successfully" for every run: WARNING and up only. A
+    # job's exception is reported once, by `bridge.scheduler` (after the job's own clear line), so the
+    # executor's second copy of the traceback is dropped.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler.executors").setLevel(logging.CRITICAL)

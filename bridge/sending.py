@@ -17,7 +17,8 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from bridge.crm import NETWORK_LABELS, Crm
+from bridge.crm import Crm
+from bridge.crm_texts import FailedTarget, failure_comment
 from bridge.store import OutboxSend, OutboxTarget, SendTarget, Store, TargetState, backoff_delay
 from providers.base import AccountId, Provider, SentMessage
 from providers.errors import (
@@ -200,6 +201,8 @@ class Sender:
         except ProviderError as exc:
             return self._failed(send, target, exc)
         store.mark_target_sent(send.id, network, sent.message_id)
+        log.info("send %s to %s delivered on %s (message %s)", send.id, send.record_id, network,
+                 sent.message_id)
         if self.observer is not None:
             self.observer(network, None)
         return True
@@ -284,11 +287,10 @@ class Sender:
     def _owner(self, record_id: str) -> str:
         return self.crm.owners_of([record_id]).get(record_id) or self.api_user_id
 
-    @staticmethod
-    def _failure_comment(send: OutboxSend, failed: Sequence[OutboxTarget]) -> str:
-        preview = send.text if len(send.text) <= 80 else send.text[:79] + "…"
-        lines = [f"The message «{preview}» was not delivered:"]
-        for t in failed:
-            label = NETWORK_LABELS.get(t.network, t.network)
-            lines.append(f"- {label}: {t.error_text or t.error_code or 'unknown error'}")
-        return "\n".join(lines)
+    def _failure_comment(self, send: OutboxSend, failed: Sequence[OutboxTarget]) -> str:
+        # In the CRM's language (`Crm.language`, read from the API user at start-up): sales people read it.
+        return failure_comment(
+            self.crm.language,
+            send.text,
+            [FailedTarget(t.network, t.error_code, t.error_text, t.url) for t in failed],
+        )
