@@ -145,3 +145,19 @@ def test_the_usage_line_names_the_command_that_was_run() -> None:
     done = subprocess.run([sys.executable, "run_bridge.py", "--version"], cwd=ROOT, capture_output=True,
                           text=True, timeout=60)
     assert done.returncode == 0 and done.stdout.startswith("run_bridge.py ")
+
+
+def test_the_russian_guide_gives_the_same_install_commands() -> None:
+    """docs/ru/install.md must not drift from the README's install block (which the test above runs)."""
+    guide = (ROOT / "docs" / "ru" / "install.md").read_text(encoding="utf-8")
+    for line in readme_install_block().splitlines():
+        if line.startswith("#"):
+            continue
+        assert line.replace("<this repository>", "<адрес репозитория>") in guide, line
+    for page in ("README.md", "install.md", "configuration.md", "workflows.md", "tokens.md"):
+        assert (ROOT / "docs" / "ru" / page).is_file()
+    workflows = (ROOT / "docs" / "ru" / "workflows.md").read_text(encoding="utf-8")
+    labels = (ROOT / "vtiger_plugin" / "languages" / "ru_ru.php").read_text(encoding="utf-8")
+    for label in re.findall(r"=> '([^']+)'", labels):
+        assert label in workflows, label  # the guide names the functions as the CRM shows them
+    assert "Vkontakte URL" in workflows
