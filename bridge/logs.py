@@ -28,6 +28,13 @@ class SecretFilter(logging.Filter):
         return True
 
 
+class _NoJobTraceback(logging.Filter):
+    """Drops APScheduler's 'Job ... raised an exception' record (its traceback repeats ours)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.exc_info is None
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         payload = {
@@ -67,8 +74,10 @@ def configure(
     # Third-party loggers can print URLs with tokens at DEBUG: keep them quieter than ours.
     for noisy in ("urllib3", "requests_oauthlib", "oauthlib", "waitress"):
         logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLevelName(level)))
-    # APScheduler says "Running job ..." / "executed successfully" for every run: WARNING and up only. A
-    # job's exception is reported once, by `bridge.scheduler` (after the job's own clear line), so the
-    # executor's second copy of the traceback is dropped.
+    # APScheduler says "Running job ..." / "executed successfully" for every run: WARNING and up only
+    # (a missed run time stays visible). A job's exception is reported once, by `bridge.scheduler` after
+    # the job's own clear line, so the executor's copy of the traceback is dropped.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler.executors").setLevel(logging.CRITICAL)
+    executor = logging.getLogger("apscheduler.executors.default")
+    if not any(isinstance(f, _NoJobTraceback) for f in executor.filters):
+        executor.addFilter(_NoJobTraceback())
