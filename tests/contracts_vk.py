@@ -25,6 +25,7 @@ RESPONSE_OF = {
     "messages.getConversations": "messages_getConversations_response",
     "messages.getHistory": "messages_getHistory_response",
     "messages.isMessagesFromGroupAllowed": "messages_isMessagesFromGroupAllowed_response",
+    "groups.getById": "groups_getById_object_response",  # 5.194+: {"groups": [...], "profiles": [...]}
 }
 
 
