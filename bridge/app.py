@@ -1,7 +1,9 @@
 """The daemon's lifecycle (mautrix `Program` style): validate, wire, start, run until stopped, stop.
 
-Start: config is already valid -> open the state store (migrations) -> log in to vtiger -> check the CRM
-schema -> probe emoji support once -> build the URL index -> start the scheduler -> start the webhook.
+Start: config is already valid -> open the state store (migrations) -> lock it (one daemon per state file)
+-> log in to vtiger -> read its language -> check the CRM schema -> look for emoji support (read-only)
+-> build the URL index -> start the scheduler -> start the webhook. A failure a user can fix ends in one
+line and its exit code (`bridge.explain`). SIGHUP reloads the configuration (`bridge.reload`).
 Stop (SIGTERM/SIGINT): stop accepting webhooks -> let in-flight work finish (bounded) -> close.
 """
 
@@ -15,21 +17,20 @@ from collections.abc import Callable, Mapping
 from types import FrameType
 
 from bridge.config import Config
-from bridge.crm import CrmSchemaError
 from bridge.events import Event
+from bridge.exits import EXIT_CONFIG, EXIT_CRASH, EXIT_OK, EXIT_STARTUP, EXIT_USAGE
+from bridge.explain import explain, port_in_use
+from bridge.lock import StateLock
+from bridge.metrics import count_send
 from bridge.scheduler import Scheduler
 from bridge.store import Store
 from bridge.webhook import WebhookServer, make_app, store_acceptor
-from bridge.wiring import Parts, build, set_api_user
+from bridge.wiring import Parts, build, detect_language, set_api_user
 from bridge.worker import EventWorker
 
 log = logging.getLogger(__name__)
 
-EXIT_OK = 0
-EXIT_CRASH = 1
-EXIT_USAGE = 2
-EXIT_STARTUP = 3  # the CRM or a network refused us at start (schema, credentials)
-EXIT_CONFIG = 78  # sysexits EX_CONFIG: systemd shows config errors apart from crashes
+__all__ = ["EXIT_CONFIG", "EXIT_CRASH", "EXIT_OK", "EXIT_STARTUP", "EXIT_USAGE", "App"]
 _UTF8_KEY = "crm.supports_4byte_utf8"
 
 
@@ -42,6 +43,7 @@ class App:
         self.worker = EventWorker(self.parts)
         self._store_event = store_acceptor(self.parts.store)
         self._stop = threading.Event()
+        self._reload = threading.Event()
 
     # --- start -------------------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -52,6 +54,7 @@ class App:
             log.info("resuming %d send(s) interrupted by the previous stop", released)
         info = parts.client.login()
         set_api_user(parts, info.user_id)
+        detect_language(parts, info.user_id)
         report = parts.crm.check_schema(list(parts.providers))
         for network, reason in report.disabled_networks.items():
             log.warning("%s is disabled: %s", network, reason)
@@ -59,7 +62,7 @@ class App:
         parts.health.ok("vtiger")
         for name in parts.providers:
             parts.health.register(name)
-        self._probe_utf8(info.user_id)
+        self._probe_utf8()
         log.info("building the CRM URL index")
         started = time.monotonic()
         count = parts.index.refresh(
@@ -71,29 +74,36 @@ class App:
             vtiger_stats=lambda: dict(parts.client.stats),
             provider_stats={n: _stats_reader(parts.providers, n) for n in parts.providers},
             now=parts.sender.now,
+            health=parts.health.snapshot,
         )
         parts.sender.observer = self._observe_send
 
-    def _probe_utf8(self, owner: str) -> None:
+    def _probe_utf8(self) -> None:
+        """Emoji support: as configured, else looked for in what the CRM already stores (no write)."""
         crm, store = self.parts.crm, self.parts.store
         if crm.bmp_only is not None:
             return
         key = f"{_UTF8_KEY}.{self.config.vtiger.url}"
-        known = store.kv_get(key)
-        if known is None:
-            known = crm.probe_4byte_utf8(owner)
-            store.kv_set(key, known)
-            log.info("the CRM %s store emoji", "can" if known else "cannot")
-        crm.bmp_only = not known
+        if store.kv_get(key) is not True:
+            found = crm.probe_4byte_utf8()
+            if found:
+                store.kv_set(key, True)  # proof does not expire; "not seen yet" is asked again next start
+                log.info("the CRM stores emoji (found one in its messages)")
+            else:
+                log.info("emoji are written as readable names (e.g. :slightly_smiling_face:): the CRM "
+                         "holds no emoji yet to prove it can store them. If its database uses utf8mb4, "
+                         "set vtiger.supports_4byte_utf8: true")
+            crm.bmp_only = not found
+            return
+        crm.bmp_only = False
 
     def _observe_send(self, network: str, error: Exception | None) -> None:
         parts = self.parts
         if error is None:
             parts.health.ok(network)
-            parts.metrics.sends.labels(network, "sent").inc()
         else:
             parts.health.failed(network, error)
-            parts.metrics.sends.labels(network, type(error).__name__).inc()
+        count_send(parts.store, network, error)
 
     def _accept(self, event: Event) -> bool:
         fresh = self._store_event(event)  # committed before the webhook answers 202
@@ -112,6 +122,7 @@ class App:
             health=self.parts.health.snapshot,
             metrics=self.parts.metrics.render,
             max_body=w.max_body,
+            observe=lambda outcome: self.parts.metrics.webhook_requests.labels(outcome).inc(),
         )
         self.webhook = WebhookServer(app, host=w.bind, port=w.port).start()
         log.info("webhook listening on %s", self.webhook.url)
@@ -124,20 +135,42 @@ class App:
             log.info("signal %s received: stopping", signal.Signals(signum).name)
         self._stop.set()
 
+    def request_reload(self, signum: int | None = None, frame: FrameType | None = None) -> None:
+        """SIGHUP: reload on the main thread's next turn (a signal handler must not do the work)."""
+        self._reload.set()
+
     def run(self) -> int:
         signal.signal(signal.SIGTERM, self.request_stop)
         signal.signal(signal.SIGINT, self.request_stop)
+        signal.signal(signal.SIGHUP, self.request_reload)
+        lock = StateLock(self.config.state.path)
         try:
+            lock.acquire()
             self.start()
-        except CrmSchemaError as exc:
-            log.error("%s", exc)
+            if self.webhook is not None:
+                lock.note_webhook(self.webhook.url)
+        except Exception as exc:
+            # A mistake the administrator can fix gets one line and its exit code; anything else is a bug
+            # and keeps its traceback (logged once, by the command line).
+            failure = explain(exc, self.config)
+            if failure is None and isinstance(exc, OSError):
+                failure = port_in_use(exc, self.config)
             self.shutdown()
-            return EXIT_STARTUP
+            lock.release()
+            if failure is None:
+                raise
+            log.error("%s", failure.line)
+            return failure.code
         # A timed wait: the main thread returns to the interpreter regularly, so the signal handler
         # runs promptly even where a blocked untimed wait would delay it.
         while not self._stop.wait(0.5):
-            pass
+            if self._reload.is_set():
+                self._reload.clear()
+                from bridge.reload import reload_config
+
+                self.config = reload_config(self.parts, self.scheduler)
         self.shutdown()
+        lock.release()
         return EXIT_OK
 
     def shutdown(self) -> None:

@@ -38,8 +38,11 @@ class VtigerConfig:
     access_key: Secret = NO_SECRET
     timezone: str = "UTC"
     timeout: float = 20.0
-    # auto: probe once at start-up whether the CRM stores emoji; true/false: trust the administrator.
+    # auto: look (read-only) for emoji the CRM already stores; true/false: trust the administrator.
     supports_4byte_utf8: str = "auto"
+    # Language of the texts the bridge writes into the CRM for people: auto (the API user's language in
+    # vtiger), ru or en.
+    language: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -182,8 +185,13 @@ class Config:
         return [s for s in found if s]
 
 
-def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
-    """Read, validate and return the configuration.
+def load_config(
+    path: str | Path,
+    env: Mapping[str, str] | None = None,
+    *,
+    optional: frozenset[tuple[str, ...]] = frozenset(),
+) -> Config:
+    """Read, validate and return the configuration; keys in `optional` may be empty or placeholders.
 
     Raises:
         ConfigError: listing every problem with file, key and line.
@@ -206,7 +214,7 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of sections")
     apply_env(raw, env, lines)
-    loader = Loader(str(path), lines)
+    loader = Loader(str(path), lines, optional)
     if raw.get("version") != CONFIG_VERSION:
         loader.fail(("version",), f"must be {CONFIG_VERSION} (the config format this bridge reads)")
     config = loader.build(Config, raw, ())

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import types
 import typing
 from collections.abc import Mapping
@@ -20,6 +21,7 @@ from bridge.secrets import Secret
 
 _CHOICES: dict[str, tuple[str, ...]] = {
     "vtiger.supports_4byte_utf8": ("auto", "true", "false"),
+    "vtiger.language": ("auto", "ru", "en"),
     "networks.vk.token_type": ("community", "user"),
     "logging.level": ("DEBUG", "INFO", "WARNING", "ERROR"),
     "logging.format": ("text", "json"),
@@ -32,10 +34,12 @@ _REQUIRED_WHEN_ENABLED: dict[str, tuple[str, ...]] = {
 
 
 class Loader:
-    def __init__(self, source: str, lines: dict[tuple[str, ...], int]) -> None:
+    def __init__(self, source: str, lines: dict[tuple[str, ...], int],
+                 optional: frozenset[tuple[str, ...]] = frozenset()) -> None:
         self.source = source
         self.lines = lines
         self.errors: list[str] = []
+        self.optional = optional  # keys a command does not need (e.g. the token `auth x` is about to get)
 
     def where(self, path: tuple[str, ...]) -> str:
         for n in range(len(path), 0, -1):
@@ -48,6 +52,8 @@ class Loader:
         return f"{self.source}, key {'.'.join(path)}"
 
     def fail(self, path: tuple[str, ...], message: str) -> None:
+        if path in self.optional:
+            return
         self.errors.append(f"{self.where(path)}: {message}")
 
     def build(self, cls: type, raw: object, path: tuple[str, ...]) -> Any:
@@ -138,23 +144,28 @@ def key_lines(text: str) -> dict[tuple[str, ...], int]:
     return lines
 
 
+def setting_paths(cls: type, prefix: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """Every leaf key of the schema, e.g. ("networks", "vk", "token")."""
+    out: list[tuple[str, ...]] = []
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        if f.name == "source":
+            continue
+        if dataclasses.is_dataclass(hints[f.name]):
+            out += setting_paths(hints[f.name], (*prefix, f.name))
+        else:
+            out.append((*prefix, f.name))
+    return out
+
+
+def env_name(path: tuple[str, ...]) -> str:
+    return "_".join((ENV_PREFIX, *path)).upper()
+
+
 def apply_env(raw: dict[str, Any], env: Mapping[str, str], lines: dict[tuple[str, ...], int]) -> None:
     """Overlay VSB_* variables onto the raw tree, following the schema so `_` inside keys works."""
-
-    def paths(cls: type, prefix: tuple[str, ...]) -> list[tuple[str, ...]]:
-        out: list[tuple[str, ...]] = []
-        hints = typing.get_type_hints(cls)
-        for f in dataclasses.fields(cls):
-            if f.name == "source":
-                continue
-            if dataclasses.is_dataclass(hints[f.name]):
-                out += paths(hints[f.name], (*prefix, f.name))
-            else:
-                out.append((*prefix, f.name))
-        return out
-
-    for path in paths(Config, ()):
-        name = "_".join((ENV_PREFIX, *path)).upper()
+    for path in setting_paths(Config, ()):
+        name = env_name(path)
         if name in env:
             node = raw
             for part in path[:-1]:
@@ -230,3 +241,15 @@ def _check_placeholders(obj: object, path: tuple[str, ...], loader: Loader) -> N
     if isinstance(value, str) and any(marker in value for marker in PLACEHOLDER_MARKERS):
         shown = "the example placeholder" if isinstance(obj, Secret) else repr(value)
         loader.fail(path, f"still holds {shown}; replace it with your own value")
+
+
+def unknown_env(env: Mapping[str, str]) -> list[str]:
+    """Warnings for `VSB_*` variables that name no setting (a typo would otherwise be ignored silently)."""
+    known = {env_name(path) for path in setting_paths(Config, ())} | {"VSB_CONFIG"}
+    found = []
+    for name in sorted(env):
+        if name.upper().startswith(ENV_PREFIX + "_") and name not in known:
+            close = difflib.get_close_matches(name.upper(), sorted(known), n=1)
+            found.append(f"environment variable {name} is not a setting of the bridge and is ignored"
+                         + (f" (did you mean {close[0]}?)" if close else ""))
+    return found

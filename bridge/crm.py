@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from bridge.config import MessagesConfig
+from bridge.crm_texts import DEFAULT_LANGUAGE, language_of
 from bridge.mapping import FieldMap
-from vtiger_ws import VtigerClient, vtql
+from vtiger_ws import VtigerClient, VtigerError, vtql
 
 log = logging.getLogger(__name__)
 
 CLIENT_MODULES: tuple[str, ...] = ("Contacts", "Accounts", "Leads")
 DEFAULT_URL_FIELDS: dict[str, str] = {"vk": "vk_url", "x": "tw_url", "facebook": "fb_url"}
-NETWORK_LABELS: dict[str, str] = {"vk": "VK", "x": "X (Twitter)", "facebook": "Facebook"}
 VTIGER_DATETIME = "%Y-%m-%d %H:%M:%S"
 ELLIPSIS = "…"
 
@@ -90,6 +90,8 @@ class Crm:
         self.tz = ZoneInfo(timezone)
         self.bmp_only = bmp_only
         self.schema: SchemaReport | None = None
+        # Language of the texts written for people (comments): see `read_language` and bridge.crm_texts.
+        self.language = DEFAULT_LANGUAGE
 
     # --- start-up ---------------------------------------------------------------------------------
     def check_schema(self, networks: Iterable[str]) -> SchemaReport:
@@ -158,29 +160,43 @@ class Crm:
             raise RuntimeError("check_schema() must run before the CRM is used")
         return self.schema
 
-    def probe_4byte_utf8(self, owner: str) -> bool:
-        """Can the CRM store characters outside the BMP? Writes one probe message, reads it, deletes it.
+    def probe_4byte_utf8(self) -> bool:
+        """Does the CRM store characters outside the BMP? Looks for one in messages it already holds.
 
-        SalesPlatform's default MySQL charset (3-byte utf8) turns each emoji into `?`; the answer
-        decides whether the bridge replaces emoji by readable names. Run once per CRM (the caller
-        remembers the answer).
+        SalesPlatform's default MySQL charset (3-byte utf8) turns each emoji into `?`, so a stored emoji
+        proves a utf8mb4 database. Nothing is written: a probe record would stay in vtiger's Recycle Bin
+        after its deletion. Without proof the answer is False (emoji are then written as readable names,
+        which loses nothing); `vtiger.supports_4byte_utf8: true` states the capability instead.
         """
-        probe = "vtiger-social-bridge encoding probe \U0001f642"
-        created = self.client.create(
-            self.messages.module,
-            {
-                "message": probe,
-                "assigned_user_id": owner,
-                "message_datetime": self.format_datetime(dt.datetime.now(dt.UTC)),
-                "type": self.messages.type_outbound,
-            },
-        )
+        query = vtql.select(self.messages.module, ["id", "message"], order_by="id", descending=True,
+                            limit=100)
         try:
-            stored = str(self.client.retrieve(str(created["id"])).get("message", ""))
-        finally:
-            self.client.delete(str(created["id"]))
-        self.bmp_only = html.unescape(stored) != probe
-        return not self.bmp_only
+            rows = self.client.query(query)
+        except VtigerError as exc:  # e.g. a role without read access: no proof either way
+            log.info("could not look for emoji in %s: %s", self.messages.module, exc)
+            rows = []
+        found = any(ord(char) > 0xFFFF for row in rows for char in html.unescape(str(row.get("message", ""))))
+        self.bmp_only = not found
+        return found
+
+    def read_language(self, user_id: str) -> str:
+        """The language of the API user in vtiger (`ru_ru`, `en_us`), mapped to the bridge's text language.
+
+        vtiger shows each user the CRM in their own language; the API user's is the best guess for the
+        sales people reading the bridge's comments (SalesPlatform installs default to ru_ru).
+        """
+        query = vtql.select("Users", ["language"], where=vtql.eq("id", user_id), limit=1)
+        try:
+            rows = self.client.query(query)
+        except VtigerError as exc:
+            log.warning("cannot read the language of vtiger user %s (%s); comments are written in English "
+                        "(set vtiger.language to choose)", user_id, exc)
+            return DEFAULT_LANGUAGE
+        vtiger_language = str(rows[0].get("language") or "") if rows else ""
+        self.language = language_of(vtiger_language) if vtiger_language else DEFAULT_LANGUAGE
+        log.info("CRM language %s (user %s): comments for people are written in %s", vtiger_language or "?",
+                 user_id, "Russian" if self.language == "ru" else "English")
+        return self.language
 
     # --- records ----------------------------------------------------------------------------------
     def module_of(self, record_id: str) -> str:

@@ -60,6 +60,11 @@ class Health:
         self._now = now or (lambda: dt.datetime.now(dt.UTC))
         self.failed_jobs: dict[str, str] = {}
 
+    def add_secrets(self, secrets: list[str]) -> None:
+        """Mask these too from now on (a reloaded configuration brought new tokens)."""
+        with self._lock:
+            self._secrets = sorted(set(self._secrets) | {s for s in secrets if s})
+
     def register(self, name: str) -> None:
         with self._lock:
             self._components.setdefault(name, ComponentHealth())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.handlers
 import sys
 
 from bridge.secrets import mask
@@ -27,6 +28,13 @@ class SecretFilter(logging.Filter):
         return True
 
 
+class _NoJobTraceback(logging.Filter):
+    """Drops APScheduler's 'Job ... raised an exception' record (its traceback repeats ours)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.exc_info is None
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         payload = {
@@ -43,8 +51,12 @@ class JsonFormatter(logging.Formatter):
 def configure(
     level: str = "INFO", fmt: str = "text", file: str = "", secrets: list[str] | None = None
 ) -> None:
+    # WatchedFileHandler reopens the file when logrotate has moved it away (no copytruncate needed, no
+    # lines lost into the rotated file); under systemd the default, stderr, goes to the journal.
     handler: logging.Handler = (
-        logging.FileHandler(file, encoding="utf-8") if file else logging.StreamHandler(sys.stderr)
+        logging.handlers.WatchedFileHandler(file, encoding="utf-8")
+        if file
+        else logging.StreamHandler(sys.stderr)
     )
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
@@ -60,5 +72,12 @@ def configure(
     root.addHandler(handler)
     root.setLevel(level)
     # Third-party loggers can print URLs with tokens at DEBUG: keep them quieter than ours.
-    for noisy in ("urllib3", "requests_oauthlib", "oauthlib", "apscheduler", "waitress"):
+    for noisy in ("urllib3", "requests_oauthlib", "oauthlib", "waitress"):
         logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLevelName(level)))
+    # APScheduler says "Running job ..." / "executed successfully" for every run: WARNING and up only
+    # (a missed run time stays visible). A job's exception is reported once, by `bridge.scheduler` after
+    # the job's own clear line, so the executor's copy of the traceback is dropped.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    executor = logging.getLogger("apscheduler.executors.default")
+    if not any(isinstance(f, _NoJobTraceback) for f in executor.filters):
+        executor.addFilter(_NoJobTraceback())

@@ -21,13 +21,24 @@ class _Live(Collector):
         yield from self._read()
 
 
+SEND_COUNTER_PREFIX = "metrics.sends."
+
+
+def count_send(store: Any, network: str, error: Exception | None) -> None:
+    """Count one delivery attempt's outcome in the state store, so sends made by a CLI command show up in
+    the daemon's /metrics too (both processes share the store; a process-local counter would not)."""
+    outcome = "sent" if error is None else type(error).__name__
+    store.kv_increment(f"{SEND_COUNTER_PREFIX}{network}.{outcome}")
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.sends = Counter(
-            "bridge_sends_total",
-            "Messages sent per network and outcome",
-            ["network", "outcome"],
+        self.webhook_requests = Counter(
+            "bridge_webhook_requests_total",
+            "Calls to the webhook's events endpoint (and refused calls elsewhere) by outcome: accepted, "
+            "duplicate, or the refusal's code (bad_signature, stale_timestamp, invalid_event, ...)",
+            ["outcome"],
             registry=self.registry,
         )
         self.imports = Counter(
@@ -53,10 +64,28 @@ class Metrics:
         vtiger_stats: Callable[[], Mapping[str, int]],
         provider_stats: Mapping[str, Callable[[], Mapping[str, int]]],
         now: Callable[[], dt.datetime],
+        health: Callable[[], tuple[int, dict[str, Any]]] | None = None,
     ) -> None:
-        """Expose live values (outbox depth/age, request counters) read at scrape time."""
+        """Expose live values (outbox depth/age, send and request counters, health) read at scrape time."""
 
         def read() -> Iterator[Any]:
+            sends = CounterMetricFamily(
+                "bridge_sends", "Delivery attempts per network and outcome (daemon and CLI together)",
+                labels=["network", "outcome"],
+            )
+            for key, count in sorted(store.kv_items(SEND_COUNTER_PREFIX).items()):
+                network, _, outcome = key[len(SEND_COUNTER_PREFIX):].partition(".")
+                sends.add_metric([network, outcome], int(count))
+            yield sends
+            if health is not None:
+                up = GaugeMetricFamily(
+                    "bridge_component_healthy",
+                    "1 when the component (vtiger, each network) works, 0 when it fails; `state` says how",
+                    labels=["component", "state"],
+                )
+                for name, comp in health()[1]["components"].items():
+                    up.add_metric([name, comp["state"]], 1.0 if comp["state"] in ("ok", "starting") else 0.0)
+                yield up
             depth = GaugeMetricFamily("bridge_outbox_depth", "Sends not finished yet")
             depth.add_metric([], store.outbox_depth())
             yield depth

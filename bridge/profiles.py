@@ -38,6 +38,7 @@ class ProfileReport:
     errors: list[str] = field(default_factory=list)
     shortened: list[str] = field(default_factory=list)  # fields the CRM stored only the start of
     dry_run: bool = False
+    no_link: bool = False  # the record has no social profile link at all (a backfill skips it)
 
     @property
     def changed(self) -> bool:
@@ -117,6 +118,7 @@ class ProfileImporter:
                 continue
             sources.append(_Source(network, field_name, value, ref))
         if not sources and not report.errors:
+            report.no_link = True
             report.errors.append("the record has no social profile link to import from")
         return sources
 
@@ -189,6 +191,9 @@ class ProfileImporter:
         return kept
 
     def _audit(self, report: ProfileReport) -> None:
+        if report.changed:
+            log.info("profile of %s filled from %s: %s", report.record_id, ", ".join(report.networks),
+                     ", ".join(report.written))
         if self.store is None:
             return
         self.store.audit_profile_write(

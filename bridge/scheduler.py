@@ -124,6 +124,19 @@ class Scheduler:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=wait)
 
+    def set_interval(self, job_id: str, **interval: float) -> None:
+        """Change an interval job's period (configuration reload); a paused job stays paused."""
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        job = self._scheduler.get_job(job_id)
+        if job is None:
+            return
+        trigger = IntervalTrigger(timezone=UTC, **interval)  # type: ignore[arg-type]
+        if job.next_run_time is None:
+            job.modify(trigger=trigger)
+        else:
+            job.reschedule(trigger)
+
     def job_ids(self) -> list[str]:
         return sorted(job.id for job in self._scheduler.get_jobs())
 

@@ -23,7 +23,8 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from bridge.crm import NETWORK_LABELS, Crm
+from bridge.crm import Crm
+from bridge.crm_texts import FailedTarget, failure_comment
 from bridge.store import (
     ForeignMessageError,
     OutboxSend,
@@ -228,8 +229,11 @@ class Sender:
             # A send answered with someone else's message can only be a repeated key (VK's random_id); a
             # message found by looking for it (`duplicate`: the provider looked) proves nothing of the kind.
             return self._foreign(send, target, str(exc), new_key=answered and not sent.duplicate)
-        if answered and self.observer is not None:
-            self.observer(target.network, None)
+        if answered:
+            log.info("send %s to %s delivered on %s (message %s)", send.id, send.record_id, target.network,
+                     sent.message_id)
+            if self.observer is not None:
+                self.observer(target.network, None)
         return True
 
     def _foreign(self, send: OutboxSend, target: OutboxTarget, reason: str, *, new_key: bool) -> bool:
@@ -350,11 +354,10 @@ class Sender:
     def _owner(self, record_id: str) -> str:
         return self.crm.owners_of([record_id]).get(record_id) or self.api_user_id
 
-    @staticmethod
-    def _failure_comment(send: OutboxSend, failed: Sequence[OutboxTarget]) -> str:
-        preview = send.text if len(send.text) <= 80 else send.text[:79] + "…"
-        lines = [f"The message «{preview}» was not delivered:"]
-        for t in failed:
-            label = NETWORK_LABELS.get(t.network, t.network)
-            lines.append(f"- {label}: {t.error_text or t.error_code or 'unknown error'}")
-        return "\n".join(lines)
+    def _failure_comment(self, send: OutboxSend, failed: Sequence[OutboxTarget]) -> str:
+        # In the CRM's language (`Crm.language`, read from the API user at start-up): sales people read it.
+        return failure_comment(
+            self.crm.language,
+            send.text,
+            [FailedTarget(t.network, t.error_code, t.error_text, t.url) for t in failed],
+        )

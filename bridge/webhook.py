@@ -31,6 +31,7 @@ MAX_BODY = 64 * 1024
 Accept = Callable[[Event], bool]
 Health = Callable[[], tuple[int, dict[str, Any]]]
 Metrics = Callable[[], tuple[bytes, str]]
+Observe = Callable[[str], None]
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
@@ -109,10 +110,16 @@ def make_app(
     clock: Callable[[], float] = time.time,
     max_skew: int = MAX_SKEW,
     id_prefixes: Mapping[str, int] = DEFAULT_ID_PREFIXES,
+    observe: Observe | None = None,
 ) -> WSGIApp:
-    """The WSGI callable of the webhook; collaborators are injected so tests and the daemon share it."""
+    """The WSGI callable of the webhook; collaborators are injected so tests and the daemon share it.
+
+    `observe(outcome)` is told how each call to the events endpoint (and each refused call elsewhere)
+    ended: "accepted", "duplicate", or the error code of the refusal ("bad_signature", ...).
+    """
     if not secret:
         raise ValueError("the webhook secret must not be empty")
+    seen = observe or (lambda outcome: None)
 
     def decode(environ: Mapping[str, Any], body: bytes) -> Any:
         media, options = _media_type(environ)
@@ -146,7 +153,9 @@ def make_app(
                             "the event could not be stored; try again later") from exc
         if fresh:
             log.info("webhook: accepted %s %s %s as %s", event.event, event.module, event.id, event.event_id)
+            seen("accepted")
             return _json(start_response, 202, {"accepted": True, "event_id": event.event_id})
+        seen("duplicate")
         return _json(start_response, 200, {"duplicate": True, "event_id": event.event_id})
 
     def healthz(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
@@ -181,13 +190,31 @@ def make_app(
                 raise HttpError(405, "method_not_allowed", f"use {method}", {"Allow": method})
             return view(environ, start_response)
         except HttpError as err:
+            _refused(environ, err)
+            seen(err.code)
             return _error(start_response, err)
         except Exception:
             # A bug, not bad input: keep the JSON shape, log the traceback (it holds no secret).
             log.exception("webhook: unexpected error")
+            seen("internal_error")
             return _error(start_response, HttpError(500, "internal_error", "unexpected server error"))
 
     return app
+
+
+def _refused(environ: Mapping[str, Any], err: HttpError) -> None:
+    """One line per refused call: why, and who called (the socket peer; no proxy header is trusted).
+
+    The reason is the refusal's own message, which never echoes a header or the secret
+    (`bridge.webhook_auth.verify`); 503s are logged where they happen, with their cause.
+    """
+    if err.status >= 500:
+        return
+    caller = str(environ.get("REMOTE_ADDR") or "unknown address")
+    path = str(environ.get("PATH_INFO") or "")[:100]
+    level = logging.WARNING if path == EVENTS_PATH else logging.INFO
+    log.log(level, "webhook: refused %s %r from %s: %s (%s)", environ.get("REQUEST_METHOD", "?"), path,
+            caller, err.code, err.message)
 
 
 def store_acceptor(store: Any) -> Accept:

@@ -172,3 +172,12 @@ def set_api_user(parts: Parts, user_id: str) -> None:
     parts.sender.api_user_id = user_id
     for importer in parts.importers.values():
         importer.api_user_id = user_id
+
+
+def detect_language(parts: Parts, user_id: str) -> None:
+    """The language of texts written into the CRM: `vtiger.language`, or (auto) the API user's in vtiger."""
+    chosen = parts.config.vtiger.language
+    if chosen == "auto":
+        parts.crm.read_language(user_id)
+    else:
+        parts.crm.language = chosen

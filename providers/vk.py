@@ -156,6 +156,20 @@ class VkProvider:
                     profiles[profile.account_id] = profile
         return profiles
 
+    def token_community(self) -> tuple[int, str] | None:
+        """(id, name) of the community a community token belongs to; None for a user token.
+
+        `groups.getById` without ids answers the token's own community, which tells a wrong `group_id`
+        apart from a token that lacks a right (VK answers both with error 15 on messages methods).
+        """
+        if self.token_type != "community":
+            return None
+        answer = self._transport.call("groups.getById", {})
+        groups = answer.get("groups", []) if isinstance(answer, dict) else answer  # 5.194+ wraps the list
+        if not groups:
+            return None
+        return int(groups[0]["id"]), str(groups[0].get("name", ""))
+
     # --- messages --------------------------------------------------------------------------------
     def _group_params(self) -> dict[str, object]:
         return {"group_id": self.group_id} if self.token_type == "community" and self.group_id else {}

@@ -86,24 +86,33 @@ class VkTransport:
             )
         except requests.RequestException as exc:
             # The exception text may carry the URL (never the token), but keep it out anyway.
-            raise ProviderUnavailable(f"VK did not answer ({type(exc).__name__}); the bridge will try again "
-                                      "later.", network=NETWORK) from None
+            raise ProviderUnavailable(f"VK did not answer at {self.api_url} ({type(exc).__name__}); the "
+                                      "bridge will try again later. If this persists, check the VK API "
+                                      "address (api_url) in the bridge settings and the network.",
+                                      network=NETWORK) from None
         if 300 <= response.status_code < 400:
             # Neither the Location nor the body is quoted: they are the network's text, not ours.
             raise ProviderUnavailable(f"VK answered with a redirect (HTTP {response.status_code}) instead of "
                                       "an API answer; the bridge did not follow it and will try again later. "
                                       "If this persists, check the VK API address in the bridge settings.",
                                       network=NETWORK, code=response.status_code)
-        if response.status_code != 200:  # VK answers its own errors with 200
+        if 400 <= response.status_code < 500:
+            # VK answers its own errors with 200: a 4xx comes from something that is not the VK API.
+            raise ProviderUnavailable(f"{self.api_url} answered HTTP {response.status_code}, which the VK "
+                                      "API never does: check the VK API address (api_url) in the bridge "
+                                      "settings.", network=NETWORK, code=response.status_code)
+        if response.status_code != 200:
             raise ProviderUnavailable(f"VK answered HTTP {response.status_code}; the bridge will try again "
                                       "later.", network=NETWORK, code=response.status_code)
         try:
             body = response.json()
         except ValueError:
-            raise ProviderUnavailable("VK answered with something that is not JSON; the bridge will try "
-                                      "again later.", network=NETWORK) from None
+            raise ProviderUnavailable(f"{self.api_url} answered with something that is not JSON; if this "
+                                      "persists, check the VK API address (api_url) in the bridge settings.",
+                                      network=NETWORK) from None
         if not isinstance(body, dict) or ("response" not in body and "error" not in body):
-            raise ProviderUnavailable("VK answered without a response; the bridge will try again later.",
+            raise ProviderUnavailable(f"{self.api_url} answered without a VK response; if this persists, "
+                                      "check the VK API address (api_url) in the bridge settings.",
                                       network=NETWORK)
         return body
 

@@ -26,6 +26,7 @@ RESPONSE_OF = {
     "messages.getHistory": "messages_getHistory_response",
     "messages.getById": "messages_getById_response",
     "messages.isMessagesFromGroupAllowed": "messages_isMessagesFromGroupAllowed_response",
+    "groups.getById": "groups_getById_object_response",  # 5.194+: {"groups": [...], "profiles": [...]}
 }
 
 

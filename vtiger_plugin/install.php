@@ -6,7 +6,13 @@
  * "Invoke Custom Function" on Contacts, Accounts and Leads.
  *
  *   cd /path/to/vtiger && php modules/SocialBridge/install.php               # install / re-install
+ *   cd /path/to/vtiger && php modules/SocialBridge/install.php --language=ru_ru   # labels in Russian
  *   cd /path/to/vtiger && php modules/SocialBridge/install.php --uninstall   # remove
+ *
+ * The functions are listed in the workflow editor under their label, which vtiger shows as stored: the
+ * labels are registered in the CRM's language ($default_language of config.inc.php, or --language),
+ * from languages/<language>.php (English when there is no file for it). Labels already registered in
+ * another language stay, so workflows that use them keep working; --uninstall removes every language's.
  *
  * It may also be started from its own folder: the vtiger root is found by walking up from here.
  * Uses VTEntityMethodManager::addEntityMethod/removeEntityMethod, i.e. rows in
@@ -20,11 +26,7 @@ if (PHP_SAPI !== 'cli') {
 }
 
 $SOCIALBRIDGE_MODULES = array('Contacts', 'Accounts', 'Leads');
-$SOCIALBRIDGE_METHODS = array(
-    'Social bridge: send message' => 'socialbridge_send',
-    'Social bridge: import profile' => 'socialbridge_import_profile',
-    'Social bridge: record saved' => 'socialbridge_record_saved',
-);
+$SOCIALBRIDGE_LANGUAGES = dirname(__FILE__) . '/languages';
 $SOCIALBRIDGE_MARKER = 'modules/com_vtiger_workflow/VTEntityMethodManager.inc';
 
 function socialbridge_fail($message)
@@ -54,10 +56,29 @@ function socialbridge_find_root($marker)
     return null;
 }
 
-$uninstall = in_array('--uninstall', array_slice($argv, 1), true);
-$unknown = array_diff(array_slice($argv, 1), array('--uninstall'));
+/** label => function for one language (English when the language has no file). */
+function socialbridge_labels($dir, $language)
+{
+    $file = $dir . '/' . basename($language) . '.php';
+    $labels = is_file($file) ? include $file : include $dir . '/en_us.php';
+    return array_flip($labels);
+}
+
+$uninstall = false;
+$language = null;
+$unknown = array();
+foreach (array_slice($argv, 1) as $arg) {
+    if ($arg === '--uninstall') {
+        $uninstall = true;
+    } elseif (strpos($arg, '--language=') === 0 && preg_match('/^[a-z]{2}_[a-z]{2}$/', substr($arg, 11))) {
+        $language = substr($arg, 11);
+    } else {
+        $unknown[] = $arg;
+    }
+}
 if ($unknown) {
-    socialbridge_fail('unknown argument ' . implode(' ', $unknown) . '; usage: php install.php [--uninstall]');
+    socialbridge_fail('unknown argument ' . implode(' ', $unknown)
+        . '; usage: php install.php [--language=ru_ru|en_us] [--uninstall]');
 }
 
 $root = socialbridge_find_root($SOCIALBRIDGE_MARKER);
@@ -79,6 +100,18 @@ chdir($root);
 require_once 'config.inc.php';
 require_once 'include/utils/utils.php';
 require_once $SOCIALBRIDGE_MARKER;
+
+if ($language === null) {
+    $language = !empty($default_language) ? strtolower($default_language) : 'en_us';
+}
+if ($uninstall) {
+    $SOCIALBRIDGE_METHODS = array();
+    foreach (glob($SOCIALBRIDGE_LANGUAGES . '/*.php') as $file) {
+        $SOCIALBRIDGE_METHODS += socialbridge_labels($SOCIALBRIDGE_LANGUAGES, basename($file, '.php'));
+    }
+} else {
+    $SOCIALBRIDGE_METHODS = socialbridge_labels($SOCIALBRIDGE_LANGUAGES, $language);
+}
 
 global $adb;
 if (empty($adb) && class_exists('PearDatabase')) {

@@ -131,9 +131,11 @@ class VtigerClient(RelationsMixin):
                 if exc.code not in _RACE_CODES or attempt >= self._login_attempts:
                     raise
                 pause = random.uniform(0.0, LOGIN_RETRY_PAUSE * 2 ** (attempt - 1))
-                log.info("vtiger login as %s refused (%s), possibly a concurrent login of the same user; "
-                         "trying again in %.2f s (round %d of %d)", self.username, exc.code, pause,
-                         attempt + 1, self._login_attempts)
+                # DEBUG: with a wrong key every round fails the same way, and the one error raised at
+                # the end says so; these lines would only bury it.
+                log.debug("vtiger login as %s refused (%s), possibly a concurrent login of the same user; "
+                          "trying again in %.2f s (round %d of %d)", self.username, exc.code, pause,
+                          attempt + 1, self._login_attempts)
             self.login_retries += 1
             self._sleep(pause)
             attempt += 1

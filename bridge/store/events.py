@@ -70,3 +70,29 @@ class EventsMixin(StoreComponent):
     def kv_delete(self, key: str) -> bool:
         with self._db.transaction() as conn:
             return conn.execute("DELETE FROM kv WHERE key = ?", (key,)).rowcount == 1
+
+    def kv_increment(self, key: str, by: int = 1) -> None:
+        """Add `by` to the integer stored under `key` (0 when absent), atomically across processes."""
+        with self._db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO kv (key, value, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = CAST(kv.value AS INTEGER) + excluded.value,"
+                " updated_at = excluded.updated_at",
+                (key, str(int(by)), self._now()),
+            )
+
+    def kv_items(self, prefix: str) -> dict[str, Any]:
+        """Every key starting with `prefix`, with its value."""
+        rows = self._db.execute(
+            "SELECT key, value FROM kv WHERE substr(key, 1, ?) = ?", (len(prefix), prefix)
+        )
+        return {r[0]: from_json(r[1]) for r in rows}
+
+    def failed_events(self, limit: int = 10) -> list[tuple[WebhookEvent, str]]:
+        """Workflow events that could not be processed, with the reason; newest first."""
+        rows = self._db.execute(
+            "SELECT event_id, kind, payload, received_at, error FROM webhook_event"
+            " WHERE done_at IS NOT NULL AND error IS NOT NULL ORDER BY done_at DESC, event_id LIMIT ?",
+            (limit,),
+        )
+        return [(WebhookEvent(r[0], r[1], from_json(r[2]), require_time(r[3])), r[4]) for r in rows]

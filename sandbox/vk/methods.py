@@ -248,6 +248,23 @@ def messages_is_allowed(world: World, token: VkToken, params: dict[str, str]) ->
     return {"is_allowed": int(allowed)}
 
 
+def groups_get_by_id(world: World, token: VkToken, params: dict[str, str]) -> Any:
+    """5.199 shape: `{"groups": [...], "profiles": []}`; without ids, a community token's own community."""
+    refs = _split(params.get("group_ids", "")) or _split(params.get("group_id", ""))
+    if not refs:
+        if token.kind != "group":
+            raise error(100, "group_ids is undefined")
+        refs = [str(token.owner_id)]
+    found = []
+    for ref in refs:
+        community = world.communities.get(int(ref)) if ref.isdigit() else world.community_by_name(ref)
+        if community is None:
+            raise error(100, "invalid group id")
+        found.append({"id": community.id, "name": community.name, "screen_name": community.screen_name,
+                      "is_closed": 0, "type": "page"})
+    return {"groups": found, "profiles": []}
+
+
 METHODS: dict[str, Method] = {
     "users.get": users_get,
     "utils.resolveScreenName": resolve_screen_name,
@@ -256,6 +273,7 @@ METHODS: dict[str, Method] = {
     "messages.getHistory": messages_get_history,
     "messages.getById": messages_get_by_id,
     "messages.isMessagesFromGroupAllowed": messages_is_allowed,
+    "groups.getById": groups_get_by_id,
 }
 
 

@@ -247,7 +247,7 @@ def test_sandbox_request_token_is_good_for_one_access_token_only(x: XSandbox) ->
 
 
 def test_writer_keeps_crlf_fills_an_empty_value_and_refuses_a_file_without_x(tmp_path: Path) -> None:
-    from bridge.commands import _write_x_tokens
+    from bridge.commands_auth import _write_x_tokens
 
     path = tmp_path / "crlf.yaml"
     text = ("networks:\r\n  x:\r\n    enabled: true   # on\r\n    access_token:\r\n"
@@ -261,3 +261,26 @@ def test_writer_keeps_crlf_fills_an_empty_value_and_refuses_a_file_without_x(tmp
     with pytest.raises(ValueError, match=r"no networks\.x section"):
         _write_x_tokens(other, "123-abc", "secret")
     assert other.read_text(encoding="utf-8") == "networks:\n  vk: {enabled: true}\n  # x:\n"
+
+
+def test_auth_works_while_x_is_enabled_with_placeholder_tokens_and_says_what_next(
+    tmp_path: Path, x: XSandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Switching X on before having its token used to make `auth x` itself refuse the file (exit 78)."""
+    path = example_config(tmp_path, x)
+    text = path.read_text(encoding="utf-8")
+    x_section = text.index("  x:\n")
+    path.write_text(text[:x_section] + text[x_section:].replace("enabled: false", "enabled: true", 1))
+    code, out = run_auth(path, Person(x, capsys, confirm="y"), monkeypatch, "--write")
+    assert code == 0, out
+    assert "next: 1. run: vtiger-social-bridge -c" in out and "reload the daemon" in out
+    load_config(path, env={})  # the tokens are in now: the file is valid as it is
+
+
+def test_auth_without_write_says_where_the_values_go(
+    tmp_path: Path, x: XSandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    code, out = run_auth(example_config(tmp_path, x), Person(x, capsys), monkeypatch)
+    assert code == 0, out
+    assert "next: 1. put the two values above into networks.x" in out
+    assert "2. set networks.x.enabled: true" in out and "restart the daemon" in out

@@ -24,6 +24,11 @@ LABELS = {
     "Social bridge: import profile": "socialbridge_import_profile",
     "Social bridge: record saved": "socialbridge_record_saved",
 }
+LABELS_RU = {
+    "Соцсети: отправить сообщение": "socialbridge_send",
+    "Соцсети: заполнить карточку из профиля": "socialbridge_import_profile",
+    "Соцсети: запись сохранена": "socialbridge_record_saved",
+}
 MODULES = ("Contacts", "Accounts", "Leads")
 
 _STUB_MANAGER = """<?php
@@ -84,11 +89,33 @@ def test_install_registers_three_functions_for_three_modules(vtiger_root: Path) 
     assert "socialbridge.config.php is missing" in done.stderr  # a warning, not a failure
 
 
-def test_uninstall_removes_them(vtiger_root: Path) -> None:
+def test_uninstall_removes_them_in_every_language(vtiger_root: Path) -> None:
     script = vtiger_root / "modules" / "SocialBridge" / "install.php"
     done, calls = _run(vtiger_root, script, "--uninstall")
     assert done.returncode == 0, done.stderr
-    assert calls == [["remove", m, label] for m in MODULES for label in LABELS]
+    assert calls == [["remove", m, label] for m in MODULES for label in {**LABELS, **LABELS_RU}]
+
+
+def test_a_russian_crm_gets_russian_labels(vtiger_root: Path) -> None:
+    """SalesPlatform's config.inc.php sets $default_language = 'ru_ru': the workflow editor then lists
+    the functions in Russian (vtiger shows a custom function's label as registered)."""
+    (vtiger_root / "config.inc.php").write_text("<?php\n$dbconfig = array();\n$default_language = 'ru_ru';\n")
+    script = vtiger_root / "modules" / "SocialBridge" / "install.php"
+    done, calls = _run(vtiger_root, script)
+    assert done.returncode == 0, done.stderr
+    adds = [(c[1], c[2], c[4]) for c in calls if c[0] == "add"]
+    assert adds == [(m, label, fn) for m in MODULES for label, fn in LABELS_RU.items()]
+    assert "Соцсети: отправить сообщение" in done.stdout
+
+
+def test_the_language_can_be_chosen_and_an_unknown_one_falls_back_to_english(vtiger_root: Path) -> None:
+    script = vtiger_root / "modules" / "SocialBridge" / "install.php"
+    done, calls = _run(vtiger_root, script, "--language=ru_ru")
+    assert done.returncode == 0, done.stderr
+    assert {c[2] for c in calls if c[0] == "add"} == set(LABELS_RU)
+    done, calls = _run(vtiger_root, script, "--language=de_de")
+    assert done.returncode == 0, done.stderr
+    assert {c[2] for c in calls if c[0] == "add"} == set(LABELS)
 
 
 def test_install_started_from_the_plugin_folder_finds_the_root(vtiger_root: Path) -> None:

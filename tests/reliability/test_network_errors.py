@@ -148,7 +148,7 @@ def test_network_errors_end_in_their_documented_states(boxes: Boxes, tmp_path: P
     assert (record["vk_status"], record["tw_status"]) == ("Not sent", "Sent")
     assert boxes.vk.delivered_to(client_901.vk_uid) == []
     comments = [c for c in boxes.crm.records("ModComments") if c["related_to"] == client_901.record]
-    assert len(comments) == 1 and "VK" in comments[0]["commentcontent"]
+    assert len(comments) == 1 and "ВКонтакте" in comments[0]["commentcontent"]  # the sandbox CRM is ru_ru
 
     # The parked sends' time comes; a fresh daemon (the 429's pause lived in the old one) delivers them.
     _skip_waits(state)

@@ -116,6 +116,19 @@ def test_resolve_screen_name_users_and_communities(vk: VkSandbox, http: requests
     validate_error(api(http, vk, "utils.resolveScreenName", screen_name="nobody"))
 
 
+def test_groups_get_by_id_without_ids_names_the_tokens_community(
+    vk: VkSandbox, http: requests.Session
+) -> None:
+    """What `check` asks to tell a wrong group_id from a token without the messages right."""
+    own = api(http, vk, "groups.getById")
+    validate_response("groups.getById", own)
+    assert [g["id"] for g in own["response"]["groups"]] == [vk.group_id]
+    other = vk.add_community("othergroup")
+    named = api(http, vk, "groups.getById", group_ids="othergroup")
+    validate_response("groups.getById", named)
+    assert named["response"]["groups"][0]["id"] == other
+
+
 def test_random_id_dedup_per_sender(vk: VkSandbox, http: requests.Session) -> None:
     uid = vk.add_user("A", "B")
     first = api(http, vk, "messages.send", peer_id=uid, random_id=77, message="one")
