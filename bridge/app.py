@@ -1,7 +1,8 @@
 """The daemon's lifecycle (mautrix `Program` style): validate, wire, start, run until stopped, stop.
 
 Start: config is already valid -> open the state store (migrations) -> log in to vtiger -> check the CRM
-schema -> probe emoji support once -> build the URL index -> start the scheduler -> start the webhook.
+schema -> probe emoji support once -> build the URL index -> start the scheduler, the webhook-event worker
+and the outbox workers -> start the webhook.
 Stop (SIGTERM/SIGINT): stop accepting webhooks -> let in-flight work finish (bounded) -> close.
 """
 
@@ -14,9 +15,11 @@ import time
 from collections.abc import Callable, Mapping
 from types import FrameType
 
+from bridge import jobs
 from bridge.config import Config
 from bridge.crm import CrmSchemaError
 from bridge.events import Event
+from bridge.outbox_workers import OutboxWorkers
 from bridge.scheduler import Scheduler
 from bridge.store import Store
 from bridge.webhook import WebhookServer, make_app, store_acceptor
@@ -40,6 +43,11 @@ class App:
         self.scheduler = Scheduler(self.parts)
         self.webhook: WebhookServer | None = None
         self.worker = EventWorker(self.parts)
+        self.outbox = OutboxWorkers(
+            self.parts.sender,
+            sweep_seconds=config.jobs.outbox_interval_seconds,
+            guard=lambda: jobs.recording_send(self.parts),
+        )
         self._store_event = store_acceptor(self.parts.store)
         self._stop = threading.Event()
 
@@ -104,6 +112,8 @@ class App:
     def start(self) -> None:
         self.prepare()
         self.scheduler.start()
+        self.parts.sender.on_queued = self.outbox.wake
+        self.outbox.start()  # sends a previous run left in the outbox go out now
         self.worker.start()
         w = self.config.webhook
         app = make_app(
@@ -147,10 +157,11 @@ class App:
         grace = self.config.jobs.shutdown_grace_seconds
         deadline = time.monotonic() + grace
         worker_done = self.worker.stop(grace)
+        outbox_done = self.outbox.stop(max(0.0, deadline - time.monotonic()))
         finisher = threading.Thread(target=self.scheduler.shutdown, args=(True,), daemon=True)
         finisher.start()
         finisher.join(max(0.0, deadline - time.monotonic()))
-        if finisher.is_alive() or not worker_done:
+        if finisher.is_alive() or not worker_done or not outbox_done:
             log.warning(
                 "in-flight work did not finish within %.0f s; the outbox resumes it at next start", grace
             )

@@ -13,6 +13,7 @@ from bridge.app import EXIT_OK, EXIT_STARTUP, App
 from bridge.config import Config
 from bridge.crm import CrmSchemaError
 from bridge.filters import parse_where
+from bridge.outbox_workers import running
 from bridge.sending import SendRefused, SendRequest
 from bridge.wiring import Parts, build, set_api_user
 from providers.errors import ProviderAuthError, ProviderError
@@ -94,17 +95,20 @@ def cmd_send(config: Config, args: argparse.Namespace, *, ask: Callable[[str], s
                 print("nothing sent")
                 return EXIT_OK
         refused = 0
-        for record_id in records:
-            try:
-                outbox_id = parts.sender.enqueue(
-                    SendRequest(record_id, args.text, networks, requested_by="cli")
-                )
-                print(f"{record_id}: queued as send {outbox_id}")
-            except SendRefused as exc:
-                refused += 1
-                print(f"{record_id}: refused: {exc}")
-        while parts.sender.process_due(limit=50):
-            pass
+        # The daemon's outbox workers: each send goes out while the next records are still being queued.
+        jobs = config.jobs
+        with running(parts.sender, sweep_seconds=jobs.outbox_interval_seconds,
+                     grace_seconds=jobs.shutdown_grace_seconds) as workers:
+            for record_id in records:
+                try:
+                    outbox_id = parts.sender.enqueue(
+                        SendRequest(record_id, args.text, networks, requested_by="cli")
+                    )
+                    print(f"{record_id}: queued as send {outbox_id}")
+                except SendRefused as exc:
+                    refused += 1
+                    print(f"{record_id}: refused: {exc}")
+            workers.drain()  # what is left waits for a later attempt: the daemon makes it
         for send in parts.store.list_sends("all", limit=len(records)):
             states = ", ".join(
                 f"{t.network}: {t.state}" + (f" ({t.error_text})" if t.error_text else "")
