@@ -14,6 +14,7 @@ MODULES = [
     "benchmarks.providers",
     "benchmarks.bridge_services",
     "benchmarks.daemon",
+    "benchmarks.send_burst",
     "benchmarks.run_all",
     "benchmarks.vtiger_client",
     "benchmarks.webhook",
