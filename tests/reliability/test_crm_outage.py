@@ -104,7 +104,7 @@ def test_one_unrecordable_send_does_not_hold_back_the_others(boxes: Boxes, tmp_p
     with Daemon(config) as daemon:  # the first start probes the CRM (a create); later ones do not
         daemon.terminate()
     queue = [(c, f"batch send {n}") for n, c in enumerate(clients)]
-    enqueue(state, queue)  # one outbox tick claims all three
+    enqueue(state, queue)  # the restart finds all three queued
     boxes.crm.faults.http_error(500, operation="create", times=None)
     with Daemon(config) as daemon:
         delivered = wait_for(lambda: all(boxes.x.delivered_to(c.x_uid) for c, _ in queue), timeout=2)
@@ -126,7 +126,7 @@ def test_health_reports_a_crm_outage_for_as_long_as_it_lasts(boxes: Boxes, tmp_p
             assert send_event(url, client, "health-1", "while vtiger is down") == 202
             assert wait_for(lambda: health(url)[1] != "ok")
             samples = []
-            for _ in range(8):  # spread over several outbox ticks (0.2 s each)
+            for _ in range(8):  # spread over several holds of the failing send (0.2 s each)
                 samples.append(health(url))
                 time.sleep(0.1)
         finally:
