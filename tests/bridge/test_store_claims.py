@@ -13,17 +13,14 @@ from tests.bridge.test_store_outbox import T0, TW, VK, Clock
 
 LANES = ("vk", "x")
 LEASE = 300.0
+Box = tuple[Store, Clock]
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def store(clock: Clock) -> Iterator[Store]:
-    with Store(":memory:", clock=clock) as s:
-        yield s
+def box() -> Iterator[Box]:
+    clock = Clock()
+    with Store(":memory:", clock=clock) as store:
+        yield store, clock
 
 
 def enqueue(store: Store, *targets: SendTarget) -> int:
@@ -31,7 +28,8 @@ def enqueue(store: Store, *targets: SendTarget) -> int:
                               targets=list(targets or (VK, TW)), event_id=None, requested_by="cli")
 
 
-def test_a_lane_claims_the_oldest_send_with_a_due_target_on_its_network(store: Store, clock: Clock) -> None:
+def test_a_lane_claims_the_oldest_send_with_a_due_target_on_its_network(box: Box) -> None:
+    store, clock = box
     x_only = enqueue(store, TW)
     both = enqueue(store)
     vk_send = store.claim_send_for("vk", clock.now, LEASE)
@@ -44,7 +42,8 @@ def test_a_lane_claims_the_oldest_send_with_a_due_target_on_its_network(store: S
     assert again is not None and again.id == both
 
 
-def test_a_target_waiting_for_its_retry_is_not_due_and_says_when(store: Store, clock: Clock) -> None:
+def test_a_target_waiting_for_its_retry_is_not_due_and_says_when(box: Box) -> None:
+    store, clock = box
     oid = enqueue(store, VK)
     store.mark_target_sending(oid, "vk")
     retry_at = T0 + dt.timedelta(seconds=30)
@@ -56,14 +55,16 @@ def test_a_target_waiting_for_its_retry_is_not_due_and_says_when(store: Store, c
     assert store.claim_send_for("vk", clock.now, LEASE) is not None
 
 
-def test_a_target_left_sending_by_a_dead_worker_is_due(store: Store, clock: Clock) -> None:
+def test_a_target_left_sending_by_a_dead_worker_is_due(box: Box) -> None:
+    store, clock = box
     oid = enqueue(store, VK)
     store.mark_target_sending(oid, "vk")  # ... and the process dies: its lease is freed at start
     claimed = store.claim_send_for("vk", clock.now, LEASE)
     assert claimed is not None and claimed.id == oid
 
 
-def test_a_recorder_claims_only_sends_whose_lane_targets_are_finished(store: Store, clock: Clock) -> None:
+def test_a_recorder_claims_only_sends_whose_lane_targets_are_finished(box: Box) -> None:
+    store, clock = box
     oid = enqueue(store)
     assert store.claim_send_to_record(LANES, clock.now, LEASE) is None
     store.mark_target_sending(oid, "vk")
@@ -76,7 +77,8 @@ def test_a_recorder_claims_only_sends_whose_lane_targets_are_finished(store: Sto
     assert store.claim_send_for("vk", clock.now, LEASE) is None
 
 
-def test_a_target_on_a_network_without_a_lane_goes_to_the_recorders(store: Store, clock: Clock) -> None:
+def test_a_target_on_a_network_without_a_lane_goes_to_the_recorders(box: Box) -> None:
+    store, clock = box
     oid = enqueue(store)  # VK and X, but only VK has a lane (X was disabled)
     store.mark_target_sending(oid, "vk")
     store.mark_target_sent(oid, "vk", "101")
@@ -84,7 +86,8 @@ def test_a_target_on_a_network_without_a_lane_goes_to_the_recorders(store: Store
     assert claimed is not None and claimed.id == oid  # the recorder marks X `DISABLED`, then records
 
 
-def test_a_held_send_waits_until_the_hold_ends(store: Store, clock: Clock) -> None:
+def test_a_held_send_waits_until_the_hold_ends(box: Box) -> None:
+    store, clock = box
     oid = enqueue(store, VK)
     store.mark_target_sending(oid, "vk")
     store.mark_target_sent(oid, "vk", "101")
