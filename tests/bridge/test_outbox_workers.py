@@ -93,7 +93,9 @@ def test_x_held_by_its_rate_limit_does_not_hold_back_vk(world: World) -> None:
         assert all(world.x_box.delivered_to(xid) == [] for _, _, xid in clients)
     assert world.messages() == []  # each record waits for its send's X outcome
     assert world.store.outbox_depth() == len(clients)
-    assert world.x_box.count("dm_create") == 1  # no DM was fired into the pause
+    assert world.x_box.count("dm_create") == 1  # no DM was fired into the pause ...
+    attempts = sorted(s.target("x").attempts for s in world.store.list_sends("open", limit=10))
+    assert attempts == [0] * (len(clients) - 1) + [1]  # ... nor was any other X target tried
 
 
 def test_a_crm_outage_holds_the_records_back_not_the_deliveries(world: World) -> None:
