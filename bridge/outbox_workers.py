@@ -52,6 +52,7 @@ class _Lane:
         self.network = network  # None: a recorder
         self.wake = threading.Event()
         self.idle = False
+        self.pausing = False  # after a failure: no wake-up shortens the pause, only stop()
         self.failures = 0
         self.thread: threading.Thread | None = None
 
@@ -98,10 +99,11 @@ class OutboxWorkers:
         self._wake(self._lanes)
 
     def drain(self, timeout: float | None = None) -> bool:
-        """Block until every lane is idle at once: nothing can be claimed now. Sends waiting for a later
-        attempt or held after a failure stay queued. True when drained within `timeout`."""
+        """Block until every lane is idle (or pausing after a failure) at once: nothing can be claimed
+        now. Sends waiting for a later attempt or held after a failure stay queued. True when drained
+        within `timeout`."""
         with self._cond:
-            return self._cond.wait_for(lambda: all(lane.idle for lane in self._lanes), timeout)
+            return self._cond.wait_for(lambda: all(ln.idle or ln.pausing for ln in self._lanes), timeout)
 
     def stop(self, timeout: float) -> bool:
         """Let each lane finish the send in its hands and end; True when all ended within `timeout`."""
@@ -195,7 +197,13 @@ class OutboxWorkers:
                 self._hold(send)
             except Exception as hold_exc:  # e.g. the disk is full: the lease expires on its own
                 log.warning("send %s could not be set aside: %s", send.id, hold_exc)
-        self._rest(lane, pause)
+        # A failing CRM must not be hit again at every delivery's wake-up: the pause runs its course.
+        with self._cond:
+            lane.pausing = True
+            self._cond.notify_all()
+        self._stop.wait(pause)
+        with self._cond:
+            lane.pausing = False
 
 
 @contextlib.contextmanager
