@@ -49,6 +49,9 @@ def benches() -> list[Bench]:
               "requests per import run, message, send and backfilled record"),
         Bench("daemon", [], ["--records", "10000"], 1800, True, True,
               "daemon memory and start-up time with a 100,000-record URL index"),
+        Bench("send_burst", [], ["--sends", "100"], 900, True, True,
+              "a burst of 500 sends through the daemon's signed webhook and through the CLI's "
+              "`send --where`, timed at the VK sandbox enforcing 20 requests/s"),
         Bench("vtiger_client", [], ["--records", "200", "--walks", "2"], 900, False, False,
               "vtiger_ws requests per operation and overhead against bare `requests` (own sandboxes, "
               "no latency knob)"),

@@ -2,8 +2,9 @@
 
 Start: config is already valid -> open the state store (migrations) -> lock it (one daemon per state file)
 -> log in to vtiger -> read its language -> check the CRM schema -> look for emoji support (read-only)
--> build the URL index -> start the scheduler -> start the webhook. A failure a user can fix ends in one
-line and its exit code (`bridge.explain`). SIGHUP reloads the configuration (`bridge.reload`).
+-> build the URL index -> start the scheduler, the webhook-event worker and the outbox workers -> start the
+webhook. A failure a user can fix ends in one line and its exit code (`bridge.explain`). SIGHUP reloads the
+configuration (`bridge.reload`).
 Stop (SIGTERM/SIGINT): stop accepting webhooks -> let in-flight work finish (bounded) -> close.
 """
 
@@ -16,12 +17,14 @@ import time
 from collections.abc import Callable, Mapping
 from types import FrameType
 
+from bridge import jobs
 from bridge.config import Config
 from bridge.events import Event
 from bridge.exits import EXIT_CONFIG, EXIT_CRASH, EXIT_OK, EXIT_STARTUP, EXIT_USAGE
 from bridge.explain import explain, port_in_use
 from bridge.lock import StateLock
 from bridge.metrics import count_send
+from bridge.outbox_workers import OutboxWorkers
 from bridge.scheduler import Scheduler
 from bridge.store import Store
 from bridge.webhook import WebhookServer, make_app, store_acceptor
@@ -41,6 +44,11 @@ class App:
         self.scheduler = Scheduler(self.parts)
         self.webhook: WebhookServer | None = None
         self.worker = EventWorker(self.parts)
+        self.outbox = OutboxWorkers(
+            self.parts.sender,
+            sweep_seconds=config.jobs.outbox_interval_seconds,
+            guard=lambda: jobs.recording_send(self.parts),
+        )
         self._store_event = store_acceptor(self.parts.store)
         self._stop = threading.Event()
         self._reload = threading.Event()
@@ -114,6 +122,8 @@ class App:
     def start(self) -> None:
         self.prepare()
         self.scheduler.start()
+        self.parts.sender.on_queued = self.outbox.wake
+        self.outbox.start()  # sends a previous run left in the outbox go out now
         self.worker.start()
         w = self.config.webhook
         app = make_app(
@@ -180,10 +190,11 @@ class App:
         grace = self.config.jobs.shutdown_grace_seconds
         deadline = time.monotonic() + grace
         worker_done = self.worker.stop(grace)
+        outbox_done = self.outbox.stop(max(0.0, deadline - time.monotonic()))
         finisher = threading.Thread(target=self.scheduler.shutdown, args=(True,), daemon=True)
         finisher.start()
         finisher.join(max(0.0, deadline - time.monotonic()))
-        if finisher.is_alive() or not worker_done:
+        if finisher.is_alive() or not worker_done or not outbox_done:
             log.warning(
                 "in-flight work did not finish within %.0f s; the outbox resumes it at next start", grace
             )

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from bridge.commands import connect
 from bridge.config import Config
 from bridge.exits import EXIT_OK, EXIT_RECORDS, EXIT_USAGE, Failure
+from bridge.outbox_workers import OutboxWorkers, running
 from bridge.records_cli import Progress, ask_yes, checked_filter, record_id
 from bridge.sending import SendRefused, SendRequest
 from bridge.store import OutboxSend, TargetState
@@ -54,18 +55,23 @@ def cmd_send(config: Config, args: argparse.Namespace, *, ask: Callable[[str], s
         progress = Progress()
         queued: list[int] = []
         refused: list[tuple[str, str]] = []
-        for n, record in enumerate(records, start=1):
-            try:
-                request = SendRequest(record, args.text, networks, requested_by="cli")
-                queued.append(parts.sender.enqueue(request))
-            except SendRefused as exc:
-                refused.append((record, str(exc)))
-            except VtigerAccessDenied:  # vtiger's answer for a record that does not exist
-                if single:
-                    raise Failure(EXIT_USAGE, _missing(record, config)) from None
-                refused.append((record, _missing(record, config)))
-            progress.show(f"queued {len(queued)} of {len(records)}, {len(refused)} refused ({n} read)")
-        _deliver(parts, queued, progress)
+        # The daemon's outbox workers: each send goes out at its network's pace while the next records
+        # are still being queued.
+        jobs = config.jobs
+        with running(parts.sender, sweep_seconds=jobs.outbox_interval_seconds,
+                     grace_seconds=jobs.shutdown_grace_seconds) as workers:
+            for n, record in enumerate(records, start=1):
+                try:
+                    request = SendRequest(record, args.text, networks, requested_by="cli")
+                    queued.append(parts.sender.enqueue(request))
+                except SendRefused as exc:
+                    refused.append((record, str(exc)))
+                except VtigerAccessDenied:  # vtiger's answer for a record that does not exist
+                    if single:
+                        raise Failure(EXIT_USAGE, _missing(record, config)) from None
+                    refused.append((record, _missing(record, config)))
+                progress.show(f"queued {len(queued)} of {len(records)}, {len(refused)} refused ({n} read)")
+            _deliver(parts, workers, queued, progress)
         progress.done()
         sends = [s for s in (parts.store.get_send(i) for i in queued) if s is not None]
         return _report_sends(sends, refused, verbose=len(sends) <= 20)
@@ -73,10 +79,10 @@ def cmd_send(config: Config, args: argparse.Namespace, *, ask: Callable[[str], s
         parts.close()
 
 
-def _deliver(parts: Parts, queued: list[int], progress: Progress) -> None:
-    """Deliver what is due now (this run's sends and any other due one: leases keep each single)."""
+def _deliver(parts: Parts, workers: OutboxWorkers, queued: list[int], progress: Progress) -> None:
+    """Wait until nothing can go out now; what must wait for a later attempt is left to the daemon."""
     mine = set(queued)
-    while parts.sender.process_due(limit=50):
+    while not workers.drain(timeout=0.5):
         finished = sum(1 for i in mine if (s := parts.store.get_send(i)) is not None and s.done_at)
         progress.show(f"delivered {finished} of {len(mine)}")
 

@@ -77,17 +77,18 @@ def import_messages(parts: Parts, network: str) -> int:
     return report.created
 
 
-def process_outbox(parts: Parts) -> int:
+@contextmanager
+def recording_send(parts: Parts) -> Iterator[None]:
+    """Around one send's CRM record in the outbox workers (`bridge.outbox_workers`): timed as the
+    "outbox" job, and what vtiger answered goes into health."""
     with _timed(parts, "outbox"), _vtiger_health(parts, "outbox"):
-        return parts.sender.process_due()
+        yield
 
 
 def process_events(parts: Parts) -> int:
+    # A queued send wakes the outbox workers itself (`Sender.on_queued`).
     with _timed(parts, "events"), _vtiger_health(parts, "webhook events"):
-        handled = parts.processor.process_pending()
-    if handled:
-        process_outbox(parts)  # a queued send goes out now, not at the next outbox tick
-    return handled
+        return parts.processor.process_pending()
 
 
 def refresh_index(parts: Parts, full: bool = False) -> int:

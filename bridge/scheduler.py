@@ -71,15 +71,6 @@ class Scheduler:
                 replace_existing=True,
             )
         add(
-            jobs.process_outbox,
-            "interval",
-            seconds=cfg.jobs.outbox_interval_seconds,
-            args=[parts],
-            id="outbox",
-            name="outbox retries",
-            replace_existing=True,
-        )
-        add(
             jobs.refresh_index,
             "interval",
             minutes=cfg.jobs.index_refresh_minutes,

@@ -74,6 +74,10 @@ def utcnow() -> dt.datetime:
 class Sender:
     """Queues and delivers sends; every collaborator is injected so tests wire sandboxes."""
 
+    # Called after each send is queued, so whoever works the outbox (`bridge.outbox_workers`) starts on it
+    # at once instead of at its next look at the state file.
+    on_queued: Callable[[], None] | None = None
+
     def __init__(
         self,
         crm: Crm,
@@ -144,7 +148,7 @@ class Sender:
         if not request.text or not request.text.strip():
             raise SendRefused(f"record {request.record_id}: the message text is empty")
         module, targets = self.targets_for(request.record_id, request.networks)
-        return self.store.enqueue_send(
+        outbox_id = self.store.enqueue_send(
             record_id=request.record_id,
             module=module,
             text=request.text,
@@ -152,6 +156,9 @@ class Sender:
             event_id=request.event_id,
             requested_by=request.requested_by,
         )
+        if self.on_queued is not None:
+            self.on_queued()
+        return outbox_id
 
     # --- delivering ------------------------------------------------------------------------------
     def process_due(self, limit: int = 20) -> int:
@@ -171,6 +178,14 @@ class Sender:
         if first_error is not None:
             raise first_error  # the job reports it (health shows the outage)
         return finished
+
+    def deliver_to(self, send: OutboxSend, network: str) -> None:
+        """Deliver a claimed send's `network` target if it is due (one step of that network's lane in
+        `bridge.outbox_workers`; the CRM record is written by `process` once every target is finished)."""
+        target = send.target(network)
+        if target.finished or (target.next_attempt_at and target.next_attempt_at > self.now()):
+            return
+        self._deliver(send, target)
 
     def process(self, send: OutboxSend) -> bool:
         """Advance one claimed send as far as it can go; True when it is done."""

@@ -13,13 +13,15 @@ from bridge.store.events import EventsMixin
 from bridge.store.imports import ImportsMixin
 from bridge.store.ledger import LedgerMixin
 from bridge.store.outbox import OutboxMixin
+from bridge.store.outbox_claims import OutboxClaimsMixin
 from bridge.store.outbox_status import OutboxStatusMixin
 from bridge.store.upgrade import upgrade
 from bridge.store.urlindex import UrlIndexMixin
 
 
 class Store(
-    OutboxMixin, OutboxStatusMixin, ImportsMixin, LedgerMixin, UrlIndexMixin, AuditMixin, EventsMixin
+    OutboxMixin, OutboxClaimsMixin, OutboxStatusMixin, ImportsMixin, LedgerMixin, UrlIndexMixin, AuditMixin,
+    EventsMixin
 ):
     """Open (creating and migrating as needed) the state file at `path`; ":memory:" for tests.
 

@@ -70,6 +70,8 @@ def test_workflow_send_uses_and_clears_the_outgoing_field_and_its_echo_is_ignore
     )
     assert echo.status_code == 202
     assert wait_for(lambda: app.parts.store.pending_events() == [])
+    # The record is written by the outbox's recorders after the delivery: wait for the queue to empty.
+    assert wait_for(lambda: app.parts.store.outbox_depth() == 0)
     assert len(vk.delivered_to(uid)) == 1
     assert len(crm.records("SPSocialConnector")) == 1
 

@@ -273,17 +273,3 @@ def problems(boxes: Boxes, state: Path, sends: Iterable[tuple[Client, str]]) -> 
         found.append(f"{open_sends(state)} send(s) left in the outbox")
     return found
 
-
-def wait_nudging(
-    url: str, client: Client, condition: Callable[[], bool], *, tag: str, timeout: float = 15
-) -> bool:
-    """`wait_for(condition)`, posting a fresh harmless event every 0.5 s meanwhile.
-
-    A wake-up that reaches the APScheduler events job while it runs is dropped (max_instances=1), leaving
-    the new event for the 30 s sweep; vtiger posts events all day, so a later one is what picks it up.
-    """
-    for n in range(int(timeout / 0.5)):
-        if wait_for(condition, timeout=0.5):
-            return True
-        nudge(url, client, f"{tag}-wake-{n}")
-    return bool(condition())

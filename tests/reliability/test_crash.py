@@ -26,14 +26,12 @@ from tests.reliability.helpers import (
     Tripwire,
     add_clients,
     enqueue,
-    nudge,
     open_sends,
     pending_events,
     problems,
     send_event,
     started_daemon,
     wait_for,
-    wait_nudging,
     write_config,
 )
 
@@ -55,6 +53,17 @@ def settled(state: Path) -> bool:
     return pending_events(state) == 0 and open_sends(state) == 0
 
 
+# VK and X are delivered by separate lanes (bridge/outbox_workers.py), the first to claim the send first.
+X_FIRST = ONE_SEND[:1] + ONE_SEND[3:5] + ONE_SEND[1:3] + ONE_SEND[5:]
+
+
+def boundary(k: int) -> tuple[str, int]:
+    """The k-th request of ONE_SEND as (operation, how many of it up to there): the tripwire counts that
+    operation alone, so the kill lands on the same step whichever network's lane goes first."""
+    op = ONE_SEND[k - 1]
+    return op, ONE_SEND[:k].count(op)
+
+
 def test_one_send_makes_the_requests_the_boundaries_are_counted_on(boxes: Boxes, tmp_path: Path) -> None:
     # If the send flow changes, the boundary list below must follow: this test says so first.
     tripwire = Tripwire(boxes)
@@ -68,7 +77,7 @@ def test_one_send_makes_the_requests_the_boundaries_are_counted_on(boxes: Boxes,
         assert wait_for(lambda: settled(tmp_path / "state.sqlite3"))
         tripwire.tracing = False
         assert daemon.terminate() == 0
-    assert tripwire.trace == ONE_SEND
+    assert tripwire.trace in (ONE_SEND, X_FIRST)
 
 
 def _kill_at_boundaries(boxes: Boxes, tmp_path: Path, boundaries: list[tuple[int, bool]]) -> list[str]:
@@ -83,7 +92,8 @@ def _kill_at_boundaries(boxes: Boxes, tmp_path: Path, boundaries: list[tuple[int
             where = f"{'after' if after else 'before'} {ONE_SEND[k - 1]} (#{k})"
             text = f"step {i}: killed {where}"
             assert daemon.url is not None
-            fired = tripwire.arm(daemon.pid, k, after=after)
+            op, nth = boundary(k)
+            fired = tripwire.arm(daemon.pid, nth, after=after, ops={op})
             try:
                 status: int | None = send_event(daemon.url, client, f"step-{i}", text)
             except requests.RequestException:
@@ -95,11 +105,9 @@ def _kill_at_boundaries(boxes: Boxes, tmp_path: Path, boundaries: list[tuple[int
             daemon.kill()
             daemon = started_daemon(config, state)  # its start-up import races the resumed send
             assert daemon.url is not None
-            # HEAD's events job does not run at start: a stored event waits for its 30 s sweep, or for the
-            # next webhook (vtiger posts them all day), which is what this nudging stands for.
+            # No new event: the restarted daemon takes up the stored event and the queued send by itself.
             done.append((client, text))
-            nudge(daemon.url, client, f"step-{i}-restarted")
-            assert wait_nudging(daemon.url, client, lambda: settled(state), tag=f"step-{i}"), where
+            assert wait_for(lambda: settled(state), timeout=30), where
         assert daemon.terminate() == 0
     finally:
         daemon.close()

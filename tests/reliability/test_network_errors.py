@@ -35,7 +35,6 @@ from tests.reliability.helpers import (
     send_event,
     state_rows,
     wait_for,
-    wait_nudging,
     write_config,
 )
 
@@ -126,7 +125,7 @@ def test_network_errors_end_in_their_documented_states(boxes: Boxes, tmp_path: P
             assert send_event(url, client, name, sends[name][1]) == 202
             nudge(url, client, f"{name}-ping")  # the webhook answers while the send is in trouble
             assert requests.get(f"{url}/healthz", timeout=5).json()["components"]
-            assert wait_nudging(url, client, lambda name=name: settled_targets(state, name), tag=name), name
+            assert wait_for(lambda name=name: settled_targets(state, name), timeout=30), name
             now = dt.datetime.now(dt.UTC)
             rows = targets(state, name)
             for network, row in rows.items():
