@@ -82,7 +82,9 @@ def cmd_send(config: Config, args: argparse.Namespace, *, ask: Callable[[str], s
 def _deliver(parts: Parts, workers: OutboxWorkers, queued: list[int], progress: Progress) -> None:
     """Wait until nothing can go out now; what must wait for a later attempt is left to the daemon."""
     mine = set(queued)
-    while not workers.drain(timeout=0.5):
+    drained = False
+    while not drained:
+        drained = workers.drain(timeout=0.5)
         finished = sum(1 for i in mine if (s := parts.store.get_send(i)) is not None and s.done_at)
         progress.show(f"delivered {finished} of {len(mine)}")
 

@@ -24,6 +24,7 @@ from bridge.crm import Crm
 from bridge.linking import UrlIndex
 from bridge.store import Store
 from providers.base import Direction, NetworkMessage, ProfileRef, Provider
+from vtiger_ws import VtigerConnectionError, VtigerError, VtigerProtocolError
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ class Intake:
     def record(self, network: str, messages: Sequence[NetworkMessage], report: ImportReport) -> bool:
         """Record `messages` of one network; False when another live writer holds some of them."""
         token, busy_before = uuid.uuid4().hex, report.busy
+        creating: list[str] = []  # the message whose CRM create is under way, while it is
         try:
             entries = self.store.ledger_claim(
                 network,
@@ -89,13 +91,25 @@ class Intake:
             report.already_known += len({m.message_id for m in messages}) - len(mine) - len(busy)
             report.busy += len(busy)
             if mine:
-                self._record_claimed(network, mine, token, report)
+                self._record_claimed(network, mine, token, report, creating)
+        except Exception as exc:
+            if creating and not _answered(exc):
+                # The create got no answer (a timeout, a dropped connection, a page that is not the
+                # webservice's): vtiger may still commit it. Its claim runs out on its own; whoever takes the
+                # message over then looks it up in the CRM before writing, so it is never recorded twice.
+                log.warning("%s message %s: the CRM did not answer its create (%s); it is looked up in the "
+                            "CRM before anyone records it again", network, creating[0], exc)
+            else:
+                creating.clear()
+            raise
         finally:
-            self.store.ledger_release(token)  # what was not recorded (unknown senders, a failed create)
+            # What was not recorded (unknown senders, a create the CRM refused) is free for others at once.
+            self.store.ledger_release(token, keep=creating)
         return report.busy == busy_before
 
     def _record_claimed(
-        self, network: str, messages: list[NetworkMessage], token: str, report: ImportReport
+        self, network: str, messages: list[NetworkMessage], token: str, report: ImportReport,
+        creating: list[str],
     ) -> None:
         provider = self.providers[network]
         matches = self._match(network, messages)
@@ -114,7 +128,9 @@ class Intake:
             crm_id = in_crm.get(message.message_id)
             if crm_id is None:
                 owner = owners.get(records[0][1]) or self.api_user_id
+                creating.append(message.message_id)
                 crm_id = self._create(message, owner)
+                creating.clear()
                 report.created += 1
             else:
                 report.already_known += 1  # in the CRM already: adopted into the ledger
@@ -177,3 +193,8 @@ class Intake:
         report.leads_created += 1
         self.index.refresh()
         return [("Leads", str(created["id"]))]
+
+
+def _answered(exc: Exception) -> bool:
+    """vtiger answered the request with an error of its own, so nothing was written."""
+    return isinstance(exc, VtigerError) and not isinstance(exc, VtigerConnectionError | VtigerProtocolError)

@@ -214,21 +214,24 @@ class LedgerMixin(StoreComponent):
                 (crm_message_id, network, message_id),
             )
 
-    def ledger_release(self, token: str) -> int:
+    def ledger_release(self, token: str, keep: Sequence[str] = ()) -> int:
         """End the claims of `token` that were not recorded (a failed create, an unknown sender).
 
         Rows only this writer knew are forgotten; rows a send marked meanwhile stay, for that send to
-        record. Returns how many claims ended.
+        record. Claims on the message ids in `keep` (a create that got no answer) are left to run out.
+        Returns how many claims ended.
         """
+        kept = f" AND message_id NOT IN ({placeholders(len(keep))})" if keep else ""
         with self._db.transaction() as conn:
             dropped = conn.execute(
                 "DELETE FROM message_ledger WHERE claim_token = ? AND crm_message_id IS NULL"
-                " AND outbox_id IS NULL",
-                (token,),
+                " AND outbox_id IS NULL" + kept,
+                (token, *keep),
             ).rowcount
             freed = conn.execute(
-                "UPDATE message_ledger SET claim_token = NULL, claim_until = NULL WHERE claim_token = ?",
-                (token,),
+                "UPDATE message_ledger SET claim_token = NULL, claim_until = NULL"
+                " WHERE claim_token = ?" + kept,
+                (token, *keep),
             ).rowcount
         return int(dropped + freed)
 

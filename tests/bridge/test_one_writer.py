@@ -10,11 +10,16 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import pytest
+
+from bridge.crm import Crm
 from bridge.importing import Importer
+from bridge.linking import UrlIndex
 from bridge.sending import SendRequest
 from bridge.store import Store
 from tests.bridge.conftest import World
 from tests.daemon.helpers import wait_for
+from vtiger_ws import VtigerClient, VtigerConnectionError
 
 
 def client(world: World, name: str = "olga_race") -> tuple[str, int]:
@@ -171,3 +176,43 @@ def test_two_messages_from_one_unknown_sender_make_one_lead(world: World) -> Non
     assert (report.created, report.leads_created) == (2, 1)
     (lead,) = world.crm_box.records("Leads")
     assert all(world.crm_box.related(m["id"]) == [lead["id"]] for m in world.messages())
+
+
+def test_an_import_create_left_without_an_answer_keeps_its_claim_so_the_send_does_not_record_twice(
+    world: World,
+) -> None:
+    """The import's create times out while vtiger is still writing it (it commits a moment later). The
+    claim must outlive the failed run: a send that came to record the message meanwhile would find nothing
+    in the CRM yet and create a second record."""
+    record, uid, _ = caught_up(world)
+    # The import talks to the CRM through a client that gives up after 1 s, as a real one does at its timeout.
+    impatient = VtigerClient(world.crm_box.url, world.crm_box.username, world.crm_box.access_key,
+                             timeout=(5.0, 1.0))
+    crm = Crm(impatient, timezone="UTC")
+    crm.check_schema(["vk", "x", "facebook"])
+    importer = Importer(crm, world.providers, world.store, UrlIndex(crm, world.providers, world.store),  # type: ignore[arg-type]
+                        api_user_id="19x1")
+    importer.intake.lease_seconds = 3.0
+    sender = world.sender()
+    sender.enqueue(SendRequest(record, "written after the timeout", networks=("vk",)))
+    vk_answer, import_create = threading.Event(), threading.Event()
+    world.vk_box.faults.hold(vk_answer, operation="messages.send", after=True)
+    world.crm_box.faults.hold(import_create, operation="create")  # vtiger is slow to write the import's
+
+    sending = started(sender.process_due)
+    assert wait_for(lambda: len(world.vk_box.delivered_to(uid)) == 1)
+    with pytest.raises(VtigerConnectionError):
+        importer.run("vk")  # its create is still being written when it gives up
+    vk_answer.set()
+    sending.join(15)
+    sender.process_due()  # the send comes to record while the import's create is still under way
+    import_create.set()  # now vtiger commits the import's record
+    assert wait_for(lambda: len(records_of(world, "written after the timeout")) == 1)
+    # When the dead run's claim has run out, the send looks in the CRM first and adopts that record.
+    assert wait_for(lambda: sender.process_due() >= 0 and world.store.outbox_depth() == 0, timeout=20)
+
+    (message,) = records_of(world, "written after the timeout")
+    (delivered,) = world.vk_box.delivered_to(uid)
+    assert (message["vk_status"], message["vk_message_id"]) == ("Sent", str(delivered["id"]))
+    assert world.crm_box.related(message["id"]) == [record]
+    impatient.close()

@@ -288,6 +288,8 @@ cmd_status() {
 }
 
 cmd_env() {
+    # The reset line names this instance's home and ports: run from an environment without them (pytest's),
+    # it must reset this instance and no other.
     pid_alive "$RUN/mysqld.group" || die "$PROFILE is not running: real-vtiger start $PROFILE"
     local key
     key="$(mysql_root -N -B -e "SELECT accesskey FROM $DB_NAME.vtiger_users WHERE user_name='$ADMIN_USER'")"
@@ -302,6 +304,6 @@ export VSB_REAL_VTIGER_ACCESS_KEY=$key
 export VSB_REAL_VTIGER_ROOT=$WWW
 export VSB_REAL_VTIGER_PHP=$PHP_BIN
 export VSB_REAL_VTIGER_TIMEZONE=$TIMEZONE
-export VSB_REAL_VTIGER_RESET='$HERE/real-vtiger reset $PROFILE'
+export VSB_REAL_VTIGER_RESET='env REAL_VTIGER_HOME=$STATE_HOME REAL_VTIGER_WEB_PORT=$WEB_PORT REAL_VTIGER_DB_PORT=$DB_PORT $HERE/real-vtiger reset $PROFILE'
 EOF
 }
