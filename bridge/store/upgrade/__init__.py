@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from bridge.store.db import Database, SchemaTooNewError, to_db_time, utc_now
-from bridge.store.upgrade import v01_initial
+from bridge.store.upgrade import v01_initial, v02_event_retries
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +27,10 @@ class Migration:
         return cls(version=module.VERSION, description=module.DESCRIPTION, apply=module.apply)
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration.from_module(v01_initial),)
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration.from_module(v01_initial),
+    Migration.from_module(v02_event_retries),
+)
 LATEST_VERSION = MIGRATIONS[-1].version
 
 _VERSION_TABLE = """
