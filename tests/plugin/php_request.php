@@ -7,6 +7,10 @@
  * stdin, one JSON object per line:
  *   {"call": function, "id": ws id, "module", "data", "delta": {field: {oldValue, currentValue}}, "is_new"}
  *       -> stdout line {"threw", "printed", "elapsed"} once the function returned
+ *   {"send_now": true}
+ *       -> the plugin's delivery runs now, inside the save, as if the request had already ended (an event
+ *          that reaches the bridge before the commit: an old plugin, a spool sent by another request)
+ *          -> stdout line {"threw", "printed", "elapsed"}
  *   {"end": true} (or end of input)
  *       -> the script ends; PHP runs the shutdown functions (the plugin posts what it queued), then
  *          stdout line {"ended": true, "elapsed": seconds the shutdown took, "printed"}
@@ -79,6 +83,15 @@ while (($line = fgets(STDIN)) !== false) {
     $message = json_decode($line, true);
     if (!is_array($message) || !empty($message['end'])) {
         break;
+    }
+    if (!empty($message['send_now'])) {
+        ob_start();
+        $started = microtime(true);
+        if (function_exists('socialbridge_send_queued')) {
+            socialbridge_send_queued(); // an older plugin posted at once anyway
+        }
+        request_reply(array('threw' => null, 'printed' => ob_get_clean(), 'elapsed' => microtime(true) - $started));
+        continue;
     }
     $parts = explode('x', $message['id'], 2);
     VTEntityDelta::$delta = array($message['module'] => array($parts[1] => $message['delta']));

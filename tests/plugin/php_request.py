@@ -29,7 +29,9 @@ class PluginTasks:
         self.ends: list[dict[str, Any]] = []  # every request end's report
         self._lock = threading.Lock()
 
-    def task(self, function: str) -> Task:
+    def task(self, function: str, *, send_now: bool = False) -> Task:
+        """`send_now`: deliver the event at once, inside the save (as an older plugin did)."""
+
         def run(wf: WorkflowRun) -> None:
             proc = wf.request.state.get(_STATE)
             if proc is None:
@@ -46,6 +48,9 @@ class PluginTasks:
             assert reply["threw"] is None and reply["printed"] == "", reply
             with self._lock:
                 self.calls.append({"function": function, "committed": wf.committed, **reply})
+            if send_now:
+                reply = self._ask(proc, {"send_now": True})
+                assert reply["threw"] is None and reply["printed"] == "", reply
 
         return run
 
