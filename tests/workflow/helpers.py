@@ -58,6 +58,7 @@ class World:
     clock: FakeClock
     during_save: list[threading.Thread] = field(default_factory=list)
     busy: threading.Lock = field(default_factory=threading.Lock)  # the bridge processes in one thread
+    fired: list[str] = field(default_factory=list)  # summaries of the shipped workflows that ran
 
     @property
     def parts(self) -> Any:
@@ -111,16 +112,36 @@ class World:
         return [str(e.error) for e in self.parts.store.event_failures()]
 
 
-def load_workflows(module: str, *, send_field: str = SEND_FIELD) -> list[dict[str, Any]]:
-    """The workflows the plugin ships (vtiger_plugin/workflows.json), as workflows.php would store them."""
+def load_workflows(module: str, *options: str) -> list[dict[str, Any]]:
+    """The workflows the plugin ships (vtiger_plugin/workflows.json), as workflows.php stores them."""
     done = subprocess.run(
         [PHP or "php", str(ROOT / "vtiger_plugin" / "workflows.php"), "--print", f"--module={module}",
-         "--url-fields=vk_url,tw_url", f"--send-field={send_field}", "--record-saved"],
+         "--url-fields=vk_url,tw_url", *options],
         capture_output=True, text=True, timeout=60, check=False,
     )
     assert done.returncode == 0 and done.stderr == "", done.stderr
     workflows: list[dict[str, Any]] = json.loads(done.stdout)
     return workflows
+
+
+# install.php's registrations: the label a task names -> the plugin function vtiger calls.
+METHODS = {
+    "Social bridge: send message": "socialbridge_send",
+    "Social bridge: import profile": "socialbridge_import_profile",
+    "Social bridge: record saved": "socialbridge_record_saved",
+}
+
+
+def add_shipped_workflows(w: World, module: str, *options: str, only: str | None = None) -> None:
+    """Register the shipped workflows (or the one named `only`) on the sandbox, running the real plugin."""
+    for spec in load_workflows(module, *options):
+        summary = str(spec["summary"])
+        if only is not None and summary != only:
+            continue
+        task = w.plugin.task(METHODS[spec["task"]["methodName"]])
+        w.crm.add_workflow(spec["module"], lambda run, s=summary: w.fired.append(s), task,
+                           w.bridge_acts_now, execution_condition=spec["execution_condition"],
+                           test=spec["test"], summary=summary)
 
 
 @contextmanager
