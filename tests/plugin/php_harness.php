@@ -16,44 +16,7 @@
  * (the longest single call), printed, threw.
  */
 
-class VTWorkflowEntity
-{
-    private $id;
-    private $moduleName;
-    private $data;
-
-    public function __construct($id, $moduleName, $data)
-    {
-        $this->id = $id;
-        $this->moduleName = $moduleName;
-        $this->data = $data;
-    }
-
-    public function getId()
-    {
-        return $this->id;
-    }
-
-    public function getModuleName()
-    {
-        return $this->moduleName;
-    }
-
-    public function getData()
-    {
-        return $this->data;
-    }
-}
-
-class VTWorkflowEntityWithIsNew extends VTWorkflowEntity
-{
-    public static $isNew = false;
-
-    public function isNew()
-    {
-        return self::$isNew;
-    }
-}
+require_once dirname(__FILE__) . '/fake_vtiger.php';
 
 $args = json_decode($argv[1], true);
 

@@ -16,41 +16,7 @@
  *          stdout line {"ended": true, "elapsed": seconds the shutdown took, "printed"}
  */
 
-class VTWorkflowEntity
-{
-    private $id;
-    private $moduleName;
-    private $data;
-    private $isNew;
-
-    public function __construct($id, $moduleName, $data, $isNew)
-    {
-        $this->id = $id;
-        $this->moduleName = $moduleName;
-        $this->data = $data;
-        $this->isNew = $isNew;
-    }
-
-    public function getId()
-    {
-        return $this->id;
-    }
-
-    public function getModuleName()
-    {
-        return $this->moduleName;
-    }
-
-    public function getData()
-    {
-        return $this->data;
-    }
-
-    public function isNew()
-    {
-        return $this->isNew;
-    }
-}
+require_once dirname(__FILE__) . '/fake_vtiger.php';
 
 class VTEntityDelta
 {
@@ -99,8 +65,9 @@ while (($line = fgets(STDIN)) !== false) {
     $threw = null;
     $started = microtime(true);
     try {
-        call_user_func($message['call'], new VTWorkflowEntity($message['id'], $message['module'],
-            $message['data'], (bool)$message['is_new']));
+        VTWorkflowEntityWithIsNew::$isNew = (bool)$message['is_new'];
+        call_user_func($message['call'], new VTWorkflowEntityWithIsNew($message['id'], $message['module'],
+            $message['data']));
     } catch (Throwable $e) {
         $threw = get_class($e) . ': ' . $e->getMessage();
     }

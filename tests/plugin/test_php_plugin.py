@@ -71,18 +71,6 @@ def harness_result(returncode: int, stdout: str, stderr: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def vtiger(tmp_path: Path) -> Vtiger:
-    plugin_dir = tmp_path / "vtiger" / "modules" / "SocialBridge"
-    shutil.copytree(PLUGIN, plugin_dir)
-    return Vtiger(tmp_path / "vtiger", plugin_dir, tmp_path / "logs" / "socialbridge.log")
-
-
-@pytest.fixture
-def recorder() -> Recorder:
-    return Recorder()
-
-
-@pytest.fixture
 def bridge_url(recorder: Recorder) -> Iterator[str]:
     app = make_app(secret=SECRET, accept=recorder, health=lambda: (200, {}),
                    metrics=lambda: (b"", "text/plain"))

@@ -7,9 +7,7 @@ request is over, after the commit; a bridge reading the record at that moment se
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,20 +17,8 @@ from sandbox.vtiger import VtigerSandbox
 from sandbox.vtiger.workflows import WorkflowRun
 from tests.bridge.test_webhook_support import Recorder
 from tests.plugin.php_request import PluginTasks
-from tests.plugin.test_php_plugin import PLUGIN, SECRET, Vtiger
+from tests.plugin.test_php_plugin import SECRET, Vtiger
 from vtiger_ws import VtigerAccessDenied, VtigerClient
-
-
-@pytest.fixture
-def vtiger(tmp_path: Path) -> Vtiger:
-    plugin_dir = tmp_path / "vtiger" / "modules" / "SocialBridge"
-    shutil.copytree(PLUGIN, plugin_dir)
-    return Vtiger(tmp_path / "vtiger", plugin_dir, tmp_path / "logs" / "socialbridge.log")
-
-
-@pytest.fixture
-def recorder() -> Recorder:
-    return Recorder()
 
 
 @pytest.fixture
