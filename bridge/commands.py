@@ -225,8 +225,8 @@ def cmd_plugin(config: Config | None, args: argparse.Namespace) -> int:
     print("  cd modules/SocialBridge && cp socialbridge.config.php.example socialbridge.config.php")
     print("  # set bridge_url and the same secret as the bridge's webhook.secret, then from the vtiger root:")
     print("  sudo -u www-data php modules/SocialBridge/install.php   # --uninstall removes it again")
-    print("  sudo -u www-data php modules/SocialBridge/workflows.php --send-field=<fields.outgoing_text_field>")
-    print("  # creates the recommended workflows (new record, changed link, send field); --remove deletes them")
+    print("  sudo -u www-data php modules/SocialBridge/workflows.php --send-field=<outgoing_text_field>")
+    print("  # the recommended workflows (new record, changed link, send field); --remove deletes them")
     print("Events the bridge could not take are kept and re-sent with later saves; to send them now:")
     print("  sudo -u www-data php modules/SocialBridge/flush.php")
     return EXIT_OK
