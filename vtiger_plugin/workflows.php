@@ -139,17 +139,31 @@ if ($root === null) {
     socialbridge_wf_fail('run me from the vtiger root (no ' . $marker . ' found)');
 }
 chdir($root);
-require_once 'config.inc.php';
+// vtiger's bootstrap prints notices of its own on PHP 7.4+: keep them off the output.
+error_reporting(E_ERROR | E_PARSE);
+ini_set('display_errors', 'stderr');
+// The includes of vtiger's own index.php: vtiger 8's workflow classes need its runtime (e.g. vglobal()).
+require_once 'config.php';
+require_once 'include/Webservices/Relation.php';
+require_once 'vtlib/Vtiger/Module.php';
+require_once 'includes/main/WebUI.php';
 require_once 'include/utils/utils.php';
 require_once 'modules/com_vtiger_workflow/include.inc';
 require_once 'modules/com_vtiger_workflow/VTTaskManager.inc';
+require_once 'modules/com_vtiger_workflow/tasks/VTEntityMethodTask.inc';
+require_once 'modules/com_vtiger_workflow/VTEntityMethodManager.inc';
 
-global $adb;
+global $adb, $current_user;
 if (empty($adb) && class_exists('PearDatabase')) {
     $adb = PearDatabase::getInstance();
 }
+// The workflow editor runs as the administrator; some workflow code reads the current user.
+if (empty($current_user) && class_exists('Users') && method_exists('Users', 'getActiveAdminUser')) {
+    $current_user = Users::getActiveAdminUser();
+}
 $manager = new VTWorkflowManager($adb);
 $tasks = new VTTaskManager($adb);
+$methods = new VTEntityMethodManager($adb);
 
 foreach ($modules as $module) {
     // Replace what an earlier run created: the workflows are found by their names.
@@ -175,6 +189,10 @@ foreach ($modules as $module) {
             . ' (Settings, Module Layouts & Fields) or name an existing one');
     }
     foreach (socialbridge_wf_for_module($templates, $module, $fields, $sendField) as $spec) {
+        if (!in_array($spec['task']['methodName'], $methods->methodsForModule($module), true)) {
+            socialbridge_wf_fail('the function "' . $spec['task']['methodName'] . '" is not registered for '
+                . $module . ': run php modules/SocialBridge/install.php first');
+        }
         $workflow = $manager->newWorkflow($module);
         $workflow->description = $spec['summary'];
         $workflow->name = $spec['summary']; // workflowname, vtiger 7+
@@ -182,10 +200,12 @@ foreach ($modules as $module) {
         $workflow->executionCondition = $spec['execution_condition'];
         $workflow->filtersavedinnew = 6; // conditions in the vtiger 6+ editor's format
         $workflow->status = 1;
+        $workflow->defaultworkflow = 0;
         $manager->save($workflow);
         $task = $tasks->createTask($spec['task']['class'], $workflow->id);
         $task->summary = $spec['task']['summary'];
         $task->methodName = $spec['task']['methodName'];
+        $task->active = true;
         $tasks->saveTask($task);
         echo 'created ' . $module . ': ' . $spec['summary'] . ' (workflow ' . $workflow->id . ")\n";
     }

@@ -80,6 +80,12 @@ class VTWorkflowManager {
     }
 }
 """
+_STUB_METHODS = """<?php
+class VTEntityMethodManager {
+    function __construct($adb) {}
+    function methodsForModule($module) { return stub_state()['methods']; }
+}
+"""
 _STUB_TASKS = """<?php
 class VTTaskManager {
     function __construct($adb) {}
@@ -110,14 +116,20 @@ def root(tmp_path: Path) -> Path:
     workflow_dir = vtiger / "modules" / "com_vtiger_workflow"
     workflow_dir.mkdir(parents=True)
     (vtiger / "include" / "utils").mkdir(parents=True)
-    (vtiger / "config.inc.php").write_text("<?php\n")
+    for empty in ("config.php", "include/Webservices/Relation.php", "vtlib/Vtiger/Module.php",
+                  "includes/main/WebUI.php", "modules/com_vtiger_workflow/tasks/VTEntityMethodTask.inc"):
+        (vtiger / empty).parent.mkdir(parents=True, exist_ok=True)
+        (vtiger / empty).write_text("<?php\n")
     (vtiger / "include" / "utils" / "utils.php").write_text(_STUB_DB)
     (workflow_dir / "VTWorkflowManager.inc").write_text(_STUB_WORKFLOWS)
     (workflow_dir / "include.inc").write_text(
         "<?php\nrequire_once 'modules/com_vtiger_workflow/VTWorkflowManager.inc';\n")
     (workflow_dir / "VTTaskManager.inc").write_text(_STUB_TASKS)
+    (workflow_dir / "VTEntityMethodManager.inc").write_text(_STUB_METHODS)
     shutil.copytree(PLUGIN, vtiger / "modules" / "SocialBridge")
-    (tmp_path / "db.json").write_text(json.dumps({"next_id": 10, "workflows": [], "fields": FIELDS}))
+    methods = ["Social bridge: send message", "Social bridge: import profile", "Social bridge: record saved"]
+    (tmp_path / "db.json").write_text(json.dumps({"next_id": 10, "workflows": [], "fields": FIELDS,
+                                                  "methods": methods}))
     return vtiger
 
 
@@ -182,3 +194,11 @@ def test_a_send_field_the_module_lacks_is_refused_with_one_line(root: Path) -> N
     bad = subprocess.run([PHP or "php", str(PLUGIN / "workflows.php"), "--module=Potentials"],
                          capture_output=True, text=True, timeout=60, check=False)
     assert bad.returncode == 2 and "--module must be Contacts, Accounts or Leads" in bad.stderr
+
+
+def test_workflows_need_the_functions_registered_first(root: Path) -> None:
+    db = root.parent / "db.json"
+    db.write_text(json.dumps({**json.loads(db.read_text()), "methods": []}))
+    done, state = _run(root, "--module=Leads", "--send-field=description")
+    assert done.returncode == 2 and state["workflows"] == []
+    assert "is not registered for Leads: run php modules/SocialBridge/install.php first" in done.stderr
