@@ -157,8 +157,7 @@ class EventProcessor:
         if event.event == "send":
             self.sends.handle(event, self._read_saved(event))
         elif event.event == "import_profile":
-            self._read_saved(event)
-            self._import_profile(event)
+            self._import_profile(event, self._read_saved(event))
         elif event.event == "record_saved":
             self._record_saved(event)
 
@@ -169,8 +168,8 @@ class EventProcessor:
         fields -= set(self._own_writes(event.id))  # the bridge's own later write may have replaced them
         return check_saved_state(event, self.crm.read_record(event.id), fields)
 
-    def _import_profile(self, event: Event) -> None:
-        report = self.profiles.import_record(event.id)
+    def _import_profile(self, event: Event, record: Mapping[str, object]) -> None:
+        report = self.profiles.import_record(event.id, record=record)
         if report.written:
             self.remember_own_write(event.id, report.written)
 
@@ -185,7 +184,7 @@ class EventProcessor:
         self.index.index_record(event.id, record)
         after = {row.field: row.url for row in self.store.index_rows_of(event.id)}
         if (before != after or changed & url_fields) and after:
-            self._import_profile(event)
+            self._import_profile(event, record)
 
 
 def _changed_fields(changed: list[str] | dict[str, Any] | None) -> set[str]:
