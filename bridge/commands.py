@@ -108,6 +108,8 @@ def cmd_plugin(config: Config | None, args: argparse.Namespace) -> int:
     print("  # set bridge_url and the same secret as the bridge's webhook.secret, then from the vtiger root:")
     print("  sudo -u www-data php modules/SocialBridge/install.php   # --uninstall removes it again")
     print("  # function labels follow the CRM's language (config.inc.php); --language ru_ru|en_us picks one")
+    print("  sudo -u www-data php modules/SocialBridge/workflows.php --send-field=<outgoing_text_field>")
+    print("  # the recommended workflows (new record, changed link, send field); --remove deletes them")
     print("Events the bridge could not take are kept and re-sent with later saves; to send them now:")
     print("  sudo -u www-data php modules/SocialBridge/flush.php")
     print(f"The example configuration of the bridge itself: {example_config()}")

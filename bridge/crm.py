@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from bridge.config import MessagesConfig
 from bridge.crm_texts import DEFAULT_LANGUAGE, language_of
 from bridge.mapping import FieldMap
-from vtiger_ws import VtigerClient, VtigerError, vtql
+from vtiger_ws import VtigerAccessDenied, VtigerClient, VtigerError, vtql
 
 log = logging.getLogger(__name__)
 
@@ -207,6 +207,18 @@ class Crm:
             raise ValueError(
                 f"{record_id!r} is not a Contacts, Accounts or Leads record id of this CRM"
             ) from None
+
+    def read_record(self, record_id: str) -> dict[str, object] | None:
+        """The record as the CRM shows it now, or None where vtiger answers ACCESS_DENIED: deleted, not
+        visible to the bridge's user, or created by a webservice save whose transaction is still open."""
+        try:
+            return dict(self.client.retrieve(record_id))
+        except VtigerAccessDenied:
+            return None
+
+    def write_fields(self, record_id: str, fields: Mapping[str, str]) -> dict[str, object]:
+        """`revise` only these fields; returns the record as saved."""
+        return dict(self.client.revise({"id": record_id, **fields}))
 
     def field_type(self, module: str, field_name: str) -> str:
         return self.report.field_types.get(module, {}).get(field_name, "string")

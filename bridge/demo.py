@@ -176,7 +176,8 @@ def run_demo(quiet: bool = False) -> int:
                     "networks": ["facebook"],
                 },
             )
-            wait_for(lambda: len(crm.records("SPSocialConnector")) == 2)
+            # The comment is the send's last step, after the message record: wait for it, not the record.
+            wait_for(lambda: any(c.get("related_to") == ivan for c in crm.records("ModComments")))
             comments = [c for c in crm.records("ModComments") if c.get("related_to") == ivan]
             n.check(
                 "refused, and the reason is a comment on Ivan's card: "

@@ -4,7 +4,13 @@ One model for every sender. Native shape (what `vtiger_plugin/SocialBridge.php` 
 
     {"event": "send" | "import_profile" | "record_saved", "module": "Contacts" | "Accounts" | "Leads",
      "id": "12x5", "data": {...}, "changed": [...] | {...}, "event_id": "...", "ts": 1700000000,
+     "modifiedtime": "2026-01-31 10:15:02", "is_new": false,        # the save this event is about
      "text": "...", "networks": ["vk", "x", "facebook"]}          # text/networks: send only
+
+`data` holds the record as the save left it and `modifiedtime` that save's time: the bridge acts only once
+it reads the record at least that new (see bridge/workflow.py), because vtiger calls the workflow before a
+webservice save is committed. A `modifiedtime` not in vtiger's `YYYY-MM-DD HH:MM:SS` form is ignored (the
+event is still taken; the bridge then just cannot tell an old read from a new one by time).
 
 Flat shape (form fields, or Vtiger Cloud's "Webhook" workflow action, whose body is a flat JSON object of
 the parameters the administrator mapped, nested by dot notation): the same top-level names are read, the
@@ -34,8 +40,13 @@ _WS_ID = re.compile(r"[1-9][0-9]{0,9}x[1-9][0-9]{0,18}")
 _CRMID = re.compile(r"[1-9][0-9]{0,18}")
 _EVENT_ID = re.compile(r"[A-Za-z0-9._:@-]{1,128}")
 _TS_TEXT = re.compile(r"[0-9]{1,12}(\.[0-9]{1,9})?")
+_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
+_BOOLS: dict[Any, bool] = {True: True, False: False, "1": True, "0": False, "true": True, "false": False}
 _ID_ALIASES = ("id", "record_id", "recordId", "recordid", "crmid")
-_KNOWN = frozenset({"event", "module", "data", "changed", "event_id", "ts", "text", "networks", *_ID_ALIASES})
+_KNOWN = frozenset({
+    "event", "module", "data", "changed", "event_id", "ts", "text", "networks", "modifiedtime", "is_new",
+    *_ID_ALIASES,
+})
 _MAX_FORM_FIELDS = 1000
 
 
@@ -61,6 +72,8 @@ class Event:
     changed: list[str] | dict[str, Any] | None = None
     text: str | None = None
     networks: tuple[str, ...] | None = None
+    modifiedtime: str | None = None  # of the save this event is about (vtiger's DB time)
+    is_new: bool | None = None  # the save created the record
 
     @property
     def crmid(self) -> int:
@@ -78,6 +91,10 @@ class Event:
             payload["text"] = self.text
         if self.networks is not None:
             payload["networks"] = list(self.networks)
+        if self.modifiedtime is not None:
+            payload["modifiedtime"] = self.modifiedtime
+        if self.is_new is not None:
+            payload["is_new"] = self.is_new
         return payload
 
 
@@ -179,6 +196,20 @@ def _networks(value: Any) -> tuple[str, ...] | None:
     return tuple(dict.fromkeys(names))  # de-duplicated, order kept
 
 
+def _modifiedtime(obj: Mapping[str, Any], data: Mapping[str, Any]) -> str | None:
+    for value in (obj.get("modifiedtime"), data.get("modifiedtime")):
+        if isinstance(value, str) and _DATETIME.fullmatch(value):
+            return value
+    return None
+
+
+def _is_new(value: Any) -> bool | None:
+    try:
+        return _BOOLS.get(value.lower() if isinstance(value, str) else value)
+    except TypeError:  # a list or an object: not a flag
+        return None
+
+
 def _data(obj: Mapping[str, Any]) -> dict[str, Any]:
     data = obj.get("data", {})
     if data is None:
@@ -219,7 +250,9 @@ def parse_event(
         raise EventError("invalid_event", "field 'text' must be a string")
     if kind != "send" and (text is not None or networks is not None):
         raise EventError("invalid_event", "fields 'text' and 'networks' are only valid for event 'send'")
+    data = _data(obj)
     return Event(
         event=kind, module=module, id=ws_id, event_id=event_id, ts=_timestamp(obj.get("ts"), default_ts),
-        data=_data(obj), changed=_changed(obj.get("changed")), text=text, networks=networks,
+        data=data, changed=_changed(obj.get("changed")), text=text, networks=networks,
+        modifiedtime=_modifiedtime(obj, data), is_new=_is_new(obj.get("is_new")),
     )

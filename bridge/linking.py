@@ -15,7 +15,6 @@ from bridge.crm import CLIENT_MODULES, Crm
 from bridge.store import IndexRow, Store
 from providers.base import ProfileRef, Provider
 from providers.errors import InvalidProfileUrl, ProviderError, ProviderNotAllowed
-from vtiger_ws import VtigerAccessDenied
 
 log = logging.getLogger(__name__)
 
@@ -67,17 +66,29 @@ class UrlIndex:
         self.resolve_pending()
         return total
 
-    def refresh_record(self, record_id: str) -> None:
-        """Re-index one record now (a workflow said it was saved); a deleted record leaves the index."""
+    def refresh_record(self, record_id: str) -> bool:
+        """Re-index one record now; False, leaving the index as it is, when the CRM does not show it.
+
+        vtiger answers ACCESS_DENIED both for a deleted record and for one whose creating webservice save
+        is not committed yet, so one such answer says nothing; the caller decides (see bridge/workflow.py),
+        and the periodic full rebuild drops records that are really gone.
+        """
+        record = self.crm.read_record(record_id)
+        if record is None:
+            return False
+        self.index_record(record_id, record)
+        return True
+
+    def index_record(self, record_id: str, record: Mapping[str, object]) -> None:
+        """Index one record from values already read."""
         module = self.crm.module_of(record_id)
         fields = {n: f for n, f in self.crm.url_field_names_of(module).items() if n in self.providers}
-        try:
-            record = self.crm.client.retrieve(record_id)
-        except VtigerAccessDenied:  # vtiger's answer for a deleted record
-            self.store.index_remove_record(record_id)
-            return
         self.store.index_replace_record(record_id, self._rows(module, fields, record))
         self.resolve_pending()
+
+    def forget_record(self, record_id: str) -> None:
+        """Take a record the CRM no longer shows out of the index."""
+        self.store.index_remove_record(record_id)
 
     def _rows(self, module: str, fields: Mapping[str, str], record: Mapping[str, object]) -> list[IndexRow]:
         rows = []

@@ -68,12 +68,15 @@ class ProfileImporter:
 
     # --- one record ---------------------------------------------------------------------------------
     def import_record(
-        self, record_id: str, *, url: str | None = None, dry_run: bool = False
+        self, record_id: str, *, url: str | None = None, dry_run: bool = False,
+        record: Mapping[str, object] | None = None,
     ) -> ProfileReport:
-        """Import the profile(s) behind the record's social URL fields (or behind `url`)."""
+        """Import the profile(s) behind the record's social URL fields (or behind `url`); `record`: the
+        record as just read (else it is read now)."""
         module = self.crm.module_of(record_id)
         report = ProfileReport(record_id, module, dry_run=dry_run)
-        record = self.crm.client.retrieve(record_id)
+        if record is None:
+            record = self.crm.client.retrieve(record_id)
         sources = self._sources(module, record, url, report)
         self._resolve_and_fetch(sources, report)
         candidates = self._candidates(module, record, sources, report)

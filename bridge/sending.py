@@ -98,8 +98,10 @@ class Sender:
         self.observer = observer
 
     # --- queueing --------------------------------------------------------------------------------
-    def targets_for(self, record_id: str, networks: Sequence[str] | None) -> tuple[str, list[SendTarget]]:
-        """The record's module and the send targets for it (reads the record once).
+    def targets_for(
+        self, record_id: str, networks: Sequence[str] | None, record: Mapping[str, object] | None = None
+    ) -> tuple[str, list[SendTarget]]:
+        """The record's module and the send targets for it (reads the record once, unless given).
 
         Raises:
             SendRefused: unknown record, unusable URL, no social URL field with a value.
@@ -114,7 +116,8 @@ class Sender:
             module = self.crm.module_of(record_id)
         except ValueError as exc:
             raise SendRefused(str(exc)) from None
-        record = self.crm.client.retrieve(record_id)
+        if record is None:
+            record = self.crm.client.retrieve(record_id)
         urls = self.crm.social_urls(module, record)
         wanted = list(networks) if networks else list(self.providers)
         targets: list[SendTarget] = []
@@ -139,15 +142,16 @@ class Sender:
             )
         return module, targets
 
-    def enqueue(self, request: SendRequest) -> int:
-        """Validate the request against the record and write it to the outbox; returns the outbox id.
+    def enqueue(self, request: SendRequest, *, record: Mapping[str, object] | None = None) -> int:
+        """Validate the request against the record (`record`: as just read, else read now) and write it to
+        the outbox; returns the outbox id.
 
         Raises:
             SendRefused: empty text, unknown record, no usable social URL field, unknown network.
         """
         if not request.text or not request.text.strip():
             raise SendRefused(f"record {request.record_id}: the message text is empty")
-        module, targets = self.targets_for(request.record_id, request.networks)
+        module, targets = self.targets_for(request.record_id, request.networks, record)
         outbox_id = self.store.enqueue_send(
             record_id=request.record_id,
             module=module,

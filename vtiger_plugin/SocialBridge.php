@@ -10,14 +10,23 @@
  * function here:
  *   - catches every error (Throwable on PHP 7+, Exception on PHP 5) and every PHP warning,
  *   - prints nothing (output is buffered and discarded),
- *   - spends at most 2 s on the network in total (cURL connect + transfer, all requests of the call),
+ *   - spends at most 2 s on the network per request (cURL connect + transfer, all events of the request),
  *     then gives up and logs,
  * and never writes the shared secret anywhere.
  *
- * Nothing is lost while the bridge is down: every event gets a random `event_id` before its first
- * attempt, and an event that could not be delivered for a passing reason (bridge unreachable or timed
+ * The events are sent when the request is over, not during the save. A webservice create/update/revise
+ * runs the whole save, workflows included, inside one database transaction (VtigerCRMObject::create/
+ * update/revise wrap CRMEntity::Save in startTransaction/completeTransaction), so a bridge asked at once
+ * would read the record as it was before the save, or not at all for a new record. A workflow function
+ * therefore only builds its event (with the record as this save left it: `data`, `modifiedtime`,
+ * `changed`, `is_new`) and queues it; a shutdown function (register_shutdown_function) posts the queue
+ * after the transaction has been committed. In a web-UI save there is no outer transaction; the same
+ * timing is just as right there.
+ *
+ * Nothing is lost while the bridge is down: every event gets a random `event_id` when it is built, and an
+ * event that could not be delivered for a passing reason (bridge unreachable or timed
  * out, HTTP 5xx, 401 secret/clock, 404/405 wrong URL, 408, 429) is appended to a spool file (JSON lines, the
- * exact body; flock'd lock file + atomic rename, bounded, oldest dropped first). Every later call sends
+ * exact body; flock'd lock file + atomic rename, bounded, oldest dropped first). Every later request sends
  * the waiting events first, oldest first, then its own, all within the same 2 s; a bridge that answers
  * 2xx (202 accepted, 200 duplicate) or refuses an event for good (any other 4xx) takes it off the spool.
  * A resend carries the same body, newly signed, so the bridge's duplicate check makes it harmless.
@@ -25,7 +34,7 @@
  *
  * The request: POST <bridge_url>/v1/vtiger/events, JSON body
  *   {"event", "module", "id" (ws id "12x5"), "crmid", "data" (VTWorkflowEntity::getData()),
- *    "changed" (field names from VTEntityDelta, record_saved only), "ts", ["text" for send]}
+ *    "modifiedtime" (of this save), "is_new", "changed" (field names from VTEntityDelta), "ts", "event_id"}
  * signed with X-Bridge-Timestamp / X-Bridge-Signature: sha256=HMAC-SHA256(secret, "<ts>.<body>").
  * Keep this in step with bridge/webhook_auth.py and bridge/events.py.
  *
@@ -40,6 +49,12 @@ define('SOCIALBRIDGE_SPOOL_MAX_BYTES', 5242880); // 5 MiB
 define('SOCIALBRIDGE_MIN_ATTEMPT_MS', 100); // a request with less time left than this is not started
 define('SOCIALBRIDGE_LOCK_WAIT', 1.0); // seconds; the lock is only ever held for a file read + write
 define('SOCIALBRIDGE_FLUSH_REQUEST_MS', 5000); // per request when flush.php empties the spool
+// Events of one request waiting for its end; beyond this many (a mass edit, a long cron run) the queue is
+// moved to the spool, which the end of the request sends first anyway.
+define('SOCIALBRIDGE_MAX_QUEUED', 200);
+
+$GLOBALS['socialbridge_queue'] = array();
+$GLOBALS['socialbridge_at_end'] = false;
 
 /** Workflow function "Social bridge: send message". */
 function socialbridge_send($entityData)
@@ -60,12 +75,11 @@ function socialbridge_record_saved($entityData)
 }
 
 /**
- * Post one event (after any waiting in the spool); true when the bridge stored it (2xx).
- * An event that could not be delivered for a passing reason is spooled. Never throws, never prints.
+ * Build one event and queue it for the end of the request (see the header: the save is not committed
+ * yet). True when it was queued. Never throws, never prints.
  */
 function socialbridge_notify($event, $entityData)
 {
-    $started = microtime(true);
     $config = array();
     $ok = false;
     $level = ob_get_level();
@@ -75,9 +89,8 @@ function socialbridge_notify($event, $entityData)
     set_error_handler('socialbridge_on_php_error');
     try {
         $config = socialbridge_config();
-        $deadline = $started + socialbridge_timeout_ms($config) / 1000.0;
         $body = socialbridge_body($config, socialbridge_payload($event, $entityData, $config));
-        $ok = socialbridge_deliver($config, $body, $deadline);
+        $ok = socialbridge_queue($config, $body);
     } catch (Throwable $e) {
         socialbridge_log($config, $event . ': ' . get_class($e) . ': ' . $e->getMessage());
     } catch (Exception $e) { // PHP 5 has no Throwable
@@ -88,6 +101,54 @@ function socialbridge_notify($event, $entityData)
         ob_end_clean();
     }
     return $ok;
+}
+
+/** Queue a body for the end of the request (registering the shutdown function once). */
+function socialbridge_queue($config, $body)
+{
+    if (!$GLOBALS['socialbridge_at_end']) {
+        register_shutdown_function('socialbridge_send_queued');
+        $GLOBALS['socialbridge_at_end'] = true;
+    }
+    $GLOBALS['socialbridge_queue'][] = $body;
+    if (count($GLOBALS['socialbridge_queue']) >= SOCIALBRIDGE_MAX_QUEUED) {
+        $queued = $GLOBALS['socialbridge_queue'];
+        $GLOBALS['socialbridge_queue'] = array();
+        $left = socialbridge_spool_update($config, socialbridge_spool_file($config), array(), $queued);
+        if ($left < 0) {
+            return false; // logged as EVENT LOST by the spool update
+        }
+    }
+    return true;
+}
+
+/**
+ * The shutdown function: send the events this request queued, after the ones waiting in the spool, within
+ * one 2 s budget. Runs after vtiger's transaction is over. Never throws, never prints.
+ */
+function socialbridge_send_queued()
+{
+    $bodies = $GLOBALS['socialbridge_queue'];
+    $GLOBALS['socialbridge_queue'] = array();
+    $GLOBALS['socialbridge_at_end'] = false;
+    $started = microtime(true);
+    $config = array();
+    $level = ob_get_level();
+    ob_start();
+    set_error_handler('socialbridge_on_php_error');
+    try {
+        $config = socialbridge_config();
+        $deadline = $started + socialbridge_timeout_ms($config) / 1000.0;
+        socialbridge_deliver($config, $bodies, $deadline);
+    } catch (Throwable $e) {
+        socialbridge_log($config, 'end of request: ' . get_class($e) . ': ' . $e->getMessage());
+    } catch (Exception $e) {
+        socialbridge_log($config, 'end of request: ' . get_class($e) . ': ' . $e->getMessage());
+    }
+    restore_error_handler();
+    while (ob_get_level() > $level) {
+        ob_end_clean();
+    }
 }
 
 /**
@@ -118,7 +179,7 @@ function socialbridge_flush($seconds)
                 $done[] = $lines[$i];
             }
             if ($done) {
-                $result['left'] = socialbridge_spool_update($config, $spool, $done, null);
+                $result['left'] = socialbridge_spool_update($config, $spool, $done, array());
             }
             if ($run['counts']['sent'] + $run['counts']['refused'] > 0) {
                 socialbridge_log($config, 'flush: re-sent ' . $run['counts']['sent'] . ' waiting event(s), '
@@ -196,17 +257,22 @@ function socialbridge_payload($event, $entityData, $config)
         // Set once, before the first attempt: a resend from the spool is the same event to the bridge.
         'event_id' => socialbridge_new_event_id(),
     );
-    if ($event === 'record_saved') {
-        $changed = socialbridge_changed_fields($module, $payload['crmid']);
-        if ($changed !== null) {
-            $payload['changed'] = $changed;
-        }
+    // The version of the record this event is about: the bridge waits until it reads at least this.
+    if (isset($data['modifiedtime']) && is_string($data['modifiedtime']) && $data['modifiedtime'] !== '') {
+        $payload['modifiedtime'] = $data['modifiedtime'];
     }
-    if ($event === 'send' && !empty($config['send_text_field'])) {
-        $field = $config['send_text_field'];
-        if (isset($data[$field]) && is_string($data[$field]) && $data[$field] !== '') {
-            $payload['text'] = $data[$field];
-        }
+    if (method_exists($entityData, 'isNew')) {
+        $payload['is_new'] = (bool)$entityData->isNew();
+    }
+    $changed = socialbridge_changed_fields($module, $payload['crmid']);
+    if ($changed !== null) {
+        $payload['changed'] = $changed;
+    }
+    if (!empty($config['send_text_field'])) {
+        // The text to send is chosen in one place, the bridge's fields.outgoing_text_field; the record's
+        // values travel in `data` and the bridge clears the field once the send is queued.
+        socialbridge_log($config, 'send_text_field is no longer used: set fields.outgoing_text_field in the'
+            . ' bridge\'s configuration instead and remove send_text_field from socialbridge.config.php');
     }
     return $payload;
 }
@@ -274,63 +340,88 @@ function socialbridge_timeout_ms($config)
     return $timeout;
 }
 
-/** The JSON body to post (and to spool): without the record data when it would exceed 64 KiB. */
+/**
+ * The JSON body to post (and to spool). Over 64 KiB (the bridge's limit) the largest values of the record
+ * data are left out, largest first, until it fits: the bridge reads those fields through the webservice.
+ */
 function socialbridge_body($config, $payload)
 {
     $body = socialbridge_encode($payload);
-    if (strlen($body) > SOCIALBRIDGE_MAX_BODY) {
-        // The bridge refuses bodies over 64 KiB; it re-reads the record through the webservice anyway.
-        $payload['data'] = array();
-        $body = socialbridge_encode($payload);
-        socialbridge_log($config, $payload['event'] . ' ' . $payload['id'] . ': record data too large, sent without it');
+    if (strlen($body) <= SOCIALBRIDGE_MAX_BODY) {
+        return $body;
     }
+    $sizes = array();
+    foreach ($payload['data'] as $name => $value) {
+        $sizes[$name] = strlen(is_scalar($value) ? (string)$value : json_encode($value));
+    }
+    arsort($sizes);
+    $left = array();
+    foreach ($sizes as $name => $size) {
+        unset($payload['data'][$name]);
+        $left[] = $name;
+        $body = socialbridge_encode($payload);
+        if (strlen($body) <= SOCIALBRIDGE_MAX_BODY) {
+            break;
+        }
+    }
+    socialbridge_log($config, $payload['event'] . ' ' . $payload['id'] . ': record data too large, sent without '
+        . implode(', ', $left));
     return $body;
 }
 
 /**
- * Deliver $body after the events already waiting in the spool (so the bridge sees them in the order they
- * happened), all before $deadline. Delivered or refused events leave the spool; the current one joins
- * it unless the bridge took it (or refused it for good). True when the bridge stored the current event.
+ * Deliver this request's $bodies after the events already waiting in the spool (so the bridge sees them in
+ * the order they happened), all before $deadline. Delivered or refused events leave the spool; this
+ * request's events join it unless the bridge took them (or refused them for good).
  */
-function socialbridge_deliver($config, $body, $deadline)
+function socialbridge_deliver($config, $bodies, $deadline)
 {
+    if (!$bodies) {
+        return;
+    }
     $spool = socialbridge_spool_file($config);
     $lines = socialbridge_spool_read($spool); // usually empty: one stat, no lock
-    $current = count($lines);
-    $lines[] = $body;
-    $run = socialbridge_send_lines($config, $lines, $current, $deadline, socialbridge_timeout_ms($config));
-    $currentDone = isset($run['done'][$current]);
+    $first = count($lines);
+    foreach ($bodies as $body) {
+        $lines[] = $body;
+    }
+    $run = socialbridge_send_lines($config, $lines, $first, $deadline, socialbridge_timeout_ms($config));
     $done = array();
+    $keep = array();
     $counts = array('sent' => 0, 'refused' => 0);
-    foreach ($run['done'] as $i => $outcome) {
-        if ($i !== $current) {
-            $done[] = $lines[$i];
-            $counts[$outcome]++;
+    foreach ($lines as $i => $body) {
+        if ($i < $first && isset($run['done'][$i])) {
+            $done[] = $body;
+            $counts[$run['done'][$i]]++;
+        } elseif ($i >= $first && !isset($run['done'][$i])) {
+            $keep[$i] = $body;
         }
     }
-    if ($done || !$currentDone) {
-        $left = socialbridge_spool_update($config, $spool, $done, $currentDone ? null : $body);
-        if (!$currentDone && $left >= 0) {
-            $notTried = $run['stopped_at'] !== null && $run['stopped_at'] < $current;
+    if ($done || $keep) {
+        $left = socialbridge_spool_update($config, $spool, $done, array_values($keep));
+        if ($keep && $left >= 0) {
             $why = $run['stopped'] === 'out of time' ? 'out of time after earlier events' : 'earlier events wait first';
-            socialbridge_log($config, socialbridge_describe($body) . ($notTried ? ': not sent, ' . $why : '')
-                . ': kept in the spool, re-sent with a later save (' . $left . ' waiting)');
+            foreach ($keep as $i => $body) {
+                $notTried = $run['stopped_at'] !== null && $run['stopped_at'] < $i;
+                socialbridge_log($config, socialbridge_describe($body) . ($notTried ? ': not sent, ' . $why : '')
+                    . ': kept in the spool, re-sent with a later save (' . $left . ' waiting)');
+            }
         }
     }
     if ($done) {
         socialbridge_log($config, 'spool: re-sent ' . $counts['sent'] . ' waiting event(s)'
             . ($counts['refused'] ? ', ' . $counts['refused'] . ' refused for good' : ''));
     }
-    return $currentDone && $run['done'][$current] === 'sent';
 }
 
 /**
  * POST each body in order until one finds the bridge unreachable, two in a row get a passing HTTP failure,
- * or the time is up. $current: index of the event of this save (-1: none), logged without "re-send".
+ * or the time is up. $first: index of the first event of this request (-1: none); the ones before it are
+ * logged as "re-send".
  * Returns array('done' => index => 'sent'|'refused', 'stopped' => reason|null, 'stopped_at' => index of
  * the body it stopped at (not attempted when out of time) or null, 'counts' => array(sent, refused)).
  */
-function socialbridge_send_lines($config, $lines, $current, $deadline, $maxMs)
+function socialbridge_send_lines($config, $lines, $first, $deadline, $maxMs)
 {
     $done = array();
     $stopped = null;
@@ -338,7 +429,7 @@ function socialbridge_send_lines($config, $lines, $current, $deadline, $maxMs)
     $httpFailures = 0;
     $counts = array('sent' => 0, 'refused' => 0);
     foreach ($lines as $i => $body) {
-        $what = ($i === $current ? '' : 're-send ') . socialbridge_describe($body);
+        $what = ($first >= 0 && $i >= $first ? '' : 're-send ') . socialbridge_describe($body);
         list($outcome, $detail) = socialbridge_post_body($config, $body, $deadline, $maxMs);
         if ($outcome === 'sent' || $outcome === 'refused') {
             $done[$i] = $outcome;
@@ -487,8 +578,8 @@ function socialbridge_spool_line_ok($line)
 
 /**
  * Under the spool lock: re-read the spool, take out the bodies in $done (delivered or refused; matched
- * by content, so lines added meanwhile by other requests stay), append $append (unless null or already
- * there), drop the oldest beyond the bounds, and replace the file atomically.
+ * by content, so lines added meanwhile by other requests stay), append the bodies in $append (those not
+ * already there), drop the oldest beyond the bounds, and replace the file atomically.
  * Returns how many events wait now, or -1 on failure (logged).
  */
 function socialbridge_spool_update($config, $spool, $done, $append)
@@ -499,8 +590,7 @@ function socialbridge_spool_update($config, $spool, $done, $append)
     }
     $lock = socialbridge_spool_lock($spool, SOCIALBRIDGE_LOCK_WAIT);
     if ($lock === false) {
-        socialbridge_log($config, 'SPOOL ERROR: could not lock ' . $spool . '.lock'
-            . ($append !== null ? '; EVENT LOST: ' . socialbridge_describe($append) . ' ' . socialbridge_event_id($append) : ''));
+        socialbridge_log($config, 'SPOOL ERROR: could not lock ' . $spool . '.lock' . socialbridge_lost($append));
         return -1;
     }
     $text = is_file($spool) ? @file_get_contents($spool) : '';
@@ -523,19 +613,31 @@ function socialbridge_spool_update($config, $spool, $done, $append)
     if ($bad) {
         socialbridge_log($config, 'SPOOL: dropped ' . $bad . ' unreadable line(s) from ' . $spool);
     }
-    if ($append !== null && !isset($seen[$append])) {
-        $kept[] = $append;
+    foreach ($append as $body) {
+        if (!isset($seen[$body])) {
+            $kept[] = $body;
+            $seen[$body] = true;
+        }
     }
     $kept = socialbridge_spool_bound($config, $kept);
     $ok = socialbridge_spool_write($spool, $kept);
     flock($lock, LOCK_UN);
     fclose($lock);
     if (!$ok) {
-        socialbridge_log($config, 'SPOOL ERROR: could not write ' . $spool
-            . ($append !== null ? '; EVENT LOST: ' . socialbridge_describe($append) . ' ' . socialbridge_event_id($append) : ''));
+        socialbridge_log($config, 'SPOOL ERROR: could not write ' . $spool . socialbridge_lost($append));
         return -1;
     }
     return count($kept);
+}
+
+/** "; EVENT LOST: send Contacts 12x5 event_id vt-…" for each body that could not be spooled. */
+function socialbridge_lost($bodies)
+{
+    $text = '';
+    foreach ($bodies as $body) {
+        $text .= '; EVENT LOST: ' . socialbridge_describe($body) . ' ' . socialbridge_event_id($body);
+    }
+    return $text;
 }
 
 function socialbridge_event_id($body)

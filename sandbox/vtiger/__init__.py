@@ -11,10 +11,14 @@
         crm.fail("create", "DATABASE_QUERY_ERROR", "...")         # an error envelope for the next call(s)
         crm.workflow_error("create") / crm.drop_after("revise")   # the work is done, the answer is lost
         crm.count("query"), crm.requests
+        crm.add_workflow("Contacts", task, test=conditions)       # runs inside the save (workflows.py):
+        crm.ui_save("Contacts", fields[, id]) / crm.ui_mass_edit  #   webservice saves before the commit,
+                                                                  #   web-UI saves after it
 
 Module map: server (HTTP, routing, sessions on each call), auth (tokens, sessions), records (CRUD),
 relations (related ops, sync), queryexec + vtql + mysql (VTQL in its two layers), storage (rows and MySQL
-storage rules), schema (describe metadata from sandbox/data/vtiger), profiles (version differences).
+storage rules), schema (describe metadata from sandbox/data/vtiger), profiles (version differences),
+workflows (workflow conditions and tasks), transactions (saves not yet committed while their workflows run).
 """
 
 from .server import DEFAULT_ACCESS_KEY, OPERATIONS, VtigerSandbox

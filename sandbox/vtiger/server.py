@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -22,7 +23,9 @@ from .envelope import (
 from .envelope import error as error_response
 from .profiles import get_profile
 from .schema import Schema
-from .storage import USERS_PREFIX, Store, User
+from .storage import USERS_PREFIX, Record, Store, User, split_ws_id
+from .transactions import PendingSave, Transactions
+from .workflows import ON_EVERY_SAVE, RequestScope, Task, Workflow, Workflows
 
 # name -> (HTTP method whose superglobal holds the params, prelogin, registered params)
 OPERATIONS: dict[str, tuple[str, bool, tuple[str, ...]]] = {
@@ -73,6 +76,8 @@ class VtigerSandbox(SandboxServer):
                                    email="admin@example.com")
         self.lock = self.store.lock
         self._expire_on: set[str] = set()
+        self.workflows = Workflows()
+        self.transactions = Transactions(self.store)
 
     # --- clock ------------------------------------------------------------------------------------
     def clock(self) -> datetime:
@@ -197,11 +202,14 @@ class VtigerSandbox(SandboxServer):
                         raise WsError("INVALID_SESSIONID", INVALID_SESSION)
                 if not prelogin and session is None:
                     raise WsError("AUTHENTICATION_REQUIRED", AUTH_REQUIRED)
-                return ok(self._dispatch(request, params, session))
+                result = self._dispatch(request, params, session)
+                if not isinstance(result, PendingSave):
+                    return ok(result)
             except WsError as err:
                 return error_response(err)
             except PhpFatal:
                 return fatal()
+        return ok(self._run_workflows_and_commit(result))
 
     def _dispatch(self, request: Request, p: dict[str, str | None], session: Session | None) -> Any:
         op = request.operation
@@ -226,11 +234,11 @@ class VtigerSandbox(SandboxServer):
         handlers: dict[str, Callable[[], Any]] = {
             "listtypes": lambda: records.listtypes(store, p["fieldTypeList"]),
             "describe": lambda: records.describe(store, p["elementType"]),
-            "create": lambda: records.create(store, user, p["elementType"], p["element"]),
+            "create": lambda: self._create(user, p["elementType"], p["element"]),
             "retrieve": lambda: records.retrieve(store, p["id"]),
-            "update": lambda: records.change(store, user, p["element"], full=True),
-            "revise": lambda: records.change(store, user, p["element"], full=False),
-            "delete": lambda: records.delete(store, p["id"]),
+            "update": lambda: self._change(user, p["element"], full=True),
+            "revise": lambda: self._change(user, p["element"], full=False),
+            "delete": lambda: self._delete(p["id"]),
             "query": lambda: self._query(p["query"]),
             "sync": lambda: relations.sync(store, user, p["modifiedTime"], p["elementType"]),
             "relatedtypes": lambda: relations.relatedtypes(store, p["elementType"]),
@@ -241,6 +249,92 @@ class VtigerSandbox(SandboxServer):
                 store, p["sourceRecordId"], p["relatedRecordId"], p["relationIdLabel"]),
         }
         return handlers[op]()
+
+    # --- saves and the workflows inside them ---------------------------------------------------------
+    def _create(self, user: User, element_type: str | None, raw: str | None) -> Any:
+        module = element_type or ""
+        if not self.workflows.for_module(module):
+            return records.create(self.store, user, element_type, raw)
+        created = records.create(self.store, user, element_type, raw)
+        crmid = int(created["id"].partition("x")[2])
+        return self.transactions.stage(module, crmid, None, None)
+
+    def _target_of(self, ws_id: str) -> Record | None:
+        parts = split_ws_id(ws_id)
+        if parts is None or not parts[1].isdigit():
+            return None
+        return self.store.live(int(parts[1]))
+
+    def _change(self, user: User, raw: str | None, *, full: bool) -> Any:
+        element = records.decode_element(raw)
+        target = self._target_of(str(element.get("id") or "")) if isinstance(element, dict) else None
+        if target is None:
+            return records.change(self.store, user, raw, full=full)
+        self.transactions.wait_for_row(target.crmid)  # another request's transaction holds the row
+        if not self.workflows.for_module(target.module):
+            return records.change(self.store, user, raw, full=full)
+        before = Record(target.crmid, target.module, dict(target.values), target.deleted, target.modified)
+        before_ws = self.store.as_ws(target)
+        records.change(self.store, user, raw, full=full)
+        return self.transactions.stage(target.module, target.crmid, before, before_ws)
+
+    def _delete(self, ws_id: str | None) -> Any:
+        target = self._target_of(ws_id or "")
+        if target is not None:
+            self.transactions.wait_for_row(target.crmid)
+        return records.delete(self.store, ws_id)
+
+    def _run_workflows_and_commit(self, pending: PendingSave) -> dict[str, str]:
+        """A webservice save: its workflows run inside the open transaction, then it commits, then the
+        request ends (PHP's shutdown functions) and the client gets the record as committed."""
+        scope = RequestScope()
+        try:
+            self.workflows.fire(pending.module, pending.after_ws["id"], pending.before_ws, pending.after_ws,
+                                committed=False, request=scope)
+        finally:
+            with self.lock:
+                committed = self.store.as_ws(self.transactions.commit(pending))
+            scope.end()
+        return committed
+
+    def add_workflow(self, module: str, *tasks: Task, execution_condition: int = ON_EVERY_SAVE,
+                     test: str | list[Any] = "", summary: str = "") -> Workflow:
+        """Register a workflow (com_vtiger_workflows row + its tasks): `test` is the conditions in
+        vtiger's stored JSON format (VTJsonCondition), `execution_condition` vtiger's trigger mode."""
+        stored = test if isinstance(test, str) else json.dumps(test)
+        return self.workflows.add(Workflow(module, list(tasks), execution_condition, stored, summary))
+
+    def ui_save(self, module: str, fields: dict[str, Any], record_id: str | None = None, *,
+                user_id: int = 1, request: RequestScope | None = None) -> str:
+        """A save as the web UI makes it (Vtiger_Save_Action): no outer transaction, so the row is
+        committed before the workflows run. Returns the record's ws id."""
+        scope = request or RequestScope()
+        with self.lock:
+            user = self.store.users[user_id]
+            if record_id is None:
+                created = records.create(self.store, user, module, json.dumps(fields))
+                before_ws, record_id = None, created["id"]
+            else:
+                target = self._target_of(record_id)
+                if target is not None:
+                    self.transactions.wait_for_row(target.crmid)
+                before_ws = self.get(record_id)
+                records.change(self.store, user, json.dumps({**fields, "id": record_id}), full=False)
+            after_ws = records.retrieve(self.store, record_id)
+        self.workflows.fire(module, record_id, before_ws, after_ws, committed=True, request=scope)
+        if request is None:
+            scope.end()
+        return record_id
+
+    def ui_mass_edit(self, module: str, record_ids: list[str], fields: dict[str, Any], *,
+                     user_id: int = 1) -> None:
+        """Mass edit in the list view: one request saving each record in turn (workflows per record)."""
+        scope = RequestScope()
+        try:
+            for record_id in record_ids:
+                self.ui_save(module, fields, record_id, user_id=user_id, request=scope)
+        finally:
+            scope.end()
 
     def _query(self, text: str | None) -> Any:
         if text is None:  # an absent (e.g. POSTed) query names no module

@@ -48,10 +48,14 @@ class Vtiger:
 
     def harness_command(self, function: str, *, ws_id: str = "12x5", module: str = "Contacts",
                         data: dict[str, Any] | None = None, delta: dict[str, Any] | None = None,
-                        repeat: int = 1, start_at: float | None = None) -> list[str]:
-        args = {"plugin": str(self.plugin_dir / "SocialBridge.php"), "function": function, "id": ws_id,
-                "module": module, "data": data if data is not None else {}, "delta": delta,
-                "repeat": repeat, "start_at": start_at}
+                        repeat: int = 1, start_at: float | None = None,
+                        is_new: bool | None = None) -> list[str]:
+        args: dict[str, Any] = {
+            "plugin": str(self.plugin_dir / "SocialBridge.php"), "function": function, "id": ws_id,
+            "module": module, "data": data if data is not None else {}, "delta": delta, "repeat": repeat,
+            "start_at": start_at}
+        if is_new is not None:
+            args["is_new"] = is_new
         return [PHP or "php", str(HARNESS), json.dumps(args)]
 
     def call(self, function: str, **kwargs: Any) -> dict[str, Any]:
@@ -64,18 +68,6 @@ def harness_result(returncode: int, stdout: str, stderr: str) -> dict[str, Any]:
     assert returncode == 0 and stderr == "", (returncode, stderr)
     result: dict[str, Any] = json.loads(stdout)
     return result
-
-
-@pytest.fixture
-def vtiger(tmp_path: Path) -> Vtiger:
-    plugin_dir = tmp_path / "vtiger" / "modules" / "SocialBridge"
-    shutil.copytree(PLUGIN, plugin_dir)
-    return Vtiger(tmp_path / "vtiger", plugin_dir, tmp_path / "logs" / "socialbridge.log")
-
-
-@pytest.fixture
-def recorder() -> Recorder:
-    return Recorder()
 
 
 @pytest.fixture
@@ -115,20 +107,34 @@ def test_record_saved_without_vtentitydelta_and_empty_data(
 
 
 def test_send_and_import_profile(vtiger: Vtiger, bridge_url: str, recorder: Recorder) -> None:
-    vtiger.configure(bridge_url, send_text_field="cf_message")
-    _clean(vtiger.call("socialbridge_send", data={"cf_message": "Здравствуйте!"}))
-    _clean(vtiger.call("socialbridge_import_profile", ws_id="10x3", module="Leads"))
-    send, imp = recorder.events
-    assert (send.event, send.text) == ("send", "Здравствуйте!")
-    assert (imp.event, imp.module, imp.id) == ("import_profile", "Leads", "10x3")
-
-
-def test_oversized_record_is_sent_without_data(vtiger: Vtiger, bridge_url: str, recorder: Recorder) -> None:
     vtiger.configure(bridge_url)
-    _clean(vtiger.call("socialbridge_record_saved", data={"description": "x" * 70_000}))
+    _clean(vtiger.call("socialbridge_send", data={"cf_message": "Здравствуйте!"}, is_new=False))
+    _clean(vtiger.call("socialbridge_import_profile", ws_id="10x3", module="Leads", is_new=True))
+    send, imp = recorder.events
+    # The bridge takes the text from the record data (its fields.outgoing_text_field), never from the plugin.
+    assert (send.event, send.text, send.data["cf_message"], send.is_new) == (
+        "send", None, "Здравствуйте!", False)
+    assert (imp.event, imp.module, imp.id, imp.is_new) == ("import_profile", "Leads", "10x3", True)
+
+
+def test_events_carry_the_saved_modifiedtime(vtiger: Vtiger, bridge_url: str, recorder: Recorder) -> None:
+    vtiger.configure(bridge_url)
+    _clean(vtiger.call("socialbridge_send", data={"modifiedtime": "2026-01-31 10:15:02", "lastname": "A"}))
+    _clean(vtiger.call("socialbridge_send", data={"modifiedtime": "31-01-2026"}))  # not vtiger's form: unused
+    first, second = recorder.events
+    assert (first.modifiedtime, first.is_new, second.modifiedtime) == ("2026-01-31 10:15:02", None, None)
+
+
+def test_oversized_record_leaves_out_its_largest_values(
+    vtiger: Vtiger, bridge_url: str, recorder: Recorder
+) -> None:
+    vtiger.configure(bridge_url)
+    data = {"description": "x" * 70_000, "vk_url": "https://vk.com/id1",
+            "modifiedtime": "2026-01-31 10:15:02"}
+    _clean(vtiger.call("socialbridge_record_saved", data=data))
     [event] = recorder.events
-    assert event.data == {}
-    assert "too large" in vtiger.log()
+    assert event.data == {"vk_url": "https://vk.com/id1", "modifiedtime": "2026-01-31 10:15:02"}
+    assert "record data too large, sent without description" in vtiger.log()
 
 
 def test_wrong_secret_is_refused_and_logged_without_the_secret(

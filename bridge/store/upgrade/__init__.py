@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from bridge.store.db import Database, SchemaTooNewError, to_db_time, utc_now
-from bridge.store.upgrade import v01_initial, v02_keys_and_claims
+from bridge.store.upgrade import v01_initial, v02_keys_and_claims, v03_event_retries
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +30,7 @@ class Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration.from_module(v01_initial),
     Migration.from_module(v02_keys_and_claims),
+    Migration.from_module(v03_event_retries),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
