@@ -51,6 +51,21 @@ function socialbridge_wf_options($argv)
     return $options;
 }
 
+/**
+ * The label under which install.php registered $function (in the CRM's language, see languages/): the
+ * task names the function by that label, as the workflow editor stores it. Null when it is not registered.
+ */
+function socialbridge_wf_label($registered, $function)
+{
+    foreach (glob(dirname(__FILE__) . '/languages/*.php') as $file) {
+        $labels = include $file;
+        if (is_array($labels) && isset($labels[$function]) && in_array($labels[$function], $registered, true)) {
+            return $labels[$function];
+        }
+    }
+    return null;
+}
+
 /** The templates of workflows.json that apply to this run. */
 function socialbridge_wf_templates($options)
 {
@@ -189,7 +204,8 @@ foreach ($modules as $module) {
             . ' (Settings, Module Layouts & Fields) or name an existing one');
     }
     foreach (socialbridge_wf_for_module($templates, $module, $fields, $sendField) as $spec) {
-        if (!in_array($spec['task']['methodName'], $methods->methodsForModule($module), true)) {
+        $label = socialbridge_wf_label($methods->methodsForModule($module), $spec['task']['function']);
+        if ($label === null) {
             socialbridge_wf_fail('the function "' . $spec['task']['methodName'] . '" is not registered for '
                 . $module . ': run php modules/SocialBridge/install.php first');
         }
@@ -204,7 +220,7 @@ foreach ($modules as $module) {
         $manager->save($workflow);
         $task = $tasks->createTask($spec['task']['class'], $workflow->id);
         $task->summary = $spec['task']['summary'];
-        $task->methodName = $spec['task']['methodName'];
+        $task->methodName = $label;
         $task->active = true;
         $tasks->saveTask($task);
         echo 'created ' . $module . ': ' . $spec['summary'] . ' (workflow ' . $workflow->id . ")\n";

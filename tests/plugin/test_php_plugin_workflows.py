@@ -202,3 +202,17 @@ def test_workflows_need_the_functions_registered_first(root: Path) -> None:
     done, state = _run(root, "--module=Leads", "--send-field=description")
     assert done.returncode == 2 and state["workflows"] == []
     assert "is not registered for Leads: run php modules/SocialBridge/install.php first" in done.stderr
+
+
+def test_tasks_name_the_functions_by_the_labels_install_registered_in_the_crms_language(root: Path) -> None:
+    """On a ru_ru CRM (SalesPlatform) install.php registers the Russian labels; the workflow task must call
+    the function by the label that is registered, or vtiger finds no function to run."""
+    db = root.parent / "db.json"
+    russian = ["Соцсети: отправить сообщение", "Соцсети: заполнить карточку из профиля",
+               "Соцсети: запись сохранена"]
+    db.write_text(json.dumps({**json.loads(db.read_text()), "methods": russian}, ensure_ascii=False))
+    done, state = _run(root, "--module=Contacts", "--send-field=description")
+    assert done.returncode == 0, done.stderr
+    assert [t["methodName"] for w in state["workflows"] for t in w["tasks"]] == [
+        "Соцсети: заполнить карточку из профиля", "Соцсети: заполнить карточку из профиля",
+        "Соцсети: отправить сообщение"]
