@@ -173,8 +173,12 @@ def make_app(
 
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         try:
-            route = routes.get(str(environ.get("PATH_INFO") or ""))
-            if route is None:
+            path = str(environ.get("PATH_INFO") or "")
+            # The request target as sent, when the server tells it: "//v1/...", "/v1/%65vents" or an
+            # absolute URL are decoded or collapsed into PATH_INFO, but are not this endpoint's address.
+            raw = environ.get("REQUEST_URI")
+            route = routes.get(path)
+            if route is None or (raw is not None and str(raw).split("?", 1)[0] != path):
                 raise HttpError(404, "not_found", "no such endpoint")
             method, view = route
             if str(environ.get("REQUEST_METHOD", "")).upper() != method:
