@@ -158,7 +158,8 @@ class Tripwire:
 
 def quiet_imports(boxes: Boxes) -> None:
     """Make every import fetch fail (HTTP 500), so a test sees the outbox alone: the startup import
-    otherwise records our own just-sent messages (see test_crash's xfail)."""
+    otherwise records our own just-sent messages (see test_crash's
+    test_kill_between_delivery_and_crm_record_with_the_startup_import)."""
     for op in ("messages.getConversations", "messages.getHistory"):
         boxes.vk.faults.http_error(500, operation=op, times=None)
     boxes.x.faults.http_error(500, operation="dm_events", times=None)

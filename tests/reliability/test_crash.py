@@ -9,7 +9,8 @@ Split (keeps the file near 30 s on 2 cores; each daemon start costs ~0.35 s):
 - one trial of 200 queued sends killed 5 times at seeded request counts.
 After a kill the claimed rows' 300 s leases are expired by hand (`expire_leases`): that is the wait a
 real restart would sit out (see test_a_send_claimed_by_a_killed_daemon_resumes_at_restart). The start-up
-import is kept out by failing its fetches (`quiet_imports`) except in the xfail that shows why.
+import is kept out by failing its fetches (`quiet_imports`) except in
+`test_kill_between_delivery_and_crm_record_with_the_startup_import`, which runs with it.
 """
 
 from __future__ import annotations

@@ -70,7 +70,8 @@ MODES = ["http 500", "empty 200", "html", "refused", "timeout", "create 500"]
 def test_sends_during_a_crm_outage_are_recorded_once_after_it(
     boxes: Boxes, tmp_path: Path, mode: str
 ) -> None:
-    # `create 500` with one send: several are held back by a bug, see the xfail below.
+    # `create 500` with one send: several sends whose CRM create fails together are
+    # test_one_unrecordable_send_does_not_hold_back_the_others.
     clients = add_clients(boxes, 1 if mode == "create 500" else 3, "out")
     state, slug = tmp_path / "state.sqlite3", mode.replace(" ", "-")
     sends: list[tuple[Client, str]] = []

@@ -2,7 +2,7 @@
 
 Each ends in its documented state — delivered after an in-call retry (VK 6, 10), parked for a later
 attempt (VK 9, 14, 5; X 429 until its reset; dropped connections, before or after the network acted;
-X's 503 after delivery in its own xfail test),
+X's 503 after delivery in its own test, `test_an_x_send_answered_503_after_delivery_is_not_sent_twice`),
 or `Not sent` with the reason (VK 901) — while the webhook keeps answering. Then the parked sends' wait is
 skipped (the clock the daemon would wait on is the state file's `next_attempt_at`) and a restarted daemon
 delivers each of them exactly once, recording one CRM message per send.
@@ -114,8 +114,9 @@ def settled_targets(state: Path, event_id: str) -> bool:
 
 
 def test_network_errors_end_in_their_documented_states(boxes: Boxes, tmp_path: Path) -> None:
-    # The start-up import would record the sends delivered-but-unconfirmed on its own (the xfail in
-    # test_crash); kept out so this test sees the outbox's handling of each error.
+    # The start-up import would record the sends delivered-but-unconfirmed on its own (test_crash's
+    # test_kill_between_delivery_and_crm_record_with_the_startup_import); kept out so this test sees the
+    # outbox's handling of each error.
     quiet_imports(boxes)
     clients = add_clients(boxes, len(SCENARIOS), "net")
     config, state = write_config(tmp_path, boxes), tmp_path / "state.sqlite3"
