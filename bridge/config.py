@@ -188,7 +188,7 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     Raises:
         ConfigError: listing every problem with file, key and line.
     """
-    from bridge.config_loader import Loader, apply_env, check, key_lines
+    from bridge.config_loader import Loader, apply_env, check, key_lines, secret_values
 
     path = Path(path)
     env = os.environ if env is None else env
@@ -206,7 +206,7 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of sections")
     apply_env(raw, env, lines)
-    loader = Loader(str(path), lines)
+    loader = Loader(str(path), lines, secrets=secret_values(raw))
     if raw.get("version") != CONFIG_VERSION:
         loader.fail(("version",), f"must be {CONFIG_VERSION} (the config format this bridge reads)")
     config = loader.build(Config, raw, ())
