@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from types import TracebackType
 from typing import Any
 
 from bridge.events import DEFAULT_ID_PREFIXES, Event, EventError, decode_form, decode_json, parse_event
 from bridge.webhook_auth import MAX_SKEW, verify
+from bridge.webhook_server import WebhookServer as WebhookServer  # re-exported: the server of `make_app`
 
 log = logging.getLogger(__name__)
 
@@ -201,64 +200,3 @@ def store_acceptor(store: Any) -> Accept:
         return bool(store.remember_event(event.event_id, event.event, event.to_payload()))
 
     return accept
-
-
-class WebhookServer:
-    """`app` served by waitress on a background thread; `url` and `port` are known after `start()`."""
-
-    def __init__(self, app: WSGIApp, host: str = "127.0.0.1", port: int = 0, *, threads: int = 8,
-                 stop_timeout: float = 5.0) -> None:
-        self._app = app
-        self._host = host
-        self._port = port
-        self._threads = threads
-        self._stop_timeout = stop_timeout
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
-        self.port = 0
-        self.url = ""
-
-    def start(self) -> WebhookServer:
-        from waitress.server import create_server  # type: ignore[import-untyped]
-
-        if self._server is not None:
-            raise RuntimeError("webhook server already started")
-        # Waitress's own body cap stays above ours so that our JSON 413 answers the usual case; it only
-        # guards memory against absurd uploads.
-        self._server = create_server(self._app, host=self._host, port=self._port, threads=self._threads,
-                                     max_request_body_size=16 * MAX_BODY, ident="vtiger-social-bridge",
-                                     clear_untrusted_proxy_headers=True)
-        self.port = int(self._server.effective_port)
-        self.url = f"http://{self._host}:{self.port}"
-        self._thread = threading.Thread(target=self._server.run, name="webhook-server", daemon=True)
-        self._thread.start()
-        log.info("webhook: listening on %s", self.url)
-        return self
-
-    def stop(self) -> None:
-        """Stop accepting, close connections, wait at most `stop_timeout` for the worker threads."""
-        server, self._server = self._server, None
-        if server is None:
-            return
-        from waitress import wasyncore  # type: ignore[import-untyped]
-
-        def close_all() -> None:
-            # Runs on the loop thread (via the trigger), so the socket map is not mutated under the loop;
-            # an empty map ends waitress's asyncore loop.
-            wasyncore.close_all(server._map, ignore_all=True)
-
-        server.trigger.pull_trigger(close_all)
-        if self._thread is not None:
-            self._thread.join(self._stop_timeout)
-            if self._thread.is_alive():  # loop wedged: close from here, best effort
-                close_all()
-            self._thread = None
-        server.task_dispatcher.shutdown(cancel_pending=True, timeout=self._stop_timeout)
-        log.info("webhook: stopped")
-
-    def __enter__(self) -> WebhookServer:
-        return self.start()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
