@@ -7,6 +7,7 @@ Stop (SIGTERM/SIGINT): stop accepting webhooks -> let in-flight work finish (bou
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import signal
 import threading
@@ -18,7 +19,7 @@ from bridge.config import Config
 from bridge.crm import CrmSchemaError
 from bridge.events import Event
 from bridge.scheduler import Scheduler
-from bridge.store import Store
+from bridge.store import Store, event_age_limit
 from bridge.webhook import WebhookServer, make_app, store_acceptor
 from bridge.wiring import Parts, build, set_api_user
 from bridge.worker import EventWorker
@@ -106,12 +107,15 @@ class App:
         self.scheduler.start()
         self.worker.start()
         w = self.config.webhook
+        # An event id is forgotten only once no event that old can be accepted any more.
+        horizon = event_age_limit(dt.timedelta(days=self.config.state.forget_after_days))
         app = make_app(
             secret=w.secret.reveal(),
             accept=self._accept,
             health=self.parts.health.snapshot,
             metrics=self.parts.metrics.render,
             max_body=w.max_body,
+            max_event_age=horizon.total_seconds(),
         )
         self.webhook = WebhookServer(app, host=w.bind, port=w.port).start()
         log.info("webhook listening on %s", self.webhook.url)

@@ -137,6 +137,10 @@ class WebhookConfig:
 @dataclass(frozen=True)
 class StateConfig:
     path: str = "state.sqlite3"
+    # Days after a send or webhook event finished: its message text is dropped (the CRM keeps it), then
+    # the row itself is forgotten. Events older than forget_after_days - 1 are refused by the webhook.
+    keep_texts_days: float = 30.0
+    forget_after_days: float = 400.0
 
 
 @dataclass(frozen=True)

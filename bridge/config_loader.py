@@ -268,6 +268,11 @@ def check(config: Config, loader: Loader) -> None:
         loader.fail(("vtiger", "access_key"), "is required (vtiger: My Preferences -> Access Key)")
     if not config.webhook.secret or len(config.webhook.secret.reveal()) < 16:
         loader.fail(("webhook", "secret"), "must be at least 16 characters (it signs vtiger's calls)")
+    state = config.state
+    if state.keep_texts_days < 1:
+        loader.fail(("state", "keep_texts_days"), "must be at least 1 (day)")
+    elif state.forget_after_days < state.keep_texts_days + 1:
+        loader.fail(("state", "forget_after_days"), "must be at least keep_texts_days + 1")
     try:
         ZoneInfo(config.vtiger.timezone)
     except (ZoneInfoNotFoundError, ValueError):

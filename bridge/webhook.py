@@ -98,6 +98,10 @@ def _read_body(environ: Mapping[str, Any], max_body: int) -> bytes:
     return body
 
 
+def _day(ts: float) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(ts))
+
+
 def make_app(
     *,
     secret: str | bytes,
@@ -108,8 +112,14 @@ def make_app(
     clock: Callable[[], float] = time.time,
     max_skew: int = MAX_SKEW,
     id_prefixes: Mapping[str, int] = DEFAULT_ID_PREFIXES,
+    max_event_age: float | None = None,
 ) -> WSGIApp:
-    """The WSGI callable of the webhook; collaborators are injected so tests and the daemon share it."""
+    """The WSGI callable of the webhook; collaborators are injected so tests and the daemon share it.
+
+    `max_event_age` (seconds): an event whose own `ts` is older is refused (422 `event_too_old`), because
+    the store forgets event ids after a while (`bridge/store/retention.py`) and a re-sent old event must
+    not become a second one.
+    """
     if not secret:
         raise ValueError("the webhook secret must not be empty")
 
@@ -135,6 +145,12 @@ def make_app(
             event = parse_event(obj, body=body, default_ts=signed_ts, id_prefixes=id_prefixes)
         except EventError as exc:
             raise HttpError(422, exc.code, exc.message) from exc
+        if max_event_age is not None and clock() - event.ts > max_event_age:
+            log.warning("webhook: refused %s %s %s from %s: older than the %d days event ids are kept",
+                        event.event, event.module, event.id, _day(event.ts), max_event_age // 86400)
+            raise HttpError(422, "event_too_old",
+                            f"the event was created {_day(event.ts)}, longer ago than the bridge keeps event"
+                            " ids (state.forget_after_days); it was not processed")
         try:
             fresh = accept(event)
         except Exception as exc:

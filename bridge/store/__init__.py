@@ -13,6 +13,7 @@ from bridge.store.outbox_rows import (
     idempotency_key,
 )
 from bridge.store.outbox_status import SendFilter
+from bridge.store.retention import PruneReport, event_age_limit
 from bridge.store.store import Store
 from bridge.store.upgrade import LATEST_VERSION
 from bridge.store.urlindex import IndexKey, IndexRow, UnresolvedRef, UrlIndexRow
@@ -25,6 +26,7 @@ __all__ = [
     "LedgerOrigin",
     "OutboxSend",
     "OutboxTarget",
+    "PruneReport",
     "SchemaTooNewError",
     "SendFilter",
     "SendTarget",
@@ -36,5 +38,6 @@ __all__ = [
     "UrlIndexRow",
     "WebhookEvent",
     "backoff_delay",
+    "event_age_limit",
     "idempotency_key",
 ]

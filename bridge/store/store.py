@@ -13,11 +13,14 @@ from bridge.store.events import EventsMixin
 from bridge.store.imports import ImportsMixin
 from bridge.store.outbox import OutboxMixin
 from bridge.store.outbox_status import OutboxStatusMixin
+from bridge.store.retention import RetentionMixin
 from bridge.store.upgrade import upgrade
 from bridge.store.urlindex import UrlIndexMixin
 
 
-class Store(OutboxMixin, OutboxStatusMixin, ImportsMixin, UrlIndexMixin, AuditMixin, EventsMixin):
+class Store(
+    OutboxMixin, OutboxStatusMixin, ImportsMixin, UrlIndexMixin, AuditMixin, EventsMixin, RetentionMixin
+):
     """Open (creating and migrating as needed) the state file at `path`; ":memory:" for tests.
 
     Thread-safe: every method is one transaction on a shared connection (see `bridge.store.db`).
