@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from bridge.import_start import DEFAULT_START
 from bridge.mapping import DEFAULT_FIELD_MAP
 from bridge.secrets import Secret
 
@@ -79,6 +80,8 @@ class ImportConfig:
     interval_minutes: float = 5.0
     limit: int = 20
     unknown_sender: str = "skip"
+    # Where the first import starts: now, all or last_days N (bridge/import_start.py).
+    start: str = DEFAULT_START
 
 
 @dataclass(frozen=True)

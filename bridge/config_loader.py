@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from bridge.config import ENV_PREFIX, PLACEHOLDER_MARKERS, Config
+from bridge.import_start import parse_start
 from bridge.mapping import DEFAULT_FIELD_MAP, PROFILE_ATTRIBUTES
 from bridge.secrets import Secret
 
@@ -254,6 +255,11 @@ def check(config: Config, loader: Loader) -> None:
             where = ("networks", network, "imports", "unknown_sender")
             shown = loader.shown(where, section.imports.unknown_sender)
             loader.fail(where, f"must be skip or create_lead, not {shown}")
+        try:
+            parse_start(section.imports.start)
+        except ValueError as exc:
+            where = ("networks", network, "imports", "start")
+            loader.fail(where, f"{exc}, not {loader.shown(where, section.imports.start)}")
         if section.imports.limit < 1 or section.imports.limit > 200:
             loader.fail(("networks", network, "imports", "limit"), "must be between 1 and 200")
     vk = config.networks.vk

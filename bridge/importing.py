@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bridge.crm import Crm
+from bridge.import_start import DEFAULT_START, parse_start
 from bridge.linking import UrlIndex
 from bridge.store import Store
 from providers.base import Direction, NetworkMessage, ProfileRef, Provider
@@ -49,6 +50,7 @@ class Importer:
         api_user_id: str,
         limit: int = 20,
         unknown_sender: str = "skip",
+        start: str = DEFAULT_START,
     ) -> None:
         if unknown_sender not in UNKNOWN_SENDER_POLICIES:
             raise ValueError(
@@ -61,6 +63,7 @@ class Importer:
         self.api_user_id = api_user_id
         self.limit = limit
         self.unknown_sender = unknown_sender
+        self.start = parse_start(start)
         self._locks: dict[str, threading.Lock] = {}
 
     def run(self, network: str) -> ImportReport:
@@ -74,6 +77,9 @@ class Importer:
         store = self.store
         report = ImportReport(network)
         cursor = store.get_cursor(network)
+        if cursor is None:  # the first import: start where configured, and remember it before fetching
+            cursor = provider.start_cursor(self.start.days)
+            store.set_cursor(network, cursor)
         messages, new_cursor = provider.fetch_messages(cursor, self.limit)
         report.fetched = len(messages)
         if not messages:

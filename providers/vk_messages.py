@@ -120,3 +120,47 @@ def fetch(transport: VkTransport, group: Mapping[str, object], cursor: str | Non
     complete = len(taken) == len(eligible) and bound == high
     next_cursor = high if complete else taken[-1]
     return [_to_message(candidates[i]) for i in taken], str(next_cursor)
+
+
+def start_cursor(transport: VkTransport, group: Mapping[str, object], since: dt.datetime | None) -> str:
+    """The cursor before the first message dated at or after `since` (None: before every message).
+
+    Message ids grow with time across the community, so the start is one id: the lowest id dated at or
+    after `since`, minus one. Conversations come newest activity first, so the listing stops at the first
+    one whose last message is older; each newer conversation is read back (200 per page, 25 pages per
+    `execute`) to its first message older than `since`. One-time cost: the messages since `since`.
+    """
+    if since is None:
+        return "0"
+    edge = since.timestamp()
+    high, peers, offset = 0, [], 0
+    while True:
+        page = transport.call("messages.getConversations",
+                              {**group, "count": PAGE, "offset": offset, "filter": "all"})
+        items = page.get("items") or []
+        for item in items:
+            conversation = item["conversation"]
+            high = max(high, int(conversation["last_message_id"]))
+            if int((item.get("last_message") or {}).get("date", 0)) < edge:
+                items = []  # older activity from here on
+                break
+            peers.append(int(conversation["peer"]["id"]))
+        if len(items) < PAGE:
+            break
+        offset += PAGE
+    lowest: int | None = None
+    offsets = dict.fromkeys(peers, 0)
+    while offsets:
+        calls = [("messages.getHistory", {**group, "peer_id": peer, "count": PAGE, "offset": at})
+                 for peer, at in offsets.items()]
+        further: dict[int, int] = {}
+        for (peer, at), result in zip(offsets.items(), transport.batch(calls), strict=True):
+            history = raise_unless(result, *UNREADABLE)
+            items = (history or {}).get("items") or []  # newest first
+            recent = [int(m["id"]) for m in items if int(m["date"]) >= edge]
+            if recent:
+                lowest = min(recent) if lowest is None else min(lowest, *recent)
+            if items and len(recent) == len(items) and len(items) == PAGE:
+                further[peer] = at + PAGE
+        offsets = further
+    return str(high if lowest is None else lowest - 1)
