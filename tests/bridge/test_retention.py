@@ -17,6 +17,7 @@ import requests
 from bridge.store import SendTarget, Store, event_age_limit
 from bridge.webhook import EVENTS_PATH, WebhookServer, make_app, store_acceptor
 from bridge.webhook_auth import sign
+from tests.bridge.test_store_outbox import Clock
 from tests.bridge.test_webhook_support import SECRET
 
 T0 = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.UTC)
@@ -26,17 +27,9 @@ TEXT = "Ваш заказ №4711 готов, Анна"
 VK = SendTarget("vk", "vk_url", "https://vk.com/id1", "1")
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(T0)
 
 
 @pytest.fixture
@@ -72,9 +65,10 @@ def _rows(path: str, sql: str) -> list[tuple[object, ...]]:
         conn.close()
 
 
-def _file_holds(path: str, needle: str) -> bool:
-    """Whether any table of the state file still holds `needle` (a message text, a phone)."""
-    conn = sqlite3.connect(path)
+def state_holds(path: str | Path, needle: str) -> bool:
+    """Whether any table of the state file still holds `needle` (a message text, a phone); read-only,
+    so a running daemon's file can be searched too."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         return any(needle in json.dumps([list(r) for r in conn.execute(f"SELECT * FROM {t}")],
@@ -88,12 +82,12 @@ def test_texts_go_after_keep_texts_and_rows_after_forget_after(state: Store, clo
     _event(state, "ev-1")
     clock.now = T0 + KEEP - dt.timedelta(seconds=1)
     assert state.prune(clock.now, keep_texts=KEEP, forget_after=FORGET).total == 0
-    assert _file_holds(state.path, TEXT) and _file_holds(state.path, "+7 900")
+    assert state_holds(state.path, TEXT) and state_holds(state.path, "+7 900")
 
     clock.now = T0 + KEEP + dt.timedelta(seconds=1)
     report = state.prune(clock.now, keep_texts=KEEP, forget_after=FORGET)
     assert (report.send_texts_dropped, report.event_texts_dropped) == (1, 1)
-    assert not _file_holds(state.path, TEXT) and not _file_holds(state.path, "+7 900")
+    assert not state_holds(state.path, TEXT) and not state_holds(state.path, "+7 900")
     send = state.get_send(oid)
     assert send is not None and send.text == "" and send.event_id == "ev-1"  # idempotency kept
     assert send.crm_message_id == "40x1" and send.target("vk").message_id == "vk-1"

@@ -4,8 +4,6 @@ holds the message text, the CRM still does, and vtiger re-sending the event is s
 from __future__ import annotations
 
 import datetime as dt
-import json
-import sqlite3
 from pathlib import Path
 
 from bridge import jobs
@@ -13,19 +11,10 @@ from bridge.app import App
 from bridge.config import load_config
 from sandbox.vk import VkSandbox
 from sandbox.vtiger import VtigerSandbox
+from tests.bridge.test_retention import state_holds
 from tests.daemon.helpers import post_event, wait_for, write_config
 
 TEXT = "Ваш заказ №4711 готов"
-
-
-def _state_holds(path: Path, needle: str) -> bool:
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        return any(needle in json.dumps([list(r) for r in conn.execute(f"SELECT * FROM {t}")],
-                                        ensure_ascii=False) for t in tables)
-    finally:
-        conn.close()
 
 
 def test_the_retention_job_drops_texts_and_keeps_duplicates_out(tmp_path: Path) -> None:
@@ -43,10 +32,10 @@ def test_the_retention_job_drops_texts_and_keeps_duplicates_out(tmp_path: Path) 
             assert wait_for(lambda: store.outbox_depth() == 0 and not store.pending_events()
                             and len(vk.delivered_to(uid)) == 1, timeout=30)
             state = tmp_path / "state.sqlite3"
-            assert jobs.prune_state(app.parts) == 0 and _state_holds(state, TEXT)  # too recent
+            assert jobs.prune_state(app.parts) == 0 and state_holds(state, TEXT)  # too recent
             later = dt.datetime.now(dt.UTC) + dt.timedelta(days=31)
             assert jobs.prune_state(app.parts, now=later) == 2  # the send's text and the event's
-            assert not _state_holds(state, TEXT)
+            assert not state_holds(state, TEXT)
             assert post_event(app.webhook.url, event).status_code == 200  # vtiger re-sends: a duplicate
             assert wait_for(lambda: not app.parts.store.pending_events(), timeout=10)
         finally:
