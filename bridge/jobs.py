@@ -33,9 +33,12 @@ TOKEN_HELP = {
 def _vtiger_health(parts: Parts, what: str) -> Iterator[None]:
     """Report vtiger's health from what this job saw: failed on an error, ok only after real calls.
 
-    A job that made no vtiger request (nothing due) must not declare a CRM outage over.
+    A job that made no vtiger request (nothing due) must not declare a CRM outage over. The request
+    counter is shared by every thread, so it may have grown by another job's failing calls: a failure
+    recorded while this job ran keeps the CRM failed.
     """
     before = sum(parts.client.stats.values())
+    failures = parts.health.failure_count("vtiger")
     try:
         yield
     except VtigerError as exc:
@@ -43,7 +46,7 @@ def _vtiger_health(parts: Parts, what: str) -> Iterator[None]:
         log.warning("%s: the CRM is not answering properly, the work waits: %s", what, exc)
         raise
     if sum(parts.client.stats.values()) > before:
-        parts.health.ok("vtiger")
+        parts.health.ok("vtiger", unless_failed_since=failures)
 
 
 @contextmanager
