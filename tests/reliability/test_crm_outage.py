@@ -155,7 +155,8 @@ def test_messages_arriving_during_a_crm_outage_are_imported_once_after_it(
         fetches = boxes.vk.count("messages.getConversations")
         assert wait_for(lambda: boxes.vk.count("messages.getConversations") >= fetches + 1, timeout=10)
         assert boxes.crm.records("SPSocialConnector") == []
-        assert health(url)[0] == 503
+        # The run seen fetching may not have reached its CRM call yet: wait for the failure it meets.
+        assert wait_for(lambda: health(url)[0] == 503, timeout=10)
         boxes.crm.faults.clear()
         expected = {t for _, vk_text, x_text in texts for t in (vk_text, x_text)}
         assert wait_for(lambda: {r["message"] for r in boxes.crm.records("SPSocialConnector")} == expected)
