@@ -7,9 +7,9 @@ Two horizons, counted from when a send or an event was finished (`done_at`), nev
   (`webhook_event.payload`, then only its identity: event, module, record id, event id, ts) are dropped.
   What idempotency needs stays: the event id (a re-delivered event is still a duplicate), the outbox id
   and its targets' network message ids.
-- after `forget_after`: the rows themselves go. Outbox ids are AUTOINCREMENT, so an idempotency key
-  built from one is never issued again; the message ledger (ids only, no text) is not pruned, since the
-  import checks every fetched message against it. An event id can only be forgotten because the webhook
+- after `forget_after`: the rows themselves go. Outbox ids are AUTOINCREMENT, so none is issued twice;
+  the message ledger (ids only, no text) is not pruned, since the import checks every fetched message
+  against it. An event id can only be forgotten because the webhook
   refuses any event whose own `ts` is older than `forget_after` less a day (`bridge/webhook.py`): a
   spooled event re-sent after its row is gone is older than that by construction.
 
