@@ -10,6 +10,7 @@ Stop (SIGTERM/SIGINT): stop accepting webhooks -> let in-flight work finish (bou
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import signal
 import threading
@@ -26,7 +27,7 @@ from bridge.lock import StateLock
 from bridge.metrics import count_send
 from bridge.outbox_workers import OutboxWorkers
 from bridge.scheduler import Scheduler
-from bridge.store import Store
+from bridge.store import Store, event_age_limit
 from bridge.webhook import WebhookServer, make_app, store_acceptor
 from bridge.wiring import Parts, build, detect_language, set_api_user
 from bridge.worker import EventWorker
@@ -126,6 +127,8 @@ class App:
         self.outbox.start()  # sends a previous run left in the outbox go out now
         self.worker.start()
         w = self.config.webhook
+        # An event id is forgotten only once no event that old can be accepted any more.
+        horizon = event_age_limit(dt.timedelta(days=self.config.state.forget_after_days))
         app = make_app(
             secret=w.secret.reveal(),
             accept=self._accept,
@@ -133,6 +136,7 @@ class App:
             metrics=self.parts.metrics.render,
             max_body=w.max_body,
             observe=lambda outcome: self.parts.metrics.webhook_requests.labels(outcome).inc(),
+            max_event_age=horizon.total_seconds(),
         )
         self.webhook = WebhookServer(app, host=w.bind, port=w.port).start()
         log.info("webhook listening on %s", self.webhook.url)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from bridge.import_start import DEFAULT_START
 from bridge.mapping import DEFAULT_FIELD_MAP
 from bridge.secrets import Secret
 
@@ -82,6 +83,8 @@ class ImportConfig:
     interval_minutes: float = 5.0
     limit: int = 20
     unknown_sender: str = "skip"
+    # Where the first import starts: now, all or last_days N (bridge/import_start.py).
+    start: str = DEFAULT_START
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,10 @@ class WebhookConfig:
 @dataclass(frozen=True)
 class StateConfig:
     path: str = "state.sqlite3"
+    # Days after a send or webhook event finished: its message text is dropped (the CRM keeps it), then
+    # the row itself is forgotten. Events older than forget_after_days - 1 are refused by the webhook.
+    keep_texts_days: float = 30.0
+    forget_after_days: float = 400.0
 
 
 @dataclass(frozen=True)
@@ -196,7 +203,7 @@ def load_config(
     Raises:
         ConfigError: listing every problem with file, key and line.
     """
-    from bridge.config_loader import Loader, apply_env, check, key_lines
+    from bridge.config_loader import Loader, apply_env, check, key_lines, secret_values
 
     path = Path(path)
     env = os.environ if env is None else env
@@ -214,7 +221,7 @@ def load_config(
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of sections")
     apply_env(raw, env, lines)
-    loader = Loader(str(path), lines, optional)
+    loader = Loader(str(path), lines, optional, secrets=secret_values(raw))
     if raw.get("version") != CONFIG_VERSION:
         loader.fail(("version",), f"must be {CONFIG_VERSION} (the config format this bridge reads)")
     config = loader.build(Config, raw, ())

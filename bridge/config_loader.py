@@ -9,13 +9,14 @@ import dataclasses
 import difflib
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
 from bridge.config import ENV_PREFIX, PLACEHOLDER_MARKERS, Config
+from bridge.import_start import parse_start
 from bridge.mapping import DEFAULT_FIELD_MAP, PROFILE_ATTRIBUTES
 from bridge.secrets import Secret
 
@@ -26,6 +27,10 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "logging.level": ("DEBUG", "INFO", "WARNING", "ERROR"),
     "logging.format": ("text", "json"),
 }
+# A value at least this long, one word, of letters and digits, is treated as a possible credential.
+_CREDENTIAL_LENGTH = 16
+# A secret is also recognised inside a longer value, and a value as part of a secret, from this length.
+_MIN_PART = 6
 _REQUIRED_WHEN_ENABLED: dict[str, tuple[str, ...]] = {
     "vk": ("token",),
     "x": ("consumer_key", "consumer_secret", "access_token", "access_token_secret"),
@@ -34,12 +39,15 @@ _REQUIRED_WHEN_ENABLED: dict[str, tuple[str, ...]] = {
 
 
 class Loader:
+    """Builds the typed config from the raw tree, collecting every error (see `shown` for what they echo)."""
+
     def __init__(self, source: str, lines: dict[tuple[str, ...], int],
-                 optional: frozenset[tuple[str, ...]] = frozenset()) -> None:
+                 optional: frozenset[tuple[str, ...]] = frozenset(), secrets: Iterable[str] = ()) -> None:
         self.source = source
         self.lines = lines
         self.errors: list[str] = []
         self.optional = optional  # keys a command does not need (e.g. the token `auth x` is about to get)
+        self.secrets = frozenset(s for s in secrets if s)
 
     def where(self, path: tuple[str, ...]) -> str:
         for n in range(len(path), 0, -1):
@@ -47,9 +55,37 @@ class Loader:
                 line = self.lines[path[:n]]
                 if line == 0:
                     env_name = "_".join((ENV_PREFIX, *path[:n])).upper()
-                    return f"environment variable {env_name} (key {'.'.join(path)})"
-                return f"{self.source}, key {'.'.join(path)}, line {line}"
-        return f"{self.source}, key {'.'.join(path)}"
+                    return f"environment variable {env_name} (key {self._dotted(path)})"
+                return f"{self.source}, key {self._dotted(path)}, line {line}"
+        return f"{self.source}, key {self._dotted(path)}"
+
+    def _dotted(self, path: tuple[str, ...]) -> str:
+        # A key is typed by the user too: a token pasted as a key name must not come back either.
+        return ".".join("<a key not shown>" if self._may_be_secret(part) else part for part in path)
+
+    def _may_be_secret(self, text: str) -> bool:
+        return _looks_like_credential(text) or any(
+            text == secret or (len(secret) >= _MIN_PART and secret in text)
+            or (len(text) >= _MIN_PART and text in secret)
+            for secret in self.secrets
+        )
+
+    def shown(self, path: tuple[str, ...], value: object) -> str:
+        """`value` quoted for an error message, or why it is not shown.
+
+        Secret-bearing, so never echoed: the value of a secret key; any value given in the environment
+        (VSB_* variables are where secrets are meant to live, whatever key they set); a value that is,
+        contains or is part of a configured secret; and a value shaped like a credential (a long word of
+        letters and digits), which is what a token put under the wrong key looks like.
+        """
+        text = value if isinstance(value, str) else repr(value)
+        if _is_secret_path(path):
+            return "the secret value"
+        if self.lines.get(path) == 0:
+            return "the value from the environment (not shown)"
+        if self._may_be_secret(text):
+            return "a value that is not shown (it may be a secret)"
+        return repr(value)
 
     def fail(self, path: tuple[str, ...], message: str) -> None:
         if path in self.optional:
@@ -100,16 +136,16 @@ class Loader:
                 return value
             if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0"):
                 return value.lower() in ("true", "yes", "1")
-            self.fail(path, f"must be true or false, not {value!r}")
+            self.fail(path, f"must be true or false, not {self.shown(path, value)}")
             return False
         if hint in (int, float):
             if isinstance(value, bool):
-                self.fail(path, f"must be a number, not {value!r}")
+                self.fail(path, f"must be a number, not {self.shown(path, value)}")
                 return hint(0)
             try:
                 number = hint(value)
             except (TypeError, ValueError):
-                self.fail(path, f"must be a number, not {value!r}")
+                self.fail(path, f"must be a number, not {self.shown(path, value)}")
                 return hint(0)
             if number < 0:
                 self.fail(path, f"must not be negative, got {number}")
@@ -120,7 +156,7 @@ class Loader:
                 return ""
             text = str(value)
             if dotted in _CHOICES and text not in _CHOICES[dotted]:
-                self.fail(path, f"must be one of {', '.join(_CHOICES[dotted])}, not {text!r}")
+                self.fail(path, f"must be one of {', '.join(_CHOICES[dotted])}, not {self.shown(path, text)}")
             return text
         if isinstance(hint, types.UnionType):  # pragma: no cover - not used by the schema
             return value
@@ -172,15 +208,45 @@ def apply_env(raw: dict[str, Any], env: Mapping[str, str], lines: dict[tuple[str
                 if not isinstance(node.get(part), dict):
                     node[part] = {}
                 node = node[part]
-            # Scalars are read as YAML ("true", "20") so types match the file; secrets stay verbatim.
-            parsed = env[name] if _is_secret_path(path) else yaml.safe_load(env[name])
+            # Scalars are read as YAML ("true", "20") so types match the file; secrets stay verbatim, and
+            # so does a value that is not YAML (its text would otherwise end up in a parser error).
+            parsed: Any = env[name]
+            if not _is_secret_path(path):
+                try:
+                    parsed = yaml.safe_load(env[name])
+                except yaml.YAMLError:
+                    parsed = env[name]
             node[path[-1]] = "" if parsed is None else parsed
             lines[path] = 0
+
+
+def secret_values(raw: object, path: tuple[str, ...] = ()) -> list[str]:
+    """Every value found under a secret key of the raw tree (after the environment overlay), whatever
+    its type: a token typed as a list or a number is still a token."""
+    found: list[str] = []
+    if isinstance(raw, Mapping):
+        for key, value in raw.items():
+            found += secret_values(value, (*path, str(key)))
+    elif isinstance(raw, list):
+        for item in raw:
+            found += secret_values(item, path)
+    elif raw is not None and path and _is_secret_path(path):
+        found.append(str(raw))
+    return found
+
+
+def _looks_like_credential(text: str) -> bool:
+    """A single long word mixing letters and digits: how tokens, keys and secrets look, and how no key
+    name, time zone, choice or URL the user means to show usually does."""
+    return (len(text) >= _CREDENTIAL_LENGTH and not any(c.isspace() for c in text)
+            and any(c.isdigit() for c in text) and any(c.isalpha() for c in text))
 
 
 def _is_secret_path(path: tuple[str, ...]) -> bool:
     cls: Any = Config
     for part in path:
+        if not dataclasses.is_dataclass(cls):
+            return False
         hint = typing.get_type_hints(cls).get(part)
         if hint is None:
             return False
@@ -197,10 +263,14 @@ def check(config: Config, loader: Loader) -> None:
             if not (value.reveal() if isinstance(value, Secret) else value):
                 loader.fail(("networks", network, key), f"is required when {network} is enabled")
         if section.imports.unknown_sender not in ("skip", "create_lead"):
-            loader.fail(
-                ("networks", network, "imports", "unknown_sender"),
-                f"must be skip or create_lead, not {section.imports.unknown_sender!r}",
-            )
+            where = ("networks", network, "imports", "unknown_sender")
+            shown = loader.shown(where, section.imports.unknown_sender)
+            loader.fail(where, f"must be skip or create_lead, not {shown}")
+        try:
+            parse_start(section.imports.start)
+        except ValueError as exc:
+            where = ("networks", network, "imports", "start")
+            loader.fail(where, f"{exc}, not {loader.shown(where, section.imports.start)}")
         if section.imports.limit < 1 or section.imports.limit > 200:
             loader.fail(("networks", network, "imports", "limit"), "must be between 1 and 200")
     vk = config.networks.vk
@@ -209,15 +279,22 @@ def check(config: Config, loader: Loader) -> None:
     if not config.vtiger.url:
         loader.fail(("vtiger", "url"), "is required")
     elif not config.vtiger.url.startswith(("http://", "https://")):
-        loader.fail(("vtiger", "url"), f"must start with http:// or https://, not {config.vtiger.url!r}")
+        shown = loader.shown(("vtiger", "url"), config.vtiger.url)
+        loader.fail(("vtiger", "url"), f"must start with http:// or https://, not {shown}")
     if not config.vtiger.access_key:
         loader.fail(("vtiger", "access_key"), "is required (vtiger: My Preferences -> Access Key)")
     if not config.webhook.secret or len(config.webhook.secret.reveal()) < 16:
         loader.fail(("webhook", "secret"), "must be at least 16 characters (it signs vtiger's calls)")
+    state = config.state
+    if state.keep_texts_days < 1:
+        loader.fail(("state", "keep_texts_days"), "must be at least 1 (day)")
+    elif state.forget_after_days < state.keep_texts_days + 1:
+        loader.fail(("state", "forget_after_days"), "must be at least keep_texts_days + 1")
     try:
         ZoneInfo(config.vtiger.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        loader.fail(("vtiger", "timezone"), f"unknown time zone {config.vtiger.timezone!r}")
+        shown = loader.shown(("vtiger", "timezone"), config.vtiger.timezone)
+        loader.fail(("vtiger", "timezone"), f"unknown time zone {shown}")
     for module, mapping in config.fields.profile_map.items():
         if module not in DEFAULT_FIELD_MAP:
             loader.fail(("fields", "profile_map", module), "must be Contacts, Accounts or Leads")
@@ -239,7 +316,7 @@ def _check_placeholders(obj: object, path: tuple[str, ...], loader: Loader) -> N
         return
     value = obj.reveal() if isinstance(obj, Secret) else obj
     if isinstance(value, str) and any(marker in value for marker in PLACEHOLDER_MARKERS):
-        shown = "the example placeholder" if isinstance(obj, Secret) else repr(value)
+        shown = "the example placeholder" if isinstance(obj, Secret) else loader.shown(path, value)
         loader.fail(path, f"still holds {shown}; replace it with your own value")
 
 

@@ -110,7 +110,12 @@ def _loads(text: bytes | str, what: str) -> Any:
 
 
 def decode_json(body: bytes) -> Any:
-    return _loads(body, "body")
+    # Decode first: json.loads(bytes) would also guess UTF-16/32 (with or without a BOM) and a UTF-8 BOM.
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise EventError("malformed_json", "body is not valid UTF-8 JSON") from exc
+    return _loads(text, "body")
 
 
 def decode_form(body: bytes) -> dict[str, Any]:

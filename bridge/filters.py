@@ -16,6 +16,7 @@ _TERM = re.compile(
         (?P<value>'(?:[^']|'')*'|"(?:[^"]|"")*"|[^\s'"]+)\s*""",
     re.IGNORECASE | re.VERBOSE,
 )
+_AND = re.compile(r"AND\s+", re.IGNORECASE)
 _OPS = {
     "=": vtql.eq,
     "!=": vtql.ne,
@@ -29,11 +30,14 @@ _OPS = {
 
 def parse_where(text: str) -> vtql.Condition:
     """Parse a filter; raises ValueError naming the part it could not read."""
-    parts = re.split(r"\s+AND\s+", text.strip(), flags=re.IGNORECASE)
     conditions = []
-    for part in parts:
-        match = _TERM.fullmatch(part)
-        if match is None:
+    position, end = 0, len(text)
+    # Scan term by term (not split on "AND" first): a quoted value may itself contain " AND ".
+    while True:
+        match = _TERM.match(text, position)
+        if match is None or (match.end() < end and not _AND.match(text, match.end())):
+            rest = text[position:].strip()
+            part = _AND.split(rest, maxsplit=1)[0] if match is None else rest
             raise ValueError(
                 f"cannot read the condition {part!r}: expected FIELD OP VALUE, e.g. mailingcity = 'Омск'"
             )
@@ -42,4 +46,8 @@ def parse_where(text: str) -> vtql.Condition:
             quote = value[0]
             value = value[1:-1].replace(quote * 2, quote)
         conditions.append(_OPS[match["op"].upper()](match["field"], value))
-    return vtql.and_(*conditions)
+        if match.end() == end:
+            return vtql.and_(*conditions)
+        separator = _AND.match(text, match.end())
+        assert separator is not None
+        position = separator.end()

@@ -33,6 +33,7 @@ class ComponentHealth:
     since: dt.datetime | None = None
     last_success: dt.datetime | None = None
     last_import: dt.datetime | None = None
+    failures: int = 0  # how many failures were ever recorded (see `Health.ok(unless_failed_since=...)`)
 
 
 def classify(exc: BaseException) -> State:
@@ -69,9 +70,17 @@ class Health:
         with self._lock:
             self._components.setdefault(name, ComponentHealth())
 
-    def ok(self, name: str, *, imported: bool = False) -> None:
+    def failure_count(self, name: str) -> int:
+        with self._lock:
+            return self._components.get(name, ComponentHealth()).failures
+
+    def ok(self, name: str, *, imported: bool = False, unless_failed_since: int | None = None) -> None:
+        """Mark `name` ok; with `unless_failed_since` (a `failure_count` taken earlier), only if no failure
+        was recorded since: a job must not clear a failure another thread saw while it ran."""
         with self._lock:
             comp = self._components.setdefault(name, ComponentHealth())
+            if unless_failed_since is not None and comp.failures != unless_failed_since:
+                return
             now = self._now()
             if comp.state is not State.OK:
                 comp.since = now
@@ -87,6 +96,7 @@ class Health:
                 comp.since = self._now()
             comp.state = state
             comp.reason = mask(str(exc), self._secrets)[:300]
+            comp.failures += 1
         return state
 
     def state(self, name: str) -> State:

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Mapping
 
 from bridge.crm import Crm
+from bridge.import_start import DEFAULT_START, parse_start
 from bridge.intake import UNKNOWN_SENDER_POLICIES, ImportReport, Intake
 from bridge.linking import UrlIndex
 from bridge.store import Store
@@ -37,12 +38,14 @@ class Importer:
         api_user_id: str,
         limit: int = 20,
         unknown_sender: str = "skip",
+        start: str = DEFAULT_START,
     ) -> None:
         self.crm = crm
         self.providers = dict(providers)
         self.store = store
         self.index = index
         self.limit = limit
+        self.start = parse_start(start)
         self.intake = Intake(
             crm, self.providers, store, index, api_user_id=api_user_id, unknown_sender=unknown_sender
         )
@@ -67,6 +70,9 @@ class Importer:
         store = self.store
         report = ImportReport(network)
         cursor = store.get_cursor(network)
+        if cursor is None:  # the first import: start where configured, and remember it before fetching
+            cursor = provider.start_cursor(self.start.days)
+            store.set_cursor(network, cursor)
         messages, new_cursor = provider.fetch_messages(cursor, self.limit)
         report.fetched = len(messages)
         if not messages:

@@ -6,6 +6,7 @@ metrics and returns. A rejected token pauses that network's import job (see `bri
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from collections.abc import Iterator
@@ -32,9 +33,12 @@ TOKEN_HELP = {
 def _vtiger_health(parts: Parts, what: str) -> Iterator[None]:
     """Report vtiger's health from what this job saw: failed on an error, ok only after real calls.
 
-    A job that made no vtiger request (nothing due) must not declare a CRM outage over.
+    A job that made no vtiger request (nothing due) must not declare a CRM outage over. The request
+    counter is shared by every thread, so it may have grown by another job's failing calls: a failure
+    recorded while this job ran keeps the CRM failed.
     """
     before = sum(parts.client.stats.values())
+    failures = parts.health.failure_count("vtiger")
     try:
         yield
     except VtigerError as exc:
@@ -42,7 +46,7 @@ def _vtiger_health(parts: Parts, what: str) -> Iterator[None]:
         log.warning("%s: the CRM is not answering properly, the work waits: %s", what, exc)
         raise
     if sum(parts.client.stats.values()) > before:
-        parts.health.ok("vtiger")
+        parts.health.ok("vtiger", unless_failed_since=failures)
 
 
 @contextmanager
@@ -89,6 +93,20 @@ def process_events(parts: Parts) -> int:
     # A queued send wakes the outbox workers itself (`Sender.on_queued`).
     with _timed(parts, "events"), _vtiger_health(parts, "webhook events"):
         return parts.processor.process_pending()
+
+
+def prune_state(parts: Parts, now: dt.datetime | None = None) -> int:
+    """Drop old message texts and forget old finished rows (`state.keep_texts_days`/`forget_after_days`)."""
+    state = parts.config.state
+    with _timed(parts, "prune"):
+        report = parts.store.prune(now or dt.datetime.now(dt.UTC),
+                                   keep_texts=dt.timedelta(days=state.keep_texts_days),
+                                   forget_after=dt.timedelta(days=state.forget_after_days))
+    if report.total:
+        log.info("state file: dropped the texts of %d send(s) and %d event(s), forgot %d send(s) and %d "
+                 "event(s)", report.send_texts_dropped, report.event_texts_dropped, report.sends_forgotten,
+                 report.events_forgotten)
+    return report.total
 
 
 def refresh_index(parts: Parts, full: bool = False) -> int:

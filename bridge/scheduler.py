@@ -80,6 +80,15 @@ class Scheduler:
             replace_existing=True,
         )
         add(
+            jobs.prune_state,
+            "interval",
+            hours=1,
+            args=[parts],
+            id="prune",
+            name="state file retention",
+            replace_existing=True,
+        )
+        add(
             jobs.refresh_index,
             "interval",
             hours=24,

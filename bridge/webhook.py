@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from types import TracebackType
 from typing import Any
 
 from bridge.events import DEFAULT_ID_PREFIXES, Event, EventError, decode_form, decode_json, parse_event
 from bridge.webhook_auth import MAX_SKEW, verify
+from bridge.webhook_server import WebhookServer as WebhookServer  # re-exported: the server of `make_app`
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +99,10 @@ def _read_body(environ: Mapping[str, Any], max_body: int) -> bytes:
     return body
 
 
+def _day(ts: float) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(ts))
+
+
 def make_app(
     *,
     secret: str | bytes,
@@ -110,9 +113,14 @@ def make_app(
     clock: Callable[[], float] = time.time,
     max_skew: int = MAX_SKEW,
     id_prefixes: Mapping[str, int] = DEFAULT_ID_PREFIXES,
+    max_event_age: float | None = None,
     observe: Observe | None = None,
 ) -> WSGIApp:
     """The WSGI callable of the webhook; collaborators are injected so tests and the daemon share it.
+
+    `max_event_age` (seconds): an event whose own `ts` is older is refused (422 `event_too_old`), because
+    the store forgets event ids after a while (`bridge/store/retention.py`) and a re-sent old event must
+    not become a second one.
 
     `observe(outcome)` is told how each call to the events endpoint (and each refused call elsewhere)
     ended: "accepted", "duplicate", or the error code of the refusal ("bad_signature", ...).
@@ -143,6 +151,12 @@ def make_app(
             event = parse_event(obj, body=body, default_ts=signed_ts, id_prefixes=id_prefixes)
         except EventError as exc:
             raise HttpError(422, exc.code, exc.message) from exc
+        if max_event_age is not None and clock() - event.ts > max_event_age:
+            log.warning("webhook: refused %s %s %s from %s: older than the %d days event ids are kept",
+                        event.event, event.module, event.id, _day(event.ts), max_event_age // 86400)
+            raise HttpError(422, "event_too_old",
+                            f"the event was created {_day(event.ts)}, longer ago than the bridge keeps event"
+                            " ids (state.forget_after_days); it was not processed")
         try:
             fresh = accept(event)
         except Exception as exc:
@@ -182,8 +196,12 @@ def make_app(
 
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         try:
-            route = routes.get(str(environ.get("PATH_INFO") or ""))
-            if route is None:
+            path = str(environ.get("PATH_INFO") or "")
+            # The request target as sent, when the server tells it: "//v1/...", "/v1/%65vents" or an
+            # absolute URL are decoded or collapsed into PATH_INFO, but are not this endpoint's address.
+            raw = environ.get("REQUEST_URI")
+            route = routes.get(path)
+            if route is None or (raw is not None and str(raw).split("?", 1)[0] != path):
                 raise HttpError(404, "not_found", "no such endpoint")
             method, view = route
             if str(environ.get("REQUEST_METHOD", "")).upper() != method:
@@ -224,64 +242,3 @@ def store_acceptor(store: Any) -> Accept:
         return bool(store.remember_event(event.event_id, event.event, event.to_payload()))
 
     return accept
-
-
-class WebhookServer:
-    """`app` served by waitress on a background thread; `url` and `port` are known after `start()`."""
-
-    def __init__(self, app: WSGIApp, host: str = "127.0.0.1", port: int = 0, *, threads: int = 8,
-                 stop_timeout: float = 5.0) -> None:
-        self._app = app
-        self._host = host
-        self._port = port
-        self._threads = threads
-        self._stop_timeout = stop_timeout
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
-        self.port = 0
-        self.url = ""
-
-    def start(self) -> WebhookServer:
-        from waitress.server import create_server  # type: ignore[import-untyped]
-
-        if self._server is not None:
-            raise RuntimeError("webhook server already started")
-        # Waitress's own body cap stays above ours so that our JSON 413 answers the usual case; it only
-        # guards memory against absurd uploads.
-        self._server = create_server(self._app, host=self._host, port=self._port, threads=self._threads,
-                                     max_request_body_size=16 * MAX_BODY, ident="vtiger-social-bridge",
-                                     clear_untrusted_proxy_headers=True)
-        self.port = int(self._server.effective_port)
-        self.url = f"http://{self._host}:{self.port}"
-        self._thread = threading.Thread(target=self._server.run, name="webhook-server", daemon=True)
-        self._thread.start()
-        log.info("webhook: listening on %s", self.url)
-        return self
-
-    def stop(self) -> None:
-        """Stop accepting, close connections, wait at most `stop_timeout` for the worker threads."""
-        server, self._server = self._server, None
-        if server is None:
-            return
-        from waitress import wasyncore  # type: ignore[import-untyped]
-
-        def close_all() -> None:
-            # Runs on the loop thread (via the trigger), so the socket map is not mutated under the loop;
-            # an empty map ends waitress's asyncore loop.
-            wasyncore.close_all(server._map, ignore_all=True)
-
-        server.trigger.pull_trigger(close_all)
-        if self._thread is not None:
-            self._thread.join(self._stop_timeout)
-            if self._thread.is_alive():  # loop wedged: close from here, best effort
-                close_all()
-            self._thread = None
-        server.task_dispatcher.shutdown(cancel_pending=True, timeout=self._stop_timeout)
-        log.info("webhook: stopped")
-
-    def __enter__(self) -> WebhookServer:
-        return self.start()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()

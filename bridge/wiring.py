@@ -151,6 +151,7 @@ def build(config: Config, *, store: Store | None = None) -> Parts:
             api_user_id=api_user,
             limit=getattr(config.networks, n).imports.limit,
             unknown_sender=getattr(config.networks, n).imports.unknown_sender,
+            start=getattr(config.networks, n).imports.start,
         )
         for n in providers
     }

@@ -153,8 +153,14 @@ class Provider(Protocol):
 
         Calling again with the returned cursor continues without skipping or repeating a message,
         however many arrived in between. `cursor=None` starts from the network's current newest
-        messages (the first `limit`).
+        messages (the first `limit`); the bridge instead starts from `start_cursor`.
         """
+        ...
+
+    def start_cursor(self, last_days: float | None) -> str:
+        """A cursor from which `fetch_messages` returns every message created in the last `last_days`
+        days by the network's clock (0: only messages from now on; None: every message the network still
+        returns), for the first import of a network."""
         ...
 
 

@@ -268,6 +268,15 @@ class FacebookProvider:
             new_seen |= seen
         return batch, encode_cursor(last_time, new_seen)
 
+    def start_cursor(self, last_days: float | None) -> str:
+        """A cursor `last_days` days back (None: the epoch, every message the Page still has); no request.
+
+        Each later call reads the conversations updated since the cursor's time, so catching up on a long
+        span re-reads it run by run (Graph reads are free, within the rate limit)."""
+        epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+        moment = epoch if last_days is None else ensure_aware(self._now()) - dt.timedelta(days=last_days)
+        return encode_cursor(max(epoch, moment).replace(microsecond=0), ())
+
     def _threads_since(self, since: dt.datetime | None) -> Iterator[dict[str, Any]]:
         """Conversations updated at or after `since`, newest first (Graph's order)."""
         rows = self._graph.pages(f"{self.page_id}/conversations",

@@ -39,7 +39,7 @@ from providers.base import (
 from providers.errors import ProviderError, ProviderKeyReused, ProviderNotFound
 from providers.ratelimit import Clock, RateLimiter, Sleep
 from providers.urls import parse_vk_url, vk_profile_url
-from providers.vk_messages import fetch
+from providers.vk_messages import fetch, start_cursor
 from providers.vk_profiles import PROFILE_FIELD_NAMES, PROFILE_FIELDS, USERS_PER_CALL, to_profile
 from providers.vk_transport import VkTransport, raise_unless
 
@@ -223,6 +223,10 @@ class VkProvider:
             seen.append(int(next_cursor))
         self._saw(*seen)
         return messages, next_cursor
+
+    def start_cursor(self, last_days: float | None) -> str:
+        since = None if last_days is None else dt.datetime.now(dt.UTC) - dt.timedelta(days=last_days)
+        return start_cursor(self._transport, self._group_params(), since)
 
     def messages_allowed(self, account_ids: Iterable[AccountId]) -> dict[AccountId, bool]:
         """Whether each person allows messages from our community (for display; 25 per request)."""

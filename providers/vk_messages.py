@@ -19,7 +19,8 @@ repeated (every id handed out is above the old cursor).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from itertools import islice
 from typing import Any
 
 from providers.base import AccountId, Direction, NetworkMessage
@@ -58,29 +59,38 @@ def parse_cursor(cursor: str | None) -> int | None:
     return int(cursor)
 
 
+def _conversations(transport: VkTransport, group: Mapping[str, object],
+                   size: int = PAGE) -> Iterator[Mapping[str, Any]]:
+    """Conversation items, newest activity first, `size` per request; lazy, so a caller that stops
+    early (or takes only the first `size`) makes no further request."""
+    offset = 0
+    while True:
+        page = transport.call("messages.getConversations",
+                              {**group, "count": size, "offset": offset, "filter": "all"})
+        items = page.get("items") or []
+        yield from items
+        if len(items) < size:
+            return
+        offset += size
+
+
 def _snapshot(transport: VkTransport, group: Mapping[str, object], after: int | None,
               limit: int) -> tuple[list[int], int]:
     """User peers with messages above `after`, and the highest message id seen."""
     peers: list[int] = []
     high = after or 0
     size = PAGE if after is not None else min(limit, PAGE)  # the newest `limit` sit in the top `limit`
-    offset = 0
-    while True:
-        page = transport.call("messages.getConversations",
-                              {**group, "count": size, "offset": offset, "filter": "all"})
-        items = page.get("items") or []
-        for item in items:
-            conversation = item["conversation"]
-            last_id = int(conversation["last_message_id"])
-            if after is not None and last_id <= after:
-                return peers, high
-            high = max(high, last_id)
-            peer = conversation["peer"]
-            if peer.get("type") == "user":  # chats have other senders than the peer: not imported
-                peers.append(int(peer["id"]))
-        if after is None or len(items) < size:
-            return peers, high
-        offset += size
+    items = _conversations(transport, group, size)
+    for item in items if after is not None else islice(items, size):
+        conversation = item["conversation"]
+        last_id = int(conversation["last_message_id"])
+        if after is not None and last_id <= after:
+            break
+        high = max(high, last_id)
+        peer = conversation["peer"]
+        if peer.get("type") == "user":  # chats have other senders than the peer: not imported
+            peers.append(int(peer["id"]))
+    return peers, high
 
 
 def fetch(transport: VkTransport, group: Mapping[str, object], cursor: str | None,
@@ -120,3 +130,39 @@ def fetch(transport: VkTransport, group: Mapping[str, object], cursor: str | Non
     complete = len(taken) == len(eligible) and bound == high
     next_cursor = high if complete else taken[-1]
     return [_to_message(candidates[i]) for i in taken], str(next_cursor)
+
+
+def start_cursor(transport: VkTransport, group: Mapping[str, object], since: dt.datetime | None) -> str:
+    """The cursor before the first message dated at or after `since` (None: before every message).
+
+    Message ids grow with time across the community, so the start is one id: the lowest id dated at or
+    after `since`, minus one. Conversations come newest activity first, so the listing stops at the first
+    one whose last message is older; each newer conversation is read back (200 per page, 25 pages per
+    `execute`) to its first message older than `since`. One-time cost: the messages since `since`.
+    """
+    if since is None:
+        return "0"
+    edge = since.timestamp()
+    high, peers = 0, []
+    for item in _conversations(transport, group):
+        conversation = item["conversation"]
+        high = max(high, int(conversation["last_message_id"]))
+        if int((item.get("last_message") or {}).get("date", 0)) < edge:
+            break  # older activity from here on
+        peers.append(int(conversation["peer"]["id"]))
+    lowest: int | None = None
+    offsets = dict.fromkeys(peers, 0)
+    while offsets:
+        calls = [("messages.getHistory", {**group, "peer_id": peer, "count": PAGE, "offset": at})
+                 for peer, at in offsets.items()]
+        further: dict[int, int] = {}
+        for (peer, at), result in zip(offsets.items(), transport.batch(calls), strict=True):
+            history = raise_unless(result, *UNREADABLE)
+            items = (history or {}).get("items") or []  # newest first
+            recent = [int(m["id"]) for m in items if int(m["date"]) >= edge]
+            if recent:
+                lowest = min(recent) if lowest is None else min(lowest, *recent)
+            if items and len(recent) == len(items) and len(items) == PAGE:
+                further[peer] = at + PAGE
+        offsets = further
+    return str(high if lowest is None else lowest - 1)

@@ -87,6 +87,7 @@ class XProvider:
         self._attempted: dict[str, dt.datetime] = {}  # idempotency key -> first attempt (UTC)
         self._sent: dict[str, SentMessage] = {}  # idempotency key -> what X answered
         self._claimed: dict[str, str] = {}  # DM event id -> the key it was matched or sent under
+        self._backlog: tuple[int | None, list[dict[str, Any]]] | None = None  # (cursor, events above it)
 
     # --- plumbing -------------------------------------------------------------------------------
     @property
@@ -250,19 +251,25 @@ class XProvider:
         consumed, so a burst larger than `limit` is delivered over several calls without a gap or a
         repeat. Ids are compared as integers (snowflakes), never as strings. Group conversations are
         consumed but not returned (the bridge links 1-1 conversations only).
+
+        X bills every event read, and a catch-up (a first import of 30 days) would re-read the whole
+        backlog on each call: the events read but not yet handed out are kept in memory for the next call
+        with the returned cursor, which then reads only what is newer (after a restart, once in full).
         """
         size = max(1, min(limit, 100))
         after = int(cursor) if cursor else None
         me = self.me_id()
+        held = self._backlog[1] if self._backlog is not None and self._backlog[0] == after else []
+        stop = int(held[-1]["id"]) if held else after  # read back to here
         # No `expansions=sender_id`: X bills every expanded user as a read and the bridge needs only ids.
         params = {"event_types": "MessageCreate", "dm_event.fields": EVENT_FIELDS, "max_results": str(size)}
-        fresh: list[dict[str, Any]] = []
+        fresh: list[dict[str, Any]] = list(held)
         while True:
             body = self._http.request("GET", "/2/dm_events", E_DM_EVENTS, params=params)
             page = list(_events_of(body))
-            fresh.extend(e for e in page if after is None or int(e["id"]) > after)
+            fresh.extend(e for e in page if stop is None or int(e["id"]) > stop)
             token = (body.get("meta") or {}).get("next_token")
-            reached_cursor = after is None or any(int(e["id"]) <= after for e in page)
+            reached_cursor = stop is None or any(int(e["id"]) <= stop for e in page)
             if reached_cursor or not token:
                 break
             params = {**params, "pagination_token": str(token), "max_results": "100"}
@@ -276,7 +283,30 @@ class XProvider:
             message = message_from_event(event, me)
             if message is not None:
                 messages.append(message)
+        rest = [e for e in fresh if last is None or int(e["id"]) > last]
+        self._backlog = (last, rest) if rest else None
         return messages, str(last) if last is not None else (cursor or "0")
+
+    def start_cursor(self, last_days: float | None) -> str:
+        """The id of the newest DM event created before the last `last_days` days ("0": every event X
+        still lists, which is its last 30 days).
+
+        Reads `GET /2/dm_events` back from the newest, 100 per page, until an older event: a one-time
+        cost of the events in those days (X bills each one read).
+        """
+        if last_days is None:
+            return "0"
+        since = self._now() - dt.timedelta(days=last_days)
+        params = {"event_types": "MessageCreate", "dm_event.fields": EVENT_FIELDS, "max_results": "100"}
+        while True:
+            body = self._http.request("GET", "/2/dm_events", E_DM_EVENTS, params=params)
+            for event in _events_of(body):  # newest first
+                if (parse_time(event.get("created_at")) or snowflake_time(str(event["id"]))) < since:
+                    return str(event["id"])
+            token = (body.get("meta") or {}).get("next_token")
+            if not token:
+                return "0"
+            params = {**params, "pagination_token": str(token)}
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:

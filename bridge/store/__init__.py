@@ -13,6 +13,7 @@ from bridge.store.outbox_rows import (
     new_idempotency_key,
 )
 from bridge.store.outbox_status import SendFilter
+from bridge.store.retention import PruneReport, event_age_limit
 from bridge.store.store import Store
 from bridge.store.upgrade import LATEST_VERSION
 from bridge.store.urlindex import IndexKey, IndexRow, UnresolvedRef, UrlIndexRow
@@ -27,6 +28,7 @@ __all__ = [
     "LedgerOrigin",
     "OutboxSend",
     "OutboxTarget",
+    "PruneReport",
     "SchemaTooNewError",
     "SendFilter",
     "SendTarget",
@@ -38,5 +40,6 @@ __all__ = [
     "UrlIndexRow",
     "WebhookEvent",
     "backoff_delay",
+    "event_age_limit",
     "new_idempotency_key",
 ]

@@ -15,13 +15,14 @@ from bridge.store.ledger import LedgerMixin
 from bridge.store.outbox import OutboxMixin
 from bridge.store.outbox_claims import OutboxClaimsMixin
 from bridge.store.outbox_status import OutboxStatusMixin
+from bridge.store.retention import RetentionMixin
 from bridge.store.upgrade import upgrade
 from bridge.store.urlindex import UrlIndexMixin
 
 
 class Store(
     OutboxMixin, OutboxClaimsMixin, OutboxStatusMixin, ImportsMixin, LedgerMixin, UrlIndexMixin, AuditMixin,
-    EventsMixin
+    EventsMixin, RetentionMixin
 ):
     """Open (creating and migrating as needed) the state file at `path`; ":memory:" for tests.
 

@@ -69,7 +69,8 @@ MODES = ["http 500", "empty 200", "html", "refused", "timeout", "create 500"]
 def test_sends_during_a_crm_outage_are_recorded_once_after_it(
     boxes: Boxes, tmp_path: Path, mode: str
 ) -> None:
-    # `create 500` with one send: several are held back by a bug, see the xfail below.
+    # `create 500` with one send: several sends whose CRM create fails together are
+    # test_one_unrecordable_send_does_not_hold_back_the_others.
     clients = add_clients(boxes, 1 if mode == "create 500" else 3, "out")
     state, slug = tmp_path / "state.sqlite3", mode.replace(" ", "-")
     sends: list[tuple[Client, str]] = []
@@ -153,7 +154,8 @@ def test_messages_arriving_during_a_crm_outage_are_imported_once_after_it(
         fetches = boxes.vk.count("messages.getConversations")
         assert wait_for(lambda: boxes.vk.count("messages.getConversations") >= fetches + 1, timeout=10)
         assert boxes.crm.records("SPSocialConnector") == []
-        assert wait_for(lambda: health(url)[0] == 503)  # the fetch is counted before the CRM call fails
+        # The run seen fetching may not have reached its CRM call yet: wait for the failure it meets.
+        assert wait_for(lambda: health(url)[0] == 503, timeout=10)
         boxes.crm.faults.clear()
         expected = {t for _, vk_text, x_text in texts for t in (vk_text, x_text)}
         assert wait_for(lambda: {r["message"] for r in boxes.crm.records("SPSocialConnector")} == expected)

@@ -2,7 +2,7 @@
 
 Each ends in its documented state — delivered after an in-call retry (VK 6, 10), parked for a later
 attempt (VK 9, 14, 5; X 429 until its reset; dropped connections, before or after the network acted;
-X's 503 after delivery in its own xfail test),
+X's 503 after delivery in its own test, `test_an_x_send_answered_503_after_delivery_is_not_sent_twice`),
 or `Not sent` with the reason (VK 901) — while the webhook keeps answering. Then the parked sends' wait is
 skipped (the clock the daemon would wait on is the state file's `next_attempt_at`) and a restarted daemon
 delivers each of them exactly once, recording one CRM message per send.

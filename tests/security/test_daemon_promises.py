@@ -4,6 +4,7 @@ replayed calls end to end, and nothing it logs at DEBUG, answers on /healthz or 
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +27,23 @@ EVENTS = "/v1/vtiger/events"
 def boxes() -> Iterator[tuple[VtigerSandbox, VkSandbox, XSandbox]]:
     with VtigerSandbox() as crm, VkSandbox() as vk, XSandbox() as x:
         yield crm, vk, x
+
+
+def _read(state: Path, sql: str) -> int:
+    conn = sqlite3.connect(f"file:{state}?mode=ro", uri=True, timeout=10)  # read-only: the daemon runs
+    try:
+        return int(conn.execute(sql).fetchone()[0])
+    finally:
+        conn.close()
+
+
+def _unfinished(state: Path) -> tuple[int, int]:
+    return (_read(state, "SELECT COUNT(*) FROM webhook_event WHERE done_at IS NULL"),
+            _read(state, "SELECT COUNT(*) FROM outbox WHERE done_at IS NULL"))
+
+
+def _stored_events(state: Path) -> int:
+    return _read(state, "SELECT COUNT(*) FROM webhook_event")
 
 
 def _post(url: str, body: bytes, headers: dict[str, str]) -> requests.Response:
@@ -66,8 +84,11 @@ def test_daemon_refuses_unsigned_and_replayed_sends_and_logs_no_secret(
         assert _post(daemon.url, body, sign(SECRET, body, int(time.time()))).status_code == 200
         health = requests.get(daemon.url + "/healthz", timeout=5)
         metrics = requests.get(daemon.url + "/metrics", timeout=5)
-        # Give a wrongly re-queued replay every chance to go out before counting (outbox runs each 1 s).
-        time.sleep(1.5)
+        # A replay wrongly taken as new would be a stored event by now (the answer comes after the store):
+        # wait until every stored event is processed and every send finished, then count.
+        state = tmp_path / "state.sqlite3"
+        assert wait_for(lambda: _unfinished(state) == (0, 0), timeout=30), (_unfinished(state), daemon.log)
+        assert _stored_events(state) == 1
     finally:
         code = daemon.terminate()
     assert code == 0, "".join(daemon.lines[-20:])

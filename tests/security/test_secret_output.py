@@ -26,8 +26,8 @@ from vtiger_ws import VtigerClient
 
 
 def _close_file_handlers() -> None:
-    # bridge.logs.configure drops the previous handlers without closing them (see the xfail below);
-    # close ours between in-process CLI calls so no file is left open.
+    # bridge.logs.configure closes the handlers of its earlier calls, but the last one stays open after
+    # main() returns; close it between in-process CLI calls so no file is left open.
     for handler in list(logging.getLogger().handlers):
         if isinstance(handler, logging.FileHandler):
             handler.close()
