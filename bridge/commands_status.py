@@ -88,13 +88,13 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
                 for t in send.targets:
                     if t.error_text:
                         print(f"  send {send.id} to {send.record_id} {t.network}: {t.error_text}")
-        events = store.failed_events(limit=10)
+        events = store.event_failures(limit=10)
         if events:
             print("recent failures of workflow events:")
-            for event, error in events:
+            for event in events:
                 payload = event.payload if isinstance(event.payload, dict) else {}
                 print(f"  {event.received_at:%Y-%m-%d %H:%M} {event.kind} {payload.get('id', '?')} "
-                      f"(event {event.event_id}): {error}")
+                      f"(event {event.event_id}): {event.error}")
         for network in config.networks.enabled():
             at = store.last_import_at(network)
             print(

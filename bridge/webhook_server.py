@@ -203,24 +203,32 @@ class WebhookServer:
         return self
 
     def stop(self) -> None:
-        """Stop accepting, close connections, wait at most `stop_timeout` for the worker threads."""
+        """Stop accepting, let the worker threads finish (at most `stop_timeout`), close the connections."""
         server, self._server = self._server, None
         if server is None:
             return
         from waitress import wasyncore  # type: ignore[import-untyped]
+
+        def stop_accepting() -> None:
+            # The listening socket only (the server's own close() would close the trigger too); open
+            # connections stay until their answers are out.
+            wasyncore.dispatcher.close(server)
 
         def close_all() -> None:
             # Runs on the loop thread (via the trigger), so the socket map is not mutated under the loop;
             # an empty map ends waitress's asyncore loop.
             wasyncore.close_all(server._map, ignore_all=True)
 
+        server.trigger.pull_trigger(stop_accepting)
+        # Workers first: a worker that finishes a request wakes the loop through its trigger, which must
+        # still be open then (closing it first made that worker fail with EBADF).
+        server.task_dispatcher.shutdown(cancel_pending=True, timeout=self._stop_timeout)
         server.trigger.pull_trigger(close_all)
         if self._thread is not None:
             self._thread.join(self._stop_timeout)
             if self._thread.is_alive():  # loop wedged: close from here, best effort
                 close_all()
             self._thread = None
-        server.task_dispatcher.shutdown(cancel_pending=True, timeout=self._stop_timeout)
         log.info("webhook: stopped")
 
     def __enter__(self) -> WebhookServer:

@@ -140,12 +140,3 @@ class EventsMixin(StoreComponent):
             "SELECT key, value FROM kv WHERE substr(key, 1, ?) = ?", (len(prefix), prefix)
         )
         return {r[0]: from_json(r[1]) for r in rows}
-
-    def failed_events(self, limit: int = 10) -> list[tuple[WebhookEvent, str]]:
-        """Workflow events that could not be processed, with the reason; newest first."""
-        rows = self._db.execute(
-            "SELECT event_id, kind, payload, received_at, error FROM webhook_event"
-            " WHERE done_at IS NOT NULL AND error IS NOT NULL ORDER BY done_at DESC, event_id LIMIT ?",
-            (limit,),
-        )
-        return [(WebhookEvent(r[0], r[1], from_json(r[2]), require_time(r[3])), r[4]) for r in rows]

@@ -110,7 +110,7 @@ def test_status_says_whether_the_daemon_runs_and_lists_failed_workflow_events(
         assert daemon.url is not None
         event = {"event": "send", "module": "Contacts", "id": nolink, "event_id": "no-link-1", "text": "hi"}
         assert post_event(daemon.url, event).status_code == 202
-        assert wait_for(lambda: "event no-link-1 refused" in daemon.log)
+        assert wait_for(lambda: f"event no-link-1 (send {nolink}) not carried out" in daemon.log)
         during = cli(config, "status")
         assert f"daemon: running (pid {daemon.pid}, since " in during.stdout, during.stdout
         assert "), healthy" in during.stdout
