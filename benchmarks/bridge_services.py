@@ -34,7 +34,8 @@ from bridge.profiles import ProfileImporter
 from bridge.sending import Sender, SendRequest
 from bridge.store import Store
 from providers.ratelimit import RateLimiter
-from providers.vk import DEFAULT_RPS, VkProvider
+from providers.vk import VkProvider
+from providers.vk.rate import DEFAULT_RPS
 from providers.x import XProvider
 from sandbox.vk import VkSandbox
 from sandbox.vtiger import VtigerSandbox

@@ -16,11 +16,12 @@ import time
 from collections.abc import Callable
 
 from benchmarks._common import Figure, base_parser, finish, print_table
-from bridge.wiring import vk_rate_limiter
 from providers.base import AccountId, ProfileRef
 from providers.facebook import FacebookProvider
 from providers.ratelimit import RateLimiter
-from providers.vk import DEFAULT_RPS, VkProvider
+from providers.vk import VkProvider
+from providers.vk.rate import DEFAULT_RPS
+from providers.vk.rate import rate_limiter as vk_rate_limiter
 from providers.x import XProvider
 from sandbox.facebook import FacebookSandbox
 from sandbox.vk import VkSandbox

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,62 +15,30 @@ from bridge.linking import UrlIndex
 from bridge.mapping import FieldMap
 from bridge.metrics import Metrics
 from bridge.profiles import ProfileImporter
+from bridge.secrets import Secret
 from bridge.sending import Sender
 from bridge.store import Store
 from bridge.workflow import EventProcessor
+from providers import PROVIDERS
 from providers.base import Provider
-from providers.facebook import FacebookProvider
-from providers.ratelimit import RateLimiter
-from providers.vk import VkProvider
-from providers.x import XProvider
 from vtiger_ws import VtigerClient
 
 log = logging.getLogger(__name__)
 
 
-# Requests reach VK a few ms late by varying amounts; at exactly the limit, 21 arrivals fall into one
-# of VK's 1-second windows now and then, error 6 pauses the token for a second and the send rate halves
-# (benchmarks/providers.py: 0.51 of the limit at 100 %, 0.96 at 95 %).
-VK_RATE_MARGIN = 0.95
-
-
-def vk_rate_limiter(configured_rate: float, **kwargs: Any) -> RateLimiter:
-    """The VK token's limiter: evenly spaced requests (VK counts per second), a little under the limit."""
-    return RateLimiter(configured_rate * VK_RATE_MARGIN, burst=1, **kwargs)
-
-
 def build_provider(config: Config, network: str) -> Provider:
-    """One provider from its config section (tokens revealed only here, into the client)."""
-    if network == "vk":
-        vk = config.networks.vk
-        return VkProvider(
-            vk.token.reveal(),
-            token_type=vk.token_type,
-            group_id=vk.group_id or None,
-            api_url=vk.api_url,
-            rate_limiter=vk_rate_limiter(vk.rate_limit),
-        )
-    if network == "x":
-        x = config.networks.x
-        return XProvider(
-            x.consumer_key.reveal(),
-            x.consumer_secret.reveal(),
-            x.access_token.reveal(),
-            x.access_token_secret.reveal(),
-            api_url=x.api_url,
-            rate_limiter=RateLimiter(x.rate_limit),
-        )
-    if network == "facebook":
-        fb = config.networks.facebook
-        return FacebookProvider(
-            fb.page_token.reveal(),
-            fb.page_id,
-            api_url=fb.api_url,
-            app_secret=fb.app_secret.reveal() or None,
-            use_human_agent_tag=fb.human_agent_tag,
-            rate_limiter=RateLimiter(fb.rate_limit),
-        )
-    raise ValueError(f"unknown network {network!r}")
+    """One provider from its config section, through the registry (secrets revealed only here)."""
+    section = getattr(config.networks, network)
+    settings = {
+        f.name: value.reveal() if isinstance(value, Secret) else value
+        for f in dataclasses.fields(section)
+        if f.name not in ("enabled", "imports") and (value := getattr(section, f.name)) is not None
+    }
+    try:
+        provider_class = PROVIDERS[network]
+    except KeyError:
+        raise ValueError(f"unknown network {network!r}") from None
+    return provider_class.from_settings(settings)
 
 
 @dataclass

@@ -1,6 +1,12 @@
 """Social network providers behind one contract (`providers.base.Provider`).
 
-The registry is explicit: adding a network means adding a module and a line here.
+Every network is a package of the same shape (`providers/vk/`, `providers/x/`, `providers/facebook/`):
+`provider.py` (the Provider class), `urls.py` (its profile links), `transport.py` (HTTP), `errors.py`
+(its error answers -> `providers.errors`), `messages.py`, `profiles.py` where needed, and `rate.py` (its
+rate budget). Shared: `base.py` (the contract and value types), `errors.py`, `ratelimit.py` (the
+limiter every network's budget is built on) and `_urlparse.py` (strict link splitting).
+
+The registry is explicit: adding a network means adding a package and a line in `PROVIDERS`.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from providers.base import (
     Profile,
     ProfileRef,
     Provider,
+    ProviderClass,
     SentMessage,
 )
 from providers.errors import (
@@ -47,6 +54,7 @@ __all__ = [
     "Provider",
     "ProviderAuthError",
     "ProviderCaptchaRequired",
+    "ProviderClass",
     "ProviderError",
     "ProviderKeyReused",
     "ProviderNotAllowed",
@@ -59,5 +67,5 @@ __all__ = [
 ]
 
 
-# The explicit registry: adding a network means a module and a line here.
-PROVIDERS: dict[str, type] = {"vk": VkProvider, "x": XProvider, "facebook": FacebookProvider}
+# The explicit registry: network name -> its Provider class (built from settings by `from_settings`).
+PROVIDERS: dict[str, ProviderClass] = {"vk": VkProvider, "x": XProvider, "facebook": FacebookProvider}

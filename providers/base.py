@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import NewType, Protocol, runtime_checkable
+from typing import Any, NewType, Protocol, runtime_checkable
 
 # A network account id as the network spells it: VK "12345", X "2244994945", Facebook PSID.
 AccountId = NewType("AccountId", str)
@@ -161,6 +161,15 @@ class Provider(Protocol):
         """A cursor from which `fetch_messages` returns every message created in the last `last_days`
         days by the network's clock (0: only messages from now on; None: every message the network still
         returns), for the first import of a network."""
+        ...
+
+
+class ProviderClass(Protocol):
+    """What the registry (`providers.PROVIDERS`) holds: a Provider class that builds itself from settings."""
+
+    def from_settings(self, settings: Mapping[str, Any]) -> Provider:
+        """A provider from its network's settings: plain values by the configuration's key names (secrets
+        revealed), with the limiter of the network's `rate.py` at `settings["rate_limit"]`."""
         ...
 
 

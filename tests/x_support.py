@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from providers.ratelimit import FakeClock, RateLimiter
+from providers.ratelimit import RateLimiter
 from providers.x import XProvider
 from sandbox.x import XSandbox
 from tests.contracts_x import operation, validate_request_body, validate_response
+from tests.fakes import FakeClock
 
 EPOCH_START = 1_800_000_000.0  # 2027-01-15: the fake clock doubles as the epoch clock X's headers use
 

@@ -2,7 +2,7 @@
 
 Requests reach VK a few milliseconds after the limiter lets them go, by varying amounts; at exactly the
 limit, 21 then now and then fall into one of VK's 1-second windows and VK answers error 6. The daemon's
-limiter (`bridge.wiring.vk_rate_limiter`) runs a little under the configured rate for that reason: these
+limiter (`providers.vk.rate.rate_limiter`) runs a little under the configured rate for that reason: these
 tests drive that limiter, and the provider the daemon wires from its config, against the VK sandbox
 enforcing the configured rate, so taking the margin out of the daemon's wiring makes them fail.
 """
@@ -14,11 +14,13 @@ from collections.abc import Callable
 
 from bridge.config import Config, NetworksConfig, VkConfig
 from bridge.secrets import Secret
-from bridge.wiring import build_provider, vk_rate_limiter
+from bridge.wiring import build_provider
 from providers.base import AccountId
-from providers.ratelimit import FakeClock, RateLimiter
+from providers.ratelimit import RateLimiter
 from providers.vk import VkProvider
+from providers.vk.rate import rate_limiter as vk_rate_limiter
 from sandbox.vk import VkSandbox
+from tests.fakes import FakeClock
 
 RATE = 20  # VK's limit for a community token, and the daemon's default `networks.vk.rate_limit`
 

@@ -17,13 +17,13 @@ import pytest
 from providers.base import AccountId, Direction, ProfileRef, Provider
 from providers.errors import ProviderAuthError, ProviderNotFound, ProviderRateLimited
 from providers.facebook import FacebookProvider
-from providers.ratelimit import FakeClock
 from providers.vk import VkProvider
 from providers.x import XProvider
 from sandbox._http import Response
 from sandbox.facebook import FacebookSandbox
 from sandbox.vk import VkSandbox
 from sandbox.x import XSandbox
+from tests.fakes import FakeClock
 from tests.x_support import EPOCH_START, make_provider
 
 NETWORKS = ("vk", "x", "facebook")

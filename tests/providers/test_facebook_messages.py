@@ -11,8 +11,8 @@ import pytest
 from providers.base import AccountId, Direction, NetworkMessage
 from providers.errors import ProviderNotAllowed, ProviderUnavailable
 from providers.facebook import FacebookProvider
-from providers.ratelimit import FakeClock
 from sandbox.facebook import FacebookSandbox
+from tests.fakes import FakeClock
 
 
 @pytest.fixture

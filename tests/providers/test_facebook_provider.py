@@ -17,8 +17,8 @@ from providers.errors import (
     ProviderUnavailable,
 )
 from providers.facebook import FacebookProvider
-from providers.ratelimit import FakeClock
 from sandbox.facebook import FacebookSandbox
+from tests.fakes import FakeClock
 
 
 @pytest.fixture

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 from providers.facebook import FacebookProvider
-from providers.ratelimit import FakeClock
 from providers.vk import VkProvider
 from sandbox.facebook import FacebookSandbox, UtcClock
 from sandbox.vk import VkSandbox
 from sandbox.x import XSandbox
+from tests.fakes import FakeClock
 from tests.x_support import EPOCH_START, make_provider
 
 DAY = 86400.0

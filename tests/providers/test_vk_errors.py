@@ -17,10 +17,10 @@ from providers.errors import (
     ProviderRateLimited,
     ProviderUnavailable,
 )
-from providers.ratelimit import FakeClock
 from providers.vk import VkProvider
 from sandbox._http import Request, Response
 from sandbox.vk import VkSandbox
+from tests.fakes import FakeClock
 
 
 @pytest.fixture

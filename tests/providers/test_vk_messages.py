@@ -8,10 +8,10 @@ from collections.abc import Iterator
 import pytest
 
 from providers.base import AccountId, Direction, NetworkMessage
-from providers.ratelimit import FakeClock
 from providers.vk import VkProvider, random_id_for
 from sandbox._http import Request, Response
 from sandbox.vk import VkSandbox
+from tests.fakes import FakeClock
 
 
 @pytest.fixture

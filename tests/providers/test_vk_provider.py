@@ -8,9 +8,9 @@ import pytest
 
 from providers.base import AccountId, Birthday, Profile, ProfileRef, Provider
 from providers.errors import NotAllowedReason, ProviderKeyReused, ProviderNotAllowed
-from providers.ratelimit import FakeClock
 from providers.vk import VkProvider, random_id_for
 from sandbox.vk import VkSandbox
+from tests.fakes import FakeClock
 
 
 @pytest.fixture

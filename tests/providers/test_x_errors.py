@@ -17,11 +17,11 @@ from providers.errors import (
     ProviderRateLimited,
     ProviderUnavailable,
 )
-from providers.ratelimit import FakeClock
 from providers.x import E_DM_CREATE, XProvider
-from providers.x_http import dm_refusal_reason
+from providers.x.errors import dm_refusal_reason
 from sandbox._http import Response
 from sandbox.x import XSandbox
+from tests.fakes import FakeClock
 from tests.x_support import EPOCH_START, contract_violations, make_provider
 
 

@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from providers.base import AccountId, Direction, NetworkMessage
-from providers.ratelimit import FakeClock
 from providers.x import E_DM_EVENTS, E_ME, XProvider
-from providers.x_mapping import message_from_event
+from providers.x.messages import message_from_event
 from sandbox.x import XSandbox
+from tests.fakes import FakeClock
 from tests.x_support import EPOCH_START, contract_violations, make_provider
 
 

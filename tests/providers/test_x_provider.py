@@ -8,10 +8,10 @@ from collections.abc import Iterator
 import pytest
 
 from providers.base import AccountId, Profile, ProfileRef, Provider
-from providers.ratelimit import FakeClock
 from providers.x import XProvider
-from providers.x_mapping import split_name
+from providers.x.profiles import split_name
 from sandbox.x import XSandbox
+from tests.fakes import FakeClock
 from tests.x_support import EPOCH_START, contract_violations, make_provider
 
 

@@ -8,9 +8,9 @@ import pytest
 import requests
 from requests_oauthlib import OAuth1
 
-from providers.ratelimit import FakeClock
 from sandbox.x import XSandbox
 from tests.contracts_x import validate_request_body, validate_response, validate_schema
+from tests.fakes import FakeClock
 from tests.x_support import EPOCH_START, contract_violations
 
 

@@ -8,7 +8,6 @@ identity/user-profile, error-codes). What Facebook allows a business, stated hon
   written by a human agent only);
 - profile data is first/last name and a photo URL that expires.
 Facebook has no idempotency key: `find_delivered` looks in the conversation for a message we may have sent.
-Transport and error mapping live in `providers.facebook_graph`.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ import datetime as dt
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import requests
@@ -39,16 +38,12 @@ from providers.errors import (
     ProviderNotFound,
     ProviderUnavailable,
 )
-from providers.facebook_graph import (
-    NETWORK,
-    GraphClient,
-    decode_cursor,
-    encode_cursor,
-    parse_time,
-    window_closed,
-)
+from providers.facebook.errors import NETWORK, window_closed
+from providers.facebook.messages import decode_cursor, encode_cursor, parse_time
+from providers.facebook.rate import default_limiter, rate_limiter
+from providers.facebook.transport import GraphClient
+from providers.facebook.urls import facebook_profile_url, parse_facebook_url
 from providers.ratelimit import Clock, RateLimiter, Sleep
-from providers.urls import facebook_profile_url, parse_facebook_url
 
 REPLY_WINDOW = dt.timedelta(hours=24)
 HUMAN_AGENT_WINDOW = dt.timedelta(days=7)
@@ -90,7 +85,7 @@ class FacebookProvider:
             raise ValueError("Facebook needs a Page access token and the Page id")
         self.page_id = page_id
         self.use_human_agent_tag = use_human_agent_tag
-        limiter = rate_limiter or RateLimiter(20, clock=clock, sleep=sleep)
+        limiter = rate_limiter or default_limiter(clock=clock, sleep=sleep)
         self._graph = GraphClient(api_url, page_token, app_secret, limiter=limiter, session=session,
                                   timeout=timeout, human_agent=use_human_agent_tag)
         self._now = now
@@ -102,6 +97,18 @@ class FacebookProvider:
             reply_window=HUMAN_AGENT_WINDOW if use_human_agent_tag else REPLY_WINDOW,
             profile_fields=frozenset({"first_name", "last_name", "full_name", "photo_url"}),
             can_import_messages=True, max_text_length=MAX_TEXT,
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> FacebookProvider:
+        """A provider from the bridge's `networks.facebook` settings (secrets revealed), at its budget."""
+        return cls(
+            str(settings["page_token"]),
+            str(settings["page_id"]),
+            api_url=str(settings["api_url"]),
+            app_secret=str(settings["app_secret"]) or None,
+            use_human_agent_tag=bool(settings["human_agent_tag"]),
+            rate_limiter=rate_limiter(float(settings["rate_limit"])),
         )
 
     @property

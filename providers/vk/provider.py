@@ -24,7 +24,8 @@ import datetime as dt
 import hashlib
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import requests
 
@@ -38,14 +39,14 @@ from providers.base import (
 )
 from providers.errors import ProviderError, ProviderKeyReused, ProviderNotFound
 from providers.ratelimit import Clock, RateLimiter, Sleep
-from providers.urls import parse_vk_url, vk_profile_url
-from providers.vk_messages import fetch, start_cursor
-from providers.vk_profiles import PROFILE_FIELD_NAMES, PROFILE_FIELDS, USERS_PER_CALL, to_profile
-from providers.vk_transport import VkTransport, raise_unless
+from providers.vk.messages import fetch, start_cursor
+from providers.vk.profiles import PROFILE_FIELD_NAMES, PROFILE_FIELDS, USERS_PER_CALL, to_profile
+from providers.vk.rate import DEFAULT_RPS, default_limiter, rate_limiter
+from providers.vk.transport import VkTransport, raise_unless
+from providers.vk.urls import parse_vk_url, vk_profile_url
 
 INT32_MAX = 2**31 - 1
 MAX_TEXT = 9000  # messages.send `message` maxLength (vk-api-schema)
-DEFAULT_RPS = {"community": 20.0, "user": 3.0}
 
 
 def random_id_for(idempotency_key: str) -> int:
@@ -71,9 +72,7 @@ class VkProvider:
             raise ValueError("a VK access token is required")
         self.token_type = token_type
         self.group_id = group_id
-        # burst=1 spaces requests evenly: VK counts per second, and a full bucket plus its refill
-        # would otherwise allow almost twice the rate inside one second.
-        limiter = rate_limiter or RateLimiter(DEFAULT_RPS[token_type], burst=1, clock=clock, sleep=sleep)
+        limiter = rate_limiter or default_limiter(token_type, clock=clock, sleep=sleep)
         self._transport = VkTransport(token, api_url=api_url, api_version=api_version, limiter=limiter,
                                       session=session, timeout=timeout, sleep=sleep)
         # The highest message id this client has seen (sent or fetched); None until the first one.
@@ -86,6 +85,17 @@ class VkProvider:
             profile_fields=PROFILE_FIELD_NAMES,
             can_import_messages=community,
             max_text_length=MAX_TEXT,
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> VkProvider:
+        """A provider from the bridge's `networks.vk` settings (token revealed), at VK's rate budget."""
+        return cls(
+            str(settings["token"]),
+            token_type=str(settings["token_type"]),
+            group_id=int(settings["group_id"]) or None,
+            api_url=str(settings["api_url"]),
+            rate_limiter=rate_limiter(float(settings["rate_limit"])),
         )
 
     def __repr__(self) -> str:

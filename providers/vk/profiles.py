@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from providers.base import AccountId, Birthday, Profile, ProfileRef, first_present
-from providers.urls import vk_profile_url
+from providers.vk.urls import vk_profile_url
 
 USERS_PER_CALL = 1000  # users.get `user_ids` maxItems
 PROFILE_FIELDS = "bdate,city,country,contacts,site,about,photo_max_orig,photo_200,screen_name,domain"

@@ -24,7 +24,7 @@ from itertools import islice
 from typing import Any
 
 from providers.base import AccountId, Direction, NetworkMessage
-from providers.vk_transport import VkTransport, raise_unless
+from providers.vk.transport import VkTransport, raise_unless
 
 PAGE = 200  # getConversations / getHistory `count` maximum
 UNREADABLE = (18, 936)  # a deleted/unknown peer's history: nothing to import, not an outage

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import requests
@@ -30,17 +30,11 @@ from providers.base import (
 )
 from providers.errors import NotAllowedReason, ProviderNotAllowed, ProviderNotFound, ProviderUnavailable
 from providers.ratelimit import RateLimiter
-from providers.urls import parse_x_url, x_profile_url
-from providers.x_http import XTransport
-from providers.x_mapping import (
-    expanded_text,
-    message_from_event,
-    parse_time,
-    profile_from_user,
-    snowflake_time,
-    valid_user_id,
-    valid_username,
-)
+from providers.x.messages import expanded_text, message_from_event, parse_time, snowflake_time
+from providers.x.profiles import profile_from_user, valid_user_id, valid_username
+from providers.x.rate import rate_limiter
+from providers.x.transport import XTransport
+from providers.x.urls import parse_x_url, x_profile_url
 
 BATCH = 100  # users/by and users?ids= take at most 100 values
 MAX_TEXT = 10_000
@@ -88,6 +82,18 @@ class XProvider:
         self._sent: dict[str, SentMessage] = {}  # idempotency key -> what X answered
         self._claimed: dict[str, str] = {}  # DM event id -> the key it was matched or sent under
         self._backlog: tuple[int | None, list[dict[str, Any]]] | None = None  # (cursor, events above it)
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> XProvider:
+        """A provider from the bridge's `networks.x` settings (secrets revealed), at its rate budget."""
+        return cls(
+            str(settings["consumer_key"]),
+            str(settings["consumer_secret"]),
+            str(settings["access_token"]),
+            str(settings["access_token_secret"]),
+            api_url=str(settings["api_url"]),
+            rate_limiter=rate_limiter(float(settings["rate_limit"])),
+        )
 
     # --- plumbing -------------------------------------------------------------------------------
     @property

@@ -16,7 +16,7 @@ import requests
 
 from providers.errors import ProviderUnavailable
 from providers.ratelimit import RateLimiter, Sleep
-from providers.vk_errors import (
+from providers.vk.errors import (
     NETWORK,
     RETRIED_INSIDE_CALL,
     RPS_RETRY_AFTER,
