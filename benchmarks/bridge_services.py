@@ -27,11 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks._common import Figure, base_parser, finish, print_table, vtiger_sandbox
-from bridge.crm import Crm
-from bridge.importing import Importer
-from bridge.linking import UrlIndex
-from bridge.profiles import ProfileImporter
-from bridge.sending import Sender, SendRequest
+from bridge.crm.gateway import Crm
+from bridge.services.importing import Importer
+from bridge.services.linking import UrlIndex
+from bridge.services.profiles import ProfileImporter
+from bridge.services.sending import Sender, SendRequest
 from bridge.store import Store
 from providers.ratelimit import RateLimiter
 from providers.vk import VkProvider
@@ -81,7 +81,7 @@ class PastClock:
 
 @contextmanager
 def rig(latency: str, clock: PastClock | None = None) -> Iterator[Rig]:
-    """The sandboxes and the services wired as bridge/wiring.py does (VK limiter at 20/s, burst 1)."""
+    """The sandboxes and the services wired as bridge/daemon/wiring.py does (VK limiter at 20/s, burst 1)."""
     with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
         crm_box = stack.enter_context(vtiger_sandbox(latency, clock=clock))
         vk_box = stack.enter_context(VkSandbox(rate_limit=DEFAULT_RPS["community"]))

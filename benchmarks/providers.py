@@ -39,7 +39,7 @@ def _delta(count: Callable[[], int], action: Callable[[], object]) -> int:
 def vk_profiles(n: int) -> list[Figure]:
     with VkSandbox(rate_limit=VK_RATE) as box:
         box.add_users(n, screen_prefix="bench_")
-        # The limiter exactly as the daemon builds it (bridge/wiring.py): the configured rate, burst 1.
+        # The limiter exactly as the daemon builds it (bridge/daemon/wiring.py): the configured rate, burst 1.
         with VkProvider(box.community_token, group_id=box.group_id, api_url=box.url,
                         rate_limiter=RateLimiter(VK_RATE, burst=1)) as vk:
             refs = [ProfileRef("vk", "screen_name", f"bench_{i}") for i in range(n)]
@@ -154,7 +154,7 @@ def main() -> int:
     args = parser.parse_args()
     sections = [
         ("VK profiles", vk_profiles(args.profiles)),
-        ("VK send throughput (real clock), limiter at the limit as wired in bridge/wiring.py",
+        ("VK send throughput (real clock), limiter at the limit as wired in bridge/daemon/wiring.py",
          vk_send_rate(args.send_seconds)),
         ("VK send throughput with a margin (context, no goal)",
          [*vk_send_rate(args.send_seconds, VK_RATE * 0.95), *vk_send_rate(args.send_seconds, VK_RATE * 0.9)]),

@@ -23,9 +23,10 @@ from typing import Any
 
 import requests
 
-from bridge.events import Event
-from bridge.webhook import EVENTS_PATH, WebhookServer, make_app
-from bridge.webhook_auth import sign
+from bridge.webhook.endpoint import EVENTS_PATH, make_app
+from bridge.webhook.events import Event
+from bridge.webhook.server import WebhookServer
+from bridge.webhook.signing import sign
 
 SECRET = "benchmark-secret-0123456789abcdef"
 CLIENTS = 32
@@ -103,7 +104,7 @@ def _serve(kind: str, store_kind: str, threads: int, conn: Connection) -> None:
         if kind == "webhook":
             if store_kind == "sqlite":
                 from bridge.store import Store
-                from bridge.webhook import store_acceptor
+                from bridge.webhook.endpoint import store_acceptor
 
                 store = Store(Path(tmp) / "bench.sqlite3")
                 accept = store_acceptor(store)

@@ -3,7 +3,8 @@ claim that lets exactly one writer record it.
 
 Every path that puts a network message into the CRM claims (network, message id) first: the outbox when a
 network accepts a send (`OutboxMixin.mark_target_sent`), the import and any other intake (`ledger_claim`,
-used by `bridge.intake`). Whoever claims a message first is its only writer; the others adopt its record:
+used by `bridge.services.intake`). Whoever claims a message first is its only writer; the others adopt its
+record:
 
 - not in the ledger: the claim is taken. The writer looks the message up in the CRM by network message id
   (a new state file knows nothing of what the CRM holds), then creates the record or adopts the one found,

@@ -1,4 +1,4 @@
-"""Outbox claims for the outbox workers (`bridge.outbox_workers`): one send at a time, per lane.
+"""Outbox claims for the outbox workers (`bridge.services.outbox_workers`): one send at a time, per lane.
 
 A delivery lane takes the oldest send with a due target on *its* network; a recorder takes the oldest
 send whose targets on every lane's network are finished (only its CRM record is left). Both take the

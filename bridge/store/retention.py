@@ -10,7 +10,7 @@ Two horizons, counted from when a send or an event was finished (`done_at`), nev
 - after `forget_after`: the rows themselves go. Outbox ids are AUTOINCREMENT, so none is issued twice;
   the message ledger (ids only, no text) is not pruned, since the import checks every fetched message
   against it. An event id can only be forgotten because the webhook
-  refuses any event whose own `ts` is older than `forget_after` less a day (`bridge/webhook.py`): a
+  refuses any event whose own `ts` is older than `forget_after` less a day (`bridge/webhook/endpoint.py`): a
   spooled event re-sent after its row is gone is older than that by construction.
 
 Work goes in batches of `batch` rows per transaction, so a first prune of a large file never holds the

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from bridge.crm import Crm
-from bridge.importing import Importer
-from bridge.linking import UrlIndex
-from bridge.profiles import ProfileImporter
-from bridge.sending import Sender
+from bridge.crm.gateway import Crm
+from bridge.services.importing import Importer
+from bridge.services.linking import UrlIndex
+from bridge.services.profiles import ProfileImporter
+from bridge.services.sending import Sender
 from bridge.store import Store
 from providers.facebook import FacebookProvider
 from providers.ratelimit import RateLimiter

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from bridge.app import App
 from bridge.config import load_config
-from bridge.crm import Crm
-from bridge.crm_texts import FailedTarget, failure_comment, language_of
-from bridge.sending import SendRequest
-from bridge.wiring import build, detect_language
+from bridge.crm.gateway import Crm
+from bridge.crm.texts import FailedTarget, failure_comment, language_of
+from bridge.daemon.app import App
+from bridge.daemon.wiring import build, detect_language
+from bridge.services.sending import SendRequest
 from sandbox.vk import VkSandbox
 from sandbox.vtiger import VtigerSandbox
 from tests.bridge.conftest import World

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from bridge.events import Event, parse_event
-from bridge.freshness import NotVisibleYet, check_saved_state, retry_delay
 from bridge.store import Store
 from bridge.store.db import Database
 from bridge.store.upgrade import MIGRATIONS, upgrade
+from bridge.webhook.events import Event, parse_event
+from bridge.webhook.freshness import NotVisibleYet, check_saved_state, retry_delay
 
 T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 

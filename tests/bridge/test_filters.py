@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bridge.filters import parse_where
+from bridge.crm.filters import parse_where
 from sandbox.vtiger import VtigerSandbox
 from vtiger_ws import VtigerClient, vtql
 

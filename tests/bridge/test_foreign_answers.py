@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.sending import SendRequest
+from bridge.services.sending import SendRequest
 from bridge.store import Store
 from providers.vk import VkProvider, random_id_for
 from providers.x import XProvider

@@ -7,8 +7,8 @@ from collections import Counter
 from types import SimpleNamespace
 from typing import Any
 
-from bridge.health import Health, State
-from bridge.jobs import _vtiger_health
+from bridge.daemon.health import Health, State
+from bridge.daemon.jobs import _vtiger_health
 from vtiger_ws.errors import VtigerServerError
 
 

@@ -83,7 +83,7 @@ def test_each_start_setting(world: World, start: str, expected: list[str]) -> No
 
 
 def test_an_unknown_start_is_refused() -> None:
-    from bridge.import_start import parse_start
+    from bridge.config.import_start import parse_start
 
     for text in ("yesterday", "last_days", "last_days -3", "last_days nan", "last_days 2 4", ""):
         with pytest.raises(ValueError, match="now, all or last_days N"):

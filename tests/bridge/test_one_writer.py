@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from bridge.crm import Crm
-from bridge.importing import Importer
-from bridge.linking import UrlIndex
-from bridge.sending import SendRequest
+from bridge.crm.gateway import Crm
+from bridge.services.importing import Importer
+from bridge.services.linking import UrlIndex
+from bridge.services.sending import SendRequest
 from bridge.store import Store
 from tests.bridge.conftest import World
 from tests.daemon.helpers import wait_for

@@ -10,8 +10,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from bridge.outbox_workers import OutboxWorkers
-from bridge.sending import Sender, SendRequest
+from bridge.services.outbox_workers import OutboxWorkers
+from bridge.services.sending import Sender, SendRequest
 from sandbox.x_model import generic_problem, problem
 from tests.bridge.conftest import World
 from tests.daemon.helpers import wait_for

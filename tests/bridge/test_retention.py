@@ -15,8 +15,9 @@ import pytest
 import requests
 
 from bridge.store import SendTarget, Store, event_age_limit
-from bridge.webhook import EVENTS_PATH, WebhookServer, make_app, store_acceptor
-from bridge.webhook_auth import sign
+from bridge.webhook.endpoint import EVENTS_PATH, make_app, store_acceptor
+from bridge.webhook.server import WebhookServer
+from bridge.webhook.signing import sign
 from tests.bridge.test_store_outbox import Clock
 from tests.bridge.test_webhook_support import SECRET
 
@@ -146,7 +147,7 @@ def test_a_resent_event_is_never_a_second_event_at_any_later_time(
     with Store(tmp_path / "walk.sqlite3", clock=clock) as store:
         app = make_app(secret=SECRET, accept=store_acceptor(store), health=lambda: (200, {}),
                        metrics=lambda: (b"", "text/plain"), clock=lambda: clock.now.timestamp(),
-                       max_event_age=event_age_limit(FORGET).total_seconds())  # as bridge/app.py
+                       max_event_age=event_age_limit(FORGET).total_seconds())  # as bridge/daemon/app.py
         body = json.dumps({"event": "send", "module": "Contacts", "id": "12x7", "event_id": "vt-spooled",
                            "text": TEXT, "ts": int((T0 + skew).timestamp())}).encode()
         with WebhookServer(app) as server, requests.Session() as http:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bridge.sending import Sender, SendRefused, SendRequest
+from bridge.services.sending import Sender, SendRefused, SendRequest
 from bridge.store import Store
 from tests.bridge.conftest import World
 

@@ -13,8 +13,8 @@ import itertools
 from collections.abc import Callable
 
 from bridge.config import Config, NetworksConfig, VkConfig
-from bridge.secrets import Secret
-from bridge.wiring import build_provider
+from bridge.config.secrets import Secret
+from bridge.daemon.wiring import build_provider
 from providers.base import AccountId
 from providers.ratelimit import RateLimiter
 from providers.vk import VkProvider

@@ -9,9 +9,10 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
-from bridge.events import Event
-from bridge.webhook import EVENTS_PATH, MAX_BODY, WebhookServer, make_app, store_acceptor
-from bridge.webhook_auth import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, verify
+from bridge.webhook.endpoint import EVENTS_PATH, MAX_BODY, make_app, store_acceptor
+from bridge.webhook.events import Event
+from bridge.webhook.server import WebhookServer
+from bridge.webhook.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, verify
 from tests.bridge.test_webhook_support import NOW, SECRET, Bridge, event, running_bridge
 
 JSON = "application/json"

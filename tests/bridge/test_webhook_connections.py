@@ -1,5 +1,5 @@
 """Clients that hold connections without finishing a request cannot starve signed calls or /healthz
-(bridge/webhook_server.py): real sockets against the real server, deadlines generous for a loaded box."""
+(bridge/webhook/server.py): real sockets against the real server, deadlines generous for a loaded box."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from bridge.webhook import EVENTS_PATH, WebhookServer, make_app
-from bridge.webhook_auth import sign
-from bridge.webhook_server import MAX_CONNECTIONS, MAX_PER_CLIENT
+from bridge.webhook.endpoint import EVENTS_PATH, make_app
+from bridge.webhook.server import MAX_CONNECTIONS, MAX_PER_CLIENT, WebhookServer
+from bridge.webhook.signing import sign
 from tests.bridge.test_webhook_support import NOW, SECRET, Recorder, event
 from tests.bridge.webhook_clients import (
     LOOPBACKS,

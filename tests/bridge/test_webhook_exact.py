@@ -12,7 +12,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from bridge.webhook_auth import SIGNATURE_HEADER, SIGNATURE_PREFIX, TIMESTAMP_HEADER, sign, signature, verify
+from bridge.webhook.signing import (
+    SIGNATURE_HEADER,
+    SIGNATURE_PREFIX,
+    TIMESTAMP_HEADER,
+    sign,
+    signature,
+    verify,
+)
 from tests.bridge.test_webhook_support import NOW, SECRET, Bridge, event, running_bridge
 
 JSON = "application/json"

@@ -10,9 +10,10 @@ from typing import Any
 
 import requests
 
-from bridge.events import Event
-from bridge.webhook import EVENTS_PATH, WebhookServer, make_app
-from bridge.webhook_auth import sign
+from bridge.webhook.endpoint import EVENTS_PATH, make_app
+from bridge.webhook.events import Event
+from bridge.webhook.server import WebhookServer
+from bridge.webhook.signing import sign
 
 SECRET = "test-secret-9f2c41"
 NOW = 1_800_000_000.0

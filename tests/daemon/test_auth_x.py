@@ -14,7 +14,7 @@ import pytest
 import requests
 from requests_oauthlib import OAuth1Session
 
-from bridge.cli import main
+from bridge.cli.main import main
 from bridge.config import load_config
 from providers.x import XProvider
 from sandbox.x import XSandbox
@@ -247,7 +247,7 @@ def test_sandbox_request_token_is_good_for_one_access_token_only(x: XSandbox) ->
 
 
 def test_writer_keeps_crlf_fills_an_empty_value_and_refuses_a_file_without_x(tmp_path: Path) -> None:
-    from bridge.commands_auth import _write_x_tokens
+    from bridge.cli.auth import _write_x_tokens
 
     path = tmp_path / "crlf.yaml"
     text = ("networks:\r\n  x:\r\n    enabled: true   # on\r\n    access_token:\r\n"

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from bridge.app import App
 from bridge.config import load_config
-from bridge.scheduler import import_job_id
+from bridge.daemon.app import App
+from bridge.daemon.scheduler import import_job_id
 from sandbox.vk import VkSandbox
 from sandbox.vtiger import VtigerSandbox
 from sandbox.x import XSandbox

@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from bridge import jobs
-from bridge.app import App
 from bridge.config import load_config
+from bridge.daemon import jobs
+from bridge.daemon.app import App
 from sandbox.vk import VkSandbox
 from sandbox.vtiger import VtigerSandbox
 from tests.bridge.test_retention import state_holds

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from bridge import exits
-from bridge.cli import main
+from bridge.cli.main import main
 from sandbox.vk import VkSandbox
 from sandbox.vtiger import VtigerSandbox
 from tests.daemon.helpers import Daemon, wait_for, write_config
@@ -99,7 +99,7 @@ def test_1_a_bug_keeps_its_traceback_in_the_log(
     def broken(config: object, args: object) -> int:
         raise RuntimeError("a bug in the bridge")
 
-    monkeypatch.setattr("bridge.commands.cmd_check", broken)  # the only way to have a bug on purpose
+    monkeypatch.setattr("bridge.cli.commands.cmd_check", broken)  # the only way to have a bug on purpose
     assert main(["-c", str(write_config(tmp_path, crm, vk)), "check"]) == exits.EXIT_CRASH
     assert any("RuntimeError: a bug in the bridge" in (r.exc_text or "") for r in caplog.records)
 

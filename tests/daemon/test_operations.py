@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from bridge import exits
-from bridge.logs import configure
+from bridge.daemon.logs import configure
 from sandbox.vk import VkSandbox
 from sandbox.vtiger import VtigerSandbox
 from tests.daemon.helpers import SECRET, Daemon, post_event, wait_for, write_config

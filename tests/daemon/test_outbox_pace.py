@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from bridge.app import App
 from bridge.config import load_config
-from bridge.events import Event
+from bridge.daemon.app import App
 from bridge.store import SendTarget, Store
-from bridge.webhook import store_acceptor
+from bridge.webhook.endpoint import store_acceptor
+from bridge.webhook.events import Event
 from sandbox.vk import VkSandbox
 from sandbox.vtiger import VtigerSandbox
 from tests.daemon.helpers import post_event, wait_for, write_config

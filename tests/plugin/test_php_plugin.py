@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from bridge.webhook import WebhookServer, make_app
+from bridge.webhook.endpoint import make_app
+from bridge.webhook.server import WebhookServer
 from tests.bridge.test_webhook_support import Recorder
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from bridge.webhook import WebhookServer, make_app
+from bridge.webhook.endpoint import make_app
+from bridge.webhook.server import WebhookServer
 from sandbox.vtiger import VtigerSandbox
 from sandbox.vtiger.workflows import WorkflowRun
 from tests.bridge.test_webhook_support import Recorder

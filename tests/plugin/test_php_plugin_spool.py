@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from bridge.events import Event
-from bridge.webhook import WebhookServer, make_app
+from bridge.webhook.endpoint import make_app
+from bridge.webhook.events import Event
+from bridge.webhook.server import WebhookServer
 from tests.bridge.test_webhook_support import Recorder
 
 if shutil.which("php") is None:

@@ -53,7 +53,8 @@ def settled(state: Path) -> bool:
     return pending_events(state) == 0 and open_sends(state) == 0
 
 
-# VK and X are delivered by separate lanes (bridge/outbox_workers.py), the first to claim the send first.
+# VK and X are delivered by separate lanes (bridge/services/outbox_workers.py), the first to claim the send
+# first.
 X_FIRST = ONE_SEND[:1] + ONE_SEND[3:5] + ONE_SEND[1:3] + ONE_SEND[5:]
 
 

@@ -1,6 +1,6 @@
 """Configuration errors never print a secret back, whichever way it got into the configuration.
 
-Secret-bearing (bridge/config_loader.py `Loader.shown`): the value of a secret key, any value set from a
+Secret-bearing (bridge/config/loader.py `Loader.shown`): the value of a secret key, any value set from a
 VSB_* variable, a value that is, contains or is part of a configured secret, and a value shaped like a
 credential. Each path a value can take into an error message is exercised here, through `load_config`
 and through the CLI; ordinary mistakes are still quoted so the user sees what was wrong.
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.cli import main
+from bridge.cli.main import main
 from bridge.config import ConfigError, load_config
 
 TOKEN = "vk1.a.Zq7PlantedToken0123456789abcdef"

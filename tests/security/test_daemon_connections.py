@@ -10,7 +10,7 @@ from pathlib import Path
 
 import requests
 
-from bridge.webhook_auth import sign
+from bridge.webhook.signing import sign
 from sandbox.vk import VkSandbox
 from sandbox.vtiger import VtigerSandbox
 from tests.bridge.webhook_clients import Dripper, close_all, open_idle

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from bridge.webhook_auth import MAX_SKEW, sign
+from bridge.webhook.signing import MAX_SKEW, sign
 from sandbox.vk import VkSandbox
 from sandbox.vtiger import VtigerSandbox
 from sandbox.x import XSandbox

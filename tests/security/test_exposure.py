@@ -13,7 +13,7 @@ import yaml
 
 from bridge.config import WebhookConfig
 from bridge.store import Store
-from bridge.webhook import WebhookServer
+from bridge.webhook.server import WebhookServer
 
 ROOT = Path(__file__).resolve().parents[2]
 LOOPBACK = ("127.0.0.1", "::1", "localhost")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bridge.cli import main
-from bridge.logs import configure
+from bridge.cli.main import main
+from bridge.daemon.logs import configure
 from providers.base import AccountId
 from providers.errors import ProviderError
 from providers.facebook import FacebookProvider
@@ -26,7 +26,7 @@ from vtiger_ws import VtigerClient
 
 
 def _close_file_handlers() -> None:
-    # bridge.logs.configure closes the handlers of its earlier calls, but the last one stays open after
+    # bridge.daemon.logs.configure closes the handlers of its earlier calls, but the last one stays open after
     # main() returns; close it between in-process CLI calls so no file is left open.
     for handler in list(logging.getLogger().handlers):
         if isinstance(handler, logging.FileHandler):

@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bridge.app import App
 from bridge.config import load_config
-from bridge.webhook import WebhookServer, make_app, store_acceptor
+from bridge.daemon.app import App
+from bridge.webhook.endpoint import make_app, store_acceptor
+from bridge.webhook.server import WebhookServer
 from sandbox.vk import VkSandbox
 from sandbox.vtiger import VtigerSandbox
 from sandbox.vtiger.workflows import WorkflowRun

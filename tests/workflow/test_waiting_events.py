@@ -53,7 +53,7 @@ def test_a_deleted_record_waits_then_leaves_the_index_and_is_reported(
     w.parts.processor.process_pending()
     assert w.parts.store.pending_events() != []
     w.skip(60)  # the next try, now past the 10 minutes
-    with caplog.at_level(logging.WARNING, logger="bridge.workflow"):
+    with caplog.at_level(logging.WARNING, logger="bridge.webhook.processor"):
         w.parts.processor.process_pending()
     assert w.parts.store.pending_events() == [] and w.parts.index.records_for("vk", str(uid)) == []
     [failure] = w.failures()

@@ -1,0 +1,1 @@
+"""The only door into vtiger: everything the bridge asks of the CRM goes through `Crm`."""

@@ -1,0 +1,153 @@
+"""Builds the objects the bridge is made of from a `Config`: vtiger client, providers, services."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from bridge.config import Config
+from bridge.config.secrets import Secret
+from bridge.crm.fields import FieldMap
+from bridge.crm.gateway import Crm
+from bridge.daemon.health import Health
+from bridge.daemon.metrics import Metrics
+from bridge.services.importing import Importer
+from bridge.services.linking import UrlIndex
+from bridge.services.profiles import ProfileImporter
+from bridge.services.sending import Sender
+from bridge.store import Store
+from bridge.webhook.processor import EventProcessor
+from providers import PROVIDERS
+from providers.base import Provider
+from vtiger_ws import VtigerClient
+
+log = logging.getLogger(__name__)
+
+
+def build_provider(config: Config, network: str) -> Provider:
+    """One provider from its config section, through the registry (secrets revealed only here)."""
+    section = getattr(config.networks, network)
+    settings = {
+        f.name: value.reveal() if isinstance(value, Secret) else value
+        for f in dataclasses.fields(section)
+        if f.name not in ("enabled", "imports") and (value := getattr(section, f.name)) is not None
+    }
+    try:
+        provider_class = PROVIDERS[network]
+    except KeyError:
+        raise ValueError(f"unknown network {network!r}") from None
+    return provider_class.from_settings(settings)
+
+
+@dataclass
+class Parts:
+    """Everything the daemon and the CLI use, wired once."""
+
+    config: Config
+    client: VtigerClient
+    crm: Crm
+    store: Store
+    providers: dict[str, Provider]
+    health: Health
+    metrics: Metrics
+    sender: Sender
+    importers: dict[str, Importer]
+    index: UrlIndex
+    profiles: ProfileImporter
+    processor: EventProcessor
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def close(self) -> None:
+        for provider in self.providers.values():
+            closer = getattr(provider, "close", None)
+            if closer is not None:
+                closer()
+        self.client.close()
+        self.store.close()
+
+    def _holders(self) -> list[dict[str, Provider]]:
+        holders = [self.providers, self.sender.providers, self.index.providers, self.profiles.providers]
+        return holders + [importer.providers for importer in self.importers.values()]
+
+    def disable(self, network: str) -> None:
+        """Take a network out of service (the CRM has no field for its links)."""
+        old = self.providers.get(network)
+        for holder in self._holders():
+            holder.pop(network, None)
+        self.importers.pop(network, None)
+        closer = getattr(old, "close", None)
+        if closer is not None:
+            closer()
+
+    def replace_provider(self, network: str, provider: Provider) -> None:
+        """Swap a network's client everywhere (after its token was renewed)."""
+        old = self.providers.get(network)
+        for holder in self._holders():
+            holder[network] = provider
+        closer = getattr(old, "close", None)
+        if closer is not None:
+            closer()
+
+
+def build(config: Config, *, store: Store | None = None) -> Parts:
+    """Wire the bridge from config; makes no network call."""
+    v = config.vtiger
+    client = VtigerClient(v.url, v.username, v.access_key.reveal(), timeout=(5.0, v.timeout))
+    utf8 = {"auto": None, "true": False, "false": True}[v.supports_4byte_utf8]
+    crm = Crm(
+        client,
+        messages=config.messages,
+        field_map=FieldMap(config.fields.profile_map),
+        url_fields=config.fields.url_fields,
+        timezone=v.timezone,
+        bmp_only=utf8,
+    )
+    store = store or Store(config.state.path)
+    providers = {n: build_provider(config, n) for n in config.networks.enabled()}
+    health = Health(secrets=config.secrets())
+    metrics = Metrics()
+    api_user = "19x1"  # replaced by the login's user id at start-up
+    sender = Sender(crm, providers, store, api_user_id=api_user)
+    index = UrlIndex(crm, providers, store)
+    importers = {
+        n: Importer(
+            crm,
+            providers,
+            store,
+            index,
+            api_user_id=api_user,
+            limit=getattr(config.networks, n).imports.limit,
+            unknown_sender=getattr(config.networks, n).imports.unknown_sender,
+            start=getattr(config.networks, n).imports.start,
+        )
+        for n in providers
+    }
+    profiles = ProfileImporter(crm, providers, store)
+    processor = EventProcessor(
+        store=store,
+        sender=sender,
+        profiles=profiles,
+        index=index,
+        outgoing_text_field=config.fields.outgoing_text_field,
+        outgoing_networks_field=config.fields.outgoing_networks_field,
+    )
+    return Parts(
+        config, client, crm, store, providers, health, metrics, sender, importers, index, profiles, processor
+    )
+
+
+def set_api_user(parts: Parts, user_id: str) -> None:
+    parts.sender.api_user_id = user_id
+    for importer in parts.importers.values():
+        importer.api_user_id = user_id
+
+
+def detect_language(parts: Parts, user_id: str) -> None:
+    """The language of texts written into the CRM: `vtiger.language`, or (auto) the API user's in vtiger."""
+    chosen = parts.config.vtiger.language
+    if chosen == "auto":
+        parts.crm.read_language(user_id)
+    else:
+        parts.crm.language = chosen

@@ -1,0 +1,211 @@
+"""What the bridge does with an accepted vtiger event (the webhook only stores it).
+
+- `send`: queue the text of the record's send field (see bridge/webhook/send_field.py), or the event's own
+  text.
+- `import_profile`: import the record's profile(s) into its empty fields.
+- `record_saved`: when a social URL field changed (or the record is new), update the URL index and import
+  the profile.
+
+Every event is acted on against the record as the CRM shows it *after* the save the event is about
+(bridge/webhook/freshness.py). Until the CRM shows that save, the event waits in the store and is tried again
+(2 s, 5 s, … then every minute); after `visibility_window` it is closed with a readable error, and a record
+the CRM never showed (ACCESS_DENIED throughout) is taken out of the link index as deleted. Nothing is
+dropped without a line in the log and the error kept with the event (`Store.event_failures`).
+
+The bridge's own writes (clearing the send field, profile `revise`s) fire the same workflows again. Such
+echoes are recognised — every field the event says changed is one the bridge itself wrote to that record
+moments ago, with the value it wrote — and ignored, so no event ever loops.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from bridge.services.linking import UrlIndex
+from bridge.services.profiles import ProfileImporter
+from bridge.services.sending import Sender, SendRefused
+from bridge.store import Store
+from bridge.webhook.events import Event
+from bridge.webhook.freshness import (
+    VISIBILITY_WINDOW_SECONDS,
+    NotVisibleYet,
+    check_saved_state,
+    retry_delay,
+    same_value,
+)
+from bridge.webhook.send_field import FieldSends
+
+log = logging.getLogger(__name__)
+
+ECHO_WINDOW_SECONDS = 600.0
+_ECHO_KEY = "echo."
+_META_FIELDS = frozenset({"modifiedtime", "modifiedby", "label"})  # vtiger's delta lists them with any write
+
+
+class EventProcessor:
+    """Turns stored webhook events into work; every collaborator injected."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        sender: Sender,
+        profiles: ProfileImporter,
+        index: UrlIndex,
+        outgoing_text_field: str = "",
+        outgoing_networks_field: str = "",
+        clock: Callable[[], float] = time.time,
+        visibility_window: float = VISIBILITY_WINDOW_SECONDS,
+    ) -> None:
+        self.store = store
+        self.sender = sender
+        self.crm = sender.crm
+        self.profiles = profiles
+        self.index = index
+        self.text_field = outgoing_text_field
+        self.networks_field = outgoing_networks_field
+        self.clock = clock
+        self.visibility_window = visibility_window
+        self.sends = FieldSends(
+            crm=self.crm, sender=sender, store=store, text_field=outgoing_text_field,
+            networks_field=outgoing_networks_field, remember_own_write=self.remember_own_write,
+        )
+
+    # --- echo bookkeeping ------------------------------------------------------------------------
+    def _own_writes(self, record_id: str) -> dict[str, tuple[str | None, float]]:
+        """field -> (value written or None when unknown, when) for the bridge's recent writes."""
+        stored: Mapping[str, Any] = self.store.kv_get(_ECHO_KEY + record_id, {}) or {}
+        now = self.clock()
+        recent: dict[str, tuple[str | None, float]] = {}
+        for name, entry in stored.items():
+            value, at = (entry[0], float(entry[1])) if isinstance(entry, list) else (None, float(entry))
+            if now - at < ECHO_WINDOW_SECONDS:
+                recent[name] = (value, at)
+        return recent
+
+    def remember_own_write(self, record_id: str, fields: Mapping[str, str]) -> None:
+        now = self.clock()
+        recent = self._own_writes(record_id)
+        written: dict[str, Any] = {name: [value, at] for name, (value, at) in recent.items()}
+        written.update({name: [str(value), now] for name, value in fields.items()})
+        self.store.kv_set(_ECHO_KEY + record_id, written)
+
+    def is_echo(self, event: Event) -> bool:
+        changed = _changed_fields(event.changed)
+        if not changed:
+            return False
+        recent = self._own_writes(event.id)
+        for name in changed - _META_FIELDS:
+            if name not in recent:
+                return False
+            written = recent[name][0]
+            if written is not None and name in event.data and not same_value(event.data[name], written):
+                return False  # someone else changed the field after the bridge wrote it
+        return True
+
+    # --- processing --------------------------------------------------------------------------------
+    def process_pending(self, limit: int = 100) -> int:
+        """Handle the due events in arrival order; returns how many were closed (done or failed)."""
+        handled = 0
+        now = dt.datetime.fromtimestamp(self.clock(), dt.UTC)
+        waiting: set[str] = set()
+        for stored in self.store.due_events(now, limit):
+            event = Event(**_event_kwargs(stored.payload))
+            if event.id in waiting:
+                continue  # an earlier event of this record waits for the CRM: keep their order
+            error: str | None = None
+            try:
+                self.handle(event)
+            except NotVisibleYet as exc:
+                if (now - stored.received_at).total_seconds() < self.visibility_window:
+                    delay = retry_delay(stored.attempts)
+                    self.store.defer_event(event.event_id, now + dt.timedelta(seconds=delay), str(exc))
+                    log.info("event %s (%s %s) waits: %s; next try in %.0f s",
+                             event.event_id, event.event, event.id, exc, delay)
+                    waiting.add(event.id)
+                    continue
+                error = self._give_up(event, exc)
+            except (SendRefused, ValueError) as exc:  # about the event itself: retrying cannot help
+                error = str(exc)
+                log.warning("event %s (%s %s) not carried out: %s",
+                            event.event_id, event.event, event.id, exc)
+            self.store.mark_event_done(event.event_id, error)
+            handled += 1
+        return handled
+
+    def _give_up(self, event: Event, exc: NotVisibleYet) -> str:
+        minutes = f"{self.visibility_window / 60:g} minutes"
+        if exc.missing:
+            self.index.forget_record(event.id)
+            error = (
+                f"record {event.id} could not be read for {minutes} (vtiger answers ACCESS_DENIED): deleted, "
+                "or not visible to the bridge's CRM user; taken out of the link index, event not carried out"
+            )
+        else:
+            error = f"{exc} for {minutes}; event not carried out (was the save rolled back?)"
+        log.warning("event %s (%s %s): %s", event.event_id, event.event, event.id, error)
+        return error
+
+    def handle(self, event: Event) -> None:
+        """Carry out one event; raises NotVisibleYet while the CRM does not show its save."""
+        if self.is_echo(event):
+            log.info("event %s is the echo of the bridge's own write; ignored", event.event_id)
+            return
+        if event.event == "send":
+            self.sends.handle(event, self._read_saved(event))
+        elif event.event == "import_profile":
+            self._import_profile(event, self._read_saved(event))
+        elif event.event == "record_saved":
+            self._record_saved(event)
+
+    def _read_saved(self, event: Event) -> Mapping[str, object]:
+        """The record, at least as new as the save `event` is about (else NotVisibleYet)."""
+        module = self.crm.module_of(event.id)
+        fields = {*self.crm.url_field_names_of(module).values(), self.text_field, self.networks_field} - {""}
+        fields -= set(self._own_writes(event.id))  # the bridge's own later write may have replaced them
+        return check_saved_state(event, self.crm.read_record(event.id), fields)
+
+    def _import_profile(self, event: Event, record: Mapping[str, object]) -> None:
+        report = self.profiles.import_record(event.id, record=record)
+        if report.written:
+            self.remember_own_write(event.id, report.written)
+
+    def _record_saved(self, event: Event) -> None:
+        module = self.crm.module_of(event.id)
+        url_fields = set(self.crm.url_field_names_of(module).values())
+        changed = _changed_fields(event.changed)
+        if changed and not changed & url_fields:
+            return
+        record = self._read_saved(event)
+        before = {row.field: row.url for row in self.store.index_rows_of(event.id)}
+        self.index.index_record(event.id, record)
+        after = {row.field: row.url for row in self.store.index_rows_of(event.id)}
+        if (before != after or changed & url_fields) and after:
+            self._import_profile(event, record)
+
+
+def _changed_fields(changed: list[str] | dict[str, Any] | None) -> set[str]:
+    if changed is None:
+        return set()
+    return {str(name) for name in (changed.keys() if isinstance(changed, dict) else changed)}
+
+
+def _event_kwargs(payload: Mapping[str, Any]) -> dict[str, Any]:
+    networks = payload.get("networks")
+    return {
+        "event": payload["event"],
+        "module": payload["module"],
+        "id": payload["id"],
+        "event_id": payload["event_id"],
+        "ts": float(payload.get("ts") or 0.0),
+        "data": dict(payload.get("data") or {}),
+        "changed": payload.get("changed"),
+        "text": payload.get("text"),
+        "networks": tuple(networks) if networks is not None else None,
+        "modifiedtime": payload.get("modifiedtime"),
+        "is_new": payload.get("is_new"),
+    }
