@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks._common import Figure, base_parser, finish, print_table, vtiger_sandbox
-from bridge.crm.gateway import Crm
+from bridge.crm import Crm
 from bridge.services.importing import Importer
 from bridge.services.linking import UrlIndex
 from bridge.services.profiles import ProfileImporter

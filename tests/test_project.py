@@ -53,3 +53,35 @@ def test_providers_never_import_bridge_or_sandbox() -> None:
 def test_sandbox_never_imports_bridge() -> None:
     for path in (ROOT / "sandbox").rglob("*.py"):
         assert "bridge" not in _imported_top_levels(path), path
+
+
+def _crm_door_breaches(path: Path) -> list[str]:
+    """Where `path` imports `vtiger_ws` or reaches through a `.client` attribute (`x.client.y`)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import) and any(a.name.split(".")[0] == "vtiger_ws" for a in node.names):
+            found.append(f"{path}:{node.lineno} imports vtiger_ws")
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "vtiger_ws":
+            found.append(f"{path}:{node.lineno} imports from vtiger_ws")
+        elif (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
+              and node.value.attr == "client"):
+            found.append(f"{path}:{node.lineno} uses .client.{node.attr}")
+    return found
+
+
+def test_the_crm_is_reached_only_through_bridge_crm() -> None:
+    """`bridge/crm/` is the one door into vtiger: no other module of the bridge holds the webservice
+    client."""
+    door = ROOT / "bridge" / "crm"
+    breaches = [b for path in sorted((ROOT / "bridge").rglob("*.py")) if door not in path.parents
+                for b in _crm_door_breaches(path)]
+    assert breaches == []
+
+
+def test_the_door_test_sees_a_breach(tmp_path: Path) -> None:
+    sneaky = tmp_path / "sneaky.py"
+    sneaky.write_text(
+        "import vtiger_ws.vtql\nfrom vtiger_ws import VtigerClient\nx = crm.client.retrieve('1x1')\n"
+    )
+    assert len(_crm_door_breaches(sneaky)) == 3

@@ -12,10 +12,9 @@ import re
 from collections.abc import Iterable
 from urllib.parse import parse_qs, urlsplit
 
-from bridge.crm.filters import parse_where
-from bridge.crm.gateway import CLIENT_MODULES, Crm
+from bridge.crm import CLIENT_MODULES, Crm
+from bridge.crm.filters import Filter, filter_fields, parse_where
 from bridge.exits import EXIT_USAGE, Failure
-from vtiger_ws import vtql
 
 _WS_ID = re.compile(r"\d+x\d+")
 
@@ -50,26 +49,19 @@ def record_id(crm: Crm, given: str, module: str | None) -> str:
 
 
 def _prefix(crm: Crm, module: str) -> str:
-    for prefix, name in crm.report.id_prefixes.items():
-        if name == module:
-            return prefix
-    return "12"
+    return crm.id_prefix(module) or "12"
 
 
-def checked_filter(crm: Crm, module: str, text: str) -> vtql.Condition:
+def checked_filter(crm: Crm, module: str, text: str) -> Filter:
     """`--where` parsed and every field checked against the module's fields (vtiger would answer an unknown
     field with ACCESS_DENIED, which reads like a permission problem)."""
     condition = parse_where(text)
-    known = crm.report.field_types.get(module, {})
-    for name in sorted(_fields_of(condition)):
+    known = crm.field_names(module)
+    for name in sorted(filter_fields(condition)):
         if name not in known:
             raise Failure(EXIT_USAGE, f"{module} has no field {name!r}{_suggest(name, known)}; --where uses "
                           "vtiger's field names (Settings -> Module Layouts & Fields), not the labels")
     return condition
-
-
-def _fields_of(condition: vtql.Condition) -> set[str]:
-    return {comparison.split(" ", 1)[0] for term in condition.terms for comparison in term}
 
 
 def _suggest(name: str, known: Iterable[str]) -> str:

@@ -10,22 +10,20 @@ import sys
 from bridge.cli.diagnose import network_problem
 from bridge.cli.paths import example_config, plugin_dir
 from bridge.config import Config
-from bridge.crm.gateway import CrmSchemaError
+from bridge.crm import CrmSchemaError, VtigerError
 from bridge.daemon.app import App
 from bridge.daemon.explain import explain
 from bridge.daemon.metrics import count_send
-from bridge.daemon.wiring import Parts, build, detect_language, set_api_user
+from bridge.daemon.wiring import Parts, build, detect_language
 from bridge.exits import EXIT_OK, EXIT_STARTUP
 from providers.errors import ProviderError
-from vtiger_ws import VtigerError
 
 
 def connect(config: Config) -> Parts:
     """Wire the parts and check the CRM the way the daemon does (login, schema, language)."""
     parts = build(config)
     try:
-        info = parts.client.login()
-        set_api_user(parts, info.user_id)
+        info = parts.crm.login()
         detect_language(parts, info.user_id)
         parts.crm.check_schema(list(parts.providers))
     except BaseException:
@@ -48,7 +46,7 @@ def cmd_check(config: Config, args: argparse.Namespace) -> int:
     failed = False
     try:
         try:
-            info = parts.client.login()
+            info = parts.crm.login()
             rows.append(("vtiger login", "ok", f"user {info.user_id}, vtiger {info.vtiger_version}"))
             report = parts.crm.check_schema(list(parts.providers))
             rows.append(("CRM schema", "ok", "; ".join(report.warnings) or "every mapped field exists"))

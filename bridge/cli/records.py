@@ -14,12 +14,12 @@ from bridge.cli.args import checked_filter, record_id
 from bridge.cli.commands import connect
 from bridge.cli.terminal import Progress, ask_yes
 from bridge.config import Config
+from bridge.crm import VtigerAccessDenied
 from bridge.daemon.wiring import Parts
 from bridge.exits import EXIT_OK, EXIT_RECORDS, EXIT_USAGE, Failure
 from bridge.services.outbox_workers import OutboxWorkers, running
 from bridge.services.sending import SendRefused, SendRequest
 from bridge.store import OutboxSend, TargetState
-from vtiger_ws import VtigerAccessDenied, vtql
 
 CONFIRM_ABOVE = 50
 LIST_AT_MOST = 50  # failures listed one by one at the end; the rest are counted
@@ -35,7 +35,7 @@ def _targets(parts: Parts, args: argparse.Namespace) -> list[str]:
         return [record_id(parts.crm, args.record_id, args.module)]
     module = args.module or "Contacts"
     where = checked_filter(parts.crm, module, args.where)
-    return [str(r["id"]) for r in parts.client.query_iter(module, fields=["id"], where=where)]
+    return list(parts.crm.record_ids(module, where=where))
 
 
 def cmd_send(config: Config, args: argparse.Namespace, *, ask: Callable[[str], str] | None = None) -> int:
@@ -152,22 +152,11 @@ def cmd_backfill(config: Config, args: argparse.Namespace) -> int:
         last = None if args.restart else parts.store.kv_get(key)
         base = checked_filter(parts.crm, args.module, args.where) if args.where else None
         while True:
-            where = base
-            if last:
-                where = vtql.and_(vtql.gt("id", last), base) if base else vtql.gt("id", last)
-            ids = [
-                r["id"]
-                for r in itertools.islice(
-                    parts.client.query_iter(args.module, fields=["id"], where=where), args.chunk
-                )
-            ]
+            ids = list(
+                itertools.islice(parts.crm.record_ids(args.module, where=base, after=last), args.chunk)
+            )
             if not ids:
                 break
-            chunk_where = (
-                vtql.in_("id", ids[:100])
-                if len(ids) <= 100
-                else vtql.and_(vtql.ge("id", ids[0]), vtql.le("id", ids[-1]))
-            )
             before = counts["done"]
             progress.show(f"{before} records done; reading the next {len(ids)} and their profiles")
 
@@ -176,7 +165,7 @@ def cmd_backfill(config: Config, args: argparse.Namespace) -> int:
                               f"{len(failed)} failed")
 
             reports = parts.profiles.import_batch(
-                args.module, where=vtql.and_(chunk_where, base) if base else chunk_where,
+                args.module, where=parts.crm.among(ids, base),
                 dry_run=args.dry_run, progress=step,
             )
             for report in reports:

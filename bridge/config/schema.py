@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from bridge.config.import_start import DEFAULT_START
 from bridge.config.secrets import Secret
 from bridge.crm.fields import DEFAULT_FIELD_MAP
+from bridge.crm.schema import DEFAULT_URL_FIELDS, MessagesLayout
 
 CONFIG_VERSION = 1
 ENV_PREFIX = "VSB"
@@ -35,31 +36,13 @@ class VtigerConfig:
     language: str = "auto"
 
 
-@dataclass(frozen=True)
-class MessagesConfig:
-    module: str = "SPSocialConnector"
-    type_outbound: str = "Outbound"
-    type_inbound: str = "Incoming"
-    status_sent: str = "Sent"
-    status_not_sent: str = "Not sent"
-    status_received: str = "Received"
-    # Per network, the fields holding its status and its message id; a network whose fields the CRM
-    # lacks (e.g. Facebook on SalesPlatform 7.x) is still sent to, its outcome kept in the comment.
-    status_fields: dict[str, str] = field(
-        default_factory=lambda: {"vk": "vk_status", "x": "tw_status", "facebook": "fb_status"}
-    )
-    id_fields: dict[str, str] = field(
-        default_factory=lambda: {"vk": "vk_message_id", "x": "tw_message_id", "facebook": "fb_message_id"}
-    )
-    # A TEXT column holds 65,535 bytes: with MySQL's 3-byte utf8 that is 21,845 characters for sure.
-    max_chars: int = 20_000
+# The messages module and its values: SalesPlatform's by default (`bridge.crm.schema.MessagesLayout`).
+MessagesConfig = MessagesLayout
 
 
 @dataclass(frozen=True)
 class FieldsConfig:
-    url_fields: dict[str, str] = field(
-        default_factory=lambda: {"vk": "vk_url", "x": "tw_url", "facebook": "fb_url"}
-    )
+    url_fields: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_URL_FIELDS))
     outgoing_text_field: str = ""
     outgoing_networks_field: str = ""
     profile_map: dict[str, dict[str, str]] = field(

@@ -1,4 +1,4 @@
-"""Record filters typed on the command line, turned into VTQL through `vtiger_ws.vtql` only.
+"""Record filters typed on the command line, turned into VTQL (`Filter`) through `vtiger_ws.vtql` only.
 
 Grammar (deliberately small): `FIELD OP VALUE [AND FIELD OP VALUE ...]`, OP one of = != < > <= >= LIKE,
 VALUE bare or in single/double quotes. Example: `mailingcity = 'Санкт-Петербург' AND vk_url LIKE '%vk.com%'`.
@@ -16,6 +16,9 @@ _TERM = re.compile(
         (?P<value>'(?:[^']|'')*'|"(?:[^"]|"")*"|[^\s'"]+)\s*""",
     re.IGNORECASE | re.VERBOSE,
 )
+# A condition on a module's records, as the gateway's queries take it (`Crm.records`, `Crm.record_ids`).
+Filter = vtql.Condition
+
 _AND = re.compile(r"AND\s+", re.IGNORECASE)
 _OPS = {
     "=": vtql.eq,
@@ -28,7 +31,7 @@ _OPS = {
 }
 
 
-def parse_where(text: str) -> vtql.Condition:
+def parse_where(text: str) -> Filter:
     """Parse a filter; raises ValueError naming the part it could not read."""
     conditions = []
     position, end = 0, len(text)
@@ -51,3 +54,8 @@ def parse_where(text: str) -> vtql.Condition:
         separator = _AND.match(text, match.end())
         assert separator is not None
         position = separator.end()
+
+
+def filter_fields(condition: Filter) -> set[str]:
+    """The field names a filter compares."""
+    return {comparison.split(" ", 1)[0] for term in condition.terms for comparison in term}

@@ -24,7 +24,7 @@ from bridge.daemon.explain import explain, port_in_use
 from bridge.daemon.lock import StateLock
 from bridge.daemon.metrics import count_send
 from bridge.daemon.scheduler import Scheduler
-from bridge.daemon.wiring import Parts, build, detect_language, set_api_user
+from bridge.daemon.wiring import Parts, build, detect_language
 from bridge.exits import EXIT_CONFIG, EXIT_CRASH, EXIT_OK, EXIT_STARTUP, EXIT_USAGE
 from bridge.services.outbox_workers import OutboxWorkers
 from bridge.store import Store, event_age_limit
@@ -62,8 +62,7 @@ class App:
         released = parts.store.release_all_leases()
         if released:
             log.info("resuming %d send(s) interrupted by the previous stop", released)
-        info = parts.client.login()
-        set_api_user(parts, info.user_id)
+        info = parts.crm.login()
         detect_language(parts, info.user_id)
         report = parts.crm.check_schema(list(parts.providers))
         for network, reason in report.disabled_networks.items():
@@ -81,7 +80,7 @@ class App:
         log.info("URL index ready: %d records in %.1f s", count, time.monotonic() - started)
         parts.metrics.watch(
             store=parts.store,
-            vtiger_stats=lambda: dict(parts.client.stats),
+            vtiger_stats=parts.crm.request_counts,
             provider_stats={n: _stats_reader(parts.providers, n) for n in parts.providers},
             now=parts.sender.now,
             health=parts.health.snapshot,

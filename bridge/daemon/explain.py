@@ -2,7 +2,7 @@
 
 Used by the command line (every command) and by the daemon's start-up, so `run` and `check` say the same
 thing about the same mistake. Nothing here is shown with a traceback; lines never hold a secret (the
-exceptions explained are themselves secret-free, see `vtiger_ws.errors` and `providers.errors`).
+exceptions explained are themselves secret-free, see vtiger_ws/errors.py and providers/errors.py).
 """
 
 from __future__ import annotations
@@ -10,7 +10,14 @@ from __future__ import annotations
 import errno
 
 from bridge.config import Config
-from bridge.crm.gateway import CrmSchemaError
+from bridge.crm import (
+    CrmSchemaError,
+    VtigerAccessDenied,
+    VtigerConnectionError,
+    VtigerCredentialsError,
+    VtigerError,
+    VtigerProtocolError,
+)
 from bridge.exits import (
     EXIT_CANTCREAT,
     EXIT_CONFIG,
@@ -22,13 +29,6 @@ from bridge.exits import (
 from bridge.store import StoreError
 from bridge.store.db import current_user
 from providers.errors import ProviderAuthError, ProviderError, ProviderUnavailable
-from vtiger_ws import (
-    VtigerAccessDenied,
-    VtigerConnectionError,
-    VtigerCredentialsError,
-    VtigerError,
-    VtigerProtocolError,
-)
 
 ACCESS_KEY_HELP = "vtiger: My Preferences -> Access Key"
 

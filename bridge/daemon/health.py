@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bridge.config.secrets import mask
+from bridge.crm import VtigerAuthError, VtigerConnectionError, VtigerError, VtigerProtocolError
 from providers.errors import ProviderAuthError, ProviderError, ProviderRateLimited, ProviderUnavailable
-from vtiger_ws import VtigerAuthError, VtigerConnectionError, VtigerError, VtigerProtocolError
 
 
 class State(StrEnum):

@@ -12,10 +12,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from bridge.crm import VtigerError
 from bridge.daemon.health import State
 from bridge.daemon.wiring import Parts
 from providers.errors import ProviderAuthError, ProviderError
-from vtiger_ws import VtigerError
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def _vtiger_health(parts: Parts, what: str) -> Iterator[None]:
     counter is shared by every thread, so it may have grown by another job's failing calls: a failure
     recorded while this job ran keeps the CRM failed.
     """
-    before = sum(parts.client.stats.values())
+    before = parts.crm.requests_made()
     failures = parts.health.failure_count("vtiger")
     try:
         yield
@@ -45,7 +45,7 @@ def _vtiger_health(parts: Parts, what: str) -> Iterator[None]:
         parts.health.failed("vtiger", exc)
         log.warning("%s: the CRM is not answering properly, the work waits: %s", what, exc)
         raise
-    if sum(parts.client.stats.values()) > before:
+    if parts.crm.requests_made() > before:
         parts.health.ok("vtiger", unless_failed_since=failures)
 
 

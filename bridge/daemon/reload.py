@@ -108,7 +108,7 @@ def _apply(parts: Parts, scheduler: Scheduler, old: Config, new: Config, keys: l
         lg = new.logging
         configure(lg.level, lg.format, lg.file, secrets)
     if "vtiger.language" in keys:
-        detect_language(parts, parts.sender.api_user_id)
+        detect_language(parts, parts.crm.api_user_id)
     for network in _NETWORKS:
         prefix = f"networks.{network}."
         mine = [k for k in keys if k.startswith(prefix)]

@@ -192,7 +192,7 @@ class Scheduler:
 
 
 def _expected(exc: Any) -> bool:
+    from bridge.crm import VtigerError
     from providers.errors import ProviderError
-    from vtiger_ws import VtigerError
 
     return isinstance(exc, ProviderError | VtigerError)

@@ -1,16 +1,15 @@
-"""Builds the objects the bridge is made of from a `Config`: vtiger client, providers, services."""
+"""Builds the objects the bridge is made of from a `Config`: the CRM gateway, providers, services."""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from bridge.config import Config
 from bridge.config.secrets import Secret
+from bridge.crm import Crm
 from bridge.crm.fields import FieldMap
-from bridge.crm.gateway import Crm
 from bridge.daemon.health import Health
 from bridge.daemon.metrics import Metrics
 from bridge.services.importing import Importer
@@ -21,7 +20,6 @@ from bridge.store import Store
 from bridge.webhook.processor import EventProcessor
 from providers import PROVIDERS
 from providers.base import Provider
-from vtiger_ws import VtigerClient
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +44,6 @@ class Parts:
     """Everything the daemon and the CLI use, wired once."""
 
     config: Config
-    client: VtigerClient
     crm: Crm
     store: Store
     providers: dict[str, Provider]
@@ -57,14 +54,13 @@ class Parts:
     index: UrlIndex
     profiles: ProfileImporter
     processor: EventProcessor
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def close(self) -> None:
         for provider in self.providers.values():
             closer = getattr(provider, "close", None)
             if closer is not None:
                 closer()
-        self.client.close()
+        self.crm.close()
         self.store.close()
 
     def _holders(self) -> list[dict[str, Provider]]:
@@ -94,22 +90,22 @@ class Parts:
 def build(config: Config, *, store: Store | None = None) -> Parts:
     """Wire the bridge from config; makes no network call."""
     v = config.vtiger
-    client = VtigerClient(v.url, v.username, v.access_key.reveal(), timeout=(5.0, v.timeout))
-    utf8 = {"auto": None, "true": False, "false": True}[v.supports_4byte_utf8]
-    crm = Crm(
-        client,
+    crm = Crm.connect(
+        v.url,
+        v.username,
+        v.access_key.reveal(),
+        timeout=v.timeout,
         messages=config.messages,
         field_map=FieldMap(config.fields.profile_map),
         url_fields=config.fields.url_fields,
         timezone=v.timezone,
-        bmp_only=utf8,
+        supports_4byte_utf8={"auto": None, "true": True, "false": False}[v.supports_4byte_utf8],
     )
     store = store or Store(config.state.path)
     providers = {n: build_provider(config, n) for n in config.networks.enabled()}
     health = Health(secrets=config.secrets())
     metrics = Metrics()
-    api_user = "19x1"  # replaced by the login's user id at start-up
-    sender = Sender(crm, providers, store, api_user_id=api_user)
+    sender = Sender(crm, providers, store)
     index = UrlIndex(crm, providers, store)
     importers = {
         n: Importer(
@@ -117,7 +113,6 @@ def build(config: Config, *, store: Store | None = None) -> Parts:
             providers,
             store,
             index,
-            api_user_id=api_user,
             limit=getattr(config.networks, n).imports.limit,
             unknown_sender=getattr(config.networks, n).imports.unknown_sender,
             start=getattr(config.networks, n).imports.start,
@@ -134,14 +129,8 @@ def build(config: Config, *, store: Store | None = None) -> Parts:
         outgoing_networks_field=config.fields.outgoing_networks_field,
     )
     return Parts(
-        config, client, crm, store, providers, health, metrics, sender, importers, index, profiles, processor
+        config, crm, store, providers, health, metrics, sender, importers, index, profiles, processor
     )
-
-
-def set_api_user(parts: Parts, user_id: str) -> None:
-    parts.sender.api_user_id = user_id
-    for importer in parts.importers.values():
-        importer.api_user_id = user_id
 
 
 def detect_language(parts: Parts, user_id: str) -> None:

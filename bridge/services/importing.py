@@ -15,7 +15,7 @@ import threading
 from collections.abc import Mapping
 
 from bridge.config.import_start import DEFAULT_START, parse_start
-from bridge.crm.gateway import Crm
+from bridge.crm import Crm
 from bridge.services.intake import UNKNOWN_SENDER_POLICIES, ImportReport, Intake
 from bridge.services.linking import UrlIndex
 from bridge.store import Store
@@ -36,7 +36,7 @@ class Importer:
         store: Store,
         index: UrlIndex,
         *,
-        api_user_id: str,
+        api_user_id: str | None = None,
         limit: int = 20,
         unknown_sender: str = "skip",
         start: str = DEFAULT_START,
@@ -51,14 +51,6 @@ class Importer:
             crm, self.providers, store, index, api_user_id=api_user_id, unknown_sender=unknown_sender
         )
         self._locks: dict[str, threading.Lock] = {}
-
-    @property
-    def api_user_id(self) -> str:
-        return self.intake.api_user_id
-
-    @api_user_id.setter
-    def api_user_id(self, value: str) -> None:
-        self.intake.api_user_id = value  # known only after the daemon's login
 
     def run(self, network: str) -> ImportReport:
         # Two runs of one network at once (the schedule and a wake-up) would only find each other's claims

@@ -20,11 +20,11 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from bridge.crm.gateway import Crm
+from bridge.crm import Crm
+from bridge.crm.errors import answered
 from bridge.services.linking import UrlIndex
 from bridge.store import Store
 from providers.base import Direction, NetworkMessage, ProfileRef, Provider
-from vtiger_ws import VtigerConnectionError, VtigerError, VtigerProtocolError
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class Intake:
         store: Store,
         index: UrlIndex,
         *,
-        api_user_id: str,
+        api_user_id: str | None = None,
         unknown_sender: str = "skip",
         lease_seconds: float = 300.0,
     ) -> None:
@@ -65,9 +65,14 @@ class Intake:
         self.providers = providers  # shared, not copied: a renewed token's provider replaces the entry
         self.store = store
         self.index = index
-        self.api_user_id = api_user_id
+        self._api_user_id = api_user_id
         self.unknown_sender = unknown_sender
         self.lease_seconds = lease_seconds
+
+    @property
+    def api_user_id(self) -> str:
+        """The owner of records nobody else owns: the given one, else the bridge's own CRM user."""
+        return self._api_user_id or self.crm.api_user_id
 
     def record(self, network: str, messages: Sequence[NetworkMessage], report: ImportReport) -> bool:
         """Record `messages` of one network; False when another live writer holds some of them."""
@@ -93,7 +98,7 @@ class Intake:
             if mine:
                 self._record_claimed(network, mine, token, report, creating)
         except Exception as exc:
-            if creating and not _answered(exc):
+            if creating and not answered(exc):
                 # The create got no answer (a timeout, a dropped connection, a page that is not the
                 # webservice's): vtiger may still commit it. Its claim runs out on its own; whoever takes the
                 # message over then looks it up in the CRM before writing, so it is never recorded twice.
@@ -177,24 +182,21 @@ class Intake:
         self, provider: Provider, message: NetworkMessage, report: ImportReport
     ) -> list[tuple[str, str]]:
         profile = provider.fetch_profiles([message.peer_id]).get(message.peer_id)
-        url_field = self.crm.url_field_names_of("Leads").get(message.network)
-        if profile is None or url_field is None:
+        if profile is None:
             return []
         # Facebook only knows people by their Page-scoped id; the other networks by their account id.
         kind = "psid" if message.network == "facebook" else "id"
         url = provider.profile_url(ProfileRef(message.network, kind, message.peer_id))
-        fields = {
-            "lastname": profile.last_name or profile.full_name or f"{message.network} {message.peer_id}",
-            "firstname": profile.first_name or "",
-            url_field: url,
-            "assigned_user_id": self.api_user_id,
-        }
-        created = self.crm.client.create("Leads", fields)
+        lead = self.crm.create_lead(
+            message.network,
+            last_name=profile.last_name or profile.full_name or f"{message.network} {message.peer_id}",
+            first_name=profile.first_name or "",
+            url=url,
+            owner=self.api_user_id,
+        )
+        if lead is None:  # Leads have no field for this network's links
+            return []
         report.leads_created += 1
         self.index.refresh()
-        return [("Leads", str(created["id"]))]
+        return [lead]
 
-
-def _answered(exc: Exception) -> bool:
-    """vtiger answered the request with an error of its own, so nothing was written."""
-    return isinstance(exc, VtigerError) and not isinstance(exc, VtigerConnectionError | VtigerProtocolError)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 
-from bridge.crm.gateway import CLIENT_MODULES, Crm
+from bridge.crm import CLIENT_MODULES, Crm
 from bridge.store import IndexRow, Store
 from providers.base import ProfileRef, Provider
 from providers.errors import InvalidProfileUrl, ProviderError, ProviderNotAllowed
@@ -39,18 +39,18 @@ class UrlIndex:
             if not fields:
                 continue
             watermark = None if full else self.store.index_watermark(module)
-            columns = ["id", "modifiedtime", *sorted(set(fields.values()))]
+            columns = sorted(set(fields.values()))
             if watermark is None:
-                records: Iterable[Mapping[str, object]] = self.crm.client.query_iter(module, fields=columns)
+                records: Iterable[Mapping[str, object]] = self.crm.records(module, columns)
             else:
-                records = self.crm.client.changed_since(module, watermark, fields=columns)
+                records = self.crm.changed_since(module, watermark, columns)
             seen: set[str] = set()
             newest = ""
             page: dict[str, list[IndexRow]] = {}
             for count, record in enumerate(records, start=1):
-                record_id = str(record["id"])
+                record_id = self.crm.id_of(record)
                 seen.add(record_id)
-                newest = max(newest, str(record.get("modifiedtime") or ""))
+                newest = max(newest, self.crm.modified_at(record))
                 page[record_id] = self._rows(module, fields, record)
                 total += 1
                 if len(page) >= INDEX_WRITE_BATCH:  # one transaction per batch, not per record
@@ -99,14 +99,14 @@ class UrlIndex:
             rows.append(
                 IndexRow(
                     module=module,
-                    record_id=str(record["id"]),
+                    record_id=self.crm.id_of(record),
                     field=field_name,
                     url=str(record.get(field_name)),
                     network=network,
                     ref_kind=ref.kind,
                     ref_value=ref.value,
                     account_id=ref.value if ref.kind in ("id", "psid") else None,
-                    modifiedtime=str(record.get("modifiedtime") or "") or None,
+                    modifiedtime=self.crm.modified_at(record) or None,
                 )
             )
         return rows

@@ -32,11 +32,11 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 
+from bridge.crm import VtigerError
 from bridge.services.sending import Sender
 from bridge.store import OutboxSend, StoreError
 from providers.errors import ProviderError
 from providers.ratelimit import RateLimiter
-from vtiger_ws import VtigerError
 
 log = logging.getLogger(__name__)
 

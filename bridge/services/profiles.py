@@ -8,17 +8,16 @@ fields that are still empty. Batch mode does the same for many records with batc
 from __future__ import annotations
 
 import datetime as dt
-import html
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from bridge.crm.fields import is_empty, profile_values
-from bridge.crm.gateway import Crm
+from bridge.crm import Crm, Filter
+from bridge.crm.fields import profile_values
+from bridge.crm.values import Stored
 from bridge.store import Store
 from providers.base import AccountId, Profile, ProfileRef, Provider
 from providers.errors import InvalidProfileUrl, ProviderError
-from vtiger_ws import vtql
 
 log = logging.getLogger(__name__)
 
@@ -76,16 +75,15 @@ class ProfileImporter:
         module = self.crm.module_of(record_id)
         report = ProfileReport(record_id, module, dry_run=dry_run)
         if record is None:
-            record = self.crm.client.retrieve(record_id)
+            record = self.crm.record(record_id)
         sources = self._sources(module, record, url, report)
         self._resolve_and_fetch(sources, report)
         candidates = self._candidates(module, record, sources, report)
         if candidates and not dry_run:
-            fresh = self.crm.client.retrieve(record_id)  # someone may have typed a value meanwhile
+            fresh = self.crm.record(record_id)  # someone may have typed a value meanwhile
             candidates = self._still_empty(module, fresh, candidates, report)
             if candidates:
-                saved = self.crm.client.revise({"id": record_id, **candidates})
-                candidates = _as_stored(candidates, saved, report)
+                candidates = _as_stored(self.crm.write_and_compare(record_id, candidates), report)
         report.written = candidates
         self._audit(report)
         return report
@@ -172,7 +170,7 @@ class ProfileImporter:
         for attribute, field_name in mapping.items():
             if attribute not in offered:
                 report.not_provided.append(field_name)
-            elif not is_empty(record.get(field_name), self.crm.field_type(module, field_name)):
+            elif not self.crm.is_empty(module, record, field_name):
                 report.skipped_filled.append(field_name)
             else:
                 candidates[field_name] = self.crm.storable_value(offered[attribute])
@@ -187,7 +185,7 @@ class ProfileImporter:
     ) -> dict[str, str]:
         kept: dict[str, str] = {}
         for field_name, value in candidates.items():
-            if is_empty(record.get(field_name), self.crm.field_type(module, field_name)):
+            if self.crm.is_empty(module, record, field_name):
                 kept[field_name] = value
             else:
                 report.skipped_filled.append(field_name)
@@ -219,7 +217,7 @@ class ProfileImporter:
         self,
         module: str,
         *,
-        where: vtql.Condition | None = None,
+        where: Filter | None = None,
         dry_run: bool = False,
         progress: Progress | None = None,
         changed_margin: dt.timedelta = dt.timedelta(minutes=2),
@@ -232,26 +230,26 @@ class ProfileImporter:
         """
         mapping = self.crm.field_map.for_module(module)
         url_fields = self.crm.url_field_names_of(module)
-        columns = sorted({"id", "modifiedtime", *url_fields.values(), *mapping.values()})
+        columns = sorted({*url_fields.values(), *mapping.values()})
         started = dt.datetime.now(dt.UTC) - changed_margin
-        records = list(self.crm.client.query_iter(module, fields=columns, where=where))
+        records = list(self.crm.records(module, columns, where=where))
         total = len(records)
         per_record: dict[str, list[_Source]] = {}
         reports: dict[str, ProfileReport] = {}
         for record in records:
-            rid = str(record["id"])
+            rid = self.crm.id_of(record)
             reports[rid] = ProfileReport(rid, module, dry_run=dry_run)
             per_record[rid] = self._sources(module, record, None, reports[rid])
         self._fetch_batched([s for sources in per_record.values() for s in sources], reports, per_record)
         pending: dict[str, dict[str, str]] = {}
         for record in records:
-            rid = str(record["id"])
+            rid = self.crm.id_of(record)
             candidates = self._candidates(module, record, per_record[rid], reports[rid])
             if candidates:
                 pending[rid] = candidates
         if pending and not dry_run:
-            changed = self.crm.client.changed_since(module, self.crm.format_datetime(started))
-            fresh = {str(row["id"]): row for row in changed}
+            changed = self.crm.changed_since(module, started)
+            fresh = {self.crm.id_of(row): row for row in changed}
             for rid, candidates in pending.items():
                 if rid in fresh:
                     pending[rid] = self._still_empty(module, fresh[rid], candidates, reports[rid])
@@ -259,8 +257,7 @@ class ProfileImporter:
             candidates = pending.get(rid, {})
             if candidates and not dry_run:
                 try:
-                    saved = self.crm.client.revise({"id": rid, **candidates})
-                    candidates = _as_stored(candidates, saved, report)
+                    candidates = _as_stored(self.crm.write_and_compare(rid, candidates), report)
                 except Exception as exc:  # one bad record must not stop a 5,000-record backfill
                     report.errors.append(f"the CRM refused the update: {exc}")
                     candidates = {}
@@ -300,18 +297,10 @@ class ProfileImporter:
                 self._check_profile(source, report)
 
 
-def _as_stored(sent: Mapping[str, str], saved: Mapping[str, object], report: ProfileReport) -> dict[str, str]:
+def _as_stored(stored: Stored, report: ProfileReport) -> dict[str, str]:
     """What the CRM really kept: MySQL cuts a value longer than its column without an error, so the
     report and the audit say what was stored and name each shortened field."""
-    stored: dict[str, str] = {}
-    for field_name, value in sent.items():
-        raw = str(saved.get(field_name, value))
-        # Some fields come back HTML-escaped (reference "Observed" E); a value may itself contain "&amp;".
-        if value.strip() in (raw.strip(), html.unescape(raw).strip()):
-            stored[field_name] = value
-            continue
-        kept = raw if value.startswith(raw.rstrip()) else html.unescape(raw)
+    for field_name, (kept, value) in stored.shortened.items():
         report.shortened.append(field_name)
         report.errors.append(f"{field_name}: the CRM kept only {kept!r} of {value!r} (column too short)")
-        stored[field_name] = kept
-    return stored
+    return stored.values

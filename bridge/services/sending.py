@@ -23,7 +23,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from bridge.crm.gateway import Crm
+from bridge.crm import Crm
 from bridge.crm.texts import FailedTarget, failure_comment
 from bridge.store import (
     ForeignMessageError,
@@ -84,7 +84,7 @@ class Sender:
         providers: Mapping[str, Provider],
         store: Store,
         *,
-        api_user_id: str,
+        api_user_id: str | None = None,
         now: Now = utcnow,
         lease_seconds: float = 300.0,
         observer: Observer | None = None,
@@ -92,7 +92,7 @@ class Sender:
         self.crm = crm
         self.providers = dict(providers)
         self.store = store
-        self.api_user_id = api_user_id
+        self._api_user_id = api_user_id
         self.now = now
         self.lease_seconds = lease_seconds
         self.observer = observer
@@ -117,7 +117,7 @@ class Sender:
         except ValueError as exc:
             raise SendRefused(str(exc)) from None
         if record is None:
-            record = self.crm.client.retrieve(record_id)
+            record = self.crm.record(record_id)
         urls = self.crm.social_urls(module, record)
         wanted = list(networks) if networks else list(self.providers)
         targets: list[SendTarget] = []
@@ -371,7 +371,7 @@ class Sender:
         return None, busy
 
     def _owner(self, record_id: str) -> str:
-        return self.crm.owners_of([record_id]).get(record_id) or self.api_user_id
+        return self.crm.owners_of([record_id]).get(record_id) or self._api_user_id or self.crm.api_user_id
 
     def _failure_comment(self, send: OutboxSend, failed: Sequence[OutboxTarget]) -> str:
         # In the CRM's language (`Crm.language`, read from the API user at start-up): sales people read it.

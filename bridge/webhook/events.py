@@ -29,12 +29,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
+from bridge.crm.schema import CLIENT_MODULES, DEFAULT_ID_PREFIXES, MODIFIEDTIME
+from providers import PROVIDERS
+
 EVENTS = frozenset({"send", "import_profile", "record_saved"})
-MODULES = frozenset({"Contacts", "Accounts", "Leads"})
-NETWORKS = ("vk", "x", "facebook")
-# Webservice id prefixes of a fresh vtiger/SalesPlatform install (reference §9); only used to turn a bare
-# crmid from a flat/Cloud body into a ws id. Installs with other prefixes pass their own map to make_app.
-DEFAULT_ID_PREFIXES: Mapping[str, int] = {"Accounts": 11, "Contacts": 12, "Leads": 10}
+MODULES = frozenset(CLIENT_MODULES)
+NETWORKS = tuple(PROVIDERS)
 
 _WS_ID = re.compile(r"[1-9][0-9]{0,9}x[1-9][0-9]{0,18}")
 _CRMID = re.compile(r"[1-9][0-9]{0,18}")
@@ -202,7 +202,7 @@ def _networks(value: Any) -> tuple[str, ...] | None:
 
 
 def _modifiedtime(obj: Mapping[str, Any], data: Mapping[str, Any]) -> str | None:
-    for value in (obj.get("modifiedtime"), data.get("modifiedtime")):
+    for value in (obj.get("modifiedtime"), data.get(MODIFIEDTIME)):
         if isinstance(value, str) and _DATETIME.fullmatch(value):
             return value
     return None

@@ -11,9 +11,10 @@ the event's values (vtiger's times have one-second resolution, and the save befo
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable, Mapping
 
+from bridge.crm import Crm
+from bridge.crm.values import same_value
 from bridge.webhook.events import Event
 
 VISIBILITY_WINDOW_SECONDS = 600.0  # how long an event may wait for its save to show
@@ -27,13 +28,6 @@ class NotVisibleYet(Exception):
     def __init__(self, message: str, *, missing: bool) -> None:
         super().__init__(message)
         self.missing = missing
-
-
-def same_value(a: object, b: object) -> bool:
-    """Equal as text people see: retrieve may return HTML-escaped text where workflow data is decoded."""
-    return html.unescape(str(a if a is not None else "")).strip() == html.unescape(
-        str(b if b is not None else "")
-    ).strip()
 
 
 def check_saved_state(
@@ -52,7 +46,7 @@ def check_saved_state(
     saved_at = event.modifiedtime
     if saved_at is None:
         return record  # an event without a time (e.g. a Cloud webhook): the current state is all there is
-    shown = str(record.get("modifiedtime") or "")
+    shown = Crm.modified_at(record)
     if shown > saved_at:
         return record
     if shown < saved_at:

@@ -25,6 +25,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from bridge.crm.schema import META_FIELDS  # vtiger's change list names them with any write
+from bridge.crm.values import same_value
 from bridge.services.linking import UrlIndex
 from bridge.services.profiles import ProfileImporter
 from bridge.services.sending import Sender, SendRefused
@@ -35,7 +37,6 @@ from bridge.webhook.freshness import (
     NotVisibleYet,
     check_saved_state,
     retry_delay,
-    same_value,
 )
 from bridge.webhook.send_field import FieldSends
 
@@ -43,7 +44,6 @@ log = logging.getLogger(__name__)
 
 ECHO_WINDOW_SECONDS = 600.0
 _ECHO_KEY = "echo."
-_META_FIELDS = frozenset({"modifiedtime", "modifiedby", "label"})  # vtiger's delta lists them with any write
 
 
 class EventProcessor:
@@ -99,7 +99,7 @@ class EventProcessor:
         if not changed:
             return False
         recent = self._own_writes(event.id)
-        for name in changed - _META_FIELDS:
+        for name in changed - META_FIELDS:
             if name not in recent:
                 return False
             written = recent[name][0]

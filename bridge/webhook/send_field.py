@@ -21,11 +21,11 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from bridge.crm.gateway import Crm
+from bridge.crm import Crm
+from bridge.crm.values import same_value
 from bridge.services.sending import Sender, SendRefused, SendRequest
 from bridge.store import Store
 from bridge.webhook.events import Event
-from bridge.webhook.freshness import same_value
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class FieldSends:
             log.info("event %s: %s of %s is empty, nothing to send",
                      event.event_id, self.text_field, event.id)
             return
-        saved_at = event.modifiedtime or str(record.get("modifiedtime") or "")
+        saved_at = event.modifiedtime or self.crm.modified_at(record)
         key = text_key(event.id, self.text_field, field_text)
         state: dict[str, Any] | None = self.store.kv_get(_STATE + event.id)
         cleared_at = str(state.get("cleared_at") or "") if state else ""
@@ -116,5 +116,5 @@ class FieldSends:
         if same_value(current.get(self.text_field), text):
             self.remember_own_write(record_id, {self.text_field: ""})
             current = self.crm.write_fields(record_id, {self.text_field: ""})
-        state["cleared_at"] = str(current.get("modifiedtime") or "") or "0"
+        state["cleared_at"] = self.crm.modified_at(current) or "0"
         self.store.kv_set(_STATE + record_id, state)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bridge.config import load_config
-from bridge.crm.gateway import Crm
+from bridge.crm import Crm
 from bridge.crm.texts import FailedTarget, failure_comment, language_of
 from bridge.daemon.app import App
 from bridge.daemon.wiring import build, detect_language
@@ -83,7 +83,7 @@ def test_an_english_vtiger_gets_english_comments(
     crm_box, vk = english_crm
     parts = build(load_config(write_config(tmp_path, crm_box, vk), env={}))
     try:
-        info = parts.client.login()
+        info = parts.crm.login()
         detect_language(parts, info.user_id)
         parts.crm.check_schema(["vk"])
         assert parts.crm.language == "en"
@@ -105,7 +105,7 @@ def test_the_configuration_overrides_the_crms_language(world: World, tmp_path: P
     config.write_text(config.read_text().replace("username: admin,", "username: admin, language: en,"))
     parts = build(load_config(config, env={}))
     try:
-        detect_language(parts, parts.client.login().user_id)
+        detect_language(parts, parts.crm.login().user_id)
         assert parts.crm.language == "en"  # although the CRM is ru_ru
     finally:
         parts.close()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.crm.gateway import Crm
+from bridge.crm import Crm
 from bridge.services.importing import Importer
 from bridge.services.linking import UrlIndex
 from bridge.services.sending import SendRequest

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from bridge.crm.gateway import Crm
+from bridge.crm import Crm
 from bridge.store import Store
 from providers.facebook import FacebookProvider
 from providers.vk import VkProvider
