@@ -134,8 +134,9 @@ class Meter:
 
 
 def _importer(r: Rig) -> Importer:
-    index = UrlIndex(r.crm, r.providers, r.store)  # type: ignore[arg-type]
-    return Importer(r.crm, r.providers, r.store, index, api_user_id=API_USER, limit=20)  # type: ignore[arg-type]
+    index = UrlIndex(r.crm, r.providers, r.store.url_index)  # type: ignore[arg-type]
+    return Importer(r.crm, r.providers, r.store.cursors, r.store.ledger, index,  # type: ignore[arg-type]
+                    api_user_id=API_USER, limit=20)
 
 
 def imports(latency: str) -> list[Figure]:
@@ -173,7 +174,7 @@ def send(latency: str) -> list[Figure]:
         uid = r.vk_box.add_user("Send", "Both", screen_name="send_both")
         xid = r.x_box.add_user("send_both", "Send Both")
         record = r.contact("Both", vk_url="https://vk.com/send_both", tw_url="https://x.com/send_both")
-        sender = Sender(r.crm, r.providers, r.store, api_user_id=API_USER)  # type: ignore[arg-type]
+        sender = Sender(r.crm, r.providers, r.store.outbox, r.store.ledger, api_user_id=API_USER)  # type: ignore[arg-type]
         r.x.me_id()  # asked once per process, not per send
         with Meter(r) as queue:
             sender.enqueue(SendRequest(record, "Ваш заказ готов"))
@@ -206,7 +207,7 @@ def backfill(latency: str, contacts: int, fill_share: float) -> list[Figure]:
             r.contact(f"Bulk{i}", **fields)
         clock.now()
         r.client.login()  # the hour the clock skipped outlived the session; a new one, outside the meter
-        profiles = ProfileImporter(r.crm, r.providers, r.store)  # type: ignore[arg-type]
+        profiles = ProfileImporter(r.crm, r.providers, r.store.audit)  # type: ignore[arg-type]
         started = time.perf_counter()
         with Meter(r) as meter:
             reports = profiles.import_batch("Contacts")

@@ -107,7 +107,7 @@ def _serve(kind: str, store_kind: str, threads: int, conn: Connection) -> None:
                 from bridge.webhook.endpoint import store_acceptor
 
                 store = Store(Path(tmp) / "bench.sqlite3")
-                accept = store_acceptor(store)
+                accept = store_acceptor(store.events)
             else:
                 accept = _memory_accept()
             app = make_app(secret=SECRET, accept=accept, health=lambda: (200, {}),

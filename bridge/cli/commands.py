@@ -14,7 +14,7 @@ from bridge.crm import CrmSchemaError, VtigerError
 from bridge.daemon.app import App
 from bridge.daemon.explain import explain
 from bridge.daemon.metrics import count_send
-from bridge.daemon.wiring import Parts, build, detect_language
+from bridge.daemon.wiring import Parts, build, detect_language, emoji_proven
 from bridge.exits import EXIT_OK, EXIT_STARTUP
 from providers.errors import ProviderError
 
@@ -30,9 +30,9 @@ def connect(config: Config) -> Parts:
         parts.close()
         raise
     if parts.crm.bmp_only is None:  # auto: what the daemon found at its start (emoji seen in the CRM)
-        parts.crm.bmp_only = parts.store.kv_get(f"crm.supports_4byte_utf8.{config.vtiger.url}") is not True
+        parts.crm.bmp_only = not emoji_proven(parts)
     # Counted in the state store, so the daemon's /metrics shows this command's sends too.
-    parts.sender.observer = lambda network, error: count_send(parts.store, network, error)
+    parts.sender.observer = lambda network, error: count_send(parts.store.kv, network, error)
     return parts
 
 
@@ -65,7 +65,7 @@ def cmd_check(config: Config, args: argparse.Namespace) -> int:
             rows.append(("vtiger login", "FAILED", failure.line if failure else str(exc)))
         for network, provider in parts.providers.items():
             try:
-                provider.fetch_messages(parts.store.get_cursor(network), 1)
+                provider.fetch_messages(parts.store.cursors.get(network), 1)
                 rows.append((f"{network} token", "ok", "accepted"))
             except ProviderError as exc:
                 failed = True

@@ -74,7 +74,7 @@ def cmd_send(config: Config, args: argparse.Namespace, *, ask: Callable[[str], s
                 progress.show(f"queued {len(queued)} of {len(records)}, {len(refused)} refused ({n} read)")
             _deliver(parts, workers, queued, progress)
         progress.done()
-        sends = [s for s in (parts.store.get_send(i) for i in queued) if s is not None]
+        sends = [s for s in (parts.store.outbox.get_send(i) for i in queued) if s is not None]
         return _report_sends(sends, refused, verbose=len(sends) <= 20)
     finally:
         parts.close()
@@ -86,7 +86,7 @@ def _deliver(parts: Parts, workers: OutboxWorkers, queued: list[int], progress: 
     drained = False
     while not drained:
         drained = workers.drain(timeout=0.5)
-        finished = sum(1 for i in mine if (s := parts.store.get_send(i)) is not None and s.done_at)
+        finished = sum(1 for i in mine if (s := parts.store.outbox.get_send(i)) is not None and s.done_at)
         progress.show(f"delivered {finished} of {len(mine)}")
 
 
@@ -149,7 +149,7 @@ def cmd_backfill(config: Config, args: argparse.Namespace) -> int:
     counts = {"done": 0, "written": 0, "no_link": 0}
     failed: list[tuple[str, str]] = []
     try:
-        last = None if args.restart else parts.store.kv_get(key)
+        last = None if args.restart else parts.store.kv.get(key)
         base = checked_filter(parts.crm, args.module, args.where) if args.where else None
         while True:
             ids = list(
@@ -177,14 +177,14 @@ def cmd_backfill(config: Config, args: argparse.Namespace) -> int:
                     failed.append((report.record_id, "; ".join(report.errors)))
             last = ids[-1]
             if not args.dry_run:
-                parts.store.kv_set(key, last)
+                parts.store.kv.set(key, last)
         progress.done()
         verb = "would be filled" if args.dry_run else "filled"
         print(f"{counts['done']} records: {counts['written']} {verb}, {counts['no_link']} without a social "
               f"link, {len(failed)} failed")
         _list_failures(failed)
         if not args.dry_run:
-            parts.store.kv_delete(key)
+            parts.store.kv.delete(key)
         return EXIT_RECORDS if failed else EXIT_OK
     finally:
         progress.done()

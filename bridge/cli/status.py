@@ -77,18 +77,18 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
         state = _health_line(health) if health else f"not answering on {healthz_url(config)}"
         print(f"daemon: running (pid {holder.pid}{since}), {state}")
     with Store(config.state.path) as store:
-        print(f"outbox: {store.outbox_depth()} unfinished send(s)")
-        for send in store.list_sends("open", limit=20):
+        print(f"outbox: {store.outbox.depth()} unfinished send(s)")
+        for send in store.outbox.list_sends("open", limit=20):
             states = ", ".join(f"{t.network}: {t.state}" for t in send.targets)
             print(f"  send {send.id} to {send.record_id} ({send.created_at:%Y-%m-%d %H:%M}): {states}")
-        failures = store.failures(limit=10)
+        failures = store.outbox.failures(limit=10)
         if failures:
             print("recent failures of sends:")
             for send in failures:
                 for t in send.targets:
                     if t.error_text:
                         print(f"  send {send.id} to {send.record_id} {t.network}: {t.error_text}")
-        events = store.event_failures(limit=10)
+        events = store.events.failures(limit=10)
         if events:
             print("recent failures of workflow events:")
             for event in events:
@@ -96,7 +96,7 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
                 print(f"  {event.received_at:%Y-%m-%d %H:%M} {event.kind} {payload.get('id', '?')} "
                       f"(event {event.event_id}): {event.error}")
         for network in config.networks.enabled():
-            at = store.last_import_at(network)
+            at = store.cursors.last_import_at(network)
             print(
                 f"{network}: last import {at:%Y-%m-%d %H:%M:%S} UTC" if at else f"{network}: never imported"
             )

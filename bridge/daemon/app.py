@@ -24,7 +24,7 @@ from bridge.daemon.explain import explain, port_in_use
 from bridge.daemon.lock import StateLock
 from bridge.daemon.metrics import count_send
 from bridge.daemon.scheduler import Scheduler
-from bridge.daemon.wiring import Parts, build, detect_language
+from bridge.daemon.wiring import Parts, build, detect_language, emoji_proven, remember_emoji_proof
 from bridge.exits import EXIT_CONFIG, EXIT_CRASH, EXIT_OK, EXIT_STARTUP, EXIT_USAGE
 from bridge.services.outbox_workers import OutboxWorkers
 from bridge.store import Store, event_age_limit
@@ -36,7 +36,6 @@ from bridge.webhook.worker import EventWorker
 log = logging.getLogger(__name__)
 
 __all__ = ["EXIT_CONFIG", "EXIT_CRASH", "EXIT_OK", "EXIT_STARTUP", "EXIT_USAGE", "App"]
-_UTF8_KEY = "crm.supports_4byte_utf8"
 
 
 class App:
@@ -51,7 +50,7 @@ class App:
             sweep_seconds=config.jobs.outbox_interval_seconds,
             guard=lambda: jobs.recording_send(self.parts),
         )
-        self._store_event = store_acceptor(self.parts.store)
+        self._store_event = store_acceptor(self.parts.store.events)
         self._stop = threading.Event()
         self._reload = threading.Event()
 
@@ -79,7 +78,8 @@ class App:
         )
         log.info("URL index ready: %d records in %.1f s", count, time.monotonic() - started)
         parts.metrics.watch(
-            store=parts.store,
+            outbox=parts.store.outbox,
+            kv=parts.store.kv,
             vtiger_stats=parts.crm.request_counts,
             provider_stats={n: _stats_reader(parts.providers, n) for n in parts.providers},
             now=parts.sender.now,
@@ -89,14 +89,13 @@ class App:
 
     def _probe_utf8(self) -> None:
         """Emoji support: as configured, else looked for in what the CRM already stores (no write)."""
-        crm, store = self.parts.crm, self.parts.store
+        crm = self.parts.crm
         if crm.bmp_only is not None:
             return
-        key = f"{_UTF8_KEY}.{self.config.vtiger.url}"
-        if store.kv_get(key) is not True:
+        if not emoji_proven(self.parts):
             found = crm.probe_4byte_utf8()
             if found:
-                store.kv_set(key, True)  # proof does not expire; "not seen yet" is asked again next start
+                remember_emoji_proof(self.parts)
                 log.info("the CRM stores emoji (found one in its messages)")
             else:
                 log.info("emoji are written as readable names (e.g. :slightly_smiling_face:): the CRM "
@@ -112,7 +111,7 @@ class App:
             parts.health.ok(network)
         else:
             parts.health.failed(network, error)
-        count_send(parts.store, network, error)
+        count_send(parts.store.kv, network, error)
 
     def _accept(self, event: Event) -> bool:
         fresh = self._store_event(event)  # committed before the webhook answers 202

@@ -126,7 +126,7 @@ def check_token(parts: Parts, network: str) -> bool:
         return False
     provider = build_provider(fresh_config, network)
     try:
-        provider.fetch_messages(parts.store.get_cursor(network), 1)
+        provider.fetch_messages(parts.store.cursors.get(network), 1)
     except ProviderAuthError:
         closer = getattr(provider, "close", None)
         if closer:

@@ -12,6 +12,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from bridge.store import KeyValues, Outbox
+
 
 class _Live(Collector):
     def __init__(self, read: Callable[[], Iterator[Any]]) -> None:
@@ -24,11 +26,11 @@ class _Live(Collector):
 SEND_COUNTER_PREFIX = "metrics.sends."
 
 
-def count_send(store: Any, network: str, error: Exception | None) -> None:
+def count_send(kv: KeyValues, network: str, error: Exception | None) -> None:
     """Count one delivery attempt's outcome in the state store, so sends made by a CLI command show up in
     the daemon's /metrics too (both processes share the store; a process-local counter would not)."""
     outcome = "sent" if error is None else type(error).__name__
-    store.kv_increment(f"{SEND_COUNTER_PREFIX}{network}.{outcome}")
+    kv.increment(f"{SEND_COUNTER_PREFIX}{network}.{outcome}")
 
 
 class Metrics:
@@ -60,7 +62,8 @@ class Metrics:
     def watch(
         self,
         *,
-        store: Any,
+        outbox: Outbox,
+        kv: KeyValues,
         vtiger_stats: Callable[[], Mapping[str, int]],
         provider_stats: Mapping[str, Callable[[], Mapping[str, int]]],
         now: Callable[[], dt.datetime],
@@ -73,7 +76,7 @@ class Metrics:
                 "bridge_sends", "Delivery attempts per network and outcome (daemon and CLI together)",
                 labels=["network", "outcome"],
             )
-            for key, count in sorted(store.kv_items(SEND_COUNTER_PREFIX).items()):
+            for key, count in sorted(kv.items(SEND_COUNTER_PREFIX).items()):
                 network, _, outcome = key[len(SEND_COUNTER_PREFIX):].partition(".")
                 sends.add_metric([network, outcome], int(count))
             yield sends
@@ -87,9 +90,9 @@ class Metrics:
                     up.add_metric([name, comp["state"]], 1.0 if comp["state"] in ("ok", "starting") else 0.0)
                 yield up
             depth = GaugeMetricFamily("bridge_outbox_depth", "Sends not finished yet")
-            depth.add_metric([], store.outbox_depth())
+            depth.add_metric([], outbox.depth())
             yield depth
-            age = store.oldest_pending_age(now())
+            age = outbox.oldest_pending_age(now())
             oldest = GaugeMetricFamily(
                 "bridge_outbox_oldest_age_seconds", "Age of the oldest unfinished send"
             )

@@ -17,6 +17,7 @@ from bridge.services.linking import UrlIndex
 from bridge.services.profiles import ProfileImporter
 from bridge.services.sending import Sender
 from bridge.store import Store
+from bridge.webhook.echoes import OwnWrites
 from bridge.webhook.processor import EventProcessor
 from providers import PROVIDERS
 from providers.base import Provider
@@ -105,13 +106,14 @@ def build(config: Config, *, store: Store | None = None) -> Parts:
     providers = {n: build_provider(config, n) for n in config.networks.enabled()}
     health = Health(secrets=config.secrets())
     metrics = Metrics()
-    sender = Sender(crm, providers, store)
-    index = UrlIndex(crm, providers, store)
+    sender = Sender(crm, providers, store.outbox, store.ledger)
+    index = UrlIndex(crm, providers, store.url_index)
     importers = {
         n: Importer(
             crm,
             providers,
-            store,
+            store.cursors,
+            store.ledger,
             index,
             limit=getattr(config.networks, n).imports.limit,
             unknown_sender=getattr(config.networks, n).imports.unknown_sender,
@@ -119,9 +121,10 @@ def build(config: Config, *, store: Store | None = None) -> Parts:
         )
         for n in providers
     }
-    profiles = ProfileImporter(crm, providers, store)
+    profiles = ProfileImporter(crm, providers, store.audit)
     processor = EventProcessor(
-        store=store,
+        events=store.events,
+        own_writes=OwnWrites(store.kv),
         sender=sender,
         profiles=profiles,
         index=index,
@@ -131,6 +134,20 @@ def build(config: Config, *, store: Store | None = None) -> Parts:
     return Parts(
         config, crm, store, providers, health, metrics, sender, importers, index, profiles, processor
     )
+
+
+def _emoji_key(config: Config) -> str:
+    return f"crm.supports_4byte_utf8.{config.vtiger.url}"
+
+
+def emoji_proven(parts: Parts) -> bool:
+    """Has a run of the bridge seen an emoji stored in this CRM (`Crm.probe_4byte_utf8`)?"""
+    return parts.store.kv.get(_emoji_key(parts.config)) is True
+
+
+def remember_emoji_proof(parts: Parts) -> None:
+    """The proof does not expire; "not seen yet" is asked again at the next start."""
+    parts.store.kv.set(_emoji_key(parts.config), True)
 
 
 def detect_language(parts: Parts, user_id: str) -> None:

@@ -18,7 +18,7 @@ from bridge.config.import_start import DEFAULT_START, parse_start
 from bridge.crm import Crm
 from bridge.services.intake import UNKNOWN_SENDER_POLICIES, ImportReport, Intake
 from bridge.services.linking import UrlIndex
-from bridge.store import Store
+from bridge.store import ImportCursors, Ledger
 from providers.base import Provider
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,8 @@ class Importer:
         self,
         crm: Crm,
         providers: Mapping[str, Provider],
-        store: Store,
+        cursors: ImportCursors,
+        ledger: Ledger,
         index: UrlIndex,
         *,
         api_user_id: str | None = None,
@@ -43,12 +44,12 @@ class Importer:
     ) -> None:
         self.crm = crm
         self.providers = dict(providers)
-        self.store = store
+        self.cursors = cursors
         self.index = index
         self.limit = limit
         self.start = parse_start(start)
         self.intake = Intake(
-            crm, self.providers, store, index, api_user_id=api_user_id, unknown_sender=unknown_sender
+            crm, self.providers, ledger, index, api_user_id=api_user_id, unknown_sender=unknown_sender
         )
         self._locks: dict[str, threading.Lock] = {}
 
@@ -60,19 +61,19 @@ class Importer:
 
     def _run(self, network: str) -> ImportReport:
         provider = self.providers[network]
-        store = self.store
+        cursors = self.cursors
         report = ImportReport(network)
-        cursor = store.get_cursor(network)
+        cursor = cursors.get(network)
         if cursor is None:  # the first import: start where configured, and remember it before fetching
             cursor = provider.start_cursor(self.start.days)
-            store.set_cursor(network, cursor)
+            cursors.set(network, cursor)
         messages, new_cursor = provider.fetch_messages(cursor, self.limit)
         report.fetched = len(messages)
         if not messages:
-            store.set_cursor(network, new_cursor)
+            cursors.set(network, new_cursor)
             return report
         if self.intake.record(network, messages, report):
-            store.set_cursor(network, new_cursor)
+            cursors.set(network, new_cursor)
         else:
             log.info(
                 "%s import: %d message(s) are being recorded by another run; this window is read again",

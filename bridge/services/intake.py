@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from bridge.crm import Crm
 from bridge.crm.errors import answered
 from bridge.services.linking import UrlIndex
-from bridge.store import Store
+from bridge.store import Ledger
 from providers.base import Direction, NetworkMessage, ProfileRef, Provider
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ class Intake:
         self,
         crm: Crm,
         providers: Mapping[str, Provider],
-        store: Store,
+        ledger: Ledger,
         index: UrlIndex,
         *,
         api_user_id: str | None = None,
@@ -63,7 +63,7 @@ class Intake:
             )
         self.crm = crm
         self.providers = providers  # shared, not copied: a renewed token's provider replaces the entry
-        self.store = store
+        self.ledger = ledger
         self.index = index
         self._api_user_id = api_user_id
         self.unknown_sender = unknown_sender
@@ -79,7 +79,7 @@ class Intake:
         token, busy_before = uuid.uuid4().hex, report.busy
         creating: list[str] = []  # the message whose CRM create is under way, while it is
         try:
-            entries = self.store.ledger_claim(
+            entries = self.ledger.claim(
                 network,
                 {m.message_id: str(m.peer_id) for m in messages},
                 token=token,
@@ -109,7 +109,7 @@ class Intake:
             raise
         finally:
             # What was not recorded (unknown senders, a create the CRM refused) is free for others at once.
-            self.store.ledger_release(token, keep=creating)
+            self.ledger.release(token, keep=creating)
         return report.busy == busy_before
 
     def _record_claimed(
@@ -141,11 +141,11 @@ class Intake:
                 report.already_known += 1  # in the CRM already: adopted into the ledger
             for _module, record_id in records:
                 self.crm.link_message(crm_id, record_id)  # add_related never duplicates a pair
-            self.store.ledger_record(network, message.message_id, token, crm_id)
+            self.ledger.record(network, message.message_id, token, crm_id)
 
     def _hold(self, network: str, message: NetworkMessage, token: str) -> bool:
         """Renew the claim before working on one message: a slow CRM must not let the lease pass mid-run."""
-        entries = self.store.ledger_claim(
+        entries = self.ledger.claim(
             network, {message.message_id: str(message.peer_id)}, token=token, lease_seconds=self.lease_seconds
         )
         return entries[message.message_id].mine(token)

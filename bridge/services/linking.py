@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 
 from bridge.crm import CLIENT_MODULES, Crm
-from bridge.store import IndexRow, Store
+from bridge.store import IndexRow, UrlIndexTable
 from providers.base import ProfileRef, Provider
 from providers.errors import InvalidProfileUrl, ProviderError, ProviderNotAllowed
 
@@ -25,10 +25,10 @@ INDEX_WRITE_BATCH = 500
 class UrlIndex:
     """Builds and queries the URL index held in the state store."""
 
-    def __init__(self, crm: Crm, providers: Mapping[str, Provider], store: Store) -> None:
+    def __init__(self, crm: Crm, providers: Mapping[str, Provider], table: UrlIndexTable) -> None:
         self.crm = crm
         self.providers = dict(providers)
-        self.store = store
+        self.table = table
 
     def refresh(self, *, full: bool = False, progress: Progress | None = None) -> int:
         """Bring the index up to date with the CRM; returns how many records were (re)indexed."""
@@ -38,7 +38,7 @@ class UrlIndex:
             fields = {n: f for n, f in self.crm.url_field_names_of(module).items() if n in self.providers}
             if not fields:
                 continue
-            watermark = None if full else self.store.index_watermark(module)
+            watermark = None if full else self.table.watermark(module)
             columns = sorted(set(fields.values()))
             if watermark is None:
                 records: Iterable[Mapping[str, object]] = self.crm.records(module, columns)
@@ -54,15 +54,15 @@ class UrlIndex:
                 page[record_id] = self._rows(module, fields, record)
                 total += 1
                 if len(page) >= INDEX_WRITE_BATCH:  # one transaction per batch, not per record
-                    self.store.index_replace_records(page)
+                    self.table.replace_records(page)
                     page = {}
                 if progress is not None and count % 1000 == 0:
                     progress(module, count)
-            self.store.index_replace_records(page)
+            self.table.replace_records(page)
             if newest:
-                self.store.index_set_watermark(module, newest)
+                self.table.set_watermark(module, newest)
             if full:
-                self.store.index_prune(module, seen)
+                self.table.prune(module, seen)
         self.resolve_pending()
         return total
 
@@ -83,12 +83,12 @@ class UrlIndex:
         """Index one record from values already read."""
         module = self.crm.module_of(record_id)
         fields = {n: f for n, f in self.crm.url_field_names_of(module).items() if n in self.providers}
-        self.store.index_replace_record(record_id, self._rows(module, fields, record))
+        self.table.replace_record(record_id, self._rows(module, fields, record))
         self.resolve_pending()
 
     def forget_record(self, record_id: str) -> None:
         """Take a record the CRM no longer shows out of the index."""
-        self.store.index_remove_record(record_id)
+        self.table.remove_record(record_id)
 
     def _rows(self, module: str, fields: Mapping[str, str], record: Mapping[str, object]) -> list[IndexRow]:
         rows = []
@@ -125,7 +125,7 @@ class UrlIndex:
         resolved_total = 0
         for network, provider in self.providers.items():
             while True:
-                refs = self.store.index_unresolved(network, batch)
+                refs = self.table.unresolved(network, batch)
                 if not refs:
                     break
                 wanted = [ProfileRef(network, r.ref_kind, r.ref_value) for r in refs]
@@ -139,13 +139,17 @@ class UrlIndex:
                     break
                 for ref in wanted:
                     # Unknown names are stored as "" so they are not asked again on every refresh.
-                    self.store.index_set_account(network, ref.kind, ref.value, resolved.get(ref, ""))
+                    self.table.set_account(network, ref.kind, ref.value, resolved.get(ref, ""))
                 resolved_total += len(resolved)
                 if len(refs) < batch:
                     break
         return resolved_total
 
+    def rows_of(self, record_id: str) -> list[IndexRow]:
+        """The record's entry in the index: one row per social field that holds a usable link."""
+        return self.table.rows_of(record_id)
+
     def records_for(self, network: str, account_id: str) -> list[tuple[str, str]]:
         """(module, record id) of every CRM record whose social field names this account."""
-        rows = self.store.index_records_for_account(network, account_id)
+        rows = self.table.records_for_account(network, account_id)
         return sorted({(row.module, row.record_id) for row in rows})

@@ -75,7 +75,7 @@ class OutboxWorkers:
         guard: Guard | None = None,
     ) -> None:
         self.sender = sender
-        self.store = sender.store
+        self.outbox = sender.outbox
         self.sweep = max(_MIN_NAP, sweep_seconds)
         self.recorders = recorders
         self.guard: Guard = guard or contextlib.nullcontext
@@ -152,15 +152,15 @@ class OutboxWorkers:
     def _claim(self, lane: _Lane) -> tuple[OutboxSend | None, float]:
         now, lease = self.sender.now(), self.sender.lease_seconds
         if lane.network is None:
-            send = self.store.claim_send_to_record(self._networks, now, lease)
-            due = None if send else self.store.next_due_to_record(self._networks, now)
+            send = self.outbox.claim_send_to_record(self._networks, now, lease)
+            due = None if send else self.outbox.next_due_to_record(self._networks, now)
             return send, _seconds_until(due, now, self.sweep)
         hint = _server_hint(self.sender.providers.get(lane.network))
         if hint > 0:
             # Wait the network's "retry after" out here, not asleep in its limiter with a lease held.
             return None, hint
-        send = self.store.claim_send_for(lane.network, now, lease)
-        due = None if send else self.store.next_due_for(lane.network)
+        send = self.outbox.claim_send_for(lane.network, now, lease)
+        due = None if send else self.outbox.next_due_for(lane.network)
         return send, _seconds_until(due, now, self.sweep)
 
     def _work(self, lane: _Lane, send: OutboxSend) -> bool:
@@ -178,11 +178,11 @@ class OutboxWorkers:
     def _release(self, send: OutboxSend) -> bool:
         if not send.lease_token:
             return False
-        return self.store.release(send.id, send.lease_token)
+        return self.outbox.release(send.id, send.lease_token)
 
     def _hold(self, send: OutboxSend) -> None:
         if send.lease_token:
-            self.store.hold(send.id, send.lease_token, self.sender.now() + dt.timedelta(seconds=self.sweep))
+            self.outbox.hold(send.id, send.lease_token, self.sender.now() + dt.timedelta(seconds=self.sweep))
 
     def _failed(self, lane: _Lane, send: OutboxSend | None, exc: Exception) -> None:
         lane.failures += 1

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from bridge.crm import Crm, Filter
 from bridge.crm.fields import profile_values
 from bridge.crm.values import Stored
-from bridge.store import Store
+from bridge.store import ProfileAudit
 from providers.base import AccountId, Profile, ProfileRef, Provider
 from providers.errors import InvalidProfileUrl, ProviderError
 
@@ -60,10 +60,12 @@ Progress = Callable[[int, int | None], None]  # (records done, total or None)
 class ProfileImporter:
     """Imports profiles into empty CRM fields; collaborators are injected (no globals)."""
 
-    def __init__(self, crm: Crm, providers: Mapping[str, Provider], store: Store | None = None) -> None:
+    def __init__(
+        self, crm: Crm, providers: Mapping[str, Provider], audit: ProfileAudit | None = None
+    ) -> None:
         self.crm = crm
         self.providers = dict(providers)
-        self.store = store
+        self.audit = audit
 
     # --- one record ---------------------------------------------------------------------------------
     def import_record(
@@ -195,9 +197,9 @@ class ProfileImporter:
         if report.changed:
             log.info("profile of %s filled from %s: %s", report.record_id, ", ".join(report.networks),
                      ", ".join(report.written))
-        if self.store is None:
+        if self.audit is None:
             return
-        self.store.audit_profile_write(
+        self.audit.profile_write(
             record_id=report.record_id,
             network=",".join(report.networks),
             written=report.written,

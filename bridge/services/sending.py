@@ -25,14 +25,15 @@ from dataclasses import dataclass
 
 from bridge.crm import Crm
 from bridge.crm.texts import FailedTarget, failure_comment
+from bridge.services.retry import backoff_delay
 from bridge.store import (
     ForeignMessageError,
+    Ledger,
+    Outbox,
     OutboxSend,
     OutboxTarget,
     SendTarget,
-    Store,
     TargetState,
-    backoff_delay,
 )
 from providers.base import AccountId, Provider, SentMessage
 from providers.errors import (
@@ -49,7 +50,6 @@ log = logging.getLogger(__name__)
 Now = Callable[[], dt.datetime]
 # (network, None) after a delivery, (network, error) after a failure: health and metrics listen here.
 Observer = Callable[[str, ProviderError | None], None]
-_CREATING = "outbox.crm_create_started."  # kv flag: a CRM create may have happened for this send
 KEY_REUSED = "KEY_REUSED"  # a target's key named someone else's message: sent again under a new key
 FOREIGN_MESSAGE = "FOREIGN_MESSAGE"  # the answer named a message the bridge did not write for this send
 
@@ -82,7 +82,8 @@ class Sender:
         self,
         crm: Crm,
         providers: Mapping[str, Provider],
-        store: Store,
+        outbox: Outbox,
+        ledger: Ledger,
         *,
         api_user_id: str | None = None,
         now: Now = utcnow,
@@ -91,7 +92,8 @@ class Sender:
     ) -> None:
         self.crm = crm
         self.providers = dict(providers)
-        self.store = store
+        self.outbox = outbox
+        self.ledger = ledger
         self._api_user_id = api_user_id
         self.now = now
         self.lease_seconds = lease_seconds
@@ -152,7 +154,7 @@ class Sender:
         if not request.text or not request.text.strip():
             raise SendRefused(f"record {request.record_id}: the message text is empty")
         module, targets = self.targets_for(request.record_id, request.networks, record)
-        outbox_id = self.store.enqueue_send(
+        outbox_id = self.outbox.enqueue_send(
             record_id=request.record_id,
             module=module,
             text=request.text,
@@ -169,7 +171,7 @@ class Sender:
         """Work through due sends; returns how many finished. Safe to call from several threads."""
         finished = 0
         first_error: Exception | None = None
-        for send in self.store.claim_due_sends(self.now(), limit, self.lease_seconds):
+        for send in self.outbox.claim_due_sends(self.now(), limit, self.lease_seconds):
             try:
                 if self.process(send):
                     finished += 1
@@ -178,7 +180,7 @@ class Sender:
                 first_error = first_error or exc
             finally:
                 if send.lease_token:
-                    self.store.release(send.id, send.lease_token)
+                    self.outbox.release(send.id, send.lease_token)
         if first_error is not None:
             raise first_error  # the job reports it (health shows the outage)
         return finished
@@ -204,24 +206,24 @@ class Sender:
                 waiting = True
         if waiting:
             return False
-        fresh = self.store.get_send(send.id)
+        fresh = self.outbox.get_send(send.id)
         assert fresh is not None
         return self._record_in_crm(fresh)
 
     def _deliver(self, send: OutboxSend, target: OutboxTarget) -> bool:
         """Send to one network; False when a transient failure leaves it for a later attempt."""
-        store, network = self.store, target.network
+        outbox, network = self.outbox, target.network
         provider = self.providers.get(network)
         if provider is None:
-            store.mark_target_failed(send.id, network, "DISABLED", f"the {network} connection is disabled")
+            outbox.mark_target_failed(send.id, network, "DISABLED", f"the {network} connection is disabled")
             return True
         try:
             # The attempt is on record before any network call (resolving included), so a crash from
             # here on is seen at restart as "may have been delivered".
-            store.mark_target_sending(send.id, network)
+            outbox.mark_target_sending(send.id, network)
             account = AccountId(target.account_id) if target.account_id else self._resolve(provider, target)
             if account is None:
-                store.mark_target_failed(
+                outbox.mark_target_failed(
                     send.id, network, "NOT_FOUND", f"no {network} account behind {target.url}"
                 )
                 return True
@@ -243,7 +245,7 @@ class Sender:
     ) -> bool:
         """Mark the target sent; `answered`: the message id is the network's answer to this send."""
         try:
-            self.store.mark_target_sent(send.id, target.network, sent.message_id, peer=str(account))
+            self.outbox.mark_target_sent(send.id, target.network, sent.message_id, peer=str(account))
         except ForeignMessageError as exc:
             # A send answered with someone else's message can only be a repeated key (VK's random_id); a
             # message found by looking for it (`duplicate`: the provider looked) proves nothing of the kind.
@@ -262,15 +264,15 @@ class Sender:
             # Under that key the network keeps the other message and delivered nothing for this send, so a
             # new key cannot deliver twice. Once only: a second such answer is not a coincidence.
             log.warning("send %s to %s: %s; sending again under a new key", send.id, network, reason)
-            self.store.renew_target_key(send.id, network, KEY_REUSED, reason)
-            fresh = self.store.get_send(send.id)
+            self.outbox.renew_target_key(send.id, network, KEY_REUSED, reason)
+            fresh = self.outbox.get_send(send.id)
             assert fresh is not None
             return self._deliver(fresh, fresh.target(network))
         if new_key:  # the network keeps the other message under this key: nothing went out for this send
             text = f"{reason}. The message was not delivered; send it again"
         else:
             text = f"{reason}. The send is not marked as delivered: check the conversation, then send again"
-        self.store.mark_target_failed(send.id, network, FOREIGN_MESSAGE, text)
+        self.outbox.mark_target_failed(send.id, network, FOREIGN_MESSAGE, text)
         log.warning("send %s to %s failed: %s", send.id, network, text)
         return True
 
@@ -284,11 +286,11 @@ class Sender:
             if isinstance(exc, ProviderRateLimited) and exc.retry_after:
                 delay = max(delay, dt.timedelta(seconds=exc.retry_after))
             at = self.now() + delay
-            self.store.mark_target_retry(send.id, network, at, type(exc).__name__, str(exc))
+            self.outbox.mark_target_retry(send.id, network, at, type(exc).__name__, str(exc))
             log.warning("send %s to %s will be retried at %s: %s", send.id, network, at.isoformat(), exc)
             return False
         code = str(exc.reason) if isinstance(exc, ProviderNotAllowed) else type(exc).__name__
-        self.store.mark_target_failed(send.id, network, code, str(exc))
+        self.outbox.mark_target_failed(send.id, network, code, str(exc))
         log.info("send %s to %s failed for good (%s): %s", send.id, network, code, exc)
         return True
 
@@ -298,7 +300,7 @@ class Sender:
             return None
         account = provider.resolve([ref]).get(ref)
         if account is not None:
-            self.store.set_target_account(target.outbox_id, target.network, account)
+            self.outbox.set_target_account(target.outbox_id, target.network, account)
         return account
 
     def _already_delivered(
@@ -313,7 +315,7 @@ class Sender:
     # --- recording in the CRM --------------------------------------------------------------------
     def _record_in_crm(self, send: OutboxSend) -> bool:
         """One CRM record for the send; False while an import still records one of its messages."""
-        store = self.store
+        outbox = self.outbox
         sent = [t for t in send.targets if t.state is TargetState.SENT]
         failed = [t for t in send.targets if t.state is TargetState.FAILED]
         when = min((t.sent_at for t in sent if t.sent_at), default=send.created_at)
@@ -327,17 +329,16 @@ class Sender:
             if recorded is None and busy:
                 log.debug("send %s: an import is recording its message; adopting it next time", send.id)
                 return False
-            flag = f"{_CREATING}{send.id}"
             # Not recorded by anyone (or by a writer that died): look in the CRM before creating.
             message_id = recorded or self.crm.find_outbound(
                 {t.network: t.message_id or "" for t in sent},
-                when=when if store.kv_get(flag) else None,
+                when=when if send.crm_create_started_at else None,
                 text=send.text,
             )
             if message_id is None:
                 owner = self._owner(send.record_id)
                 text, shortened = self.crm.storable_text(send.text)
-                store.kv_set(flag, True)  # from here on a restart must look for our record first
+                outbox.mark_crm_create_started(send.id)  # from here on a restart looks for our record
                 message_id = self.crm.create_message(
                     text=text, inbound=False, when=when, owner=owner, statuses=statuses
                 )
@@ -346,23 +347,22 @@ class Sender:
             else:
                 # Found (e.g. recorded by an import that saw our message first): complete its statuses.
                 self.crm.set_statuses(message_id, statuses)
-            store.set_send_crm_message_id(send.id, message_id)
-            store.kv_delete(flag)
+            outbox.set_send_crm_message_id(send.id, message_id)
         if send.linked_at is None:
             self.crm.link_message(message_id, send.record_id)  # add_related never duplicates a pair
-            store.mark_send_linked(send.id)
+            outbox.mark_send_linked(send.id)
         if failed and send.commented_at is None:
             owner = owner or self._owner(send.record_id)
             self.crm.comment(send.record_id, self._failure_comment(send, failed), owner)
-            store.mark_send_commented(send.id)
-        store.mark_send_done(send.id)
+            outbox.mark_send_commented(send.id)
+        outbox.mark_send_done(send.id)
         return True
 
     def _recorded_by_others(self, sent: Sequence[OutboxTarget]) -> tuple[str | None, bool]:
         """The CRM record another writer made for one of these messages, and whether one is still at it."""
         busy = False
         for target in sent:
-            entry = self.store.ledger_entries(target.network, [target.message_id or ""]).get(
+            entry = self.ledger.entries(target.network, [target.message_id or ""]).get(
                 target.message_id or ""
             )
             if entry is not None and entry.recorded:

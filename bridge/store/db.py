@@ -187,11 +187,13 @@ class Database:
             self._conn.close()
 
 
-class StoreComponent:
-    """Base of the per-concern mixins that make up `Store`: the shared connection and the injected clock."""
+class Table:
+    """Base of the table classes (one per table, see `bridge.store`): the shared connection and the injected
+    clock, which stamps created/updated times so tests control time."""
 
-    _db: Database
-    _clock: Callable[[], dt.datetime]
+    def __init__(self, db: Database, clock: Callable[[], dt.datetime] = utc_now) -> None:
+        self._db = db
+        self._clock = clock
 
     def _now(self) -> str:
         return to_db_time(self._clock())

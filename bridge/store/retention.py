@@ -24,7 +24,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from bridge.store.db import StoreComponent, from_json, to_db_time
+from bridge.store.db import Table, from_json, to_db_time
 
 # What a pruned payload starts with: no stored payload does (`to_json` sorts keys, "pruned" sorts after
 # every key of an event), so the prefix tells pruned rows apart without a schema change.
@@ -61,7 +61,9 @@ def pruned_payload(payload: Any) -> str:
     return _PRUNED_PREFIX + ("," + body[1:] if kept else "}")
 
 
-class RetentionMixin(StoreComponent):
+class Retention(Table):
+    """Pruning across the `outbox` and `webhook_event` tables (see the module docstring)."""
+
     def prune(self, now: dt.datetime, *, keep_texts: dt.timedelta, forget_after: dt.timedelta,
               batch: int = 500) -> PruneReport:
         """Drop texts of sends and events finished before `now - keep_texts`, and the rows of those

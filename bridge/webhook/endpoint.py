@@ -5,7 +5,7 @@
     GET  /metrics            metrics() pass-through, unauthenticated
 
 The endpoint only authenticates, validates and hands the event to `accept`, which stores it durably
-(`Store.remember_event`); processing happens later in a worker. The answer is sent only after `accept`
+(`WebhookEvents.remember`); processing happens later in a worker. The answer is sent only after `accept`
 returned, so a 202 always means "stored". Every error is `{"error": {"code", "message"}}`; bad input is
 always a 4xx.
 """
@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from bridge.store import WebhookEvents
 from bridge.webhook.events import (
     DEFAULT_ID_PREFIXES,
     Event,
@@ -242,10 +243,10 @@ def _refused(environ: Mapping[str, Any], err: HttpError) -> None:
             caller, err.code, err.message)
 
 
-def store_acceptor(store: Any) -> Accept:
-    """`accept` backed by the state store: `remember_event` commits before the 2xx is sent."""
+def store_acceptor(events: WebhookEvents) -> Accept:
+    """`accept` backed by the state store: `WebhookEvents.remember` commits before the 2xx is sent."""
 
     def accept(event: Event) -> bool:
-        return bool(store.remember_event(event.event_id, event.event, event.to_payload()))
+        return events.remember(event.event_id, event.event, event.to_payload())
 
     return accept

@@ -25,12 +25,11 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from bridge.crm.schema import META_FIELDS  # vtiger's change list names them with any write
-from bridge.crm.values import same_value
 from bridge.services.linking import UrlIndex
 from bridge.services.profiles import ProfileImporter
 from bridge.services.sending import Sender, SendRefused
-from bridge.store import Store
+from bridge.store import WebhookEvents
+from bridge.webhook.echoes import OwnWrites, changed_fields
 from bridge.webhook.events import Event
 from bridge.webhook.freshness import (
     VISIBILITY_WINDOW_SECONDS,
@@ -42,17 +41,14 @@ from bridge.webhook.send_field import FieldSends
 
 log = logging.getLogger(__name__)
 
-ECHO_WINDOW_SECONDS = 600.0
-_ECHO_KEY = "echo."
-
-
 class EventProcessor:
     """Turns stored webhook events into work; every collaborator injected."""
 
     def __init__(
         self,
         *,
-        store: Store,
+        events: WebhookEvents,
+        own_writes: OwnWrites,
         sender: Sender,
         profiles: ProfileImporter,
         index: UrlIndex,
@@ -61,7 +57,8 @@ class EventProcessor:
         clock: Callable[[], float] = time.time,
         visibility_window: float = VISIBILITY_WINDOW_SECONDS,
     ) -> None:
-        self.store = store
+        self.events = events
+        self.own_writes = own_writes
         self.sender = sender
         self.crm = sender.crm
         self.profiles = profiles
@@ -71,41 +68,19 @@ class EventProcessor:
         self.clock = clock
         self.visibility_window = visibility_window
         self.sends = FieldSends(
-            crm=self.crm, sender=sender, store=store, text_field=outgoing_text_field,
-            networks_field=outgoing_networks_field, remember_own_write=self.remember_own_write,
+            crm=self.crm, sender=sender, kv=own_writes.kv, text_field=outgoing_text_field,
+            networks_field=outgoing_networks_field, own_writes=own_writes,
         )
 
-    # --- echo bookkeeping ------------------------------------------------------------------------
-    def _own_writes(self, record_id: str) -> dict[str, tuple[str | None, float]]:
-        """field -> (value written or None when unknown, when) for the bridge's recent writes."""
-        stored: Mapping[str, Any] = self.store.kv_get(_ECHO_KEY + record_id, {}) or {}
-        now = self.clock()
-        recent: dict[str, tuple[str | None, float]] = {}
-        for name, entry in stored.items():
-            value, at = (entry[0], float(entry[1])) if isinstance(entry, list) else (None, float(entry))
-            if now - at < ECHO_WINDOW_SECONDS:
-                recent[name] = (value, at)
-        return recent
+    @property
+    def clock(self) -> Callable[[], float]:
+        """Time of events and of the bridge's own writes (one clock, so tests freeze both)."""
+        return self._clock
 
-    def remember_own_write(self, record_id: str, fields: Mapping[str, str]) -> None:
-        now = self.clock()
-        recent = self._own_writes(record_id)
-        written: dict[str, Any] = {name: [value, at] for name, (value, at) in recent.items()}
-        written.update({name: [str(value), now] for name, value in fields.items()})
-        self.store.kv_set(_ECHO_KEY + record_id, written)
-
-    def is_echo(self, event: Event) -> bool:
-        changed = _changed_fields(event.changed)
-        if not changed:
-            return False
-        recent = self._own_writes(event.id)
-        for name in changed - META_FIELDS:
-            if name not in recent:
-                return False
-            written = recent[name][0]
-            if written is not None and name in event.data and not same_value(event.data[name], written):
-                return False  # someone else changed the field after the bridge wrote it
-        return True
+    @clock.setter
+    def clock(self, value: Callable[[], float]) -> None:
+        self._clock = value
+        self.own_writes.clock = value
 
     # --- processing --------------------------------------------------------------------------------
     def process_pending(self, limit: int = 100) -> int:
@@ -113,7 +88,7 @@ class EventProcessor:
         handled = 0
         now = dt.datetime.fromtimestamp(self.clock(), dt.UTC)
         waiting: set[str] = set()
-        for stored in self.store.due_events(now, limit):
+        for stored in self.events.due(now, limit):
             event = Event(**_event_kwargs(stored.payload))
             if event.id in waiting:
                 continue  # an earlier event of this record waits for the CRM: keep their order
@@ -123,7 +98,7 @@ class EventProcessor:
             except NotVisibleYet as exc:
                 if (now - stored.received_at).total_seconds() < self.visibility_window:
                     delay = retry_delay(stored.attempts)
-                    self.store.defer_event(event.event_id, now + dt.timedelta(seconds=delay), str(exc))
+                    self.events.defer(event.event_id, now + dt.timedelta(seconds=delay), str(exc))
                     log.info("event %s (%s %s) waits: %s; next try in %.0f s",
                              event.event_id, event.event, event.id, exc, delay)
                     waiting.add(event.id)
@@ -133,7 +108,7 @@ class EventProcessor:
                 error = str(exc)
                 log.warning("event %s (%s %s) not carried out: %s",
                             event.event_id, event.event, event.id, exc)
-            self.store.mark_event_done(event.event_id, error)
+            self.events.mark_done(event.event_id, error)
             handled += 1
         return handled
 
@@ -152,7 +127,7 @@ class EventProcessor:
 
     def handle(self, event: Event) -> None:
         """Carry out one event; raises NotVisibleYet while the CRM does not show its save."""
-        if self.is_echo(event):
+        if self.own_writes.is_echo(event):
             log.info("event %s is the echo of the bridge's own write; ignored", event.event_id)
             return
         if event.event == "send":
@@ -166,32 +141,26 @@ class EventProcessor:
         """The record, at least as new as the save `event` is about (else NotVisibleYet)."""
         module = self.crm.module_of(event.id)
         fields = {*self.crm.url_field_names_of(module).values(), self.text_field, self.networks_field} - {""}
-        fields -= set(self._own_writes(event.id))  # the bridge's own later write may have replaced them
+        fields -= set(self.own_writes.recent(event.id))  # the bridge's own later write may have replaced them
         return check_saved_state(event, self.crm.read_record(event.id), fields)
 
     def _import_profile(self, event: Event, record: Mapping[str, object]) -> None:
         report = self.profiles.import_record(event.id, record=record)
         if report.written:
-            self.remember_own_write(event.id, report.written)
+            self.own_writes.remember(event.id, report.written)
 
     def _record_saved(self, event: Event) -> None:
         module = self.crm.module_of(event.id)
         url_fields = set(self.crm.url_field_names_of(module).values())
-        changed = _changed_fields(event.changed)
+        changed = changed_fields(event.changed)
         if changed and not changed & url_fields:
             return
         record = self._read_saved(event)
-        before = {row.field: row.url for row in self.store.index_rows_of(event.id)}
+        before = {row.field: row.url for row in self.index.rows_of(event.id)}
         self.index.index_record(event.id, record)
-        after = {row.field: row.url for row in self.store.index_rows_of(event.id)}
+        after = {row.field: row.url for row in self.index.rows_of(event.id)}
         if (before != after or changed & url_fields) and after:
             self._import_profile(event, record)
-
-
-def _changed_fields(changed: list[str] | dict[str, Any] | None) -> set[str]:
-    if changed is None:
-        return set()
-    return {str(name) for name in (changed.keys() if isinstance(changed, dict) else changed)}
 
 
 def _event_kwargs(payload: Mapping[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ only if it still holds that text (a newer text typed meanwhile is left for its o
 A workflow fires on every save while the field is not empty, so the same text arrives again with every save
 that happens before the field is cleared (an edit of the title, the bridge's own profile import) and can
 arrive after it (events are processed later than they are sent). Each record keeps the last text it queued
-(`sendfield.<record>` in the store: a hash of the text, the outbox id, the saved time, when the field was
+(`sendfield.<record>` in `kv`: a hash of the text, the outbox id, the saved time, when the field was
 cleared); the same text is sent again only from a save made after the field was cleared.
 """
 
@@ -18,19 +18,19 @@ from __future__ import annotations
 import hashlib
 import html
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from bridge.crm import Crm
 from bridge.crm.values import same_value
 from bridge.services.sending import Sender, SendRefused, SendRequest
-from bridge.store import Store
+from bridge.store import KeyValues
+from bridge.webhook.echoes import OwnWrites
 from bridge.webhook.events import Event
 
 log = logging.getLogger(__name__)
 
 _STATE = "sendfield."
-RememberWrite = Callable[[str, Mapping[str, str]], None]
 
 
 def text_key(record_id: str, field_name: str, text: str) -> str:
@@ -44,17 +44,17 @@ class FieldSends:
         *,
         crm: Crm,
         sender: Sender,
-        store: Store,
+        kv: KeyValues,
         text_field: str,
         networks_field: str,
-        remember_own_write: RememberWrite,
+        own_writes: OwnWrites,
     ) -> None:
         self.crm = crm
         self.sender = sender
-        self.store = store
+        self.kv = kv
         self.text_field = text_field
         self.networks_field = networks_field
-        self.remember_own_write = remember_own_write
+        self.own_writes = own_writes
 
     def handle(self, event: Event, record: Mapping[str, object]) -> None:
         """Queue the send `event` asks for; `record` is the CRM's record, at least as new as the event."""
@@ -78,7 +78,7 @@ class FieldSends:
             return
         saved_at = event.modifiedtime or self.crm.modified_at(record)
         key = text_key(event.id, self.text_field, field_text)
-        state: dict[str, Any] | None = self.store.kv_get(_STATE + event.id)
+        state: dict[str, Any] | None = self.kv.get(_STATE + event.id)
         cleared_at = str(state.get("cleared_at") or "") if state else ""
         if state and state.get("key") == key and (not cleared_at or saved_at <= cleared_at):
             log.info("event %s: %s of %s still holds the text queued as send %s; not sent again",
@@ -90,7 +90,7 @@ class FieldSends:
                                                     event_id=event.event_id, requested_by="workflow"),
                                         record=record)
         state = {"key": key, "outbox_id": outbox_id, "saved_at": saved_at, "cleared_at": ""}
-        self.store.kv_set(_STATE + event.id, state)
+        self.kv.set(_STATE + event.id, state)
         self._clear(event.id, field_text, state)
 
     def _field_text(self, event: Event, record: Mapping[str, object]) -> str | None:
@@ -114,7 +114,7 @@ class FieldSends:
         if current is None:
             return
         if same_value(current.get(self.text_field), text):
-            self.remember_own_write(record_id, {self.text_field: ""})
+            self.own_writes.remember(record_id, {self.text_field: ""})
             current = self.crm.write_fields(record_id, {self.text_field: ""})
         state["cleared_at"] = self.crm.modified_at(current) or "0"
-        self.store.kv_set(_STATE + record_id, state)
+        self.kv.set(_STATE + record_id, state)

@@ -60,16 +60,16 @@ def test_the_record_must_show_the_save() -> None:
 def test_events_wait_until_due_and_failures_are_listed() -> None:
     with Store(":memory:", clock=lambda: T0) as store:
         for n in (1, 2, 3):
-            store.remember_event(f"e{n}", "send", {"n": n})
-        assert store.defer_event("e1", T0 + dt.timedelta(seconds=5), "not committed yet") == 1
-        assert [e.event_id for e in store.due_events(T0)] == ["e2", "e3"]
-        assert [e.event_id for e in store.due_events(T0 + dt.timedelta(seconds=5))] == ["e1", "e2", "e3"]
-        assert store.next_event_attempt() == T0 + dt.timedelta(seconds=5)
-        [waiting] = [e for e in store.pending_events() if e.event_id == "e1"]
+            store.events.remember(f"e{n}", "send", {"n": n})
+        assert store.events.defer("e1", T0 + dt.timedelta(seconds=5), "not committed yet") == 1
+        assert [e.event_id for e in store.events.due(T0)] == ["e2", "e3"]
+        assert [e.event_id for e in store.events.due(T0 + dt.timedelta(seconds=5))] == ["e1", "e2", "e3"]
+        assert store.events.next_attempt() == T0 + dt.timedelta(seconds=5)
+        [waiting] = [e for e in store.events.pending() if e.event_id == "e1"]
         assert (waiting.attempts, waiting.error) == (1, "not committed yet")
-        store.mark_event_done("e2", "record 12x5 could not be read")
-        store.mark_event_done("e3")
-        [failure] = store.event_failures()
+        store.events.mark_done("e2", "record 12x5 could not be read")
+        store.events.mark_done("e3")
+        [failure] = store.events.failures()
         assert (failure.event_id, failure.error, failure.done_at) == (
             "e2", "record 12x5 could not be read", T0)
 
@@ -83,5 +83,5 @@ def test_a_state_file_from_before_the_retries_is_upgraded_with_its_events(tmp_pa
                      " VALUES ('old', 'send', '{}', '2026-03-01T12:00:00.000000Z')")
     db.close()
     with Store(path) as store:
-        [event] = store.due_events(T0)
+        [event] = store.events.due(T0)
         assert (event.event_id, event.attempts, event.next_attempt_at, event.error) == ("old", 0, None, None)

@@ -60,7 +60,7 @@ def test_the_start_is_fixed_at_the_first_run(world: World) -> None:
     world.vk_box.faults.custom(fail_after_the_start, operation="messages.getHistory", times=None)  # type: ignore[arg-type]
     with pytest.raises(ProviderUnavailable):
         importer.run("vk")
-    cursor = world.store.get_cursor("vk")
+    cursor = world.store.cursors.get("vk")
     assert cursor is not None
     world.vk_box.faults.clear()
     world.vk_box.incoming(uid, "later", date=int(now))

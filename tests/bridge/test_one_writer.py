@@ -73,8 +73,8 @@ def test_an_import_that_sees_a_sent_message_first_records_it_and_the_send_adopts
     (delivered,) = world.vk_box.delivered_to(uid)
     assert (message["vk_status"], message["vk_message_id"]) == ("Sent", str(delivered["id"]))
     assert world.crm_box.related(message["id"]) == [record]
-    assert world.store.outbox_depth() == 0
-    assert world.store.ledger_lookup("vk", [str(delivered["id"])]) == {str(delivered["id"]): message["id"]}
+    assert world.store.outbox.depth() == 0
+    assert world.store.ledger.lookup("vk", [str(delivered["id"])]) == {str(delivered["id"]): message["id"]}
 
 
 def test_a_send_recording_its_message_slowly_is_left_alone_by_the_import(world: World) -> None:
@@ -110,7 +110,7 @@ def test_a_send_takes_over_from_an_import_that_died_after_its_create(world: Worl
     assert wait_for(lambda: len(records_of(world, "taken over")) == 1)  # the import's record exists
     vk_answer.set()
     sending.join(15)  # the import holds the claim: the send waits for it
-    assert world.store.outbox_depth() == 1
+    assert world.store.outbox.depth() == 1
     # The import's process dies here (its thread is left hanging); the next start frees its claim.
     world.store.release_all_leases()
     sender.process_due()  # looks the message up in the CRM by its VK id before creating: finds it
@@ -119,35 +119,35 @@ def test_a_send_takes_over_from_an_import_that_died_after_its_create(world: Worl
 
     (message,) = records_of(world, "taken over")
     assert world.crm_box.related(message["id"]) == [record] and message["vk_status"] == "Sent"
-    assert world.store.outbox_depth() == 0
+    assert world.store.outbox.depth() == 0
 
 
 def test_an_import_run_meeting_another_live_run_reads_its_window_again(world: World) -> None:
     record, uid, first = caught_up(world)
     second = world.importer()  # as another process: no lock shared with the first
     world.vk_box.incoming(uid, "wanted once")
-    cursor = world.store.get_cursor("vk")
+    cursor = world.store.cursors.get("vk")
     creates, create = world.crm_box.count("create"), threading.Event()
     world.crm_box.faults.hold(create, operation="create")
 
     running = started(first.run, "vk")
     assert wait_for(lambda: world.crm_box.count("create") == creates + 1)
     report = second.run("vk")
-    unmoved = world.store.get_cursor("vk") == cursor  # the window is read again, not passed
+    unmoved = world.store.cursors.get("vk") == cursor  # the window is read again, not passed
     create.set()
     running.join(15)
 
     assert (report.busy, report.created, report.fetched, unmoved) == (1, 0, 1, True)
     (message,) = records_of(world, "wanted once")
     assert world.crm_box.related(message["id"]) == [record]
-    assert second.run("vk").fetched == 0 and world.store.get_cursor("vk") != cursor
+    assert second.run("vk").fetched == 0 and world.store.cursors.get("vk") != cursor
 
 
 def test_a_new_state_file_adopts_the_messages_the_crm_already_holds(world: World, tmp_path: Path) -> None:
     record, uid, importer = caught_up(world)
     ids = [1] + [world.vk_box.incoming(uid, f"before the loss {n}") for n in range(3)]
     assert importer.run("vk").created == 3
-    cursor = world.store.get_cursor("vk")
+    cursor = world.store.cursors.get("vk")
 
     # The state file is lost; a fresh one starts with no cursor and no ledger.
     world.store.close()
@@ -159,11 +159,11 @@ def test_a_new_state_file_adopts_the_messages_the_crm_already_holds(world: World
     second = importer.run("vk")
 
     assert (first.created, first.already_known) == (1, 4) and second.fetched == 0
-    assert world.store.get_cursor("vk") not in (None, cursor)
+    assert world.store.cursors.get("vk") not in (None, cursor)
     messages = world.messages()
     assert sorted(int(m["vk_message_id"]) for m in messages) == sorted([*ids, later])
     assert all(world.crm_box.related(m["id"]) == [record] for m in messages)
-    assert world.store.ledger_lookup("vk", [str(i) for i in ids])  # adopted into the ledger
+    assert world.store.ledger.lookup("vk", [str(i) for i in ids])  # adopted into the ledger
 
 
 def test_two_messages_from_one_unknown_sender_make_one_lead(world: World) -> None:
@@ -190,7 +190,8 @@ def test_an_import_create_left_without_an_answer_keeps_its_claim_so_the_send_doe
                              timeout=(5.0, 1.0))
     crm = Crm(impatient, timezone="UTC")
     crm.check_schema(["vk", "x", "facebook"])
-    importer = Importer(crm, world.providers, world.store, UrlIndex(crm, world.providers, world.store),  # type: ignore[arg-type]
+    index = UrlIndex(crm, world.providers, world.store.url_index)  # type: ignore[arg-type]
+    importer = Importer(crm, world.providers, world.store.cursors, world.store.ledger, index,  # type: ignore[arg-type]
                         api_user_id="19x1")
     importer.intake.lease_seconds = 3.0
     sender = world.sender()
@@ -209,7 +210,7 @@ def test_an_import_create_left_without_an_answer_keeps_its_claim_so_the_send_doe
     import_create.set()  # now vtiger commits the import's record
     assert wait_for(lambda: len(records_of(world, "written after the timeout")) == 1)
     # When the dead run's claim has run out, the send looks in the CRM first and adopts that record.
-    assert wait_for(lambda: sender.process_due() >= 0 and world.store.outbox_depth() == 0, timeout=20)
+    assert wait_for(lambda: sender.process_due() >= 0 and world.store.outbox.depth() == 0, timeout=20)
 
     (message,) = records_of(world, "written after the timeout")
     (delivered,) = world.vk_box.delivered_to(uid)

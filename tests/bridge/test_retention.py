@@ -40,22 +40,22 @@ def state(tmp_path: Path, clock: Clock) -> Iterator[Store]:
 
 
 def _finished_send(store: Store, event_id: str | None, text: str = TEXT) -> int:
-    oid = store.enqueue_send(record_id="12x7", module="Contacts", text=text, targets=[VK],
+    oid = store.outbox.enqueue_send(record_id="12x7", module="Contacts", text=text, targets=[VK],
                              event_id=event_id, requested_by="19x1")
-    store.mark_target_sending(oid, "vk")
-    store.mark_target_sent(oid, "vk", f"vk-{oid}")
-    store.set_send_crm_message_id(oid, f"40x{oid}")
-    store.mark_send_linked(oid)
-    store.mark_send_done(oid)
+    store.outbox.mark_target_sending(oid, "vk")
+    store.outbox.mark_target_sent(oid, "vk", f"vk-{oid}")
+    store.outbox.set_send_crm_message_id(oid, f"40x{oid}")
+    store.outbox.mark_send_linked(oid)
+    store.outbox.mark_send_done(oid)
     return oid
 
 
 def _event(store: Store, event_id: str, done: bool = True) -> None:
     payload = {"event": "send", "module": "Contacts", "id": "12x7", "event_id": event_id, "ts": 1.0,
                "data": {"lastname": "Иванова", "mobile": "+7 900 000-00-00"}, "text": TEXT}
-    assert store.remember_event(event_id, "send", payload)
+    assert store.events.remember(event_id, "send", payload)
     if done:
-        store.mark_event_done(event_id)
+        store.events.mark_done(event_id)
 
 
 def _rows(path: str, sql: str) -> list[tuple[object, ...]]:
@@ -89,14 +89,14 @@ def test_texts_go_after_keep_texts_and_rows_after_forget_after(state: Store, clo
     report = state.prune(clock.now, keep_texts=KEEP, forget_after=FORGET)
     assert (report.send_texts_dropped, report.event_texts_dropped) == (1, 1)
     assert not state_holds(state.path, TEXT) and not state_holds(state.path, "+7 900")
-    send = state.get_send(oid)
+    send = state.outbox.get_send(oid)
     assert send is not None and send.text == "" and send.event_id == "ev-1"  # idempotency kept
     assert send.crm_message_id == "40x1" and send.target("vk").message_id == "vk-1"
     [(payload,)] = _rows(state.path, "SELECT payload FROM webhook_event")
     assert json.loads(str(payload)) == {"pruned": True, "event": "send", "module": "Contacts", "id": "12x7",
                                         "event_id": "ev-1", "ts": 1.0}
-    assert not state.remember_event("ev-1", "send", {})  # still a duplicate
-    assert state.enqueue_send(record_id="12x7", module="Contacts", text="again", targets=[VK],
+    assert not state.events.remember("ev-1", "send", {})  # still a duplicate
+    assert state.outbox.enqueue_send(record_id="12x7", module="Contacts", text="again", targets=[VK],
                               event_id="ev-1", requested_by="19x1") == oid
     assert state.prune(clock.now, keep_texts=KEEP, forget_after=FORGET).total == 0  # idempotent
 
@@ -105,20 +105,20 @@ def test_texts_go_after_keep_texts_and_rows_after_forget_after(state: Store, clo
     assert (report.sends_forgotten, report.events_forgotten) == (1, 1)
     assert _rows(state.path, "SELECT COUNT(*) FROM outbox_target") == [(0,)]
     # The message ledger (ids only) stays: the import must keep skipping the message the bridge sent.
-    assert state.ledger_lookup("vk", ["vk-1"]) == {"vk-1": "40x1"}
+    assert state.ledger.lookup("vk", ["vk-1"]) == {"vk-1": "40x1"}
     # Outbox ids are never issued again after rows are forgotten.
     assert _finished_send(state, None) == oid + 1
 
 
 def test_open_work_is_never_pruned(state: Store, clock: Clock) -> None:
-    waiting = state.enqueue_send(record_id="12x7", module="Contacts", text=TEXT, targets=[VK],
+    waiting = state.outbox.enqueue_send(record_id="12x7", module="Contacts", text=TEXT, targets=[VK],
                                  event_id="ev-open", requested_by="19x1")
     _event(state, "ev-pending", done=False)
     clock.now = T0 + dt.timedelta(days=5000)
     assert state.prune(clock.now, keep_texts=KEEP, forget_after=FORGET).total == 0
-    send = state.get_send(waiting)
+    send = state.outbox.get_send(waiting)
     assert send is not None and send.text == TEXT
-    [pending] = state.pending_events()
+    [pending] = state.events.pending()
     assert pending.payload["text"] == TEXT and pending.payload["data"]["lastname"] == "Иванова"
 
 
@@ -145,7 +145,7 @@ def test_a_resent_event_is_never_a_second_event_at_any_later_time(
     the horizon): after each prune, the same body re-signed is a duplicate (200) or refused as too old
     (422), never a new 202."""
     with Store(tmp_path / "walk.sqlite3", clock=clock) as store:
-        app = make_app(secret=SECRET, accept=store_acceptor(store), health=lambda: (200, {}),
+        app = make_app(secret=SECRET, accept=store_acceptor(store.events), health=lambda: (200, {}),
                        metrics=lambda: (b"", "text/plain"), clock=lambda: clock.now.timestamp(),
                        max_event_age=event_age_limit(FORGET).total_seconds())  # as bridge/daemon/app.py
         body = json.dumps({"event": "send", "module": "Contacts", "id": "12x7", "event_id": "vt-spooled",
@@ -156,7 +156,7 @@ def test_a_resent_event_is_never_a_second_event_at_any_later_time(
                 return http.post(server.url + EVENTS_PATH, data=body, headers=headers, timeout=10).status_code
 
             assert post() == 202
-            store.mark_event_done("vt-spooled")
+            store.events.mark_done("vt-spooled")
             answers: dict[int, int] = {}
             hours = sorted({12 * n for n in range(1, 901)} | set(range(397 * 24, 403 * 24)))
             for hour in hours:
@@ -165,14 +165,14 @@ def test_a_resent_event_is_never_a_second_event_at_any_later_time(
                 status = post()
                 answers[status] = answers.get(status, 0) + 1
                 assert status in (200, 422), (hour, status)
-            assert store.pending_events() == []
+            assert store.events.pending() == []
     assert answers[200] > 700 and answers[422] > 50  # both regimes were reached
 
 
 def test_the_webhook_refuses_an_event_older_than_its_horizon_with_a_clear_reason(tmp_path: Path) -> None:
     now = T0.timestamp()
     with Store(tmp_path / "s.sqlite3") as store:
-        app = make_app(secret=SECRET, accept=store_acceptor(store), health=lambda: (200, {}),
+        app = make_app(secret=SECRET, accept=store_acceptor(store.events), health=lambda: (200, {}),
                        metrics=lambda: (b"", "text/plain"), clock=lambda: now, max_event_age=399 * 86400)
         with WebhookServer(app) as server:
             for age_days, expected in ((398.9, 202), (399.1, 422)):
@@ -183,7 +183,7 @@ def test_the_webhook_refuses_an_event_older_than_its_horizon_with_a_clear_reason
                 assert r.status_code == expected, r.text
         assert "state.forget_after_days" in r.json()["error"]["message"]
         assert r.json()["error"]["code"] == "event_too_old"
-        assert len(store.pending_events()) == 1
+        assert len(store.events.pending()) == 1
 
 
 @pytest.mark.parametrize(("state", "problem"), [

@@ -256,7 +256,7 @@ def test_store_acceptor_uses_remember_event() -> None:
     calls: list[tuple[str, str, dict[str, object]]] = []
 
     class FakeStore:
-        def remember_event(self, event_id: str, kind: str, payload: dict[str, object]) -> bool:
+        def remember(self, event_id: str, kind: str, payload: dict[str, object]) -> bool:
             calls.append((event_id, kind, payload))
             return len(calls) == 1
 

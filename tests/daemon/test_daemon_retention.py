@@ -29,7 +29,7 @@ def test_the_retention_job_drops_texts_and_keeps_duplicates_out(tmp_path: Path) 
             event = {"event": "send", "module": "Contacts", "id": record, "event_id": "keep-1", "text": TEXT}
             assert post_event(app.webhook.url, event).status_code == 202
             store = app.parts.store
-            assert wait_for(lambda: store.outbox_depth() == 0 and not store.pending_events()
+            assert wait_for(lambda: store.outbox.depth() == 0 and not store.events.pending()
                             and len(vk.delivered_to(uid)) == 1, timeout=30)
             state = tmp_path / "state.sqlite3"
             assert jobs.prune_state(app.parts) == 0 and state_holds(state, TEXT)  # too recent
@@ -37,7 +37,7 @@ def test_the_retention_job_drops_texts_and_keeps_duplicates_out(tmp_path: Path) 
             assert jobs.prune_state(app.parts, now=later) == 2  # the send's text and the event's
             assert not state_holds(state, TEXT)
             assert post_event(app.webhook.url, event).status_code == 200  # vtiger re-sends: a duplicate
-            assert wait_for(lambda: not app.parts.store.pending_events(), timeout=10)
+            assert wait_for(lambda: not app.parts.store.events.pending(), timeout=10)
         finally:
             app.shutdown()
     assert len(vk.delivered_to(uid)) == 1

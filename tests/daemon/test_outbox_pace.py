@@ -96,7 +96,7 @@ def test_what_a_killed_daemon_left_is_taken_up_at_start_with_no_new_event(
     # What a daemon killed right after answering 202 leaves: stored events, not yet processed, more than
     # one batch of them (100 saves that changed nothing social, then two sends) ...
     with Store(config.state.path) as store:
-        accept = store_acceptor(store)
+        accept = store_acceptor(store.events)
         for n in range(100):
             assert accept(Event(event="record_saved", module="Contacts", id=clients[0][0], ts=0.0,
                                 event_id=f"a-saved-{n:03}", changed=["description"]))
@@ -108,12 +108,12 @@ def test_what_a_killed_daemon_left_is_taken_up_at_start_with_no_new_event(
         for n in (2, 3):
             record, uid = clients[n]
             target = SendTarget("vk", "vk_url", f"https://vk.com/id{uid}", account_id=str(uid))
-            store.enqueue_send(record_id=record, module="Contacts", text=f"pace {n}", targets=[target],
+            store.outbox.enqueue_send(record_id=record, module="Contacts", text=f"pace {n}", targets=[target],
                                event_id=f"pace-{n}", requested_by="workflow")
     app = start(tmp_path, crm, vk)
     try:
         assert wait_for(lambda: all_done(crm, vk, clients), timeout=60)
-        assert app.parts.store.pending_events() == []
+        assert app.parts.store.events.pending() == []
     finally:
         app.shutdown()
     check_once_each(crm, vk, clients)

@@ -96,10 +96,10 @@ class World:
             with self.busy:
                 self.parts.processor.process_pending()
                 self.parts.sender.process_due()
-            if not store.pending_events() and store.outbox_depth() == 0:
+            if not store.events.pending() and store.outbox.depth() == 0:
                 return
             self.clock.offset += 61.0  # the next retry of a waiting event is due
-        raise AssertionError(f"still to do: {store.pending_events()}, {store.outbox_depth()} send(s)")
+        raise AssertionError(f"still to do: {store.events.pending()}, {store.outbox.depth()} send(s)")
 
     def skip(self, seconds: float) -> None:
         self.clock.offset += seconds
@@ -110,7 +110,7 @@ class World:
         return record
 
     def failures(self) -> list[str]:
-        return [str(e.error) for e in self.parts.store.event_failures()]
+        return [str(e.error) for e in self.parts.store.events.failures()]
 
 
 def load_workflows(module: str, *options: str) -> list[dict[str, Any]]:
@@ -154,8 +154,8 @@ def world(tmp_path: Path, *, outgoing_text_field: str = SEND_FIELD, **plugin_con
         app.parts.processor.clock = clock
         try:
             app.prepare()
-            web = make_app(secret=SECRET, accept=store_acceptor(app.parts.store), health=lambda: (200, {}),
-                           metrics=lambda: (b"", "text/plain"))
+            web = make_app(secret=SECRET, accept=store_acceptor(app.parts.store.events),
+                           health=lambda: (200, {}), metrics=lambda: (b"", "text/plain"))
             plugin_dir = tmp_path / "vtiger" / "modules" / "SocialBridge"
             shutil.copytree(PLUGIN, plugin_dir)
             vtiger = Vtiger(tmp_path / "vtiger", plugin_dir, tmp_path / "logs" / "socialbridge.log")

@@ -1,18 +1,21 @@
-"""Import cursors per network (the ledger of recorded messages is `bridge.store.ledger`)."""
+"""The `import_cursor` table: where each network's message import goes on from, and when it last ran
+(the ledger of recorded messages is `bridge.store.ledger`)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from bridge.store.db import StoreComponent, from_db_time
+from bridge.store.db import Table, from_db_time
 
 
-class ImportsMixin(StoreComponent):
-    def get_cursor(self, network: str) -> str | None:
+class ImportCursors(Table):
+    """The `import_cursor` table (see the module docstring)."""
+
+    def get(self, network: str) -> str | None:
         rows = self._db.execute("SELECT cursor FROM import_cursor WHERE network = ?", (network,))
         return rows[0][0] if rows else None
 
-    def set_cursor(self, network: str, cursor: str | None) -> None:
+    def set(self, network: str, cursor: str | None) -> None:
         """Advance the cursor (last step of an import run) and stamp `last_import_at`."""
         with self._db.transaction() as conn:
             conn.execute(
