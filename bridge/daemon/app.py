@@ -28,8 +28,8 @@ from bridge.daemon.wiring import Parts, build, detect_language, emoji_proven, re
 from bridge.exits import EXIT_CONFIG, EXIT_CRASH, EXIT_OK, EXIT_STARTUP, EXIT_USAGE
 from bridge.services.outbox_workers import OutboxWorkers
 from bridge.store import Store, event_age_limit
-from bridge.webhook.endpoint import make_app, store_acceptor
-from bridge.webhook.events import Event
+from bridge.webhook.endpoint import make_app
+from bridge.webhook.inbox import EventInbox
 from bridge.webhook.server import WebhookServer
 from bridge.webhook.worker import EventWorker
 
@@ -44,13 +44,13 @@ class App:
         self.parts: Parts = build(config, store=store)
         self.scheduler = Scheduler(self.parts)
         self.webhook: WebhookServer | None = None
-        self.worker = EventWorker(self.parts)
+        self.worker = EventWorker(self.parts.processor, guard=lambda: jobs.processing_events(self.parts))
         self.outbox = OutboxWorkers(
             self.parts.sender,
             sweep_seconds=config.jobs.outbox_interval_seconds,
             guard=lambda: jobs.recording_send(self.parts),
         )
-        self._store_event = store_acceptor(self.parts.store.events)
+        self.inbox = EventInbox(self.parts.store.events, self.worker)
         self._stop = threading.Event()
         self._reload = threading.Event()
 
@@ -113,12 +113,6 @@ class App:
             parts.health.failed(network, error)
         count_send(parts.store.kv, network, error)
 
-    def _accept(self, event: Event) -> bool:
-        fresh = self._store_event(event)  # committed before the webhook answers 202
-        if fresh:
-            self.worker.wake()
-        return fresh
-
     def start(self) -> None:
         self.prepare()
         self.scheduler.start()
@@ -130,7 +124,7 @@ class App:
         horizon = event_age_limit(dt.timedelta(days=self.config.state.forget_after_days))
         app = make_app(
             secret=w.secret.reveal(),
-            accept=self._accept,
+            accept=self.inbox.accept,
             health=self.parts.health.snapshot,
             metrics=self.parts.metrics.render,
             max_body=w.max_body,

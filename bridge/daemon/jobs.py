@@ -89,10 +89,13 @@ def recording_send(parts: Parts) -> Iterator[None]:
         yield
 
 
-def process_events(parts: Parts) -> int:
-    # A queued send wakes the outbox workers itself (`Sender.on_queued`).
+@contextmanager
+def processing_events(parts: Parts) -> Iterator[None]:
+    """Around one run of the webhook-event worker (`bridge.webhook.worker`): timed as the "events" job, and
+    what vtiger answered goes into health. A queued send wakes the outbox workers itself
+    (`Sender.on_queued`)."""
     with _timed(parts, "events"), _vtiger_health(parts, "webhook events"):
-        return parts.processor.process_pending()
+        yield
 
 
 def prune_state(parts: Parts, now: dt.datetime | None = None) -> int:

@@ -58,7 +58,7 @@ class OwnWrites:
         changed = changed_fields(event.changed)
         if not changed:
             return False
-        recent = self.recent(event.id)
+        recent = self.recent(event.record_id)
         for name in changed - META_FIELDS:
             if name not in recent:
                 return False

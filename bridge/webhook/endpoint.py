@@ -161,7 +161,7 @@ def make_app(
             raise HttpError(422, exc.code, exc.message) from exc
         if max_event_age is not None and clock() - event.ts > max_event_age:
             log.warning("webhook: refused %s %s %s from %s: older than the %d days event ids are kept",
-                        event.event, event.module, event.id, _day(event.ts), max_event_age // 86400)
+                        event.event, event.module, event.record_id, _day(event.ts), max_event_age // 86400)
             raise HttpError(422, "event_too_old",
                             f"the event was created {_day(event.ts)}, longer ago than the bridge keeps event"
                             " ids (state.forget_after_days); it was not processed")
@@ -174,7 +174,8 @@ def make_app(
             raise HttpError(503, "store_unavailable",
                             "the event could not be stored; try again later") from exc
         if fresh:
-            log.info("webhook: accepted %s %s %s as %s", event.event, event.module, event.id, event.event_id)
+            log.info("webhook: accepted %s %s %s as %s", event.event, event.module, event.record_id,
+                     event.event_id)
             seen("accepted")
             return _json(start_response, 202, {"accepted": True, "event_id": event.event_id})
         seen("duplicate")

@@ -65,7 +65,7 @@ class Event:
 
     event: str
     module: str
-    id: str
+    record_id: str  # the record's webservice id ("12x5"); "id" in the body
     event_id: str
     ts: float
     data: dict[str, Any] = field(default_factory=dict)
@@ -77,12 +77,12 @@ class Event:
 
     @property
     def crmid(self) -> int:
-        return int(self.id.split("x", 1)[1])
+        return int(self.record_id.split("x", 1)[1])
 
     def to_payload(self) -> dict[str, Any]:
         """A JSON-ready dict in the native shape (what the store keeps)."""
         payload: dict[str, Any] = {
-            "event": self.event, "module": self.module, "id": self.id, "event_id": self.event_id,
+            "event": self.event, "module": self.module, "id": self.record_id, "event_id": self.event_id,
             "ts": self.ts, "data": self.data,
         }
         if self.changed is not None:
@@ -96,6 +96,24 @@ class Event:
         if self.is_new is not None:
             payload["is_new"] = self.is_new
         return payload
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> Event:
+        """The event `to_payload` stored (the store keeps payloads; retention may have pruned `data`)."""
+        networks = payload.get("networks")
+        return cls(
+            event=payload["event"],
+            module=payload["module"],
+            record_id=payload["id"],
+            event_id=payload["event_id"],
+            ts=float(payload.get("ts") or 0.0),
+            data=dict(payload.get("data") or {}),
+            changed=payload.get("changed"),
+            text=payload.get("text"),
+            networks=tuple(networks) if networks is not None else None,
+            modifiedtime=payload.get("modifiedtime"),
+            is_new=payload.get("is_new"),
+        )
 
 
 def _reject_constant(name: str) -> Any:
@@ -257,7 +275,8 @@ def parse_event(
         raise EventError("invalid_event", "fields 'text' and 'networks' are only valid for event 'send'")
     data = _data(obj)
     return Event(
-        event=kind, module=module, id=ws_id, event_id=event_id, ts=_timestamp(obj.get("ts"), default_ts),
+        event=kind, module=module, record_id=ws_id, event_id=event_id,
+        ts=_timestamp(obj.get("ts"), default_ts),
         data=data, changed=_changed(obj.get("changed")), text=text, networks=networks,
         modifiedtime=_modifiedtime(obj, data), is_new=_is_new(obj.get("is_new")),
     )

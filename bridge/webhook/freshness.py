@@ -40,7 +40,7 @@ def check_saved_state(
     """
     if record is None:
         raise NotVisibleYet(
-            f"the CRM does not show record {event.id} (ACCESS_DENIED): not committed yet, or deleted",
+            f"the CRM does not show record {event.record_id} (ACCESS_DENIED): not committed yet, or deleted",
             missing=True,
         )
     saved_at = event.modifiedtime
@@ -51,13 +51,13 @@ def check_saved_state(
         return record
     if shown < saved_at:
         raise NotVisibleYet(
-            f"the CRM still shows record {event.id} as of {shown}, before the save of {saved_at}",
+            f"the CRM still shows record {event.record_id} as of {shown}, before the save of {saved_at}",
             missing=False,
         )
     for name in fields:
         if name in event.data and not same_value(event.data[name], record.get(name)):
             raise NotVisibleYet(
-                f"the CRM shows record {event.id} at {shown} without this save's value of {name}",
+                f"the CRM shows record {event.record_id} at {shown} without this save's value of {name}",
                 missing=False,
             )
     return record

@@ -23,7 +23,6 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from bridge.services.linking import UrlIndex
 from bridge.services.profiles import ProfileImporter
@@ -89,8 +88,8 @@ class EventProcessor:
         now = dt.datetime.fromtimestamp(self.clock(), dt.UTC)
         waiting: set[str] = set()
         for stored in self.events.due(now, limit):
-            event = Event(**_event_kwargs(stored.payload))
-            if event.id in waiting:
+            event = Event.from_payload(stored.payload)
+            if event.record_id in waiting:
                 continue  # an earlier event of this record waits for the CRM: keep their order
             error: str | None = None
             try:
@@ -100,14 +99,14 @@ class EventProcessor:
                     delay = retry_delay(stored.attempts)
                     self.events.defer(event.event_id, now + dt.timedelta(seconds=delay), str(exc))
                     log.info("event %s (%s %s) waits: %s; next try in %.0f s",
-                             event.event_id, event.event, event.id, exc, delay)
-                    waiting.add(event.id)
+                             event.event_id, event.event, event.record_id, exc, delay)
+                    waiting.add(event.record_id)
                     continue
                 error = self._give_up(event, exc)
             except (SendRefused, ValueError) as exc:  # about the event itself: retrying cannot help
                 error = str(exc)
                 log.warning("event %s (%s %s) not carried out: %s",
-                            event.event_id, event.event, event.id, exc)
+                            event.event_id, event.event, event.record_id, exc)
             self.events.mark_done(event.event_id, error)
             handled += 1
         return handled
@@ -115,14 +114,15 @@ class EventProcessor:
     def _give_up(self, event: Event, exc: NotVisibleYet) -> str:
         minutes = f"{self.visibility_window / 60:g} minutes"
         if exc.missing:
-            self.index.forget_record(event.id)
+            self.index.forget_record(event.record_id)
             error = (
-                f"record {event.id} could not be read for {minutes} (vtiger answers ACCESS_DENIED): deleted, "
-                "or not visible to the bridge's CRM user; taken out of the link index, event not carried out"
+                f"record {event.record_id} could not be read for {minutes} (vtiger answers ACCESS_DENIED): "
+                "deleted, or not visible to the bridge's CRM user; taken out of the link index, event not "
+                "carried out"
             )
         else:
             error = f"{exc} for {minutes}; event not carried out (was the save rolled back?)"
-        log.warning("event %s (%s %s): %s", event.event_id, event.event, event.id, error)
+        log.warning("event %s (%s %s): %s", event.event_id, event.event, event.record_id, error)
         return error
 
     def handle(self, event: Event) -> None:
@@ -139,42 +139,26 @@ class EventProcessor:
 
     def _read_saved(self, event: Event) -> Mapping[str, object]:
         """The record, at least as new as the save `event` is about (else NotVisibleYet)."""
-        module = self.crm.module_of(event.id)
+        module = self.crm.module_of(event.record_id)
         fields = {*self.crm.url_field_names_of(module).values(), self.text_field, self.networks_field} - {""}
-        fields -= set(self.own_writes.recent(event.id))  # the bridge's own later write may have replaced them
-        return check_saved_state(event, self.crm.read_record(event.id), fields)
+        # The bridge's own later write may have replaced them.
+        fields -= set(self.own_writes.recent(event.record_id))
+        return check_saved_state(event, self.crm.read_record(event.record_id), fields)
 
     def _import_profile(self, event: Event, record: Mapping[str, object]) -> None:
-        report = self.profiles.import_record(event.id, record=record)
+        report = self.profiles.import_record(event.record_id, record=record)
         if report.written:
-            self.own_writes.remember(event.id, report.written)
+            self.own_writes.remember(event.record_id, report.written)
 
     def _record_saved(self, event: Event) -> None:
-        module = self.crm.module_of(event.id)
+        module = self.crm.module_of(event.record_id)
         url_fields = set(self.crm.url_field_names_of(module).values())
         changed = changed_fields(event.changed)
         if changed and not changed & url_fields:
             return
         record = self._read_saved(event)
-        before = {row.field: row.url for row in self.index.rows_of(event.id)}
-        self.index.index_record(event.id, record)
-        after = {row.field: row.url for row in self.index.rows_of(event.id)}
+        before = {row.field: row.url for row in self.index.rows_of(event.record_id)}
+        self.index.index_record(event.record_id, record)
+        after = {row.field: row.url for row in self.index.rows_of(event.record_id)}
         if (before != after or changed & url_fields) and after:
             self._import_profile(event, record)
-
-
-def _event_kwargs(payload: Mapping[str, Any]) -> dict[str, Any]:
-    networks = payload.get("networks")
-    return {
-        "event": payload["event"],
-        "module": payload["module"],
-        "id": payload["id"],
-        "event_id": payload["event_id"],
-        "ts": float(payload.get("ts") or 0.0),
-        "data": dict(payload.get("data") or {}),
-        "changed": payload.get("changed"),
-        "text": payload.get("text"),
-        "networks": tuple(networks) if networks is not None else None,
-        "modifiedtime": payload.get("modifiedtime"),
-        "is_new": payload.get("is_new"),
-    }

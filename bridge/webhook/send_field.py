@@ -63,35 +63,37 @@ class FieldSends:
         own_text = bool(event.text and event.text.strip())
         if event.text and own_text and (field_text is None or not same_value(event.text, field_text)):
             # A command carrying its own text (a Cloud webhook's `text` parameter): sent as it is.
-            self.sender.enqueue(SendRequest(event.id, event.text, networks=networks, event_id=event.event_id,
-                                            requested_by="workflow"), record=record)
+            request = SendRequest(event.record_id, event.text, networks=networks, event_id=event.event_id,
+                                  requested_by="workflow")
+            self.sender.enqueue(request, record=record)
             return
         if field_text is None:
             raise SendRefused(
-                f"a 'send' event for {event.id} carries no text and fields.outgoing_text_field is not set: "
-                "set it to the record field the send workflow watches"
+                f"a 'send' event for {event.record_id} carries no text and fields.outgoing_text_field is not "
+                "set: set it to the record field the send workflow watches"
             )
         if not field_text.strip():
             # Normal between sends, e.g. the workflow fired again for the bridge's own clearing.
             log.info("event %s: %s of %s is empty, nothing to send",
-                     event.event_id, self.text_field, event.id)
+                     event.event_id, self.text_field, event.record_id)
             return
         saved_at = event.modifiedtime or self.crm.modified_at(record)
-        key = text_key(event.id, self.text_field, field_text)
-        state: dict[str, Any] | None = self.kv.get(_STATE + event.id)
+        key = text_key(event.record_id, self.text_field, field_text)
+        state: dict[str, Any] | None = self.kv.get(_STATE + event.record_id)
         cleared_at = str(state.get("cleared_at") or "") if state else ""
         if state and state.get("key") == key and (not cleared_at or saved_at <= cleared_at):
             log.info("event %s: %s of %s still holds the text queued as send %s; not sent again",
-                     event.event_id, self.text_field, event.id, state.get("outbox_id"))
+                     event.event_id, self.text_field, event.record_id, state.get("outbox_id"))
             if not cleared_at:
-                self._clear(event.id, field_text, state)  # an earlier attempt queued it but did not clear
+                # An earlier attempt queued it but did not clear the field.
+                self._clear(event.record_id, field_text, state)
             return
-        outbox_id = self.sender.enqueue(SendRequest(event.id, field_text, networks=networks,
+        outbox_id = self.sender.enqueue(SendRequest(event.record_id, field_text, networks=networks,
                                                     event_id=event.event_id, requested_by="workflow"),
                                         record=record)
         state = {"key": key, "outbox_id": outbox_id, "saved_at": saved_at, "cleared_at": ""}
-        self.kv.set(_STATE + event.id, state)
-        self._clear(event.id, field_text, state)
+        self.kv.set(_STATE + event.record_id, state)
+        self._clear(event.record_id, field_text, state)
 
     def _field_text(self, event: Event, record: Mapping[str, object]) -> str | None:
         if not self.text_field:

@@ -10,18 +10,28 @@ handled any is followed by another at once, so a burst larger than a batch does 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 
-from bridge.daemon import jobs
-from bridge.daemon.wiring import Parts
+from bridge.services.outbox_workers import Guard
+from bridge.webhook.processor import EventProcessor
 
 log = logging.getLogger(__name__)
 
 
 class EventWorker:
-    def __init__(self, parts: Parts, interval: float = 30.0) -> None:
-        self.parts = parts
+    """Runs `processor.process_pending` on its own thread (see the module docstring).
+
+    Args:
+        guard: entered around each run (the daemon's health and timing of the "events" job).
+    """
+
+    def __init__(
+        self, processor: EventProcessor, *, guard: Guard | None = None, interval: float = 30.0
+    ) -> None:
+        self.processor = processor
+        self.guard: Guard = guard or contextlib.nullcontext
         self.interval = interval
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -50,7 +60,9 @@ class EventWorker:
             if self._stop.is_set():
                 break
             try:
-                if jobs.process_events(self.parts):
+                with self.guard():
+                    handled = self.processor.process_pending()
+                if handled:
                     self._wake.set()  # more may be stored than one batch took
                 failures = 0
             except Exception as exc:  # logged and shown in health by the job; the worker lives on

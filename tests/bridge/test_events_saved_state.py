@@ -29,7 +29,7 @@ def test_modifiedtime_and_is_new_are_read_from_the_event_or_its_data() -> None:
     flat = _parse({"modifiedtime": "01-03-2026 12:00", "is_new": "0"})  # a Cloud body in the user's format
     assert (flat.modifiedtime, flat.is_new, flat.data) == (None, False, {})
     assert _parse({"is_new": ["x"]}).is_new is None
-    assert Event(**{**event.to_payload(), "ts": 0.0}).modifiedtime == "2026-03-01 12:00:05"
+    assert Event.from_payload({**event.to_payload(), "ts": 0.0}).modifiedtime == "2026-03-01 12:00:05"
 
 
 def _event(modifiedtime: str | None, **data: str) -> Event:

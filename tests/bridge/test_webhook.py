@@ -38,7 +38,7 @@ def test_signed_event_is_accepted_and_handed_over_before_the_answer(bridge: Brid
     assert r.status_code == 202
     assert r.json() == {"accepted": True, "event_id": "evt-1"}
     [got] = bridge.recorder.events
-    assert (got.event, got.module, got.id, got.crmid) == ("record_saved", "Contacts", "12x5", 5)
+    assert (got.event, got.module, got.record_id, got.crmid) == ("record_saved", "Contacts", "12x5", 5)
     assert got.data["lastname"] == "Иванов" and got.changed == ["cf_vk"] and got.ts == NOW
 
 
@@ -188,7 +188,7 @@ def test_form_with_json_payload_field(bridge: Bridge) -> None:
     payload = json.dumps(event(event="import_profile", module="Leads", id="10x7"))
     body = urlencode({"payload": payload}).encode()
     assert bridge.post_signed(body, FORM).status_code == 202
-    assert bridge.recorder.events[0].id == "10x7"
+    assert bridge.recorder.events[0].record_id == "10x7"
 
 
 def test_form_with_flat_fields(bridge: Bridge) -> None:
@@ -214,7 +214,7 @@ def test_vtiger_cloud_flat_json_maps_onto_the_model(bridge: Bridge) -> None:
              "lastname": "Smith", "cf_vk_url": "https://vk.com/anna", "changed": "cf_vk_url"}
     assert bridge.post_event(cloud).status_code == 202
     [got] = bridge.recorder.events
-    assert got.id == "12x5"  # bare crmid + the module's webservice prefix
+    assert got.record_id == "12x5"  # bare crmid + the module's webservice prefix
     assert got.data == {"firstname": "Anna", "lastname": "Smith", "cf_vk_url": "https://vk.com/anna"}
     assert got.changed == ["cf_vk_url"] and got.ts == NOW  # ts defaults to the signed timestamp
 
@@ -224,7 +224,7 @@ def test_cloud_nested_data_object_and_ws_id(bridge: Bridge) -> None:
              "data": {"email": "a@example.org"}, "email": "ignored duplicate"}
     assert bridge.post_event(cloud).status_code == 202
     got = bridge.recorder.events[0]
-    assert got.id == "10x42" and got.data == {"email": "a@example.org"}
+    assert got.record_id == "10x42" and got.data == {"email": "a@example.org"}
 
 
 def test_custom_id_prefixes_for_bare_crmids() -> None:
@@ -238,7 +238,7 @@ def test_custom_id_prefixes_for_bare_crmids() -> None:
         headers = sign(SECRET, body, NOW) | {"Content-Type": JSON}
         with requests.Session() as s:
             assert s.post(server.url + EVENTS_PATH, data=body, headers=headers, timeout=5).status_code == 202
-    assert recorder[0].id == "4x9"
+    assert recorder[0].record_id == "4x9"
 
 
 # --- the store boundary ---------------------------------------------------------------------------
@@ -261,7 +261,7 @@ def test_store_acceptor_uses_remember_event() -> None:
             return len(calls) == 1
 
     accept = store_acceptor(FakeStore())
-    ev = Event(event="send", module="Contacts", id="12x1", event_id="e1", ts=NOW, text="t")
+    ev = Event(event="send", module="Contacts", record_id="12x1", event_id="e1", ts=NOW, text="t")
     assert accept(ev) is True and accept(ev) is False
     assert calls[0] == ("e1", "send", ev.to_payload()) and calls[0][2]["text"] == "t"
 

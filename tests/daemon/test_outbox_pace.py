@@ -98,11 +98,11 @@ def test_what_a_killed_daemon_left_is_taken_up_at_start_with_no_new_event(
     with Store(config.state.path) as store:
         accept = store_acceptor(store.events)
         for n in range(100):
-            assert accept(Event(event="record_saved", module="Contacts", id=clients[0][0], ts=0.0,
+            assert accept(Event(event="record_saved", module="Contacts", record_id=clients[0][0], ts=0.0,
                                 event_id=f"a-saved-{n:03}", changed=["description"]))
         for n in (0, 1):
             payload = send_payload(clients[n][0], n)
-            assert accept(Event(event="send", module="Contacts", id=str(payload["id"]), ts=0.0,
+            assert accept(Event(event="send", module="Contacts", record_id=str(payload["id"]), ts=0.0,
                                 event_id=str(payload["event_id"]), text=str(payload["text"])))
         # ... and two sends queued (as `Sender.enqueue` writes them) but never delivered.
         for n in (2, 3):

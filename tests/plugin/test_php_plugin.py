@@ -92,7 +92,7 @@ def test_record_saved_is_signed_accepted_and_carries_the_delta(
     result = vtiger.call("socialbridge_record_saved", data=data, delta=delta)
     _clean(result)
     [event] = recorder.events  # accepted means the PHP signature verified in Python
-    assert (event.event, event.module, event.id) == ("record_saved", "Contacts", "12x5")
+    assert (event.event, event.module, event.record_id) == ("record_saved", "Contacts", "12x5")
     assert event.data == data and event.changed == ["cf_vk"]
     assert abs(event.ts - time.time()) < 60
     assert vtiger.log() == ""
@@ -104,7 +104,7 @@ def test_record_saved_without_vtentitydelta_and_empty_data(
     vtiger.configure(bridge_url)
     _clean(vtiger.call("socialbridge_record_saved", ws_id="11x9", module="Accounts"))
     [event] = recorder.events
-    assert event.id == "11x9" and event.data == {} and event.changed is None
+    assert event.record_id == "11x9" and event.data == {} and event.changed is None
 
 
 def test_send_and_import_profile(vtiger: Vtiger, bridge_url: str, recorder: Recorder) -> None:
@@ -115,7 +115,7 @@ def test_send_and_import_profile(vtiger: Vtiger, bridge_url: str, recorder: Reco
     # The bridge takes the text from the record data (its fields.outgoing_text_field), never from the plugin.
     assert (send.event, send.text, send.data["cf_message"], send.is_new) == (
         "send", None, "Здравствуйте!", False)
-    assert (imp.event, imp.module, imp.id, imp.is_new) == ("import_profile", "Leads", "10x3", True)
+    assert (imp.event, imp.module, imp.record_id, imp.is_new) == ("import_profile", "Leads", "10x3", True)
 
 
 def test_events_carry_the_saved_modifiedtime(vtiger: Vtiger, bridge_url: str, recorder: Recorder) -> None:

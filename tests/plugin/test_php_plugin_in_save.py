@@ -58,7 +58,7 @@ def test_a_webservice_revise_posts_after_the_commit_with_the_saved_record(
     saved = client.revise({"id": record, "vk_url": "https://vk.com/new"})
     assert during == [0]  # nothing left while the transaction was open
     [event] = recorder.events
-    assert (event.event, event.id, event.is_new) == ("record_saved", record, False)
+    assert (event.event, event.record_id, event.is_new) == ("record_saved", record, False)
     assert event.data["vk_url"] == "https://vk.com/new"
     assert event.modifiedtime == saved["modifiedtime"] == event.data["modifiedtime"]
     assert event.changed is not None and "vk_url" in event.changed
@@ -84,7 +84,7 @@ def test_a_webservice_create_posts_once_the_record_can_be_read(
                                          "assigned_user_id": "19x1"})
     assert readable == [False, True]
     [event] = recorder.events
-    assert (event.event, event.id, event.is_new, event.modifiedtime) == (
+    assert (event.event, event.record_id, event.is_new, event.modifiedtime) == (
         "import_profile", created["id"], True, created["modifiedtime"])
     assert event.changed is not None and {"lastname", "vk_url"} <= set(event.changed)
 
@@ -98,7 +98,8 @@ def test_a_mass_edit_posts_every_event_at_the_end_in_order(
                      _posted_during_the_save(recorder, during))
     crm.ui_mass_edit("Contacts", ids, {"title": "Mass"})
     assert during == [0, 0, 0]
-    assert [e.id for e in recorder.events] == ids and all(e.data["title"] == "Mass" for e in recorder.events)
+    assert [e.record_id for e in recorder.events] == ids
+    assert all(e.data["title"] == "Mass" for e in recorder.events)
     assert len(plugin.ends) == 1 and plugin.ends[0]["elapsed"] < 2.5
 
 
