@@ -53,6 +53,17 @@ class Importer:
         )
         self._locks: dict[str, threading.Lock] = {}
 
+    @property
+    def unknown_sender(self) -> str:
+        """What a message from a person no CRM record links to becomes ("skip" or "create_lead")."""
+        return self.intake.unknown_sender
+
+    @unknown_sender.setter
+    def unknown_sender(self, policy: str) -> None:  # a reloaded configuration changes it
+        if policy not in UNKNOWN_SENDER_POLICIES:
+            raise ValueError(f"unknown_sender must be one of {UNKNOWN_SENDER_POLICIES}, not {policy!r}")
+        self.intake.unknown_sender = policy
+
     def run(self, network: str) -> ImportReport:
         # Two runs of one network at once (the schedule and a wake-up) would only find each other's claims
         # busy and read their window twice; runs of different networks may overlap.

@@ -249,3 +249,25 @@ def test_no_second_traceback_after_the_bridges_own_line(
         crm.faults.clear()
         assert daemon.terminate() == 0
     assert "Traceback" not in daemon.log, daemon.log[-3000:]
+
+
+def test_a_reload_gives_the_running_import_its_new_unknown_sender_rule_and_limit(
+    world: tuple[VtigerSandbox, VkSandbox], tmp_path: Path
+) -> None:
+    """`networks.<n>.imports` is reloadable: the import that runs next uses the new values."""
+    from bridge.config import load_config
+    from bridge.daemon.app import App
+    from bridge.daemon.reload import reload_config
+
+    crm, vk = world
+    config = write_config(tmp_path, crm, vk)
+    app = App(load_config(config, env={}))
+    try:
+        importer = app.parts.importers["vk"]
+        assert (importer.intake.unknown_sender, importer.limit) == ("skip", 20)
+        imports = "imports: {interval_minutes: 60, unknown_sender: create_lead, limit: 7}"
+        config.write_text(config.read_text().replace("imports: {interval_minutes: 60}", imports))
+        reload_config(app.parts, app.scheduler)
+        assert (importer.intake.unknown_sender, importer.limit) == ("create_lead", 7)
+    finally:
+        app.parts.close()
