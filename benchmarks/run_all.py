@@ -1,10 +1,10 @@
 """Run every benchmark of the project and write `benchmarks/REPORT.md`: `python -m benchmarks.run_all`.
 
 Each benchmark runs as its own process (`python -m benchmarks.<name>`), the vtiger sandbox with a
-realistic per-operation latency where the benchmark supports it (reference vtiger-webservice.md
-"Observed", section D). Benchmarks of this package hand their figures over as JSON; `vtiger_client` and
-`webhook` print text, from which the figures are read. `--quick` shrinks every workload for a smoke run.
-Exit status 0 when every goal of every benchmark is met, 1 otherwise.
+realistic per-operation latency where the benchmark supports it (as measured on a real SalesPlatform
+7.2: `REALISTIC_LATENCY_MS` in `benchmarks/_common.py`). Benchmarks of this package hand their figures over as
+JSON; `vtiger_client` and `webhook` print text, from which the figures are read. `--quick` shrinks every
+workload for a smoke run. Exit status 0 when every goal of every benchmark is met, 1 otherwise.
 """
 
 from __future__ import annotations

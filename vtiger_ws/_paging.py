@@ -1,8 +1,8 @@
 """Keyset paging over VTQL's 100-row pages.
 
 `LIMIT offset, 100` loses or repeats rows when records are added or deleted between pages; a cursor on
-the id does not. VTQL compares ids by their numeric crmid and ignores the module prefix (reference §4.4),
-so the cursor is the row with the highest crmid, never the lexically greatest id string.
+the id does not. VTQL compares ids by their numeric crmid and ignores the module prefix (vtiger's
+VTQL_Parser.php), so the cursor is the row with the highest crmid, never the lexically greatest id string.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def keyset_pages(query: Query, module: str, columns: Sequence[str],
     """Pages of `SELECT columns FROM module WHERE where AND id > cursor ORDER BY id LIMIT 100`.
 
     Ends on the first empty page: a short page is not proof of the end (8.3+ drops rows per record
-    permission and de-duplicates after the LIMIT, reference §3.10).
+    permission and de-duplicates after the LIMIT, 8.3+ VtigerModuleOperation::query).
     """
     cursor: tuple[int, str] | None = None
     while True:
@@ -87,8 +87,8 @@ def related_rows(fetch: Query, module: str, columns: Sequence[str],
                  where: vtql.Condition | None) -> list[dict[str, Any]]:
     """Every row of a `query_related` call, however many there are.
 
-    `query_related` answers at most 100 rows and accepts no ORDER BY/LIMIT (reference §3.12), so keyset
-    paging is impossible. An answer that hit the cap is split at its median id instead, and both halves
+    `query_related` answers at most 100 rows and accepts no ORDER BY/LIMIT (vtiger's QueryRelated.php), so
+    keyset paging is impossible. An answer that hit the cap is split at its median id instead, and both halves
     are asked again, until every answer is below the cap. `where` must be a pure conjunction (the server
     prepends `id IN (...) AND`).
     """

@@ -56,8 +56,8 @@ class RelationsMixin:
         """Records of `related_module` related to `record_id` through `label`.
 
         The server prepends `id IN (...) AND` to the WHERE, caps the answer at 100 rows and accepts no
-        ORDER BY/LIMIT (reference §3.12). So a condition with OR is sent as one query per OR-term, an
-        answer that hit the cap is split by id range and asked again, and the rows are merged by id.
+        ORDER BY/LIMIT (vtiger's QueryRelated.php). So a condition with OR is sent as one query per OR-term,
+        an answer that hit the cap is split by id range and asked again, and the rows are merged by id.
         """
         columns = self._columns(related_module, fields)
 

@@ -1,10 +1,10 @@
 """`VtigerClient`: a session-owning client for vtiger's `webservice.php`.
 
-Login is getchallenge -> login with `md5(token + access key)` (reference §2). The client logs in lazily,
-serializes logins with a lock (the server keeps one challenge token per user, so racing logins would
-invalidate each other) and, when a call answers with a session-expiry code, logs in again and retries that
-call once. Locks cannot serialize separate clients (processes) of the same user, so a login refused as if the
-key were wrong is repeated a few times after a short jittered pause before it is raised.
+Login is getchallenge -> login with `md5(token + access key)` (vtiger's AuthToken.php, Login.php). The client
+logs in lazily, serializes logins with a lock (the server keeps one challenge token per user, so racing logins
+would invalidate each other) and, when a call answers with a session-expiry code, logs in again and retries
+that call once. Locks cannot serialize separate clients (processes) of the same user, so a login refused as if
+the key were wrong is repeated a few times after a short jittered pause before it is raised.
 """
 
 from __future__ import annotations
@@ -189,8 +189,9 @@ class VtigerClient(RelationsMixin):
     def logout(self) -> bool:
         """End the session, best-effort; returns True if the server confirmed.
 
-        SalesPlatform 7.2 always answers INTERNAL_SERVER_ERROR and keeps the session alive (reference
-        "Observed" C.2), so a failure is logged, not raised. The client forgets the session either way.
+        SalesPlatform 7.2 always answers INTERNAL_SERVER_ERROR and keeps the session alive (its
+        HTTP_Session2::useCookies(false) fails on PHP >= 7.2), so a failure is logged, not raised. The client
+        forgets the session either way.
         """
         with self._login_lock:
             name, self._session_name = self._session_name, None

@@ -17,7 +17,7 @@
     └── VtigerConnectionError        transport failure: refused, reset, dropped, timed out
 
 vtiger answers HTTP 200 with `{"success": false, "error": {"code", "message"}}`, so classes are chosen
-from `error.code` through `ERROR_CLASSES`, never from the HTTP status (reference §5).
+from `error.code` through `ERROR_CLASSES`, never from the HTTP status (vtiger's WebServiceErrorCode.php).
 Messages name the operation and the module or record involved; they never contain the access key or
 the session id.
 """
@@ -61,8 +61,8 @@ class VtigerAuthError(VtigerError):
 class VtigerSessionExpired(VtigerAuthError):
     """INVALID_SESSIONID, SESSION_EXPIRED, SESSION_LEFT_IDLE, AUTHENTICATION_REQUIRED.
 
-    In practice only INVALID_SESSIONID is observed (PHP garbage-collected the session, reference §1.6);
-    the client logs in again and retries the call once before letting this escape.
+    In practice only INVALID_SESSIONID is observed (PHP garbage-collected the session; SessionManager.php's
+    own expiry never trips); the client logs in again and retries the call once before letting this escape.
     """
 
 
@@ -78,8 +78,8 @@ class VtigerCredentialsError(VtigerAuthError):
 class VtigerAccessDenied(VtigerError):
     """ACCESS_DENIED: unknown or inaccessible module or field, missing permission.
 
-    vtiger also answers ACCESS_DENIED for a record that does not exist or was deleted (reference §3.2),
-    so this is what a lookup of a missing id raises.
+    vtiger also answers ACCESS_DENIED for a record that does not exist or was deleted (vtiger's Retrieve.php,
+    Update.php, Revise.php, Delete.php), so this is what a lookup of a missing id raises.
     """
 
 

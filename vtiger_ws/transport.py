@@ -1,8 +1,9 @@
 """HTTP exchange with `webservice.php` and parsing of its answers.
 
 Each operation is registered as GET or POST and the server reads its parameters from exactly one place:
-the query string for GET operations, the form body for POST operations (reference §1.2). Parameters in
-the wrong place are silently ignored, so the method table here is the single source of truth.
+the query string for GET operations, the form body for POST operations (vtiger's
+OperationManager::getOperationInput). Parameters in the wrong place are silently ignored, so the method table
+here is the single source of truth.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from .errors import VtigerConnectionError, VtigerError, VtigerProtocolError, err
 
 log = logging.getLogger(__name__)
 
-#: operation -> HTTP method, as registered in `vtiger_ws_operation` (reference §1.3).
+#: operation -> HTTP method, as registered in `vtiger_ws_operation` (vtiger's DefaultDataPopulator.php and
+#: the migrations).
 OPERATION_METHODS: Mapping[str, str] = {
     "getchallenge": "GET", "login": "POST", "logout": "POST", "extendsession": "POST",
     "listtypes": "GET", "describe": "GET", "create": "POST", "retrieve": "GET", "update": "POST",
@@ -31,7 +33,7 @@ OPERATION_METHODS: Mapping[str, str] = {
 }
 
 #: Operations that run without a session; sending a stale `sessionName` with them would make the server
-#: answer INVALID_SESSIONID and lock the client out (reference §2.2).
+#: answer INVALID_SESSIONID and lock the client out (webservice.php resumes it before its prelogin check).
 PRELOGIN_OPERATIONS = frozenset({"getchallenge", "login", "extendsession"})
 
 _EXCERPT_CHARS = 200
@@ -51,7 +53,7 @@ def encode_element(element: Mapping[str, Any]) -> str:
     """`element` as vtiger wants it: compact JSON with raw UTF-8.
 
     8.x's decoder corrupts `\\uXXXX` surrogate pairs and chokes on escaped quotes written as `\\u0022`,
-    so non-ASCII is sent raw (reference §1.5).
+    so non-ASCII is sent raw (8.x's Zend_Json_Decoder).
     """
     return json.dumps(dict(element), ensure_ascii=False, separators=(",", ":"))
 
@@ -95,7 +97,7 @@ def parse_response(operation: str, status: int, body: bytes, *, subject: str = "
         )
 
     if status != 200:
-        # vtiger answers handled errors with 200; anything else is a PHP fatal or a proxy (reference §1.4)
+        # vtiger answers handled errors with 200; anything else is a PHP fatal or a proxy (webservice.php)
         raise protocol_error("HTTP error instead of a webservice answer")
     if not text.strip():
         raise protocol_error("empty answer")
@@ -172,7 +174,8 @@ class Transport:
         """
         method = OPERATION_METHODS.get(operation)
         if method is None:
-            # An unknown operation is an HTTP 500 on the server (reference §1.4); fail early instead.
+            # An unknown operation is an HTTP 500 on the server (webservice.php: outside its try); fail early
+            # instead.
             raise ValueError(f"unknown vtiger operation {operation!r}")
         fields = {"operation": operation, **params}
         with self._stats_lock:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, NewType
 
-#: A webservice id "<module prefix>x<crmid>", e.g. "12x345" (reference §3.2). The prefix is
+#: A webservice id "<module prefix>x<crmid>", e.g. "12x345" (vtiger's Utils.php vtws_getId). The prefix is
 #: install-specific: read it from `describe(...).id_prefix`, never hard-code it.
 VtigerId = NewType("VtigerId", str)
 
@@ -13,15 +13,15 @@ VtigerId = NewType("VtigerId", str)
 ModuleName = NewType("ModuleName", str)
 
 #: Columns that must never be selected explicitly or through `SELECT *`: on SalesPlatform 7.2 a query
-#: touching `tags` answers HTTP 500 (reference "Observed" C.1).
+#: touching `tags` answers HTTP 500 (SalesPlatform 7.2 lacks Vtiger_Tag_Model::getAllAccessibleTags).
 UNSELECTABLE_FIELDS = frozenset({"tags"})
 
 
 def crmid_of(record_id: str) -> int:
     """The numeric crmid of a webservice id ("12x345" -> 345).
 
-    VTQL compares ids by crmid only and ignores the prefix (reference §4.4), so keyset cursors must be
-    ordered numerically: "12x99" < "12x100".
+    VTQL compares ids by crmid only and ignores the prefix (vtiger's VTQL_Parser.php), so keyset cursors must
+    be ordered numerically: "12x99" < "12x100".
 
     Raises:
         ValueError: `record_id` is not of the form "<digits>x<digits>".

@@ -1,8 +1,9 @@
 """Which profile attribute fills which CRM field, and how a value is shaped for the field's type.
 
-The default mapping reproduces SalesPlatform's table (reference salesplatform-social.md §4.4) with its
-bugs fixed: the website is imported, the Leads `phone` is filled only when empty (the original
-overwrote it), and the country carries no stray leading space. Administrators change it in config.
+The default mapping reproduces SalesPlatform's own (`SPSocialConnectorHelper::addDataByModule` in its
+`modules/SPSocialConnector`) with its bugs fixed: the website is imported, the Leads `phone` is filled only
+when empty (the original overwrote it), and the country carries no stray leading space. Administrators change
+it in config.
 """
 
 from __future__ import annotations

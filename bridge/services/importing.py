@@ -1,6 +1,6 @@
 """Message import: newest network messages into the CRM, never lost, never twice.
 
-One run (architecture.md "Import"):
+One run (docs/architecture.md, "The path of an import"):
     fetch_messages(cursor, limit) -> record them through `bridge.services.intake` (claim each in the
     ledger, match peers to CRM records, look them up in the CRM, create or adopt, link, ledger)
     -> cursor advanced LAST.

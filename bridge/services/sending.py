@@ -1,6 +1,6 @@
 """Durable sends: outbox first, then each network with an idempotency key, then one CRM record.
 
-Flow of one send (architecture.md "Send"):
+Flow of one send (docs/architecture.md, "The path of a send"):
     request -> outbox row (durable) -> per network: attempt recorded -> provider send -> result stored
             -> one messages-module record (looked up first, so a crash never makes two) -> link
             -> a comment on the client record for every network that failed -> done.

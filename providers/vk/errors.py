@@ -1,7 +1,7 @@
 """VK error codes -> `providers.errors`, with messages a CRM user can act on.
 
-Classification follows the error table in the team's VK reference (social-apis.md A1, codes from
-VKCOM/vk-api-schema errors.json). Messages never quote VK's `request_params` (they echo what we sent)
+Classification follows VK's error codes (VKCOM/vk-api-schema errors.json, copied to
+contracts/vk-api-schema/errors.json). Messages never quote VK's `request_params` (they echo what we sent)
 and never contain the token.
 """
 

@@ -1,6 +1,6 @@
 """VK (VKontakte) behind `providers.base.Provider`.
 
-Honest about what VK allows today (see the team's VK reference, social-apis.md A1):
+Honest about what VK allows today (dev.vk.com/en/method/messages.send, dev.vk.com/en/reference/access-rights):
 
 * A **community token** can message only people who wrote to the community or allowed its messages;
   anyone else is refused with 901, surfaced as `ProviderNotAllowed(NOT_OPTED_IN)`.

@@ -1,7 +1,7 @@
 """The VK API methods the sandbox serves, as functions of (world, token, params) -> response.
 
-Behaviour follows dev.vk.com and VKCOM/vk-api-schema 5.199 (see the reference notes in
-social-apis.md A1); where VK is undocumented the choice is stated next to the code.
+Behaviour follows dev.vk.com and VKCOM/vk-api-schema 5.199 (its JSON schemas are in contracts/vk-api-schema/);
+where VK is undocumented the choice is stated next to the code.
 """
 
 from __future__ import annotations

@@ -61,9 +61,9 @@ def _vtiger(fast: RateLimiter) -> tuple[Any, Any, Callable[[Any], object]]:
 # client -> (factory, the error a 3xx must become, the function that refuses to follow the redirect)
 Factory = Callable[[RateLimiter], tuple[Any, Any, Callable[[Any], object]]]
 CASES: dict[str, tuple[Factory, type[Exception], str]] = {
-    "vk": (_vk, ProviderUnavailable, "providers/vk_transport.py VkTransport._post"),
-    "x": (_x, ProviderUnavailable, "providers/x_http.py XTransport.request"),
-    "facebook": (_facebook, ProviderUnavailable, "providers/facebook_graph.py GraphClient.call"),
+    "vk": (_vk, ProviderUnavailable, "providers/vk/transport.py VkTransport._post"),
+    "x": (_x, ProviderUnavailable, "providers/x/transport.py XTransport.request"),
+    "facebook": (_facebook, ProviderUnavailable, "providers/facebook/transport.py GraphClient.call"),
     "vtiger": (_vtiger, VtigerProtocolError, "vtiger_ws/transport.py Transport.call"),
 }
 

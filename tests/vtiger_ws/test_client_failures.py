@@ -37,7 +37,7 @@ def test_invalid_request_errors(client: VtigerClient) -> None:
 
 
 def test_server_error_for_what_vtql_cannot_lex(client: VtigerClient) -> None:
-    # the builder refuses '' up front; sent raw, the server's lexer fails (reference §4.1)
+    # the builder refuses '' up front; sent raw, the server's lexer fails (VTQL_Lexer.php)
     with pytest.raises(vtiger_ws.VtigerServerError, match="INTERNAL_SERVER_ERROR"):
         client.query("SELECT id FROM Contacts WHERE vk_url = '';")
 
@@ -128,7 +128,7 @@ def test_no_message_or_log_line_contains_a_secret(crm: Any, caplog: pytest.LogCa
     for exc in errors:
         text = f"{exc} {exc!r} {getattr(exc, 'body_excerpt', '')}"
         assert not any(s in text for s in secrets), text
-    # Our own log lines only: GET operations must carry sessionName in the URL (reference §1.2), which
+    # Our own log lines only: GET operations must carry sessionName in the URL (OperationManager.php), which
     # urllib3 logs at DEBUG; that logger has to stay above DEBUG in production.
     ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("vtiger_ws"))
     assert "logging in again" in ours

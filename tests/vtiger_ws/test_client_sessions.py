@@ -26,7 +26,7 @@ def test_expired_session_is_renewed_and_the_call_retried(crm: Any, client: Vtige
     crm.expire_sessions()
     assert client.describe("Contacts").name == "Contacts"
     assert (crm.count("describe"), crm.count("login"), client.logins) == (2, 2, 2)
-    # the re-login did not carry the stale session (reference §2.2)
+    # the re-login did not carry the stale session (webservice.php would refuse it)
     for request in crm.requests:
         if request.operation in ("getchallenge", "login"):
             assert "sessionName" not in request.query and "sessionName" not in request.form

@@ -13,7 +13,7 @@ from vtiger_ws.errors import ERROR_CLASSES, error_from_envelope
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "contracts" / "vtiger"
 
-# Codes the reference (§5 table, "Observed" B/E) names besides the 8.2.0 registry.
+# Codes vtiger's WebServiceErrorCode.php and a real SalesPlatform 7.2 use besides the 8.2.0 registry.
 REFERENCE_CODES = ["AUTHENTICATION_REQUIRED", "AUTHENTICATION_FAILURE", "INVALID_SESSIONID",
                    "SESSION_EXPIRED", "SESSION_LEFT_IDLE", "INVALID_AUTH_TOKEN", "ACCESSKEY_UNDEFINED",
                    "INVALID_USER_CREDENTIALS",

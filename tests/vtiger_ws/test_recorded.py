@@ -21,7 +21,7 @@ TRANSCRIPT: list[dict[str, Any]] = json.loads((RECORDED / "transcript.json").rea
 
 
 def _php7_body(payload: Any) -> bytes:
-    # PHP json_encode as 7.x uses it: non-ASCII as \uXXXX and "/" escaped (reference §1.5)
+    # PHP json_encode as 7.x uses it: non-ASCII as \uXXXX and "/" escaped (6.x/7.x OperationManager.php)
     return json.dumps(payload, ensure_ascii=True).replace("/", "\\/").encode("ascii")
 
 

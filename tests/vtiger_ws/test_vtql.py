@@ -1,4 +1,5 @@
-"""VTQL building without a server: quoting per reference §4.5, identifiers, DNF composition, SELECT shape."""
+"""VTQL building without a server: quoting as VTQL_Lexer.php and MySQL read it, identifiers, DNF composition,
+SELECT shape."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 
 from vtiger_ws import vtql
 
-# vtiger's lexer token for a string literal (reference §4.1): at least one char, '' is an escaped quote.
+# vtiger's lexer token for a string literal (VTQL_Lexer.php): at least one char, '' is an escaped quote.
 _VTQL_LITERAL = re.compile(r"'(?:[^']|'')+'")
 
 
@@ -46,7 +47,7 @@ def test_quote_is_one_vtql_token_and_mysql_reads_back_the_value(value: str) -> N
 
 @pytest.mark.parametrize(("value", "literal"), [
     ("O'Brien", "'O''Brien'"),
-    ("a\\b'c", "'a\\\\b''c'"),  # reference §4.5 (ran): 'a\\b''c'
+    ("a\\b'c", "'a\\\\b''c'"),  # as a real vtiger ran it: 'a\\b''c'
     ("abc\\", "'abc\\\\'"),  # a trailing backslash must not swallow the closing quote
     ("Пётр ✨", "'Пётр ✨'"),
     ("50%_off", "'50%_off'"),  # plain equality leaves wildcards alone
