@@ -17,8 +17,8 @@ def cmd_auth(config: Config, args: argparse.Namespace, *, ask: Callable[[str], s
     import os
 
     import requests
-    from requests_oauthlib import OAuth1Session
-    from requests_oauthlib.oauth1_session import TokenMissing, TokenRequestDenied
+    from requests_oauthlib import OAuth1Session  # type: ignore[import-untyped]
+    from requests_oauthlib.oauth1_session import TokenMissing, TokenRequestDenied  # type: ignore[import-untyped]
 
     ask = ask or input  # looked up now, not at import: a patched `input` (tests, wrappers) is honoured
     x = config.networks.x

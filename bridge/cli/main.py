@@ -160,8 +160,8 @@ def main(argv: list[str] | None = None) -> int:
         print(file=sys.stderr)
         return 130  # the shell's code for a command ended by Ctrl-C
     except Exception as exc:
-        failure = explain(exc, config)
-        if failure is not None:
-            return _fail(failure.line, failure.code)
+        explained = explain(exc, config)
+        if explained is not None:
+            return _fail(explained.line, explained.code)
         log.exception("%s failed (a bug: please report it with this log)", args.command)
         return EXIT_CRASH

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import TextIO
 
 from bridge.exits import EXIT_USAGE, Failure
 
 
-def ask_yes(question: str, ask: object) -> bool:
+def ask_yes(question: str, ask: Callable[[str], object]) -> bool:
     """Ask a yes/no question; without anyone to answer (no terminal, stdin closed) raise a usage failure."""
     try:
-        answer = ask(question)  # type: ignore[operator]
+        answer = ask(question)
     except EOFError:
         print(file=sys.stderr)
         raise Failure(EXIT_USAGE, "confirmation needed, but there is no terminal to ask on: add --yes to "
@@ -21,17 +23,17 @@ def ask_yes(question: str, ask: object) -> bool:
 class Progress:
     """One line that rewrites itself on a terminal; silent elsewhere (logs and pipes get the summary)."""
 
-    def __init__(self, stream: object | None = None) -> None:
+    def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stdout
         self.live = bool(getattr(self.stream, "isatty", lambda: False)())
         self._shown = False
 
     def show(self, text: str) -> None:
         if self.live:
-            print(f"\r{text}\033[K", end="", flush=True, file=self.stream)  # type: ignore[call-overload]
+            print(f"\r{text}\033[K", end="", flush=True, file=self.stream)
             self._shown = True
 
     def done(self) -> None:
         if self._shown:
-            print(file=self.stream)  # type: ignore[call-overload]
+            print(file=self.stream)
             self._shown = False

@@ -55,7 +55,8 @@ def _reloadable(key: str, old: Config, new: Config) -> bool:
         return True
     if section == "networks":
         network = key.split(".")[1]
-        was, now = getattr(old.networks, network).enabled, getattr(new.networks, network).enabled
+        was: bool = getattr(old.networks, network).enabled
+        now: bool = getattr(new.networks, network).enabled
         return was and now  # switching a network on or off rewires every service
     return False
 

@@ -131,7 +131,7 @@ class Scheduler:
         job = self._scheduler.get_job(job_id)
         if job is None:
             return
-        trigger = IntervalTrigger(timezone=UTC, **interval)  # type: ignore[arg-type]
+        trigger = IntervalTrigger(timezone=UTC, **interval)
         if job.next_run_time is None:
             job.modify(trigger=trigger)
         else:

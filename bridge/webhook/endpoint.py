@@ -18,9 +18,9 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from bridge.crm.schema import DEFAULT_ID_PREFIXES
 from bridge.store import WebhookEvents
 from bridge.webhook.events import (
-    DEFAULT_ID_PREFIXES,
     Event,
     EventError,
     decode_form,
