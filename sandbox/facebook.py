@@ -1,6 +1,6 @@
 """A real-HTTP double of the Graph API's Page messaging edges (Messenger Platform).
 
-What it enforces, as the reference and `contracts/facebook/` describe the real service:
+What it enforces, as Meta's documentation and `contracts/facebook/` describe the real service:
 - the Page token (`access_token` query/form parameter; `appsecret_proof` when an app secret is set);
 - PSIDs exist only for people who wrote to the Page (`add_person` + `incoming`);
 - the 24 h reply window after the person's last message, and the HUMAN_AGENT tag (7 days);
@@ -24,94 +24,54 @@ import json
 import re
 import secrets
 import threading
-from dataclasses import dataclass, field
 from typing import Any, cast
 
 from sandbox._http import DROP, Request, Response, SandboxServer
+from sandbox.facebook_model import (
+    API_VERSION,
+    CONVERSATIONS_PARAMS,
+    GRAPH_COMMON_PARAMS,
+    GRAPH_TIME,
+    HUMAN_AGENT_WINDOW,
+    MAX_TEXT,
+    MESSAGING_TYPES,
+    NOTIFICATION_TYPES,
+    PLATFORMS,
+    REPLY_WINDOW,
+    SEND_PARAMS,
+    SOURCES,
+    TAGS,
+    THREAD_MESSAGES_PARAMS,
+    GraphError,
+    Message,
+    Person,
+    UtcClock,
+    graph_time,
+)
 
-API_VERSION = "v21.0"
-REPLY_WINDOW = dt.timedelta(hours=24)
-HUMAN_AGENT_WINDOW = dt.timedelta(days=7)
-MAX_TEXT = 2000
-GRAPH_TIME = "%Y-%m-%dT%H:%M:%S%z"
-
-# Parameters every Graph call accepts; not part of an edge's own parameter list.
-GRAPH_COMMON_PARAMS = frozenset({"access_token", "appsecret_proof", "fields", "limit", "after", "before"})
-# Edge parameters and enums the sandbox understands (a subset of the codegen contract, checked in tests).
-SEND_PARAMS = frozenset({"recipient", "message", "messaging_type", "tag", "notification_type"})
-CONVERSATIONS_PARAMS = frozenset({"platform", "user_id", "folder"})
-THREAD_MESSAGES_PARAMS = frozenset({"source"})
-MESSAGING_TYPES = frozenset({"RESPONSE", "UPDATE", "MESSAGE_TAG", "UTILITY"})
-NOTIFICATION_TYPES = frozenset({"REGULAR", "SILENT_PUSH", "NO_PUSH"})
-PLATFORMS = frozenset({"MESSENGER", "INSTAGRAM"})
-SOURCES = frozenset({"ALL", "PARTICIPANTS"})
-# Message tags still accepted by the Send API; only HUMAN_AGENT extends the window in this sandbox.
-TAGS = frozenset({"HUMAN_AGENT", "CONFIRMED_EVENT_UPDATE", "POST_PURCHASE_UPDATE", "ACCOUNT_UPDATE"})
-
-
-class UtcClock:
-    """A manual, timezone-aware UTC clock shared by the sandbox and (in tests) the provider."""
-
-    def __init__(self, start: dt.datetime | None = None) -> None:
-        self._now = start or dt.datetime(2026, 3, 2, 9, 0, 0, tzinfo=dt.UTC)
-        self._lock = threading.Lock()
-
-    def __call__(self) -> dt.datetime:
-        with self._lock:
-            return self._now
-
-    def advance(self, **delta: float) -> dt.datetime:
-        with self._lock:
-            self._now += dt.timedelta(**delta)
-            return self._now
-
-
-class GraphError(Exception):
-    """Raised inside handlers; becomes the Graph error envelope."""
-
-    def __init__(self, code: int, message: str, *, subcode: int | None = None,
-                 type_: str = "OAuthException", status: int = 400) -> None:
-        super().__init__(message)
-        self.code, self.message, self.subcode, self.type, self.status = code, message, subcode, type_, status
-
-    def response(self) -> Response:
-        body: dict[str, Any] = {"message": self.message, "type": self.type, "code": self.code}
-        if self.subcode is not None:
-            body["error_subcode"] = self.subcode
-        body["fbtrace_id"] = secrets.token_urlsafe(8)
-        headers: dict[str, str] = {}
-        if self.code == 190:
-            headers["WWW-Authenticate"] = 'OAuth "Facebook Platform" "invalid_token"'
-        if self.code in (4, 17, 32, 613):
-            # Business-use-case header: the documented hint of how long until access returns (minutes).
-            usage = {"0": [{"type": "pages", "call_count": 100, "estimated_time_to_regain_access": 5}]}
-            headers["X-Business-Use-Case-Usage"] = json.dumps(usage)
-        return Response.json({"error": body}, status=self.status, headers=headers)
-
-
-@dataclass
-class _Message:
-    id: str
-    created: dt.datetime
-    from_id: str
-    to_id: str
-    text: str
-
-
-@dataclass
-class _Person:
-    psid: str
-    first_name: str
-    last_name: str
-    thread_id: str
-    messages: list[_Message] = field(default_factory=list)
-    last_inbound: dt.datetime | None = None
-    unavailable: bool = False
-
-
-def graph_time(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime(GRAPH_TIME)
-
+# Re-exported: the tests read the parameter sets as attributes of this module.
+__all__ = [
+    "API_VERSION",
+    "CONVERSATIONS_PARAMS",
+    "GRAPH_COMMON_PARAMS",
+    "GRAPH_TIME",
+    "HUMAN_AGENT_WINDOW",
+    "MAX_TEXT",
+    "MESSAGING_TYPES",
+    "NOTIFICATION_TYPES",
+    "PLATFORMS",
+    "REPLY_WINDOW",
+    "SEND_PARAMS",
+    "SOURCES",
+    "TAGS",
+    "THREAD_MESSAGES_PARAMS",
+    "FacebookSandbox",
+    "GraphError",
+    "Message",
+    "Person",
+    "UtcClock",
+    "graph_time",
+]
 
 class FacebookSandbox(SandboxServer):
     """`with FacebookSandbox() as fb:` — a Page, its token, the people who wrote to it."""
@@ -128,7 +88,7 @@ class FacebookSandbox(SandboxServer):
         self.app_secret = app_secret
         self.clock = clock or UtcClock()
         self._lock = threading.RLock()
-        self._people: dict[str, _Person] = {}
+        self._people: dict[str, Person] = {}
         self._threads: dict[str, str] = {}  # thread id -> psid
         self._delivered: dict[str, list[dict[str, Any]]] = {}
         self._ids = itertools.count(1)
@@ -145,7 +105,7 @@ class FacebookSandbox(SandboxServer):
         with self._lock:
             n = next(self._ids)
             psid = psid or f"{2400000000000000 + n}"
-            self._people[psid] = _Person(psid, first_name, last_name, thread_id=f"t_{9100000000000 + n}")
+            self._people[psid] = Person(psid, first_name, last_name, thread_id=f"t_{9100000000000 + n}")
             self._threads[self._people[psid].thread_id] = psid
             return psid
 
@@ -182,9 +142,9 @@ class FacebookSandbox(SandboxServer):
             return cast(Response, DROP)
         self.faults.custom(factory, operation="send", times=times)
 
-    def _append(self, person: _Person, from_id: str, to_id: str, text: str) -> _Message:
+    def _append(self, person: Person, from_id: str, to_id: str, text: str) -> Message:
         raw = hashlib.sha256(f"{person.psid}:{next(self._ids)}".encode()).digest()[:24]
-        msg = _Message("m_" + base64.urlsafe_b64encode(raw).decode().rstrip("="), self.clock(),
+        msg = Message("m_" + base64.urlsafe_b64encode(raw).decode().rstrip("="), self.clock(),
                        from_id, to_id, text)
         person.messages.append(msg)
         return msg
@@ -318,7 +278,7 @@ class FacebookSandbox(SandboxServer):
         rows = [self._thread_row(p, fields) for p in threads]
         return self._page(rows, params, default_limit=25)
 
-    def _thread_row(self, person: _Person, fields: list[str]) -> dict[str, Any]:
+    def _thread_row(self, person: Person, fields: list[str]) -> dict[str, Any]:
         row: dict[str, Any] = {"id": person.thread_id}
         values: dict[str, Any] = {
             "updated_time": graph_time(person.messages[-1].created),

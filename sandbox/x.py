@@ -1,6 +1,6 @@
 """A real-HTTP double of the X API v2 endpoints the bridge uses: user lookup, DM create and DM lookup.
 
-What it enforces, as `contracts/x-api-v2/` and the reference describe the real service:
+What it enforces, as `contracts/x-api-v2/` and X's documentation describe the real service:
 - OAuth 1.0a user context, HMAC-SHA1 signatures verified for real (bad signature, unknown token or a
   replayed nonce -> 401 `about:blank` problem, as X answers);
 - DM rules: a person who does not accept DMs from us (and never wrote to us) -> 403; blocked -> 403;
@@ -31,36 +31,30 @@ from typing import Any
 
 from sandbox._http import Request, Response, SandboxServer
 from sandbox.x_model import (
+    DEFAULT_LIMITS,
     DEFAULT_USER_FIELDS,
     DM_EVENT_FIELDS,
+    HISTORY,
     MAX_DM_TEXT,
+    USER_ID,
+    USERNAME,
+    WINDOW,
     DmEvent,
     XUser,
     conversation_id,
     dm_forbidden,
     generic_problem,
     invalid_request,
+    list_param,
     not_found_problem,
     page_token,
     parse_page_token,
     problem,
+    user_fields,
     verify_oauth1,
 )
 from sandbox.x_oauth import PinFlow
 
-WINDOW = 15 * 60.0
-HISTORY = dt.timedelta(days=30)  # DM lookup only returns the last 30 days
-# Per-user 15-minute limits as the reference lists them (DM create 200, DM lookup 300, users 900).
-DEFAULT_LIMITS = {
-    "users_me": 75, "users_by": 900, "users_by_username": 900, "users": 900,
-    "dm_events": 300, "dm_conversation_events": 300, "dm_create": 200,
-}
-USERNAME = re.compile(r"^[A-Za-z0-9_]{1,15}$")
-USER_ID = re.compile(r"^[0-9]{1,19}$")
-USER_FIELDS = frozenset({
-    "created_at", "description", "entities", "id", "location", "name", "profile_image_url", "protected",
-    "public_metrics", "receives_your_dm", "url", "username", "verified", "withheld", "pinned_tweet_id",
-})
 _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("POST", re.compile(r"^/oauth/request_token$"), "oauth_request_token"),
     ("GET", re.compile(r"^/oauth/authorize$"), "oauth_authorize"),
@@ -204,18 +198,8 @@ class XSandbox(SandboxServer):
         return headers, allowed
 
     # --- users -------------------------------------------------------------------------------------
-    def _user_fields(self, request: Request) -> set[str] | Response:
-        raw = request.arg("user.fields")
-        fields = set(raw.split(",")) if raw else set()
-        unknown = fields - USER_FIELDS
-        if unknown:
-            bad = sorted(unknown)[0]
-            return invalid_request(f"The `user.fields` query parameter value [{bad}] is not one "
-                                   "of the allowed values", "user.fields", bad)
-        return fields | set(DEFAULT_USER_FIELDS)
-
     def _lookup(self, values: list[str], parameter: str, request: Request, many: bool) -> Response:
-        fields = self._user_fields(request)
+        fields = user_fields(request)
         if isinstance(fields, Response):
             return fields
         data: list[dict[str, Any]] = []
@@ -262,21 +246,12 @@ class XSandbox(SandboxServer):
                                    "^[A-Za-z0-9_]{1,15}$", "username", username)
         return self._lookup([username], "username", request, many=False)
 
-    def _list_param(self, request: Request, name: str, pattern: re.Pattern[str]) -> list[str] | Response:
-        values = [v for v in (request.arg(name) or "").split(",") if v]
-        if not 1 <= len(values) <= 100:
-            return invalid_request(f"The `{name}` query parameter needs between 1 and 100 values", name)
-        bad = next((v for v in values if not pattern.match(v)), None)
-        if bad is not None:
-            return invalid_request(f"The `{name}` query parameter value [{bad}] is not valid", name, bad)
-        return values
-
     def _op_users_by(self, request: Request) -> Response:
-        values = self._list_param(request, "usernames", USERNAME)
+        values = list_param(request, "usernames", USERNAME)
         return values if isinstance(values, Response) else self._lookup(values, "username", request, True)
 
     def _op_users(self, request: Request) -> Response:
-        values = self._list_param(request, "ids", USER_ID)
+        values = list_param(request, "ids", USER_ID)
         return values if isinstance(values, Response) else self._lookup(values, "id", request, True)
 
     # --- DMs ---------------------------------------------------------------------------------------

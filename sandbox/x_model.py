@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -213,3 +214,41 @@ def verify_oauth1(request: Request, *, consumers: dict[str, str], tokens: dict[s
         return OAuthCheck(False, "bad signature")
     seen_nonces.add(nonce_key)
     return OAuthCheck(True, token=token)
+
+
+WINDOW = 15 * 60.0
+HISTORY = dt.timedelta(days=30)  # DM lookup only returns the last 30 days
+# Per-user 15-minute limits as X documents them (DM create 200, DM lookup 300, users 900).
+DEFAULT_LIMITS = {
+    "users_me": 75, "users_by": 900, "users_by_username": 900, "users": 900,
+    "dm_events": 300, "dm_conversation_events": 300, "dm_create": 200,
+}
+USERNAME = re.compile(r"^[A-Za-z0-9_]{1,15}$")
+USER_ID = re.compile(r"^[0-9]{1,19}$")
+USER_FIELDS = frozenset({
+    "created_at", "description", "entities", "id", "location", "name", "profile_image_url", "protected",
+    "public_metrics", "receives_your_dm", "url", "username", "verified", "withheld", "pinned_tweet_id",
+})
+
+
+def user_fields(request: Request) -> set[str] | Response:
+    """The `user.fields` a lookup asked for (plus the default ones), or the 400 for an unknown one."""
+    raw = request.arg("user.fields")
+    fields = set(raw.split(",")) if raw else set()
+    unknown = fields - USER_FIELDS
+    if unknown:
+        bad = sorted(unknown)[0]
+        return invalid_request(f"The `user.fields` query parameter value [{bad}] is not one "
+                               "of the allowed values", "user.fields", bad)
+    return fields | set(DEFAULT_USER_FIELDS)
+
+
+def list_param(request: Request, name: str, pattern: re.Pattern[str]) -> list[str] | Response:
+    """The comma-separated values of `name` (1 to 100, each matching `pattern`), or the 400."""
+    values = [v for v in (request.arg(name) or "").split(",") if v]
+    if not 1 <= len(values) <= 100:
+        return invalid_request(f"The `{name}` query parameter needs between 1 and 100 values", name)
+    bad = next((v for v in values if not pattern.match(v)), None)
+    if bad is not None:
+        return invalid_request(f"The `{name}` query parameter value [{bad}] is not valid", name, bad)
+    return values

@@ -43,7 +43,7 @@ CLOCK_SKEW = dt.timedelta(minutes=2)
 USER_FIELDS = ("created_at,description,entities,location,name,profile_image_url,protected,receives_your_dm,"
                "url,username")
 EVENT_FIELDS = "id,text,created_at,sender_id,dm_conversation_id,attachments,entities,event_type"
-COSTS_USD = {  # pay-per-use rates in the reference (2026-02); check the live console
+COSTS_USD = {  # X's pay-per-use rates as published in 2026-02; check the live console
     "dm_create_per_request": 0.015, "dm_event_read_per_resource": 0.010, "user_read_per_resource": 0.010,
 }
 

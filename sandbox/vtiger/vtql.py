@@ -1,6 +1,6 @@
 """VTQL, the first layer: vtiger's lexer and grammar (VTQL_Lexer.php / VTQL_Parser.y) re-implemented.
 
-The lexer's rules and the parser's accepted grammar are those of the reference (section 4.1-4.2): a
+The lexer's rules and the parser's accepted grammar are those of vtiger's VTQL_Lexer.php and VTQL_Parser.y: a
 mandatory `;`, no parentheses in WHERE, no NOT/IS NULL/BETWEEN/`<>`, one sort direction at the end, string
 literals `'...'` with `''` as the only escape (backslashes are *not* special here; MySQL, the second layer
 in `mysql.py`, treats them). Syntax errors carry lemon's message format; lexing failures are plain PHP

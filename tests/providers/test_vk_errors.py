@@ -1,4 +1,4 @@
-"""Every VK error in the reference maps to providers.errors; 6/10 are retried; bursts stay under the limit."""
+"""Every VK error the bridge knows maps to providers.errors; 6/10 are retried; bursts stay under the limit."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from sandbox.vtiger import VtigerSandbox
 
 
 def quote(value: str) -> str:
-    """The quoting rule of the reference (4.5): double backslashes, then quotes, then wrap."""
+    """The quoting rule of VTQL_Lexer.php and MySQL together: double backslashes, then quotes, then wrap."""
     return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
 
 

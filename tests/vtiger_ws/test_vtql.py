@@ -76,7 +76,7 @@ def test_identifiers_are_validated(name: str) -> None:
 
 def test_like_escapes_wildcards_and_backslash_for_literal_matching() -> None:
     assert vtql.like_escape("50%_a\\b") == "50\\%\\_a\\\\b"
-    # after quoting, `\%` becomes `\\%` as the reference says (E: "\\% and \\_ (after quoting)")
+    # after quoting, `\%` becomes `\\%`: MySQL reads `\%` and `\_` as literal characters in LIKE
     assert vtql.contains("vk_url", "50%").render() == "vk_url LIKE '%50\\\\%%'"
     assert vtql.startswith("a", "x_").render() == "a LIKE 'x\\\\_%'"
     assert vtql.endswith("a", "y").render() == "a LIKE '%y'"
