@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 
 from bridge.config import Config, ConfigError, load_config
+from bridge.crm import CLIENT_MODULES
 from bridge.daemon.explain import cannot_write, explain
 from bridge.daemon.logs import configure
 from bridge.exits import (
@@ -27,7 +28,7 @@ from bridge.exits import (
 DEFAULT_CONFIG = os.environ.get("VSB_CONFIG", "config/config.yaml")
 # `auth x` obtains these: they may still be empty or the example's placeholders while it runs.
 AUTH_PENDING = frozenset({("networks", "x", "access_token"), ("networks", "x", "access_token_secret")})
-MODULES = ["Contacts", "Accounts", "Leads"]
+MODULES = list(CLIENT_MODULES)
 log = logging.getLogger("bridge")
 
 
