@@ -24,7 +24,8 @@ def _sent(into: Store, message_id: str, peer: str = "1", record: str = "12x7") -
 
 
 def test_the_first_claim_wins_and_the_others_see_it_busy_recorded_or_free(
-    store: Store, clock: Clock  # noqa: F811
+    store: Store,  # noqa: F811
+    clock: Clock,  # noqa: F811
 ) -> None:
     first = store.ledger.claim("vk", {"10": "1", "11": "2"}, token="a", lease_seconds=60)
     assert first["10"].mine("a") and first["11"].mine("a")

@@ -104,8 +104,12 @@ def test_replay_of_the_recorded_transcript(crm: VtigerSandbox, http: requests.Se
 
 @pytest.mark.parametrize("module", ["Contacts", "Accounts", "Leads", "SPSocialConnector"])
 @pytest.mark.parametrize(("profile", "language"), [("salesplatform-7.2", "ru_ru"), ("vtiger-7", "en_us")])
-def test_describe_equals_the_recorded_files(module: str, profile: str, language: str,
-                                            http: requests.Session) -> None:  # noqa: F811
+def test_describe_equals_the_recorded_files(
+    module: str,
+    profile: str,
+    language: str,
+    http: requests.Session,  # noqa: F811
+) -> None:
     expected = json.loads((CONTRACTS / f"describe_{module}.{language}.json").read_text(encoding="utf-8"))
     with VtigerSandbox(profile) as sandbox:
         endpoint = sandbox.url + "/webservice.php"
