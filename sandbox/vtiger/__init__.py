@@ -17,6 +17,7 @@ relations (related ops, sync), queryexec + vtql + mysql (VTQL in its two layers)
 storage rules), schema (describe metadata from sandbox/data/vtiger), profiles (version differences).
 """
 
+from .latency import LatencyModel, RealisticVtigerSandbox  # a real server's timing: see latency.py
 from .server import DEFAULT_ACCESS_KEY, OPERATIONS, VtigerSandbox
 
-__all__ = ["DEFAULT_ACCESS_KEY", "OPERATIONS", "VtigerSandbox"]
+__all__ = ["DEFAULT_ACCESS_KEY", "OPERATIONS", "LatencyModel", "RealisticVtigerSandbox", "VtigerSandbox"]

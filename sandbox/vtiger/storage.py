@@ -76,6 +76,9 @@ class Store:
         self._next_crmid = 2  # crmid 1 is taken on a fresh install: the first record is 12x2
         self._next_user_id = 5  # groups 2..4 share vtiger_users_seq with the users
         self._autonumbers: dict[str, int] = {}
+        # (module, counter now) -> (number handed out, counter afterwards); sandbox/vtiger/latency.py models
+        # concurrent creates with it, which can hand out one number twice
+        self.autonumber_hook: Callable[[str, int], tuple[int, int]] | None = None
 
     # --- clocks and ids ---------------------------------------------------------------------------
     def now(self) -> str:
@@ -94,9 +97,15 @@ class Store:
         return uid
 
     def next_autonumber(self, module: str) -> str:
-        n = self._autonumbers.get(module, 0) + 1
-        self._autonumbers[module] = n
+        current = self._autonumbers.get(module, 0)
+        hook = self.autonumber_hook
+        n, after = hook(module, current) if hook is not None else (current + 1, current + 1)
+        self._autonumbers[module] = after
         return f"{self.profile.autonumber_prefixes.get(module, '')}{n}"
+
+    def autonumber_value(self, module: str) -> int:
+        with self.lock:
+            return self._autonumbers.get(module, 0)
 
     def ws_id(self, record: Record) -> str:
         return f"{self.schema.modules[record.module].prefix}x{record.crmid}"
