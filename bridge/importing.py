@@ -23,6 +23,13 @@ from providers.base import Direction, NetworkMessage, ProfileRef, Provider
 log = logging.getLogger(__name__)
 
 UNKNOWN_SENDER_POLICIES = ("skip", "create_lead")
+# One client record created at a time in this process, whichever network's run asks. vtiger serialises
+# creates on one row lock anyway, and those that overlap get duplicate auto-numbers (two Leads with the
+# same lead_no; measured on a real SalesPlatform 7.2, sandbox/vtiger/latency.py). Process-wide rather than
+# per Importer: the daemon builds one Importer per network (bridge/wiring.py) and their runs overlap in
+# the scheduler's threads. Another process (a manual `import-messages` next to the daemon) is not covered;
+# what it risks is a duplicate number, not a lost or doubled message.
+_CLIENT_RECORD_CREATION = threading.Lock()
 
 
 @dataclass
@@ -158,7 +165,11 @@ class Importer:
             url_field: url,
             "assigned_user_id": self.api_user_id,
         }
-        created = self.crm.client.create("Leads", fields)
-        report.leads_created += 1
-        self.index.refresh()
+        with _CLIENT_RECORD_CREATION:
+            known = self.index.records_for(message.network, message.peer_id)
+            if known:  # created while this run waited (or for an earlier message of the same sender)
+                return known
+            created = self.crm.client.create("Leads", fields)
+            report.leads_created += 1
+            self.index.refresh()
         return [("Leads", str(created["id"]))]
