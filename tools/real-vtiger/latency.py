@@ -54,6 +54,17 @@ class Ws:
         self.session, self.user_id = result["sessionName"], result["userId"]
 
 
+def real_vtiger(tool: str) -> tuple[str, str, str] | None:
+    """URL, user and access key of the real vtiger the environment names, or None (after saying so)."""
+    try:
+        url, user, key = (os.environ[f"VSB_REAL_VTIGER_{k}"] for k in ("URL", "USER", "ACCESS_KEY"))
+    except KeyError as missing:
+        print(f"{tool}: {missing.args[0]} is not set; eval \"$(tools/real-vtiger/real-vtiger env PROFILE)\"",
+              file=sys.stderr)
+        return None
+    return url, user, key
+
+
 def timed(fn: Callable[[], Any], n: int, warmup: int) -> list[float]:
     for _ in range(warmup):
         fn()
@@ -75,12 +86,10 @@ def main() -> int:
     p.add_argument("--concurrency", help="numbers of clients creating at once, e.g. 1,2,4,8")
     p.add_argument("--per-client", type=int, default=30, help="creates per client (--concurrency)")
     a = p.parse_args()
-    try:
-        url, user, key = (os.environ[f"VSB_REAL_VTIGER_{k}"] for k in ("URL", "USER", "ACCESS_KEY"))
-    except KeyError as missing:
-        print(f"latency: {missing.args[0]} is not set; eval \"$(tools/real-vtiger/real-vtiger env PROFILE)\"",
-              file=sys.stderr)
+    named = real_vtiger("latency")
+    if named is None:
         return 2
+    url, user, key = named
     if a.growth or a.concurrency:
         from latency_load import concurrency, growth  # a second file keeps each small
 

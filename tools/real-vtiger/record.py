@@ -86,18 +86,17 @@ class RecordingSession(requests.Session):
 
 
 def main() -> int:
+    from latency import real_vtiger  # both after sys.path is set
     from scenario import run_scenario
 
     parser = argparse.ArgumentParser(description="record a real vtiger's webservice answers for the sandbox")
     default = ROOT / "tests/sandbox/recorded/salesplatform-7.2/transcript.json"
     parser.add_argument("--out", default=str(default))
     args = parser.parse_args()
-    try:
-        url, user, key = (os.environ[f"VSB_REAL_VTIGER_{k}"] for k in ("URL", "USER", "ACCESS_KEY"))
-    except KeyError as missing:
-        print(f"record: {missing.args[0]} is not set; eval \"$(tools/real-vtiger/real-vtiger env PROFILE)\"",
-              file=sys.stderr)
+    named = real_vtiger("record")
+    if named is None:
         return 2
+    url, user, key = named
     password = os.environ.get("VSB_REAL_VTIGER_PASSWORD", "")
     session = RecordingSession(key, password)
     try:
