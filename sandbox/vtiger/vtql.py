@@ -1,5 +1,6 @@
-"""VTQL, the first layer: what vtiger's lexer and parser make of a query (ported in `vtql_lemon.py`), and the
-checks `VTQL_Parser::buildSelectStmt` runs once the statement is parsed, in its order.
+"""VTQL, the first layer: what vtiger's lexer and parser make of a query (ported in `vtql_lexer.py` and
+`vtql_lemon.py`), and the checks `VTQL_Parser::buildSelectStmt` runs once the statement is parsed, in its
+order.
 
 The result is a `Select`; `queryexec.py` turns it into the SQL vtiger would run and `mysql.py` reads that SQL
 as MySQL does (the second layer: backslashes are escapes there, not in VTQL). Syntax errors carry lemon's
