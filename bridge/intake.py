@@ -16,6 +16,7 @@ another live writer is recording are counted as `busy`, so the caller reads them
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,13 @@ from vtiger_ws import VtigerConnectionError, VtigerError, VtigerProtocolError
 log = logging.getLogger(__name__)
 
 UNKNOWN_SENDER_POLICIES = ("skip", "create_lead")
+# One client record created at a time in this process, whichever network's run asks. vtiger serialises
+# creates on one row lock anyway, and those that overlap get duplicate auto-numbers (two Leads with the
+# same lead_no; measured on a real SalesPlatform 7.2, sandbox/vtiger/latency.py). Process-wide rather than
+# per Intake: the daemon records each network's messages from its own thread (the scheduler's import runs
+# overlap). Another process (a manual `import-messages` next to the daemon) is not covered; what it risks is
+# a duplicate number, not a lost or doubled message.
+_CLIENT_RECORD_CREATION = threading.Lock()
 
 
 @dataclass
@@ -189,9 +197,13 @@ class Intake:
             url_field: url,
             "assigned_user_id": self.api_user_id,
         }
-        created = self.crm.client.create("Leads", fields)
-        report.leads_created += 1
-        self.index.refresh()
+        with _CLIENT_RECORD_CREATION:
+            known = self.index.records_for(message.network, message.peer_id)
+            if known:  # created while this run waited (or for an earlier message of the same sender)
+                return known
+            created = self.crm.client.create("Leads", fields)
+            report.leads_created += 1
+            self.index.refresh()
         return [("Leads", str(created["id"]))]
 
 
