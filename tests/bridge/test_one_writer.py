@@ -3,11 +3,17 @@
 The two paths run on threads against the sandboxes; the sandboxes' `hold` knobs put their requests in an
 exact order (a VK answer kept back until the import is creating, a slow CRM create), so each interleaving
 happens every run, not one run in ten.
+
+An import sees a send's message before the send knows its id when the send's attempt ended without an
+answer and waits for its retry (`unheard_send`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
+from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -15,9 +21,10 @@ import pytest
 from bridge.crm import Crm
 from bridge.importing import Importer
 from bridge.linking import UrlIndex
-from bridge.sending import SendRequest
-from bridge.store import Store
-from tests.bridge.conftest import World
+from bridge.sending import Sender, SendRequest
+from bridge.store import Store, TargetState
+from providers.vk import VkProvider
+from tests.bridge.conftest import World, fast_limiter
 from tests.daemon.helpers import wait_for
 from vtiger_ws import VtigerClient, VtigerConnectionError
 
@@ -38,6 +45,39 @@ def caught_up(world: World) -> tuple[str, int, Importer]:
     return record, uid, importer
 
 
+class Clock:
+    """The send's clock: a retry is made due without waiting for it."""
+
+    def __init__(self) -> None:
+        self.now = dt.datetime.now(dt.UTC)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+@pytest.fixture
+def hasty_vk(world: World) -> Iterator[VkProvider]:
+    """VK as a bridge talks to it that gives up waiting for an answer after 1.5 s."""
+    box = world.vk_box
+    with closing(VkProvider(box.community_token, group_id=box.group_id, api_url=box.url,
+                            rate_limiter=fast_limiter(), timeout=1.5)) as vk:
+        yield vk
+
+
+def unheard_send(world: World, vk: VkProvider, record: str, text: str) -> Sender:
+    """A VK send that VK delivered but whose answer never came (the bridge's read timed out): it waits for
+    its retry, its message in VK's history and in no ledger. Returns its sender, the retry due now."""
+    clock = Clock()
+    sender = Sender(world.crm, {"vk": vk}, world.store, api_user_id="19x1", now=clock)
+    outbox_id = sender.enqueue(SendRequest(record, text, networks=("vk",)))
+    world.vk_box.faults.slow(4.0, operation="messages.send", after=True, times=1)
+    assert sender.process_due() == 0
+    send = world.store.get_send(outbox_id)
+    assert send is not None and send.target("vk").state is TargetState.PENDING
+    clock.now += dt.timedelta(hours=1)
+    return sender
+
+
 def records_of(world: World, text: str) -> list[dict[str, str]]:
     return [m for m in world.messages() if m["message"] == text]
 
@@ -49,22 +89,19 @@ def started(target: object, *args: object) -> threading.Thread:
 
 
 def test_an_import_that_sees_a_sent_message_first_records_it_and_the_send_adopts_the_record(
-    world: World,
+    world: World, hasty_vk: VkProvider
 ) -> None:
     record, uid, importer = caught_up(world)  # only the send's message will be new
-    sender = world.sender()
-    sender.enqueue(SendRequest(record, "one record, please", networks=("vk",)))
-    vk_answer, import_create = threading.Event(), threading.Event()
-    world.vk_box.faults.hold(vk_answer, operation="messages.send", after=True)  # delivered, answer kept back
+    sender = unheard_send(world, hasty_vk, record, "one record, please")
+    import_create = threading.Event()
     world.crm_box.faults.hold(import_create, operation="create")  # the first create (the import's) is slow
 
     creates = world.crm_box.count("create")
-    sending = started(sender.process_due)
-    assert wait_for(lambda: len(world.vk_box.delivered_to(uid)) == 1)
     importing = started(importer.run, "vk")  # sees the message before the send knows its id
     assert wait_for(lambda: world.crm_box.count("create") == creates + 1)
-    vk_answer.set()  # now the send learns the id and comes to record it while the import's create runs
-    sending.join(15)
+    # The retry: VK answers the same random_id with that message, and the send comes to record it while
+    # the import's create runs.
+    assert sender.process_due() == 0
     import_create.set()
     importing.join(15)
     sender.process_due()  # the pass after the import recorded it
@@ -96,20 +133,17 @@ def test_a_send_recording_its_message_slowly_is_left_alone_by_the_import(world: 
     assert world.crm_box.related(message["id"]) == [record]
 
 
-def test_a_send_takes_over_from_an_import_that_died_after_its_create(world: World) -> None:
-    record, uid, importer = caught_up(world)
-    sender = world.sender()
-    sender.enqueue(SendRequest(record, "taken over", networks=("vk",)))
-    vk_answer, import_create = threading.Event(), threading.Event()
-    world.vk_box.faults.hold(vk_answer, operation="messages.send", after=True)
+def test_a_send_takes_over_from_an_import_that_died_after_its_create(
+    world: World, hasty_vk: VkProvider
+) -> None:
+    record, _, importer = caught_up(world)
+    sender = unheard_send(world, hasty_vk, record, "taken over")
+    import_create = threading.Event()
     world.crm_box.faults.hold(import_create, operation="create", after=True)  # created, answer kept back
 
-    sending = started(sender.process_due)
-    assert wait_for(lambda: len(world.vk_box.delivered_to(uid)) == 1)
     importing = started(importer.run, "vk")
     assert wait_for(lambda: len(records_of(world, "taken over")) == 1)  # the import's record exists
-    vk_answer.set()
-    sending.join(15)  # the import holds the claim: the send waits for it
+    sender.process_due()  # the import holds the claim: the send waits for it
     assert world.store.outbox_depth() == 1
     # The import's process dies here (its thread is left hanging); the next start frees its claim.
     world.store.release_all_leases()
@@ -179,7 +213,7 @@ def test_two_messages_from_one_unknown_sender_make_one_lead(world: World) -> Non
 
 
 def test_an_import_create_left_without_an_answer_keeps_its_claim_so_the_send_does_not_record_twice(
-    world: World,
+    world: World, hasty_vk: VkProvider
 ) -> None:
     """The import's create times out while vtiger is still writing it (it commits a moment later). The
     claim must outlive the failed run: a send that came to record the message meanwhile would find nothing
@@ -193,18 +227,12 @@ def test_an_import_create_left_without_an_answer_keeps_its_claim_so_the_send_doe
     importer = Importer(crm, world.providers, world.store, UrlIndex(crm, world.providers, world.store),  # type: ignore[arg-type]
                         api_user_id="19x1")
     importer.intake.lease_seconds = 3.0
-    sender = world.sender()
-    sender.enqueue(SendRequest(record, "written after the timeout", networks=("vk",)))
-    vk_answer, import_create = threading.Event(), threading.Event()
-    world.vk_box.faults.hold(vk_answer, operation="messages.send", after=True)
+    sender = unheard_send(world, hasty_vk, record, "written after the timeout")
+    import_create = threading.Event()
     world.crm_box.faults.hold(import_create, operation="create")  # vtiger is slow to write the import's
 
-    sending = started(sender.process_due)
-    assert wait_for(lambda: len(world.vk_box.delivered_to(uid)) == 1)
     with pytest.raises(VtigerConnectionError):
         importer.run("vk")  # its create is still being written when it gives up
-    vk_answer.set()
-    sending.join(15)
     sender.process_due()  # the send comes to record while the import's create is still under way
     import_create.set()  # now vtiger commits the import's record
     assert wait_for(lambda: len(records_of(world, "written after the timeout")) == 1)
@@ -216,3 +244,4 @@ def test_an_import_create_left_without_an_answer_keeps_its_claim_so_the_send_doe
     assert (message["vk_status"], message["vk_message_id"]) == ("Sent", str(delivered["id"]))
     assert world.crm_box.related(message["id"]) == [record]
     impatient.close()
+
