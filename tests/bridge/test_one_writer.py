@@ -1,11 +1,12 @@
 """One CRM record per network message, whichever path sees it first: the send or the import.
 
 The two paths run on threads against the sandboxes; the sandboxes' `hold` knobs put their requests in an
-exact order (a VK answer kept back until the import is creating, a slow CRM create), so each interleaving
+exact order (a VK answer kept back while the import reads VK, a slow CRM create), so each interleaving
 happens every run, not one run in ten.
 
-An import sees a send's message before the send knows its id when the send's attempt ended without an
-answer and waits for its retry (`unheard_send`).
+While a send waits for a network's answer, the import leaves our messages to that person on that network
+to the send (the send ties its networks' messages into one record). An import records a send's message
+first only after the send's attempt ended without an answer and waits for its retry (`unheard_send`).
 """
 
 from __future__ import annotations
@@ -245,3 +246,90 @@ def test_an_import_create_left_without_an_answer_keeps_its_claim_so_the_send_doe
     assert world.crm_box.related(message["id"]) == [record]
     impatient.close()
 
+
+class Killed(BaseException):
+    """Stands for the process dying at this line (BaseException: no `except Exception` swallows it)."""
+
+
+def vk_and_x_client(world: World) -> tuple[str, int, str, Importer]:
+    """A client on VK and X, and an import of both networks that has read everything there is."""
+    uid = world.vk_box.add_user("Vera", "Both", screen_name="vera_both")
+    world.vk_box.incoming(uid, "hello")  # she wrote first, so the community may answer
+    xid = world.x_box.add_user("vera_x", "Vera Both")
+    record = world.contact("Both", vk_url="https://vk.com/vera_both", tw_url="https://x.com/vera_x")
+    importer = world.importer()
+    world.index().refresh(full=True)
+    importer.run("vk")
+    importer.run("x")
+    return record, uid, xid, importer
+
+
+def the_one_record(world: World, text: str, record: str, uid: int, xid: str) -> None:
+    found = records_of(world, text)
+    assert len(found) == 1, f"one send, {len(found)} CRM records: {found}"
+    ((vk,), (x,)), message = (world.vk_box.delivered_to(uid), world.x_box.delivered_to(xid)), found[0]
+    assert (message["vk_status"], message["vk_message_id"]) == ("Sent", str(vk["id"]))
+    assert (message["tw_status"], message["tw_message_id"]) == ("Sent", str(x["id"]))
+    assert world.crm_box.related(message["id"]) == [record]
+    assert world.store.outbox_depth() == 0
+
+
+def test_each_network_import_seeing_its_message_of_one_send_first_makes_one_record(world: World) -> None:
+    """VK's and X's imports each see their network's message of one send before the send knows its id.
+    The ledger is per network message: were each import to record "its" message, the send would get two
+    records, nothing tying the two messages to one send until the send marks them."""
+    record, uid, xid, importer = vk_and_x_client(world)
+    sender = world.sender()
+    sender.enqueue(SendRequest(record, "one send, two networks"))
+    vk_answer, x_answer = threading.Event(), threading.Event()
+    world.vk_box.faults.hold(vk_answer, operation="messages.send", after=True)  # delivered, answer kept back
+    world.x_box.faults.hold(x_answer, operation="dm_create", after=True)
+
+    sending = started(sender.process_due)
+    assert wait_for(lambda: len(world.vk_box.delivered_to(uid)) == 1)
+    vk_report = importer.run("vk")  # sees the VK message while the send waits for VK's answer
+    vk_answer.set()
+    assert wait_for(lambda: len(world.x_box.delivered_to(xid)) == 1)
+    x_report = importer.run("x")  # sees the DM while the send waits for X's answer
+    x_answer.set()
+    sending.join(15)
+    later = [importer.run("vk"), importer.run("x")]  # the sent messages are the send's now
+
+    the_one_record(world, "one send, two networks", record, uid, xid)
+    # Each import left its message to the send, read its window again and found it the send's.
+    assert (vk_report.created, vk_report.busy, x_report.created, x_report.busy) == (0, 1, 0, 1)
+    assert [(r.created, r.busy, r.already_known) for r in later] == [(0, 0, 1), (0, 0, 1)]
+
+
+def test_a_send_killed_after_x_accepted_makes_one_record_with_both_imports_running(world: World) -> None:
+    """The flaky daemon test's interleaving (tests/reliability/test_crash.py, killed after x:dm_create with
+    X's lane first): X holds the DM, the state file says `sending`; after the restart VK is delivered while
+    both networks' imports run, each seeing the send's message on its network before the send marks it."""
+    record, uid, xid, importer = vk_and_x_client(world)
+    sender = world.sender()
+    outbox_id = sender.enqueue(SendRequest(record, "killed after X"))
+    send = world.store.claim_send_for("x", sender.now(), sender.lease_seconds)
+    assert send is not None and send.id == outbox_id
+
+    def killed(*args: object, **kwargs: object) -> None:
+        raise Killed("the daemon dies before it hears X's answer")
+
+    world.store.mark_target_sent = killed  # type: ignore[method-assign]
+    with pytest.raises(Killed):
+        sender.deliver_to(send, "x")
+    del world.store.mark_target_sent
+    assert len(world.x_box.delivered_to(xid)) == 1
+    world.store.release_all_leases()  # the restart (App.prepare)
+
+    sender = world.sender()
+    vk_answer = threading.Event()
+    world.vk_box.faults.hold(vk_answer, operation="messages.send", after=True)
+    sending = started(sender.process_due)  # VK now, then X (found delivered), then the CRM record
+    assert wait_for(lambda: len(world.vk_box.delivered_to(uid)) == 1)
+    reports = [importer.run("x"), importer.run("vk")]  # the start-up imports
+    vk_answer.set()
+    sending.join(15)
+    reports += [importer.run("x"), importer.run("vk")]
+
+    the_one_record(world, "killed after X", record, uid, xid)
+    assert [(r.created, r.busy) for r in reports] == [(0, 1), (0, 1), (0, 0), (0, 0)]
