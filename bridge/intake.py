@@ -10,7 +10,8 @@ listener tomorrow. The outbox records its own deliveries (`bridge.sending`) unde
     record -> record it in the ledger -> release what was not recorded.
 
 Messages recorded before and messages a send delivered are left alone (the send records them); messages
-another live writer is recording are counted as `busy`, so the caller reads them again later.
+another live writer is recording, and our own messages to someone a send is still delivering to (they may be
+that send's, not marked yet), are counted as `busy`, so the caller reads them again later.
 """
 
 from __future__ import annotations
@@ -82,16 +83,23 @@ class Intake:
         token, busy_before = uuid.uuid4().hex, report.busy
         creating: list[str] = []  # the message whose CRM create is under way, while it is
         try:
+            # Our own message to someone a send is delivering to may be that send's, not marked yet: the
+            # send records it, with its other networks' messages, in one record (`bridge.store.ledger`).
+            # Left unclaimed and counted busy, so the window is read again once the send has marked it.
+            outbound = {m.message_id: str(m.peer_id) for m in messages if m.direction is Direction.OUT}
+            in_flight = self.store.sends_in_flight(network, set(outbound.values()))
+            wait = {message_id for message_id, peer in outbound.items() if peer in in_flight}
+            claim = [m for m in messages if m.message_id not in wait]
             entries = self.store.ledger_claim(
                 network,
-                {m.message_id: str(m.peer_id) for m in messages},
+                {m.message_id: str(m.peer_id) for m in claim},
                 token=token,
                 lease_seconds=self.lease_seconds,
             )
-            mine = list({m.message_id: m for m in messages if entries[m.message_id].mine(token)}.values())
-            busy = {
+            mine = list({m.message_id: m for m in claim if entries[m.message_id].mine(token)}.values())
+            busy = wait | {
                 m.message_id
-                for m in messages
+                for m in claim
                 if not entries[m.message_id].mine(token)
                 and not entries[m.message_id].recorded
                 and entries[m.message_id].outbox_id is None
