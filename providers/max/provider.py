@@ -325,8 +325,8 @@ class MaxProvider:
         if chat_id is None:
             raise ProviderDeliveryUnknown(
                 "MAX cannot show the bot this client's dialog before it has seen the dialog's id, so the "
-                "bridge cannot tell whether the earlier attempt arrived and does not send it again. Check the "
-                "dialog, then send again if needed.",
+                "bridge cannot tell whether the earlier attempt arrived and does not send it again. Check "
+                "the dialog, then send again if needed.",
                 network=NETWORK,
             )
         answer = self._http.call(
