@@ -63,8 +63,12 @@ class MaxUser:
     last_activity_time: int | None = None
 
     def as_user(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"user_id": self.user_id, "first_name": self.first_name, "is_bot": False,
-                               "name": " ".join(p for p in (self.first_name, self.last_name) if p)}
+        out: dict[str, Any] = {
+            "user_id": self.user_id,
+            "first_name": self.first_name,
+            "is_bot": False,
+            "name": " ".join(p for p in (self.first_name, self.last_name) if p),
+        }
         if self.last_name:
             out["last_name"] = self.last_name
         if self.last_activity_time:
@@ -72,9 +76,11 @@ class MaxUser:
         return out
 
     def with_photo(self) -> dict[str, Any]:
-        return self.as_user() | {"description": self.description,
-                                 "avatar_url": f"https://i.max.example/a/{self.user_id}.webp",
-                                 "full_avatar_url": f"https://i.max.example/a/{self.user_id}-full.webp"}
+        return self.as_user() | {
+            "description": self.description,
+            "avatar_url": f"https://i.max.example/a/{self.user_id}.webp",
+            "full_avatar_url": f"https://i.max.example/a/{self.user_id}-full.webp",
+        }
 
 
 @dataclass
@@ -97,10 +103,17 @@ class MaxWorld:
     def add_message(self, user: MaxUser, text: str, at_ms: int, *, from_bot: bool) -> dict[str, Any]:
         self.seq += 1
         sender = self.bot_user() if from_bot else user.as_user()
-        recipient = {"chat_id": user.chat_id, "chat_type": "dialog",
-                     "user_id": user.user_id if from_bot else self.bot["user_id"]}
-        message = {"sender": sender, "recipient": recipient, "timestamp": at_ms,
-                   "body": {"mid": f"mid.{self.seq:032x}", "seq": self.seq, "text": text}}
+        recipient = {
+            "chat_id": user.chat_id,
+            "chat_type": "dialog",
+            "user_id": user.user_id if from_bot else self.bot["user_id"],
+        }
+        message = {
+            "sender": sender,
+            "recipient": recipient,
+            "timestamp": at_ms,
+            "body": {"mid": f"mid.{self.seq:032x}", "seq": self.seq, "text": text},
+        }
         self.dialogs.setdefault(user.chat_id, []).append(message)
         return message
 

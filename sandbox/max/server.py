@@ -61,18 +61,34 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
 class MaxSandbox(SandboxServer):
     name = "max"
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, bot_username: str = "crm_bridge_bot",
-                 rate_limit: float | None = 30, tls: ssl.SSLContext | None = None,
-                 clock: Callable[[], float] = time.monotonic, now: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        bot_username: str = "crm_bridge_bot",
+        rate_limit: float | None = 30,
+        tls: ssl.SSLContext | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], float] = time.time,
+    ) -> None:
         super().__init__(host, port, tls=tls)
         self.token = secrets.token_urlsafe(48)
         self.now = now  # epoch seconds (timestamps are sent in milliseconds)
         self.clock = clock
         self.rate_limit = rate_limit
         bot_id = 9_990_000 + secrets.randbelow(10_000)
-        self.world = MaxWorld(bot={"user_id": bot_id, "first_name": "CRM Bridge", "username": bot_username,
-                                   "is_bot": True, "last_activity_time": self._ms(),
-                                   "description": "CRM bridge bot", "name": "CRM Bridge"})
+        self.world = MaxWorld(
+            bot={
+                "user_id": bot_id,
+                "first_name": "CRM Bridge",
+                "username": bot_username,
+                "is_bot": True,
+                "last_activity_time": self._ms(),
+                "description": "CRM bridge bot",
+                "name": "CRM Bridge",
+            }
+        )
         self.answers: list[tuple[str, int, Any]] = []  # (operation, status, body) for contract checks
         self._cond = threading.Condition(threading.RLock())
         self._recent: deque[float] = deque()
@@ -86,15 +102,22 @@ class MaxSandbox(SandboxServer):
         return int(self.now() * 1000)
 
     # --- population API ------------------------------------------------------------------------
-    def add_user(self, first_name: str, last_name: str | None = None, *, user_id: int | None = None,
-                 description: str | None = None) -> int:
+    def add_user(
+        self,
+        first_name: str,
+        last_name: str | None = None,
+        *,
+        user_id: int | None = None,
+        description: str | None = None,
+    ) -> int:
         with self._cond:
             uid = user_id or self._next_user
             self._next_user = max(self._next_user, uid) + 7919
             # Dialog ids are positive and unlike user ids, so a client that mixes them up fails here.
             chat_id = 180_000_000 + uid * 3
-            self.world.users[uid] = MaxUser(uid, first_name, last_name, description, chat_id,
-                                            last_activity_time=self._ms())
+            self.world.users[uid] = MaxUser(
+                uid, first_name, last_name, description, chat_id, last_activity_time=self._ms()
+            )
             return uid
 
     def press_start(self, user_id: int, payload: str | None = None) -> int:
@@ -102,9 +125,14 @@ class MaxSandbox(SandboxServer):
         with self._cond:
             user = self.world.users[user_id]
             user.started, user.stopped = True, False
-            update: dict[str, Any] = {"update_type": "bot_started", "timestamp": self._ms(),
-                                      "chat_id": user.chat_id, "user": user.as_user(), "user_id": user_id,
-                                      "user_locale": "ru"}
+            update: dict[str, Any] = {
+                "update_type": "bot_started",
+                "timestamp": self._ms(),
+                "chat_id": user.chat_id,
+                "user": user.as_user(),
+                "user_id": user_id,
+                "user_locale": "ru",
+            }
             if payload is not None:
                 update["payload"] = payload
             return self._queue(update)
@@ -115,8 +143,14 @@ class MaxSandbox(SandboxServer):
             user = self.world.users[user_id]
             user.started, user.stopped = True, False
             message = self.world.add_message(user, text, self._ms(), from_bot=False)
-            self._queue({"update_type": "message_created", "timestamp": message["timestamp"],
-                         "message": message, "user_locale": "ru"})
+            self._queue(
+                {
+                    "update_type": "message_created",
+                    "timestamp": message["timestamp"],
+                    "message": message,
+                    "user_locale": "ru",
+                }
+            )
             return str(message["body"]["mid"])
 
     def stop_bot(self, user_id: int, *, remove_dialog: bool = False) -> None:
@@ -126,8 +160,15 @@ class MaxSandbox(SandboxServer):
             user.stopped = True
             kinds = ["bot_stopped"] + (["dialog_removed"] if remove_dialog else [])
             for kind in kinds:
-                self._queue({"update_type": kind, "timestamp": self._ms(), "chat_id": user.chat_id,
-                             "user": user.as_user(), "user_locale": "ru"})
+                self._queue(
+                    {
+                        "update_type": kind,
+                        "timestamp": self._ms(),
+                        "chat_id": user.chat_id,
+                        "user": user.as_user(),
+                        "user_locale": "ru",
+                    }
+                )
 
     def subscribe(self, url: str) -> None:
         with self._cond:
@@ -142,12 +183,14 @@ class MaxSandbox(SandboxServer):
         with self._cond:
             return [u for _, u in self.world.updates]
 
-    def fail_next(self, status: int, code: str, message: str = "", *, operation: str | None = None,
-                  times: int = 1) -> None:
+    def fail_next(
+        self, status: int, code: str, message: str = "", *, operation: str | None = None, times: int = 1
+    ) -> None:
         """Answer the next `times` calls (of `operation`) with a MAX error body."""
         error = MaxApiError(status, code, message or code)
-        self.faults.custom(lambda r: self._answer(r, error.status, error.body()), operation=operation,
-                           times=times)
+        self.faults.custom(
+            lambda r: self._answer(r, error.status, error.body()), operation=operation, times=times
+        )
 
     def _queue(self, update: dict[str, Any]) -> int:
         update_id = self.world.add_update(update)
@@ -255,9 +298,15 @@ class MaxSandbox(SandboxServer):
         user = self.world.user_by_chat(chat_id)
         if user is None:
             raise not_found("Chat")
-        return {"chat_id": chat_id, "type": "dialog", "status": "active",
-                "last_event_time": self._ms(), "participants_count": 2, "is_public": False,
-                "dialog_with_user": user.with_photo()}
+        return {
+            "chat_id": chat_id,
+            "type": "dialog",
+            "status": "active",
+            "last_event_time": self._ms(),
+            "participants_count": 2,
+            "is_public": False,
+            "dialog_with_user": user.with_photo(),
+        }
 
     def _updates(self, request: Request) -> dict[str, Any]:
         marker_arg, types_arg = request.arg("marker"), request.arg("types")

@@ -35,10 +35,15 @@ BLOCKED = (403, "Forbidden: bot was blocked by the user")
 DEACTIVATED = (403, "Forbidden: user is deactivated")
 TEXT_EMPTY = (400, "Bad Request: message text is empty")
 TOO_LONG = (400, "Bad Request: message is too long")
-WEBHOOK_ACTIVE = (409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook "
-                       "to delete the webhook first")
-OTHER_POLLER = (409, "Conflict: terminated by other getUpdates request; make sure that only one bot instance "
-                     "is running")
+WEBHOOK_ACTIVE = (
+    409,
+    "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook "
+    "to delete the webhook first",
+)
+OTHER_POLLER = (
+    409,
+    "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
+)
 MAX_TEXT = 4096
 
 
@@ -80,9 +85,15 @@ class TgUser:
     def as_full_chat(self) -> dict[str, Any]:
         # accent_color_id, max_reaction_count and accepted_gift_types are required by ChatFullInfo.
         out = self.as_chat() | {
-            "accent_color_id": self.id % 7, "max_reaction_count": 11,
-            "accepted_gift_types": {"unlimited_gifts": True, "limited_gifts": True, "unique_gifts": True,
-                                    "premium_subscription": True, "gifts_from_channels": True},
+            "accent_color_id": self.id % 7,
+            "max_reaction_count": 11,
+            "accepted_gift_types": {
+                "unlimited_gifts": True,
+                "limited_gifts": True,
+                "unique_gifts": True,
+                "premium_subscription": True,
+                "gifts_from_channels": True,
+            },
         }
         if self.username:
             out["active_usernames"] = [self.username]
@@ -117,6 +128,10 @@ class World:
         return update_id
 
     def bot_as_member(self, status: str) -> dict[str, Any]:
-        user = {"id": self.bot["id"], "is_bot": True, "first_name": self.bot["first_name"],
-                "username": self.bot["username"]}
+        user = {
+            "id": self.bot["id"],
+            "is_bot": True,
+            "first_name": self.bot["first_name"],
+            "username": self.bot["username"],
+        }
         return {"status": status, "user": user} | ({"until_date": 0} if status == "kicked" else {})

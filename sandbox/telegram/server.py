@@ -59,21 +59,37 @@ _TOKEN = re.compile(r"^[0-9]{5,12}:[A-Za-z0-9_-]{30,50}$")
 class TelegramSandbox(SandboxServer):
     name = "telegram"
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, bot_username: str = "crm_bridge_bot",
-                 rate_limit: float | None = 30, clock: Callable[[], float] = time.monotonic,
-                 now: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        bot_username: str = "crm_bridge_bot",
+        rate_limit: float | None = 30,
+        clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], float] = time.time,
+    ) -> None:
         super().__init__(host, port)
         bot_id = 7_000_000_000 + secrets.randbelow(10**6)
         self.token = f"{bot_id}:{secrets.token_urlsafe(26)[:35]}"
-        self.world = World(bot={"id": bot_id, "is_bot": True, "first_name": "CRM Bridge",
-                                "username": bot_username, "can_join_groups": False,
-                                "can_read_all_group_messages": False, "supports_inline_queries": False})
+        self.world = World(
+            bot={
+                "id": bot_id,
+                "is_bot": True,
+                "first_name": "CRM Bridge",
+                "username": bot_username,
+                "can_join_groups": False,
+                "can_read_all_group_messages": False,
+                "supports_inline_queries": False,
+            }
+        )
         self.rate_limit = rate_limit
         self.clock = clock  # monotonic seconds, for the per-second send budget
         self.now = now  # epoch seconds, for dates and retention
         self.answers: list[tuple[str, int, dict[str, Any]]] = []  # (method, status, body) for contract checks
         self._cond = threading.Condition(threading.RLock())
         self._poll_generation = 0
+        self.polls_waiting = 0  # getUpdates requests held open right now
         self._recent: deque[float] = deque()
         self._next_user = 5_550_001
 
@@ -82,8 +98,15 @@ class TelegramSandbox(SandboxServer):
         return self.base_url
 
     # --- population API ------------------------------------------------------------------------
-    def add_user(self, first_name: str, last_name: str | None = None, *, username: str | None = None,
-                 user_id: int | None = None, **fields: Any) -> int:
+    def add_user(
+        self,
+        first_name: str,
+        last_name: str | None = None,
+        *,
+        username: str | None = None,
+        user_id: int | None = None,
+        **fields: Any,
+    ) -> int:
         """A person Telegram knows (`bio`, `birthdate`, `language_code`, `started`... as keywords)."""
         with self._cond:
             uid = user_id or self._next_user
@@ -133,15 +156,27 @@ class TelegramSandbox(SandboxServer):
 
     # --- updates -------------------------------------------------------------------------------
     def _message(self, user: TgUser, text: str, **extra: Any) -> int:
-        message = {"message_id": self.world.next_message_id(user.id), "date": int(self.now()),
-                   "from": user.as_user(), "chat": user.as_chat(), "text": text, **extra}
+        message = {
+            "message_id": self.world.next_message_id(user.id),
+            "date": int(self.now()),
+            "from": user.as_user(),
+            "chat": user.as_chat(),
+            "text": text,
+            **extra,
+        }
         return self._queue("message", message)
 
     def _membership(self, user: TgUser, old: str, new: str) -> int:
-        return self._queue("my_chat_member", {
-            "chat": user.as_chat(), "from": user.as_user(), "date": int(self.now()),
-            "old_chat_member": self.world.bot_as_member(old),
-            "new_chat_member": self.world.bot_as_member(new)})
+        return self._queue(
+            "my_chat_member",
+            {
+                "chat": user.as_chat(),
+                "from": user.as_user(),
+                "date": int(self.now()),
+                "old_chat_member": self.world.bot_as_member(old),
+                "new_chat_member": self.world.bot_as_member(new),
+            },
+        )
 
     def _queue(self, kind: str, payload: dict[str, Any]) -> int:
         allowed = self.world.allowed_updates
@@ -203,8 +238,11 @@ class TelegramSandbox(SandboxServer):
                 self.world.queue.clear()
             return True
         if method == "getWebhookInfo":
-            return {"url": self.world.webhook_url, "has_custom_certificate": False,
-                    "pending_update_count": len(self.world.queue)}
+            return {
+                "url": self.world.webhook_url,
+                "has_custom_certificate": False,
+                "pending_update_count": len(self.world.queue),
+            }
         raise error(NOT_FOUND)
 
     def _user(self, chat_id: object) -> TgUser:
@@ -231,8 +269,13 @@ class TelegramSandbox(SandboxServer):
         if not user.started:
             raise error(CANT_INITIATE)
         bot = {k: self.world.bot[k] for k in ("id", "is_bot", "first_name", "username")}
-        message = {"message_id": self.world.next_message_id(user.id), "from": bot, "chat": user.as_chat(),
-                   "date": int(self.now()), "text": text}
+        message = {
+            "message_id": self.world.next_message_id(user.id),
+            "from": bot,
+            "chat": user.as_chat(),
+            "date": int(self.now()),
+            "text": text,
+        }
         self.world.sent.append(message)
         return message
 
@@ -247,8 +290,11 @@ class TelegramSandbox(SandboxServer):
         self._recent.append(now)
 
     def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
-        offset, limit, timeout = (_int(params, "offset", 0), _int(params, "limit", 100),
-                                  _int(params, "timeout", 0))
+        offset, limit, timeout = (
+            _int(params, "offset", 0),
+            _int(params, "limit", 100),
+            _int(params, "timeout", 0),
+        )
         with self._cond:
             if self.world.webhook_url:
                 raise error(WEBHOOK_ACTIVE)
@@ -263,12 +309,16 @@ class TelegramSandbox(SandboxServer):
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
-                self._cond.wait(left)
+                self.polls_waiting += 1
+                try:
+                    self._cond.wait(left)
+                finally:
+                    self.polls_waiting -= 1
                 if self._poll_generation != generation:
                     raise error(OTHER_POLLER)
                 if self.world.webhook_url:
                     raise error(WEBHOOK_ACTIVE)
-            return [dict(u) for u in self.world.queue[:max(1, min(limit, 100))]]
+            return [dict(u) for u in self.world.queue[: max(1, min(limit, 100))]]
 
     def _confirm(self, offset: int) -> None:
         world = self.world
