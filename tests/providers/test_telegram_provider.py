@@ -1,5 +1,5 @@
-"""TelegramProvider over real HTTP against the Telegram sandbox: sends at most once, long polling, token safety,
-limits and reachability settings."""
+"""TelegramProvider over real HTTP against the Telegram sandbox: sends at most once, long polling, token
+safety, limits and reachability settings."""
 
 from __future__ import annotations
 
@@ -258,7 +258,8 @@ def test_webhook_conflict_is_reported_or_taken_over_and_a_second_poller_is_a_con
                 "ok": False,
                 "error_code": 409,
                 "description": (
-                    "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
+                    "Conflict: terminated by other getUpdates request; make sure that only one bot instance "
+                    "is running"
                 ),
             },
             409,
