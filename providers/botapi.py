@@ -69,16 +69,17 @@ def check_proxy_url(proxy_url: str | None, network: str) -> str | None:
     return proxy_url
 
 
-def make_session(
-    session: requests.Session | None, *, proxy_url: str | None, ca_bundle: str | None
-) -> requests.Session:
-    """The session to use: the caller's, or a new one; the proxy and CA bundle are set on it."""
+def make_session(session: requests.Session | None, *, proxy_url: str | None) -> requests.Session:
+    """The session to use: the caller's, or a new one, with the proxy set on it.
+
+    The CA bundle is not set on the session but passed with every request (`verify=`): requests lets the
+    REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE environment variables override a session's `verify`, and the
+    administrator's setting must win.
+    """
     session = session or requests.Session()
     if proxy_url:
         session.proxies = {"http": proxy_url, "https": proxy_url}
         session.trust_env = False  # the configured proxy wins over HTTPS_PROXY of the environment
-    if ca_bundle:
-        session.verify = ca_bundle
     return session
 
 

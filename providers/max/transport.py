@@ -41,7 +41,8 @@ class MaxTransport:
         self.api_url = api_url.rstrip("/")
         self.limiter = limiter
         self._own_session = session is None
-        self._session = make_session(session, proxy_url=proxy_url, ca_bundle=ca_bundle)
+        self._session = make_session(session, proxy_url=proxy_url)
+        self._verify: str | bool = ca_bundle or True
         self.timeout = timeout
         self.stats: Counter[str] = Counter()  # HTTP requests per "METHOD /path-template"
         self._backoff = 0.0  # the current 429 backoff, doubled per 429 in a row
@@ -95,6 +96,7 @@ class MaxTransport:
                 headers={"Authorization": self._token},
                 timeout=(CONNECT_TIMEOUT, self.timeout + wait),
                 allow_redirects=False,
+                verify=self._verify,
             )
         except requests.RequestException as exc:
             failure = exc

@@ -60,7 +60,8 @@ class TelegramTransport:
         self.api_url = api_url.rstrip("/")
         self.limiter = limiter
         self._own_session = session is None
-        self._session = make_session(session, proxy_url=proxy_url, ca_bundle=ca_bundle)
+        self._session = make_session(session, proxy_url=proxy_url)
+        self._verify: str | bool = ca_bundle or True
         self.timeout = timeout
         self.stats: Counter[str] = Counter()  # HTTP requests per Bot API method
 
@@ -97,6 +98,7 @@ class TelegramTransport:
                 json=dict(params),
                 timeout=(CONNECT_TIMEOUT, self.timeout + wait),
                 allow_redirects=False,
+                verify=self._verify,
             )
         except requests.RequestException as exc:
             failure = exc
