@@ -80,7 +80,8 @@ def max_bot(sends: int, hold: int) -> list[Figure]:
             offset = mx.poll_updates(None, 0).next_offset
             per_send = _delta(box.count, lambda: [mx.send_message(account, f"m{i}", f"mx-{i}")
                                                   for i in range(sends)]) / sends
-            long_send = _delta(box.count, lambda: mx.send_message(account, ("слово " * 1600).strip(), "mx-long"))
+            long_text = ("слово " * 1600).strip()
+            long_send = _delta(box.count, lambda: mx.send_message(account, long_text, "mx-long"))
             idle_requests = box.count()
             idle_seconds = _held(lambda: mx.poll_updates(offset, hold))
             idle_requests = box.count() - idle_requests
