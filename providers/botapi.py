@@ -13,11 +13,16 @@ import logging
 import os
 import re
 import ssl
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Self
 
 import requests
 
-from providers.errors import ProviderUnavailable
+from providers.base import AccountId, ProfileRef
+from providers.errors import NotAllowedReason, ProviderNotAllowed, ProviderRateLimited, ProviderUnavailable
+from providers.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -205,3 +210,124 @@ def since_for(last_days: float | None, now: Callable[[], dt.datetime]) -> float 
     if last_days is None:
         return None
     return (now() - dt.timedelta(days=last_days)).timestamp()
+
+
+# --- what both bot transports and providers share ------------------------------------------------
+
+MAX_INLINE_WAIT = 5.0  # a "wait" hint up to this long is slept through; longer ones are raised
+CONNECT_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: Any  # the parsed JSON, None when the answer was not JSON
+    headers: Mapping[str, str]
+
+
+class BotTransport:
+    """One HTTP request at a time to a bot API: local rate budget, per-operation counts, the CA bundle with
+    every request, no redirects, and transport failures told apart (surely unsent / outcome unknown).
+
+    Errors are raised outside any `except` block, so none carries a `requests` error (whose text names the
+    URL, and Telegram's URL holds the token) as its `__context__`.
+    """
+
+    network = ""
+    display = ""  # "Telegram", "MAX"
+    certificate_hint = ""
+
+    def __init__(self, *, api_url: str, limiter: RateLimiter, session: requests.Session | None,
+                 proxy_url: str | None, ca_bundle: str | None, timeout: float) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.limiter = limiter
+        self._own_session = session is None
+        self._session = make_session(session, proxy_url=proxy_url)
+        self._verify: str | bool = ca_bundle or True
+        self.timeout = timeout
+        self.stats: Counter[str] = Counter()  # HTTP requests per operation
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(api_url={self.api_url!r})"
+
+    def close(self) -> None:
+        if self._own_session:
+            self._session.close()
+
+    def _exchange(self, method: str, url: str, operation: str, *, wait: float, **kwargs: Any) -> Answer:
+        blocked = self.limiter.blocked_for()
+        if blocked > MAX_INLINE_WAIT:
+            raise ProviderRateLimited(f"{self.display} asked the bot to pause; the bridge will try again in "
+                                      f"{int(blocked) + 1} s.", retry_after=blocked, network=self.network,
+                                      code=429)
+        self.limiter.acquire()
+        self.stats[operation] += 1
+        failure: requests.RequestException | None = None
+        try:
+            # No redirects: a Location may name any host nobody configured.
+            response = self._session.request(method, url, timeout=(CONNECT_TIMEOUT, self.timeout + wait),
+                                             allow_redirects=False, verify=self._verify, **kwargs)
+        except requests.RequestException as exc:
+            failure = exc
+        if failure is not None:
+            raise self._unreachable(failure)
+        with response:
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            return Answer(response.status_code, body, dict(response.headers))
+
+    def _unreachable(self, exc: requests.RequestException) -> ProviderUnavailable:
+        what = describe_failure(exc)
+        hint = self.certificate_hint if "certificate" in what else (
+            f" Check the {self.display} API address and proxy in the bridge settings, and the network.")
+        message = f"{self.display} at {self.api_url} could not be reached: {what}.{hint}"
+        if unsent(exc):
+            return ProviderUnavailable(message, network=self.network)
+        return OutcomeUnknown(message, network=self.network)
+
+
+class BotProviderBase:
+    """Lifecycle, counters and the refusal to resolve profile links, shared by the bot providers."""
+
+    name: str
+    _http: BotTransport
+    no_lookup = ""
+
+    @property
+    def stats(self) -> Counter[str]:
+        """HTTP requests made so far, per operation."""
+        return self._http.stats
+
+    @property
+    def rate_limiter(self) -> RateLimiter:
+        return self._http.limiter
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(api_url={self._http.api_url!r})"
+
+    def resolve(self, refs: Iterable[ProfileRef]) -> dict[ProfileRef, AccountId]:
+        """Id refs are their own account id (no request); a profile link cannot be turned into one.
+
+        Raises:
+            ProviderNotAllowed(UNSUPPORTED_BY_NETWORK): a ref names a person by a link or username.
+        """
+        resolved: dict[ProfileRef, AccountId] = {}
+        for ref in refs:
+            if ref.network != self.name:
+                continue
+            if ref.kind != "id":
+                raise ProviderNotAllowed(self.no_lookup, reason=NotAllowedReason.UNSUPPORTED_BY_NETWORK,
+                                         network=self.name)
+            resolved[ref] = AccountId(ref.value)
+        return resolved

@@ -26,7 +26,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -44,6 +43,7 @@ from providers.base import (
     ensure_aware,
 )
 from providers.botapi import (
+    BotProviderBase,
     OutcomeUnknown,
     check_ca_bundle,
     check_proxy_url,
@@ -83,7 +83,7 @@ def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-class MaxProvider:
+class MaxProvider(BotProviderBase):
     """One MAX bot (its token) as the bridge sees it.
 
     Args:
@@ -95,6 +95,8 @@ class MaxProvider:
     """
 
     name = NETWORK
+    no_lookup = NO_LOOKUP
+    _http: MaxTransport
 
     def __init__(
         self,
@@ -145,26 +147,6 @@ class MaxProvider:
             reads_history=False,
         )
 
-    def __repr__(self) -> str:
-        return f"MaxProvider(api_url={self._http.api_url!r})"
-
-    @property
-    def stats(self) -> Counter[str]:
-        return self._http.stats
-
-    @property
-    def rate_limiter(self) -> RateLimiter:
-        return self._http.limiter
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> MaxProvider:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     # --- the bot ----------------------------------------------------------------------------------
     def bot_identity(self) -> tuple[str, str]:
         """(user id, username) of the bot behind the token (`GET /me`, asked once)."""
@@ -191,23 +173,6 @@ class MaxProvider:
 
     def profile_url(self, ref: ProfileRef) -> str:
         return max_profile_url(ref)
-
-    def resolve(self, refs: Iterable[ProfileRef]) -> dict[ProfileRef, AccountId]:
-        """Id refs are their own account id (no request); a `max.ru/u/` link cannot be resolved.
-
-        Raises:
-            ProviderNotAllowed(UNSUPPORTED_BY_NETWORK): a ref is a profile link.
-        """
-        resolved: dict[ProfileRef, AccountId] = {}
-        for ref in refs:
-            if ref.network != NETWORK:
-                continue
-            if ref.kind != "id":
-                raise ProviderNotAllowed(
-                    NO_LOOKUP, reason=NotAllowedReason.UNSUPPORTED_BY_NETWORK, network=NETWORK
-                )
-            resolved[ref] = AccountId(ref.value)
-        return resolved
 
     def fetch_profiles(self, account_ids: Iterable[AccountId]) -> dict[AccountId, Profile]:
         """`GET /chats/{chatId}` per known dialog, else what updates said; people never seen are left out."""

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable
 
 import requests
@@ -39,6 +38,7 @@ from providers.base import (
     SentMessage,
 )
 from providers.botapi import (
+    BotProviderBase,
     OutcomeUnknown,
     check_ca_bundle,
     check_proxy_url,
@@ -80,7 +80,7 @@ def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-class TelegramProvider:
+class TelegramProvider(BotProviderBase):
     """One Telegram bot (its token) as the bridge sees it.
 
     Args:
@@ -93,6 +93,8 @@ class TelegramProvider:
     """
 
     name = NETWORK
+    no_lookup = NO_LOOKUP
+    _http: TelegramTransport
 
     def __init__(
         self,
@@ -139,27 +141,6 @@ class TelegramProvider:
             reads_history=False,
         )
 
-    def __repr__(self) -> str:
-        return f"TelegramProvider(api_url={self._http.api_url!r})"
-
-    @property
-    def stats(self) -> Counter[str]:
-        """HTTP requests made so far, per Bot API method."""
-        return self._http.stats
-
-    @property
-    def rate_limiter(self) -> RateLimiter:
-        return self._http.limiter
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> TelegramProvider:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     # --- the bot ----------------------------------------------------------------------------------
     def bot_identity(self) -> tuple[str, str]:
         """(id, username) of the bot behind the token (`getMe`, asked once)."""
@@ -179,23 +160,6 @@ class TelegramProvider:
 
     def profile_url(self, ref: ProfileRef) -> str:
         return telegram_profile_url(ref)
-
-    def resolve(self, refs: Iterable[ProfileRef]) -> dict[ProfileRef, AccountId]:
-        """Id refs (`tg://user?id=`) are their own account id, no request; usernames cannot be resolved.
-
-        Raises:
-            ProviderNotAllowed(UNSUPPORTED_BY_NETWORK): a ref names a person by username.
-        """
-        resolved: dict[ProfileRef, AccountId] = {}
-        for ref in refs:
-            if ref.network != NETWORK:
-                continue
-            if ref.kind != "id":
-                raise ProviderNotAllowed(
-                    NO_LOOKUP, reason=NotAllowedReason.UNSUPPORTED_BY_NETWORK, network=NETWORK
-                )
-            resolved[ref] = AccountId(ref.value)
-        return resolved
 
     def fetch_profiles(self, account_ids: Iterable[AccountId]) -> dict[AccountId, Profile]:
         """`getChat` per person (bio and birthday live only there); unknown chats are left out."""
