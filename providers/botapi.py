@@ -74,18 +74,6 @@ def check_proxy_url(proxy_url: str | None, network: str) -> str | None:
     return proxy_url
 
 
-def make_session(session: requests.Session | None, *, proxy_url: str | None) -> requests.Session:
-    """The session to use: the caller's, or a new one, with the proxy set on it.
-
-    The CA bundle is not set on the session but passed with every request (`verify=`): requests lets the
-    REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE environment variables override a session's `verify`, and the
-    administrator's setting must win.
-    """
-    session = session or requests.Session()
-    if proxy_url:
-        session.proxies = {"http": proxy_url, "https": proxy_url}
-        session.trust_env = False  # the configured proxy wins over HTTPS_PROXY of the environment
-    return session
 
 
 def unsent(exc: requests.RequestException) -> bool:
@@ -242,8 +230,11 @@ class BotTransport:
         self.api_url = api_url.rstrip("/")
         self.limiter = limiter
         self._own_session = session is None
-        self._session = make_session(session, proxy_url=proxy_url)
+        self._session = session or requests.Session()
+        # Both go with every request, not on the session: requests lets the environment's proxy and CA
+        # bundle variables win over a session's settings, and the administrator's settings must win.
         self._verify: str | bool = ca_bundle or True
+        self._proxies = {"http": proxy_url, "https": proxy_url} if proxy_url else None
         self.timeout = timeout
         self.stats: Counter[str] = Counter()  # HTTP requests per operation
 
@@ -266,7 +257,8 @@ class BotTransport:
         try:
             # No redirects: a Location may name any host nobody configured.
             response = self._session.request(method, url, timeout=(CONNECT_TIMEOUT, self.timeout + wait),
-                                             allow_redirects=False, verify=self._verify, **kwargs)
+                                             allow_redirects=False, verify=self._verify,
+                                             proxies=dict(self._proxies or {}), **kwargs)
         except requests.RequestException as exc:
             failure = exc
         if failure is not None:
