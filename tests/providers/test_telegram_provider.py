@@ -312,18 +312,20 @@ class _ForwardProxy(SandboxServer):
 
     def handle(self, request: Request) -> Response:
         target = request.raw_path  # absolute-form: the client addressed the proxy
-        answer = requests.request(
-            request.method,
-            target,
-            data=request.body,
-            timeout=30,
-            headers={"Content-Type": request.headers.get("content-type", "")},
-        )
+        with requests.Session() as session:
+            session.trust_env = False  # the test sets a dead proxy in the environment: not for the relay
+            answer = session.request(request.method, target, data=request.body, timeout=30,
+                                     headers={"Content-Type": request.headers.get("content-type", "")})
         return Response(answer.status_code, answer.content, {"Content-Type": answer.headers["Content-Type"]})
 
 
-def test_requests_go_through_the_configured_proxy(tg: TelegramSandbox) -> None:
+def test_requests_go_through_the_configured_proxy(tg: TelegramSandbox,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     account = started(tg)
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY"):  # the environment's proxy must not win
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
     with _ForwardProxy() as proxy, TelegramProvider(tg.token, api_url=tg.url, proxy_url=proxy.base_url) as p:
         p.send_message(account, "через прокси", "k-proxy")
         assert proxy.count() == 1 and tg.count("sendMessage") == 1
