@@ -45,6 +45,8 @@ def benches() -> list[Bench]:
     return [
         Bench("providers", [], ["--profiles", "1000", "--send-seconds", "2"], 300, False, True,
               "VK batching and send rate against VK's limit; X and Facebook requests per operation"),
+        Bench("messengers", [], ["--sends", "10"], 300, False, True,
+              "Telegram and MAX bot providers: requests per send, per idle long poll, per settled send"),
         Bench("bridge_services", [], ["--contacts", "1000"], 900, True, True,
               "requests per import run, message, send and backfilled record"),
         Bench("daemon", [], ["--records", "10000"], 1800, True, True,

@@ -8,9 +8,13 @@ from __future__ import annotations
 from providers.base import (
     AccountId,
     Birthday,
+    BotEvent,
     Capabilities,
     Direction,
+    EventKind,
+    LongPolling,
     NetworkMessage,
+    PollResult,
     Profile,
     ProfileRef,
     Provider,
@@ -21,6 +25,8 @@ from providers.errors import (
     NotAllowedReason,
     ProviderAuthError,
     ProviderCaptchaRequired,
+    ProviderConflict,
+    ProviderDeliveryUnknown,
     ProviderError,
     ProviderKeyReused,
     ProviderNotAllowed,
@@ -29,6 +35,8 @@ from providers.errors import (
     ProviderUnavailable,
 )
 from providers.facebook import FacebookProvider
+from providers.max import MaxProvider
+from providers.telegram import TelegramProvider
 from providers.vk import VkProvider
 from providers.x import XProvider
 
@@ -36,17 +44,24 @@ __all__ = [
     "PROVIDERS",
     "AccountId",
     "Birthday",
+    "BotEvent",
     "Capabilities",
     "Direction",
+    "EventKind",
     "FacebookProvider",
     "InvalidProfileUrl",
+    "LongPolling",
+    "MaxProvider",
     "NetworkMessage",
     "NotAllowedReason",
+    "PollResult",
     "Profile",
     "ProfileRef",
     "Provider",
     "ProviderAuthError",
     "ProviderCaptchaRequired",
+    "ProviderConflict",
+    "ProviderDeliveryUnknown",
     "ProviderError",
     "ProviderKeyReused",
     "ProviderNotAllowed",
@@ -54,10 +69,13 @@ __all__ = [
     "ProviderRateLimited",
     "ProviderUnavailable",
     "SentMessage",
+    "TelegramProvider",
     "VkProvider",
     "XProvider",
 ]
 
 
-# The explicit registry: adding a network means a module and a line here.
-PROVIDERS: dict[str, type] = {"vk": VkProvider, "x": XProvider, "facebook": FacebookProvider}
+# The explicit registry: adding a network means a module and a line here. Being listed enables nothing:
+# the bridge builds only the networks its configuration names (Telegram and MAX have no bridge side yet).
+PROVIDERS: dict[str, type] = {"vk": VkProvider, "x": XProvider, "facebook": FacebookProvider,
+                              "telegram": TelegramProvider, "max": MaxProvider}
