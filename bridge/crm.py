@@ -365,9 +365,10 @@ class Crm:
         self.client.add_related(message_id, record_id, self.module_of(record_id))
 
     def comment(self, record_id: str, text: str, owner: str) -> str:
-        """A ModComments note on the client record (vtiger refuses one on a message record)."""
+        """A ModComments note on the client record (vtiger refuses one on a message record); emoji it
+        quotes from the message are written as readable names where the CRM cannot store them."""
         created = self.client.create(
             "ModComments",
-            {"commentcontent": text, "related_to": record_id, "assigned_user_id": owner},
+            {"commentcontent": self.storable_value(text), "related_to": record_id, "assigned_user_id": owner},
         )
         return str(created["id"])

@@ -199,9 +199,10 @@ class Intake:
         # Facebook only knows people by their Page-scoped id; the other networks by their account id.
         kind = "psid" if message.network == "facebook" else "id"
         url = provider.profile_url(ProfileRef(message.network, kind, message.peer_id))
-        fields = {
-            "lastname": profile.last_name or profile.full_name or f"{message.network} {message.peer_id}",
-            "firstname": profile.first_name or "",
+        lastname = profile.last_name or profile.full_name or f"{message.network} {message.peer_id}"
+        fields = {  # names as the CRM can hold them: emoji as readable names on a 3-byte-utf8 database
+            "lastname": self.crm.storable_value(lastname),
+            "firstname": self.crm.storable_value(profile.first_name or ""),
             url_field: url,
             "assigned_user_id": self.api_user_id,
         }
