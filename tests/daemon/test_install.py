@@ -68,8 +68,10 @@ def test_the_readme_install_steps_work_as_written(tmp_path: Path) -> None:
     with VtigerSandbox() as crm, VkSandbox() as vk:
         # The administrator's edit of the example file: here, a configuration for the sandboxes.
         edited = write_config(tmp_path, crm, vk)
+        # The state path is moved under the temporary tree like the script's own paths: the test must never
+        # touch the real /var/lib (other checkouts' runs would meet its state file there).
         edited.write_text(edited.read_text().replace(str(tmp_path / "state.sqlite3"),
-                                                     "/var/lib/vtiger-social-bridge/state.sqlite3"))
+                                                     f"{fs}/var/lib/vtiger-social-bridge/state.sqlite3"))
         script = readme_install_block().replace("<this repository>", "https://git.example.invalid/vsb.git")
         script = re.sub(r"^# now edit .*$", f"cp {edited} /etc/vtiger-social-bridge/config.yaml", script,
                         flags=re.MULTILINE)
