@@ -25,8 +25,7 @@ if (PHP_SAPI !== 'cli') {
     exit(1);
 }
 
-$SOCIALBRIDGE_MODULES = array('Contacts', 'Accounts', 'Leads');
-$SOCIALBRIDGE_LANGUAGES = dirname(__FILE__) . '/languages';
+require_once dirname(__FILE__) . '/lib/WorkflowFunctions.php';
 $SOCIALBRIDGE_MARKER = 'modules/com_vtiger_workflow/VTEntityMethodManager.inc';
 
 function socialbridge_fail($message)
@@ -54,14 +53,6 @@ function socialbridge_find_root($marker)
         }
     }
     return null;
-}
-
-/** label => function for one language (English when the language has no file). */
-function socialbridge_labels($dir, $language)
-{
-    $file = $dir . '/' . basename($language) . '.php';
-    $labels = is_file($file) ? include $file : include $dir . '/en_us.php';
-    return array_flip($labels);
 }
 
 $uninstall = false;
@@ -99,33 +90,15 @@ if (!$uninstall && !is_file(dirname($plugin) . '/socialbridge.config.php')) {
 chdir($root);
 require_once 'config.inc.php';
 require_once 'include/utils/utils.php';
-require_once $SOCIALBRIDGE_MARKER;
 
 if ($language === null) {
     $language = !empty($default_language) ? strtolower($default_language) : 'en_us';
 }
-if ($uninstall) {
-    $SOCIALBRIDGE_METHODS = array();
-    foreach (glob($SOCIALBRIDGE_LANGUAGES . '/*.php') as $file) {
-        $SOCIALBRIDGE_METHODS += socialbridge_labels($SOCIALBRIDGE_LANGUAGES, basename($file, '.php'));
-    }
-} else {
-    $SOCIALBRIDGE_METHODS = socialbridge_labels($SOCIALBRIDGE_LANGUAGES, $language);
-}
-
 global $adb;
 if (empty($adb) && class_exists('PearDatabase')) {
     $adb = PearDatabase::getInstance();
 }
-$manager = new VTEntityMethodManager($adb);
-foreach ($SOCIALBRIDGE_MODULES as $module) {
-    foreach ($SOCIALBRIDGE_METHODS as $label => $function) {
-        $manager->removeEntityMethod($module, $label);
-        if (!$uninstall) {
-            $manager->addEntityMethod($module, $label, $functionPath, $function);
-        }
-        echo ($uninstall ? 'removed   ' : 'registered ') . $module . ': ' . $label
-            . ($uninstall ? '' : ' -> ' . $functionPath . '::' . $function) . "\n";
-    }
+foreach (SocialBridge_WorkflowFunctions::apply($adb, $language, $functionPath, $uninstall) as $line) {
+    echo $line . "\n";
 }
 exit(0);
