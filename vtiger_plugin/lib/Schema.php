@@ -255,6 +255,10 @@ class SocialBridge_Schema
         $adb->pquery('DELETE FROM vtiger_crmentityrel WHERE module = ? OR relmodule = ?', array($spec['name'], $spec['name']));
         $adb->pquery('DELETE FROM vtiger_crmentity WHERE setype = ?', array($spec['name']));
         $adb->pquery('DELETE FROM vtiger_relatedlists WHERE related_tabid = ?', array($module->id));
+        // vtlib's delete() leaves these rows of the module's fields and sharing rule behind.
+        foreach (array('vtiger_def_org_field', 'vtiger_profile2field', 'vtiger_def_org_share') as $table) {
+            $adb->pquery("DELETE FROM $table WHERE tabid = ?", array($module->id));
+        }
         if (Vtiger_Utils::CheckTable('vtiger_app2tab')) {
             $adb->pquery('DELETE FROM vtiger_app2tab WHERE tabid = ?', array($module->id));
         }

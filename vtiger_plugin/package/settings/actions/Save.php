@@ -16,7 +16,7 @@ class Settings_SocialBridge_Save_Action extends Settings_Vtiger_Basic_Action
         $secret = trim((string)$request->getRaw('secret'));
         $dataDir = rtrim(trim((string)$request->getRaw('data_dir')), '/');
         $error = '';
-        if (!preg_match('#^https?://[^\s/?#]+(:[0-9]+)?(/[^\s?#]*)?$#', $url)) {
+        if (!preg_match('~^https?://[^\s/?#]+(/[^\s?#]*)?$~', $url)) {
             $error = 'LBL_BAD_URL';
         } elseif ($secret !== '' && strlen($secret) < 16) {
             $error = 'LBL_SHORT_SECRET';

@@ -2,7 +2,7 @@
 {strip}
 <div class="modal-dialog" id="socialbridgeSendForm">
   <div class="modal-content">
-    <form class="form-horizontal" name="socialbridgeSend">
+    <form class="form-horizontal" name="socialbridgeSend" onsubmit="return false;">
       <input type="hidden" name="module" value="SocialBridge"/>
       <input type="hidden" name="action" value="RecordAction"/>
       <input type="hidden" name="mode" value="send"/>

@@ -20,16 +20,11 @@ var SocialBridge_Record_Js = {
                 SocialBridge_Record_Js.notify(null);
                 return;
             }
-            app.helper.showModal(html, {cb: function (modal) {
-                modal.find('form[name="socialbridgeSend"]').on('submit', function (event) {
-                    event.preventDefault();
-                    SocialBridge_Record_Js.send(jQuery(this), modal);
-                });
-            }});
+            app.helper.showModal(html);
         });
     },
 
-    send: function (form, modal) {
+    send: function (form) {
         var error = form.find('#socialbridgeSendError');
         var text = jQuery.trim(form.find('[name="text"]').val());
         if (text === '') {
@@ -61,3 +56,10 @@ var SocialBridge_Record_Js = {
         });
     }
 };
+
+// Bound once, on the document: the form is sent by script even when it is submitted before the modal
+// finished opening (the form itself never submits: onsubmit="return false").
+jQuery(document).on('submit', 'form[name="socialbridgeSend"]', function (event) {
+    event.preventDefault();
+    SocialBridge_Record_Js.send(jQuery(this));
+});
