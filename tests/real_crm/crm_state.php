@@ -23,7 +23,7 @@ $changing = '/^(vtiger_loginhistory|vtiger_audit_trial|vtiger_crmentity_seq|vtig
     . '|vtiger_scheduled_reports|vtiger_cron_task|vtiger_user2mergefields|vtiger_crmentity|vtiger_contact.*'
     . '|vtiger_account.*|vtiger_lead.*|vtiger_customerdetails|vtiger_crmentityrel|vtiger_portalinfo'
     . '|vtiger_emailslookup|vtiger_.*_user_field|vtiger_modcomments.*|vtiger_seactivityrel'
-    . '|vtiger_activity_reminder_popup|vtiger_mailscanner.*|vtiger_relatedlists_rb)$/';
+    . '|vtiger_activity_reminder_popup|vtiger_mailscanner.*|vtiger_relatedlists_rb|berli_globalsearch_data)$/';
 $state = array('tables' => array(), 'rows' => array());
 $tables = $adb->pquery('SHOW TABLES', array());
 for ($i = 0; $i < $adb->num_rows($tables); $i++) {

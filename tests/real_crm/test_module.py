@@ -248,6 +248,8 @@ def test_4_uninstall_leaves_nothing_behind(journey: Journey) -> None:
     b.shot("uninstalled")
 
     left = differences(journey.fresh_state, crm_state(real))
+    if journey.had_schema:  # SalesPlatform's own messages module keeps the message the test sent: data
+        left = [line for line in left if not line.startswith("table vtiger_sp_socialconnector")]
     assert not left, "\n".join(left)
     for path in ("modules/SocialBridge", "modules/Settings/SocialBridge", "layouts/v7/modules/SocialBridge",
                  "layouts/v7/modules/Settings/SocialBridge", "languages/en_us/SocialBridge.php",
