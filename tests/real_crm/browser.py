@@ -131,6 +131,6 @@ class Browser:
         self.type("input[name='username']", self.real.user)
         self.type("input[name='password']", self.real.password)
         self.find("input[name='password']").submit()
-        self.wait(lambda: "view=Login" not in self.driver.current_url and self.all(".app-navigator, #appnavigator"),
-                  "the CRM's start page after login")
+        self.wait(lambda: "view=Login" not in self.driver.current_url
+                  and self.all(".app-navigator, #appnavigator"), "the CRM's start page after login")
         self.shot("logged in")

@@ -147,7 +147,7 @@ class SocialBridge_Installer
         $sequence = $adb->pquery('SELECT MAX(sequence) AS seq FROM vtiger_settings_field WHERE blockid = ?', array($blockId));
         $adb->pquery('INSERT INTO vtiger_settings_field (fieldid, blockid, name, iconpath, description, linkto, sequence, active)'
             . ' VALUES (?, ?, ?, ?, ?, ?, ?, ?)', array($adb->getUniqueID('vtiger_settings_field'), $blockId,
-            self::text('LBL_SOCIALBRIDGE'), '', 'LBL_SOCIALBRIDGE_DESCRIPTION', self::SETTINGS_URL,
+            self::text('LBL_SOCIALBRIDGE'), '', self::text('LBL_SOCIALBRIDGE_DESCRIPTION'), self::SETTINGS_URL,
             (int)$adb->query_result($sequence, 0, 'seq') + 1, 0));
     }
 

@@ -2,6 +2,7 @@
 /* SPDX-License-Identifier: MIT. Texts of the SocialBridge module (record buttons and the send form). */
 $languageStrings = array(
     'SocialBridge' => 'Social bridge',
+    'LBL_SOCIALBRIDGE_DESCRIPTION' => 'Connection to the social bridge: VK, X and Facebook messages and profiles',
     'LBL_SOCIALBRIDGE' => 'Social bridge',
     'LBL_SEND_MESSAGE' => 'Send message',
     'LBL_IMPORT_PROFILE' => 'Import profile',

@@ -2,6 +2,7 @@
 /* SPDX-License-Identifier: MIT. Тексты модуля SocialBridge (кнопки карточки и форма отправки). */
 $languageStrings = array(
     'SocialBridge' => 'Мост соцсетей',
+    'LBL_SOCIALBRIDGE_DESCRIPTION' => 'Подключение к мосту соцсетей: сообщения и профили ВКонтакте, X и Facebook',
     'LBL_SOCIALBRIDGE' => 'Мост соцсетей',
     'LBL_SEND_MESSAGE' => 'Написать в соцсеть',
     'LBL_IMPORT_PROFILE' => 'Заполнить из профиля',
