@@ -113,8 +113,8 @@ def test_the_readme_install_steps_work_as_written(tmp_path: Path) -> None:
     assert (plugin / "languages" / "ru_ru.php").is_file() and (plugin / "logs" / ".htaccess").is_file()
     assert example.is_file() and "access_key: CHANGE_ME" in example.read_text()
     # ... and builds the same module zip from the installed files as from a checkout.
-    built = subprocess.run([str(installed), "module-zip", "-o", str(tmp_path)], capture_output=True, text=True,
-                           timeout=60)
+    built = subprocess.run([str(installed), "module-zip", "-o", str(tmp_path)], capture_output=True,
+                           text=True, timeout=60)
     assert built.returncode == 0, built.stderr
     [package] = list(tmp_path.glob("SocialBridge-*.zip"))
     from bridge.module_zip import entries
