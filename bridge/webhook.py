@@ -144,12 +144,17 @@ def make_app(
                             " application/x-www-form-urlencoded (UTF-8)")
         return decode_json(body) if media == "application/json" else decode_form(body)
 
-    def events(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+    def signed_body(environ: dict[str, Any]) -> bytes:
+        """The request's body, once its signature is verified (401 otherwise)."""
         body = _read_body(environ, max_body)
         failure = verify(secret, body, environ.get("HTTP_X_BRIDGE_TIMESTAMP"),
                          environ.get("HTTP_X_BRIDGE_SIGNATURE"), clock(), max_skew)
         if failure is not None:
             raise HttpError(401, failure.code, failure.message)
+        return body
+
+    def events(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+        body = signed_body(environ)
         try:
             signed_ts = float(str(environ["HTTP_X_BRIDGE_TIMESTAMP"]).strip())
             obj = decode(environ, body)
@@ -194,11 +199,7 @@ def make_app(
         return _respond(start_response, 200, body, content_type)
 
     def status_view(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
-        body = _read_body(environ, max_body)
-        failure = verify(secret, body, environ.get("HTTP_X_BRIDGE_TIMESTAMP"),
-                         environ.get("HTTP_X_BRIDGE_SIGNATURE"), clock(), max_skew)
-        if failure is not None:
-            raise HttpError(401, failure.code, failure.message)
+        signed_body(environ)
         assert status is not None
         try:
             payload = status()

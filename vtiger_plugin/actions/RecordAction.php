@@ -13,14 +13,7 @@ class SocialBridge_RecordAction_Action extends Vtiger_Action_Controller
 {
     public function checkPermission(Vtiger_Request $request)
     {
-        $module = (string)$request->get('source_module');
-        $record = (int)$request->get('record');
-        $action = $request->get('mode') === 'import' ? 'EditView' : 'DetailView';
-        if (!in_array($module, array('Contacts', 'Accounts', 'Leads'), true) || $record <= 0
-            || !Users_Privileges_Model::isPermitted($module, $action, $record)) {
-            throw new AppException(vtranslate('LBL_PERMISSION_DENIED'));
-        }
-        return true;
+        return SocialBridge_Events::checkRecordAccess($request, $request->get('mode') === 'import' ? 'EditView' : 'DetailView');
     }
 
     public function validateRequest(Vtiger_Request $request)

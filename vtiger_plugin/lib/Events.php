@@ -50,6 +50,21 @@ class SocialBridge_Events
             'detail' => $detail);
     }
 
+    /**
+     * For the buttons' action and form: the request names a Contact, Account or Lead the user may see
+     * ($action 'DetailView') or edit ('EditView'); vtiger's "permission denied" otherwise.
+     */
+    public static function checkRecordAccess($request, $action)
+    {
+        $module = (string)$request->get('source_module');
+        $record = (int)$request->get('record');
+        if (!in_array($module, array('Contacts', 'Accounts', 'Leads'), true) || $record <= 0
+            || !Users_Privileges_Model::isPermitted($module, $action, $record)) {
+            throw new AppException(vtranslate('LBL_PERMISSION_DENIED'));
+        }
+        return true;
+    }
+
     /** network => URL of the record's filled social fields (only fields the module has). */
     public static function links($recordModel)
     {

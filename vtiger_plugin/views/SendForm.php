@@ -13,13 +13,7 @@ class SocialBridge_SendForm_View extends Vtiger_IndexAjax_View
 {
     public function checkPermission(Vtiger_Request $request)
     {
-        $module = (string)$request->get('source_module');
-        $record = (int)$request->get('record');
-        if (!in_array($module, array('Contacts', 'Accounts', 'Leads'), true) || $record <= 0
-            || !Users_Privileges_Model::isPermitted($module, 'DetailView', $record)) {
-            throw new AppException(vtranslate('LBL_PERMISSION_DENIED'));
-        }
-        return true;
+        return SocialBridge_Events::checkRecordAccess($request, 'DetailView');
     }
 
     public function process(Vtiger_Request $request)
