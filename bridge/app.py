@@ -29,6 +29,7 @@ from bridge.outbox_workers import OutboxWorkers
 from bridge.scheduler import Scheduler
 from bridge.store import Store, event_age_limit
 from bridge.webhook import WebhookServer, make_app, store_acceptor
+from bridge.webhook_status import build_status, package_version
 from bridge.wiring import Parts, build, detect_language, set_api_user
 from bridge.worker import EventWorker
 
@@ -137,6 +138,8 @@ class App:
             max_body=w.max_body,
             observe=lambda outcome: self.parts.metrics.webhook_requests.labels(outcome).inc(),
             max_event_age=horizon.total_seconds(),
+            status=lambda: build_status(store=self.parts.store, health=self.parts.health.snapshot,
+                                        version=package_version(), crm_url=self.config.vtiger.url),
         )
         self.webhook = WebhookServer(app, host=w.bind, port=w.port).start()
         log.info("webhook listening on %s", self.webhook.url)

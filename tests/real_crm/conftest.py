@@ -5,8 +5,8 @@ Fixtures to build on:
   real_vtiger   (session) the CRM from the environment, reset to its fresh install once per session
                           (VSB_REAL_VTIGER_NO_RESET=1 skips the reset, for speed while iterating)
   crm           (session) a logged-in vtiger_ws.VtigerClient
-  social_crm    crm, or a skip when the CRM lacks SalesPlatform's vk_url/tw_url fields or SPSocialConnector
-                (plain vtiger before issue 12's module package creates them)
+  social_crm    crm, or a skip when the CRM lacks SalesPlatform's vk_url/tw_url fields or SPSocialConnector;
+                on a plain vtiger the `plugin` fixture creates them first (install.php --create-schema)
   unique        a tag unique to this test run and test, for record names
   make_record   make_record("Contacts", vk_url=...) -> ws id; a unique lastname, deleted after the test
   plugin        (session) vtiger_plugin/ installed as modules/SocialBridge/ and registered
@@ -67,11 +67,15 @@ def crm(real_vtiger: RealVtiger) -> Iterator[VtigerClient]:
 
 
 @pytest.fixture(scope="session")
-def social_crm(crm: VtigerClient) -> VtigerClient:
-    contacts = {field.name for field in crm.describe("Contacts").fields}
-    if not {"vk_url", "tw_url"} <= contacts or "SPSocialConnector" not in crm.listtypes():
-        pytest.skip("needs SalesPlatform's vk_url/tw_url fields and messages module SPSocialConnector")
-    return crm
+def social_crm(real_vtiger: RealVtiger, plugin: Plugin) -> Iterator[VtigerClient]:
+    # A client of its own, logged in once the plugin created what a plain vtiger lacks: the session's
+    # `crm` may have cached the modules' descriptions from before.
+    with real_vtiger.client() as client:
+        client.login()
+        contacts = {field.name for field in client.describe("Contacts").fields}
+        if not {"vk_url", "tw_url"} <= contacts or "SPSocialConnector" not in client.listtypes():
+            pytest.skip("needs SalesPlatform's vk_url/tw_url fields and messages module SPSocialConnector")
+        yield client
 
 
 @pytest.fixture
