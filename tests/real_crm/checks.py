@@ -58,3 +58,10 @@ def db_rows(real: RealVtiger, sql: str, *params: str) -> list[dict[str, Any]]:
 def recycle_bin(real: RealVtiger) -> list[dict[str, Any]]:
     """Every record in vtiger's Recycle Bin (deleted = 1), whatever its module."""
     return db_rows(real, "SELECT crmid, setype, label FROM vtiger_crmentity WHERE deleted = 1 ORDER BY crmid")
+
+
+def crm_language(crm: VtigerClient) -> str:
+    """The language of the CRM user the bridge works as (`ru_ru` on SalesPlatform, `en_us` on vtiger 8): what
+    the bridge writes for people follows it."""
+    rows = crm.query(f"SELECT language FROM Users WHERE id = '{crm.login_info.user_id}';")
+    return str(rows[0]["language"]) if rows else ""

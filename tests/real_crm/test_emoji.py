@@ -12,7 +12,15 @@ from tests.daemon.helpers import wait_for
 from vtiger_ws import VtigerClient
 
 from .bridge import Bridge, Networks
-from .checks import comments_on, linked_messages, messages_with_vk_id, recycle_bin, vk_link, vk_person
+from .checks import (
+    comments_on,
+    crm_language,
+    linked_messages,
+    messages_with_vk_id,
+    recycle_bin,
+    vk_link,
+    vk_person,
+)
 from .conftest import SEND_FIELD
 from .realenv import RealVtiger
 from .workflows import RECORD_SAVED, Workflows
@@ -100,7 +108,9 @@ def test_the_comment_on_a_failed_send_shows_the_emoji_in_readable_words(
     assert done.returncode == 4, done.stdout + done.stderr  # EXIT_RECORDS: a record failed
     [comment] = comments_on(crm, card)
     readable = "Ждём вас :smiling_face_with_smiling_eyes:"
-    assert comment.startswith(f"Сообщение «{readable}» не доставлено:\n"), comment
+    header = {"ru": f"Сообщение «{readable}» не доставлено:\n",
+              "en": f"The message «{readable}» was not delivered:\n"}
+    assert comment.startswith(header[crm_language(crm)[:2]]), comment
     [message] = linked_messages(crm, card)
     assert (message["message"], message["vk_status"]) == (readable, "Not sent")
 

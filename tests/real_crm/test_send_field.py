@@ -14,7 +14,7 @@ from tests.daemon.helpers import wait_for
 from vtiger_ws import VtigerClient
 
 from .bridge import Bridge, Networks
-from .checks import comments_on, linked_messages, vk_link, vk_person
+from .checks import comments_on, crm_language, linked_messages, vk_link, vk_person
 from .conftest import SEND_FIELD
 from .webui import WebUi
 
@@ -64,7 +64,15 @@ def test_a_text_typed_into_the_send_field_is_sent_once_recorded_once_and_the_fie
     assert send_bridge.event_errors() == []
 
 
-def test_a_send_vk_refuses_leaves_not_sent_and_a_russian_comment_on_the_card(
+NOT_DELIVERED_901 = {
+    "ru": "Сообщение «Напоминаем о встрече» не доставлено:\n- ВКонтакте: ВКонтакте не разрешает сообществу "
+          "писать этому человеку, пока он сам не напишет сообществу или не разрешит сообщения от него.",
+    "en": "The message «Напоминаем о встрече» was not delivered:\n- VK: VK does not allow this community to "
+          "message this person until they write to it or allow messages from it. (VK error 901)",
+}
+
+
+def test_a_send_vk_refuses_leaves_not_sent_and_a_comment_in_the_crms_language_on_the_card(
     social_crm: VtigerClient, shipped: Callable[..., None], send_bridge: Bridge, networks: Networks,
     make_record: Callable[..., str],
 ) -> None:
@@ -79,7 +87,6 @@ def test_a_send_vk_refuses_leaves_not_sent_and_a_russian_comment_on_the_card(
     [message] = linked_messages(crm, record)
     assert (message["message"], message["vk_status"], message["vk_message_id"]) == (
         "Напоминаем о встрече", "Not sent", "")
-    assert comments_on(crm, record) == [
-        "Сообщение «Напоминаем о встрече» не доставлено:\n- ВКонтакте: ВКонтакте не разрешает сообществу "
-        "писать этому человеку, пока он сам не напишет сообществу или не разрешит сообщения от него."]
+    # Russian on SalesPlatform (ru_ru), English on a vtiger installed in English.
+    assert comments_on(crm, record) == [NOT_DELIVERED_901[crm_language(crm)[:2]]]
     assert crm.retrieve(record)[SEND_FIELD] == ""  # queued, so emptied: the outcome is on the card
