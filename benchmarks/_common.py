@@ -20,24 +20,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from sandbox._http import Request, Response
-from sandbox.vtiger import VtigerSandbox
+from sandbox.vtiger import LatencyModel, RealisticVtigerSandbox
 
 _COMPARE: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le, ">=": operator.ge, "==": operator.eq, "<": operator.lt, ">": operator.gt,
 }
 
-# Measured on a real SalesPlatform 7.2 (PHP 8.2, MariaDB 10.11, 2 vCPU, client on the same host):
-# ~6 ms login, ~12-15 ms query, ~55 ms create, ~15 ms retrieve. Operations it does not list are
-# estimated from what they do on the server: revise/update/delete save a record like create;
-# add_related writes one vtiger_crmentityrel row; describe/listtypes read metadata like a query.
-REALISTIC_LATENCY_MS: dict[str, float] = {
-    "getchallenge": 6, "login": 6, "logout": 6, "extendsession": 6,
-    "query": 14, "query_related": 14, "retrieve_related": 14, "sync": 14,
-    "retrieve": 15, "describe": 15, "listtypes": 15, "relatedtypes": 15,
-    "create": 55, "update": 55, "revise": 55, "delete": 55,
-    "add_related": 20,
-}
+# A real SalesPlatform 7.2 measured with tools/real-vtiger/latency.py: per-operation times, saves growing
+# with the module, creates serialised on one lock and reusing auto-numbers (sandbox/vtiger/latency.py).
+REALISTIC_LATENCY = LatencyModel()
 
 
 @dataclass
@@ -101,7 +92,8 @@ def base_parser(description: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--json", help="also write the figures to this JSON file (used by run_all)")
     parser.add_argument("--vtiger-latency", choices=("none", "realistic"), default="none",
-                        help="per-operation latency of the vtiger sandbox (realistic: reference section D)")
+                        help="timing of the vtiger sandbox (realistic: a measured SalesPlatform 7.2, "
+                             "sandbox/vtiger/latency.py)")
     return parser
 
 
@@ -130,11 +122,8 @@ _KEYSET = re.compile(r"^SELECT (?P<cols>.+) FROM (?P<module>\w+)(?: WHERE id > '
                      r" ORDER BY id LIMIT 100;$")
 
 
-class BenchVtigerSandbox(VtigerSandbox):
-    """The vtiger sandbox with per-operation latency and a fast path for keyset pages.
-
-    Latency: `latency_ms` maps an operation to milliseconds slept before it is handled (outside the
-    sandbox's lock, so concurrent requests overlap as on a real server).
+class BenchVtigerSandbox(RealisticVtigerSandbox):
+    """The vtiger sandbox with a real server's timing (`model`, or none) and a fast path for keyset pages.
 
     Keyset pages: the sandbox evaluates every query over every row of the module (about 1.4 s a page at
     100,000 contacts), which a real MySQL with its primary key does not. For the exact shape
@@ -143,17 +132,10 @@ class BenchVtigerSandbox(VtigerSandbox):
     request counts are untouched, only the sandbox's own CPU time shrinks.
     """
 
-    def __init__(self, *args: Any, latency_ms: Mapping[str, float] | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.latency_ms = dict(latency_ms or {})
         self._ids: dict[str, list[int]] = {}
         self._ids_size = -1
-
-    def handle(self, request: Request) -> Response:
-        delay = self.latency_ms.get(request.operation, 0.0)
-        if delay:
-            time.sleep(delay / 1000)
-        return super().handle(request)
 
     def _query(self, text: str | None) -> Any:
         match = _KEYSET.match(text or "")
@@ -184,4 +166,4 @@ class BenchVtigerSandbox(VtigerSandbox):
 
 
 def vtiger_sandbox(latency: str, **kwargs: Any) -> BenchVtigerSandbox:
-    return BenchVtigerSandbox(latency_ms=REALISTIC_LATENCY_MS if latency == "realistic" else None, **kwargs)
+    return BenchVtigerSandbox(model=REALISTIC_LATENCY if latency == "realistic" else None, **kwargs)

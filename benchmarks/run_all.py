@@ -1,10 +1,10 @@
 """Run every benchmark of the project and write `benchmarks/REPORT.md`: `python -m benchmarks.run_all`.
 
 Each benchmark runs as its own process (`python -m benchmarks.<name>`), the vtiger sandbox with a
-realistic per-operation latency where the benchmark supports it (as measured on a real SalesPlatform
-7.2: `REALISTIC_LATENCY_MS` in `benchmarks/_common.py`). Benchmarks of this package hand their figures over as
-JSON; `vtiger_client` and `webhook` print text, from which the figures are read. `--quick` shrinks every
-workload for a smoke run. Exit status 0 when every goal of every benchmark is met, 1 otherwise.
+real server's timing where the benchmark supports it (sandbox/vtiger/latency.py, measured on a
+SalesPlatform 7.2 with tools/real-vtiger/latency.py). Benchmarks of this package hand their figures over
+as JSON; `vtiger_client` and `webhook` print text, from which the figures are read. `--quick` shrinks
+every workload for a smoke run. Exit status 0 when every goal of every benchmark is met, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks._common import REALISTIC_LATENCY_MS, Figure, fmt, machine_info
+from benchmarks._common import REALISTIC_LATENCY, Figure, fmt, machine_info
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "benchmarks" / "REPORT.md"
@@ -45,6 +45,8 @@ def benches() -> list[Bench]:
     return [
         Bench("providers", [], ["--profiles", "1000", "--send-seconds", "2"], 300, False, True,
               "VK batching and send rate against VK's limit; X and Facebook requests per operation"),
+        Bench("messengers", [], ["--sends", "10"], 300, False, True,
+              "Telegram and MAX bot providers: requests per send, per idle long poll, per settled send"),
         Bench("bridge_services", [], ["--contacts", "1000"], 900, True, True,
               "requests per import run, message, send and backfilled record"),
         Bench("daemon", [], ["--records", "10000"], 1800, True, True,
@@ -141,7 +143,7 @@ def report(results: list[Bench], quick: bool, latency: str) -> str:
         f"Python {info['python']}; load average at the end {load} (the machine is shared: wall times vary, "
         "counts do not).",
         f"* vtiger sandbox latency: **{latency}**"
-        + (" — " + ", ".join(f"{op} {ms:g} ms" for op, ms in REALISTIC_LATENCY_MS.items())
+        + (" — " + REALISTIC_LATENCY.summary()
            if latency == "realistic" else "") + ".",
         f"* Goals met: **{len(goals) - len(missed)} of {len(goals)}**"
         + ("; missed: " + "; ".join(f"{n}: {f.name}" for n, f in missed) if missed else "") + ".",

@@ -113,6 +113,17 @@ class Capabilities:
     profile_fields: frozenset[str] = field(default_factory=frozenset)
     can_import_messages: bool = True
     max_text_length: int | None = None
+    # False: the network keeps no idempotency key and the provider cannot look whether an earlier attempt
+    # arrived (Telegram), so a send whose outcome is unknown must never be repeated automatically: it is
+    # "delivery unknown" (`ProviderDeliveryUnknown`). True: repeating a send under the same key never
+    # delivers twice (VK's random_id, or a provider that looks in the dialog first: Facebook, X, MAX).
+    idempotent_sends: bool = True
+    # False: no API turns a profile link into an account id (Telegram, MAX: only a deep link or the
+    # person's first message does); `resolve` then refuses screen-name refs without a request.
+    resolves_profile_links: bool = True
+    # False: only messages that arrive while the bridge reads the update stream can be imported, never
+    # older ones (the network keeps undelivered updates for a while, and a bot cannot list its dialogs).
+    reads_history: bool = True
 
 
 @runtime_checkable
@@ -161,6 +172,60 @@ class Provider(Protocol):
         """A cursor from which `fetch_messages` returns every message created in the last `last_days`
         days by the network's clock (0: only messages from now on; None: every message the network still
         returns), for the first import of a network."""
+        ...
+
+
+class EventKind(StrEnum):
+    """What a bot learns from its update stream besides messages."""
+
+    STARTED = "started"  # the person pressed Start (Telegram `/start <payload>`, MAX `bot_started`)
+    STOPPED = "stopped"  # blocked or stopped the bot (Telegram `my_chat_member` kicked, MAX `bot_stopped`)
+    RESUMED = "resumed"  # unblocked without a Start payload (Telegram `my_chat_member` member)
+
+
+@dataclass(frozen=True, slots=True)
+class BotEvent:
+    """One non-message update: who did what, with the deep-link payload when there is one.
+
+    `profile` holds what the update itself says about the person (names, username), so linking a record
+    needs no extra request. `update_id` is the network's id of the update, for deduplication.
+    """
+
+    network: str
+    kind: EventKind
+    account_id: AccountId
+    at: dt.datetime  # timezone-aware, UTC
+    update_id: str
+    payload: str | None = None
+    profile: Profile | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PollResult:
+    """One read of a bot's update stream.
+
+    `next_offset` is what to pass to the next `poll_updates` after `messages` and `events` are stored:
+    passing it confirms them to the network (Telegram forgets updates below the offset, MAX commits
+    everything before the marker), so storing first and then persisting it loses nothing, and a crash in
+    between only repeats them (deduplicate on the message id / `update_id`).
+    """
+
+    messages: list[NetworkMessage]
+    events: list[BotEvent]
+    next_offset: str | None
+
+
+@runtime_checkable
+class LongPolling(Protocol):
+    """A provider whose intake is a long-polled update stream (Telegram `getUpdates`, MAX `/updates`)."""
+
+    def poll_updates(self, offset: str | None, timeout: float) -> PollResult:
+        """Updates after `offset` (None: the network's starting point), waiting up to `timeout` seconds
+        for the first one; the answer comes as soon as there is something.
+
+        Raises:
+            ProviderConflict: another client takes this token's updates (a webhook, a second poller).
+        """
         ...
 
 

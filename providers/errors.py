@@ -8,6 +8,8 @@
     ├── ProviderCaptchaRequired   VK wants a captcha solved by a human
     ├── ProviderUnavailable       5xx, timeouts, dropped connections: worth retrying later
     ├── ProviderKeyReused         the send's idempotency key names a message delivered to someone else
+    ├── ProviderDeliveryUnknown   a send may or may not have arrived and the network cannot tell: no resend
+    ├── ProviderConflict          another client takes this token's updates (a webhook, a second poller)
     └── InvalidProfileUrl         a URL of this network that does not name a person
 
 Messages are written for a CRM user, not for a developer: they say what happened and what to do.
@@ -119,3 +121,24 @@ class InvalidProfileUrl(ProviderError, ValueError):
         super().__init__(f"{shown!r} is not a usable profile link: {reason}", network=network)
         self.url = url
         self.reason = reason
+
+
+class ProviderDeliveryUnknown(ProviderError):
+    """A send's outcome is unknown (the request was written, no answer came) and the network can neither
+    deduplicate a repeat nor show the bot its dialog (Telegram). Not transient on purpose: repeating
+    could deliver twice, so the send is shown as "delivery unknown" and left to a person.
+
+    `parts_delivered` counts the parts of a split text that are known to have arrived before it."""
+
+    def __init__(self, message: str, *, network: str = "", parts_delivered: int = 0) -> None:
+        super().__init__(message, network=network, code="delivery-unknown")
+        self.parts_delivered = parts_delivered
+
+
+class ProviderConflict(ProviderError):
+    """Someone else takes this token's updates: a webhook is set (`webhook=True`), or another poller
+    with the same token is running. Retrying would only fight it: an administrator decides."""
+
+    def __init__(self, message: str, *, webhook: bool, network: str = "", code: object = None) -> None:
+        super().__init__(message, network=network, code=code)
+        self.webhook = webhook

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import ssl
 import threading
 import time
 from collections import Counter
@@ -188,9 +189,10 @@ class SandboxServer:
 
     name = "sandbox"
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, tls: ssl.SSLContext | None = None) -> None:
         self.host = host
         self.port = port
+        self.tls = tls  # a server-side context: serve HTTPS with its certificate (tests of CA bundles)
         self.faults = Faults()
         self.requests: list[Request] = []
         self.counters: Counter[str] = Counter()
@@ -212,11 +214,12 @@ class SandboxServer:
         if self._httpd is None:
             raise RuntimeError(f"{self.name} sandbox is not running")
         host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"{'https' if self.tls else 'http'}://{host!s}:{port}"
 
     def start(self) -> SandboxServer:
         handler = _make_handler(self)
         self._httpd = _Server((self.host, self.port), handler)
+        self._httpd.tls = self.tls
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
@@ -263,6 +266,22 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
+    tls: ssl.SSLContext | None = None
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        if self.tls is None:
+            super().finish_request(request, client_address)
+            return
+        # The handshake runs here, in the connection's own thread: a client that refuses our certificate
+        # (the point of a CA-bundle test) costs that thread only, never the accept loop.
+        try:
+            wrapped = self.tls.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            return
+        try:
+            super().finish_request(wrapped, client_address)
+        finally:
+            wrapped.close()
 
 
 def _make_handler(sandbox: SandboxServer) -> type[BaseHTTPRequestHandler]:

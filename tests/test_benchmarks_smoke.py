@@ -12,6 +12,7 @@ from benchmarks._common import Figure
 MODULES = [
     "benchmarks._common",
     "benchmarks.providers",
+    "benchmarks.messengers",
     "benchmarks.bridge_services",
     "benchmarks.daemon",
     "benchmarks.send_burst",

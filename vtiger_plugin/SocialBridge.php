@@ -207,7 +207,11 @@ function socialbridge_on_php_error($errno, $errstr, $errfile = '', $errline = 0)
     return true; // handled: PHP prints nothing
 }
 
-/** The configuration array from socialbridge.config.php next to this file (cached per request). */
+/**
+ * The configuration (cached per request): socialbridge.config.php next to this file when it exists (the
+ * shell install), else the settings stored by the CRM (Settings -> Social bridge; lib/Settings.php).
+ * `data_dir` sets log_file and spool_file unless they are given.
+ */
 function socialbridge_config()
 {
     static $config = null;
@@ -215,12 +219,21 @@ function socialbridge_config()
         return $config;
     }
     $file = dirname(__FILE__) . '/socialbridge.config.php';
-    if (!is_file($file)) {
-        throw new RuntimeException('socialbridge.config.php is missing; copy socialbridge.config.php.example');
+    if (is_file($file)) {
+        $loaded = include $file;
+        $where = 'socialbridge.config.php must return an array with bridge_url and secret';
+    } else {
+        require_once dirname(__FILE__) . '/lib/Settings.php';
+        $loaded = SocialBridge_Settings::all();
+        $where = 'the social bridge is not set up: enter the bridge URL and secret in Settings, Social bridge'
+            . ' (or copy socialbridge.config.php.example to socialbridge.config.php)';
     }
-    $loaded = include $file;
     if (!is_array($loaded) || empty($loaded['bridge_url']) || empty($loaded['secret'])) {
-        throw new RuntimeException('socialbridge.config.php must return an array with bridge_url and secret');
+        throw new RuntimeException($where);
+    }
+    if (!empty($loaded['data_dir'])) {
+        $dir = rtrim((string)$loaded['data_dir'], '/');
+        $loaded += array('log_file' => $dir . '/socialbridge.log', 'spool_file' => $dir . '/socialbridge.spool');
     }
     $config = $loaded;
     return $config;
@@ -484,20 +497,45 @@ function socialbridge_post_body($config, $body, $deadline, $maxMs)
     if ($left < SOCIALBRIDGE_MIN_ATTEMPT_MS) {
         return array('late', '');
     }
-    if (!function_exists('curl_init')) {
-        return array('down', 'the PHP cURL extension is not installed');
+    $answer = socialbridge_request($config, 'POST', SOCIALBRIDGE_EVENTS_PATH, $body, min($left, (int)$maxMs));
+    if ($answer['status'] === 0) {
+        return array('down', $answer['error']);
     }
-    $timeout = min($left, (int)$maxMs);
+    $status = $answer['status'];
+    if ($status >= 200 && $status < 300) {
+        return array('sent', '');
+    }
+    $detail = 'bridge answered HTTP ' . $status . ' (' . $answer['code'] . ')';
+    // 401: wrong secret or clock, 403/404/405: the URL does not reach the bridge, 408/429: try later.
+    // All fixable without touching the event, so it waits; 400, 413, 415, 422 are about the event.
+    $passing = array(401, 403, 404, 405, 408, 429);
+    if ($status >= 400 && $status < 500 && !in_array($status, $passing, true)) {
+        return array('refused', $detail);
+    }
+    return array('retry', $detail);
+}
+
+/**
+ * One signed request to the bridge: X-Bridge-Timestamp and X-Bridge-Signature = HMAC-SHA256(secret,
+ * "<ts>.<body>") (an empty body for GET), at most $timeoutMs for everything. Never throws.
+ * Returns array('status' => HTTP status or 0 when there was no answer, 'body' => decoded JSON or null,
+ * 'code' => the error code of a JSON error answer, 'error' => why there was no answer).
+ */
+function socialbridge_request($config, $method, $path, $body, $timeoutMs)
+{
+    $result = array('status' => 0, 'body' => null, 'code' => 'no JSON error', 'error' => '');
+    if (!function_exists('curl_init')) {
+        $result['error'] = 'the PHP cURL extension is not installed';
+        return $result;
+    }
     $ts = (string)time();
     $signature = hash_hmac('sha256', $ts . '.' . $body, (string)$config['secret']);
-    $url = rtrim((string)$config['bridge_url'], '/') . SOCIALBRIDGE_EVENTS_PATH;
-    $ch = curl_init($url);
+    $ch = curl_init(rtrim((string)$config['bridge_url'], '/') . $path);
     if ($ch === false) {
-        return array('down', 'bridge unreachable (curl_init failed)');
+        $result['error'] = 'bridge unreachable (curl_init failed)';
+        return $result;
     }
-    curl_setopt_array($ch, array(
-        CURLOPT_POST => true,
-        CURLOPT_POSTFIELDS => $body,
+    $options = array(
         CURLOPT_HTTPHEADER => array(
             'Content-Type: application/json; charset=utf-8',
             'X-Bridge-Timestamp: ' . $ts,
@@ -509,30 +547,32 @@ function socialbridge_post_body($config, $body, $deadline, $maxMs)
         CURLOPT_FOLLOWLOCATION => false,
         CURLOPT_PROTOCOLS => CURLPROTO_HTTP | CURLPROTO_HTTPS,
         CURLOPT_NOSIGNAL => true, // needed for sub-second timeouts with the synchronous resolver
-        CURLOPT_CONNECTTIMEOUT_MS => $timeout,
-        CURLOPT_TIMEOUT_MS => $timeout, // total: connect + send + wait + read
-    ));
+        CURLOPT_CONNECTTIMEOUT_MS => (int)$timeoutMs,
+        CURLOPT_TIMEOUT_MS => (int)$timeoutMs, // total: connect + send + wait + read
+    );
+    if ($method === 'POST') {
+        $options[CURLOPT_POST] = true;
+        $options[CURLOPT_POSTFIELDS] = $body;
+    } else {
+        $options[CURLOPT_HTTPGET] = true;
+    }
+    curl_setopt_array($ch, $options);
     $response = curl_exec($ch);
     $status = (int)curl_getinfo($ch, CURLINFO_HTTP_CODE);
     $errno = curl_errno($ch);
     $error = curl_error($ch);
     curl_close($ch);
     if ($response === false || $errno !== 0) {
-        return array('down', 'bridge unreachable (cURL ' . $errno . ': ' . $error . ')');
-    }
-    if ($status >= 200 && $status < 300) {
-        return array('sent', '');
+        $result['error'] = 'bridge unreachable (cURL ' . $errno . ': ' . $error . ')';
+        return $result;
     }
     $decoded = json_decode((string)$response, true);
-    $reason = isset($decoded['error']['code']) ? (string)$decoded['error']['code'] : 'no JSON error';
-    $detail = 'bridge answered HTTP ' . $status . ' (' . $reason . ')';
-    // 401: wrong secret or clock, 403/404/405: the URL does not reach the bridge, 408/429: try later.
-    // All fixable without touching the event, so it waits; 400, 413, 415, 422 are about the event.
-    $passing = array(401, 403, 404, 405, 408, 429);
-    if ($status >= 400 && $status < 500 && !in_array($status, $passing, true)) {
-        return array('refused', $detail);
+    $result['status'] = $status;
+    $result['body'] = is_array($decoded) ? $decoded : null;
+    if (isset($decoded['error']['code'])) {
+        $result['code'] = (string)$decoded['error']['code'];
     }
-    return array('retry', $detail);
+    return $result;
 }
 
 /** The spool path: `spool_file`, else socialbridge.spool next to the log (the plugin's logs/ folder). */
@@ -742,4 +782,17 @@ function socialbridge_log($config, $message)
 function socialbridge_log_file($config)
 {
     return !empty($config['log_file']) ? (string)$config['log_file'] : dirname(__FILE__) . '/logs/socialbridge.log';
+}
+
+/**
+ * The vtlib module class: vtiger calls vtlib_handler on install, update, enable, disable and uninstall of
+ * the module imported through Settings -> Module Manager (lib/Installer.php does the work).
+ */
+class SocialBridge
+{
+    public function vtlib_handler($moduleName, $eventType)
+    {
+        require_once dirname(__FILE__) . '/lib/Installer.php';
+        SocialBridge_Installer::handle((string)$eventType);
+    }
 }

@@ -19,6 +19,7 @@ if (PHP_SAPI !== 'cli') {
 }
 
 require_once dirname(__FILE__) . '/SocialBridge.php';
+require_once dirname(__FILE__) . '/lib/Cli.php';
 
 $seconds = 30.0;
 $quiet = false;
@@ -31,6 +32,10 @@ foreach (array_slice($argv, 1) as $arg) {
         fwrite(STDERR, "socialbridge flush: unknown argument $arg; usage: php flush.php [--seconds=30] [--quiet]\n");
         exit(2);
     }
+}
+
+if (!is_file(dirname(__FILE__) . '/socialbridge.config.php')) {
+    socialbridge_cli_vtiger(); // the settings are stored by the CRM (module installed from Module Manager)
 }
 
 // Rewriting the spool as another user (e.g. root) would leave a file the web server cannot update.

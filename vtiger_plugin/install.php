@@ -8,6 +8,9 @@
  *   cd /path/to/vtiger && php modules/SocialBridge/install.php               # install / re-install
  *   cd /path/to/vtiger && php modules/SocialBridge/install.php --language=ru_ru   # labels in Russian
  *   cd /path/to/vtiger && php modules/SocialBridge/install.php --uninstall   # remove
+ *   cd /path/to/vtiger && php modules/SocialBridge/install.php --create-schema   # also create what a plain
+ *       vtiger lacks (the messages module SPSocialConnector, the vk_url/tw_url fields), as the module
+ *       installed from Module Manager does (lib/Schema.php); on SalesPlatform it creates nothing
  *
  * The functions are listed in the workflow editor under their label, which vtiger shows as stored: the
  * labels are registered in the CRM's language ($default_language of config.inc.php, or --language),
@@ -25,8 +28,7 @@ if (PHP_SAPI !== 'cli') {
     exit(1);
 }
 
-$SOCIALBRIDGE_MODULES = array('Contacts', 'Accounts', 'Leads');
-$SOCIALBRIDGE_LANGUAGES = dirname(__FILE__) . '/languages';
+require_once dirname(__FILE__) . '/lib/WorkflowFunctions.php';
 $SOCIALBRIDGE_MARKER = 'modules/com_vtiger_workflow/VTEntityMethodManager.inc';
 
 function socialbridge_fail($message)
@@ -56,20 +58,15 @@ function socialbridge_find_root($marker)
     return null;
 }
 
-/** label => function for one language (English when the language has no file). */
-function socialbridge_labels($dir, $language)
-{
-    $file = $dir . '/' . basename($language) . '.php';
-    $labels = is_file($file) ? include $file : include $dir . '/en_us.php';
-    return array_flip($labels);
-}
-
 $uninstall = false;
+$createSchema = false;
 $language = null;
 $unknown = array();
 foreach (array_slice($argv, 1) as $arg) {
     if ($arg === '--uninstall') {
         $uninstall = true;
+    } elseif ($arg === '--create-schema') {
+        $createSchema = true;
     } elseif (strpos($arg, '--language=') === 0 && preg_match('/^[a-z]{2}_[a-z]{2}$/', substr($arg, 11))) {
         $language = substr($arg, 11);
     } else {
@@ -78,7 +75,7 @@ foreach (array_slice($argv, 1) as $arg) {
 }
 if ($unknown) {
     socialbridge_fail('unknown argument ' . implode(' ', $unknown)
-        . '; usage: php install.php [--language=ru_ru|en_us] [--uninstall]');
+        . '; usage: php install.php [--language=ru_ru|en_us] [--create-schema] [--uninstall]');
 }
 
 $root = socialbridge_find_root($SOCIALBRIDGE_MARKER);
@@ -99,33 +96,27 @@ if (!$uninstall && !is_file(dirname($plugin) . '/socialbridge.config.php')) {
 chdir($root);
 require_once 'config.inc.php';
 require_once 'include/utils/utils.php';
-require_once $SOCIALBRIDGE_MARKER;
 
 if ($language === null) {
     $language = !empty($default_language) ? strtolower($default_language) : 'en_us';
 }
-if ($uninstall) {
-    $SOCIALBRIDGE_METHODS = array();
-    foreach (glob($SOCIALBRIDGE_LANGUAGES . '/*.php') as $file) {
-        $SOCIALBRIDGE_METHODS += socialbridge_labels($SOCIALBRIDGE_LANGUAGES, basename($file, '.php'));
-    }
-} else {
-    $SOCIALBRIDGE_METHODS = socialbridge_labels($SOCIALBRIDGE_LANGUAGES, $language);
-}
-
 global $adb;
 if (empty($adb) && class_exists('PearDatabase')) {
     $adb = PearDatabase::getInstance();
 }
-$manager = new VTEntityMethodManager($adb);
-foreach ($SOCIALBRIDGE_MODULES as $module) {
-    foreach ($SOCIALBRIDGE_METHODS as $label => $function) {
-        $manager->removeEntityMethod($module, $label);
-        if (!$uninstall) {
-            $manager->addEntityMethod($module, $label, $functionPath, $function);
-        }
-        echo ($uninstall ? 'removed   ' : 'registered ') . $module . ': ' . $label
-            . ($uninstall ? '' : ' -> ' . $functionPath . '::' . $function) . "\n";
-    }
+if ($createSchema && !$uninstall) {
+    // vtlib, with vtiger's runtime (vtiger 8's module classes need it); include/utils/utils.php is loaded.
+    error_reporting(E_ERROR | E_PARSE);
+    ini_set('display_errors', 'stderr');
+    require_once 'vtlib/Vtiger/Module.php';
+    require_once 'includes/main/WebUI.php';
+    require_once dirname(__FILE__) . '/lib/Settings.php';
+    require_once dirname(__FILE__) . '/lib/Schema.php';
+    $created = SocialBridge_Schema::ensure();
+    SocialBridge_Settings::addToList('created', $created, $adb);
+    echo $created ? 'created ' . implode("\ncreated ", $created) . "\n" : "schema: nothing to create\n";
+}
+foreach (SocialBridge_WorkflowFunctions::apply($adb, $language, $functionPath, $uninstall) as $line) {
+    echo $line . "\n";
 }
 exit(0);

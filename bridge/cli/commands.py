@@ -99,12 +99,14 @@ def cmd_import_messages(config: Config, args: argparse.Namespace) -> int:
 
 def cmd_plugin(config: Config | None, args: argparse.Namespace) -> int:
     folder = plugin_dir()
+    print("The vtiger side is a module: build its zip with `vtiger-social-bridge module-zip`, import it")
+    print("in vtiger: Settings, Module Manager, Import module from zip; then fill Settings, Social bridge.")
     print(f"The vtiger-side plugin is in {folder}")
-    print(f"Read {folder / 'README.md'} for the workflow settings. In short, from the vtiger root:")
+    print(f"Read {folder / 'README.md'} for the workflow settings. Shell install, from the vtiger root:")
     print(f"  cp -r {folder} modules/SocialBridge")
     print("  cd modules/SocialBridge && cp socialbridge.config.php.example socialbridge.config.php")
     print("  # set bridge_url and the same secret as the bridge's webhook.secret, then from the vtiger root:")
-    print("  sudo -u www-data php modules/SocialBridge/install.php   # --uninstall removes it again")
+    print("  sudo -u www-data php modules/SocialBridge/install.php --create-schema  # --uninstall removes it")
     print("  # function labels follow the CRM's language (config.inc.php); --language ru_ru|en_us picks one")
     print("  sudo -u www-data php modules/SocialBridge/workflows.php --send-field=<outgoing_text_field>")
     print("  # the recommended workflows (new record, changed link, send field); --remove deletes them")

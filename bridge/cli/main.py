@@ -90,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--write", action="store_true", help="write the token into the config file after confirmation"
     )
     command("plugin", "where the vtiger-side files and the example configuration are, and how to install")
+    zip_cmd = command("module-zip", "build the vtiger module package to import in Settings, Module Manager")
+    zip_cmd.add_argument("-o", "--output",
+                         help="zip file or folder to write (default: SocialBridge-VERSION.zip here)")
     demo = command("demo", "a narrated scenario against built-in sandboxes (no CRM needed)")
     demo.add_argument("--quiet", action="store_true", help="print only the summary")
     return parser
@@ -109,6 +112,23 @@ def _handlers() -> dict[str, Callable[[Config, argparse.Namespace], int]]:
         "health": status.cmd_health,
         "auth": auth.cmd_auth,
     }
+
+
+def _module_zip(output: str | None) -> int:
+    from pathlib import Path
+
+    from bridge.cli.module_zip import build, default_name
+
+    target = Path(output or default_name())
+    if target.is_dir():
+        target = target / default_name()
+    try:
+        build(target)
+    except OSError as exc:
+        reason = exc.strerror or exc
+        return _fail(f"cannot write the module zip {target}: {reason}; choose another -o", EXIT_CONFIG)
+    print(f"{target}: import it in vtiger under Settings, Module Manager, Import module from zip")
+    return EXIT_OK
 
 
 def _fail(line: str, code: int) -> int:
@@ -135,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
         from bridge.cli.commands import cmd_plugin
 
         return cmd_plugin(None, args)
+    if args.command == "module-zip":
+        return _module_zip(args.output)
     try:
         config = load_config(args.config, optional=AUTH_PENDING if args.command == "auth" else frozenset())
     except ConfigError as exc:

@@ -275,13 +275,14 @@ class Crm:
         self, network: str, *, last_name: str, first_name: str, url: str, owner: str
     ) -> tuple[str, str] | None:
         """A Lead for a person the CRM does not know yet, holding their `network` profile link: (module,
-        id), or None when Leads have no field for that network's links (nothing is created)."""
+        id), or None when Leads have no field for that network's links (nothing is created). The names are
+        written as the CRM can hold them (`storable_value`)."""
         url_field = self.url_field_names_of(schema.LEAD_MODULE).get(network)
         if url_field is None:
             return None
         fields = {
-            schema.LEAD_LAST_NAME: last_name,
-            schema.LEAD_FIRST_NAME: first_name,
+            schema.LEAD_LAST_NAME: self.storable_value(last_name),
+            schema.LEAD_FIRST_NAME: self.storable_value(first_name),
             url_field: url,
             OWNER: owner,
         }
@@ -390,6 +391,8 @@ class Crm:
         self.client.add_related(message_id, record_id, self.module_of(record_id))
 
     def comment(self, record_id: str, text: str, owner: str) -> str:
-        """A ModComments note on the client record (vtiger refuses one on a message record)."""
+        """A ModComments note on the client record (vtiger refuses one on a message record); emoji it
+        quotes from the message are written as readable names where the CRM cannot store them."""
+        text = self.storable_value(text)
         fields = {schema.COMMENT_TEXT: text, schema.COMMENT_RECORD: record_id, OWNER: owner}
         return str(self.client.create(schema.COMMENT_MODULE, fields)[ID])

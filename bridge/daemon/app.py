@@ -31,6 +31,7 @@ from bridge.store import Store, event_age_limit
 from bridge.webhook.endpoint import make_app
 from bridge.webhook.inbox import EventInbox
 from bridge.webhook.server import WebhookServer
+from bridge.webhook.status import build_status, package_version
 from bridge.webhook.worker import EventWorker
 
 log = logging.getLogger(__name__)
@@ -130,6 +131,13 @@ class App:
             max_body=w.max_body,
             observe=lambda outcome: self.parts.metrics.webhook_requests.labels(outcome).inc(),
             max_event_age=horizon.total_seconds(),
+            status=lambda: build_status(
+                outbox=self.parts.store.outbox,
+                events=self.parts.store.events,
+                health=self.parts.health.snapshot,
+                version=package_version(),
+                crm_url=self.config.vtiger.url,
+            ),
         )
         self.webhook = WebhookServer(app, host=w.bind, port=w.port).start()
         log.info("webhook listening on %s", self.webhook.url)

@@ -5,7 +5,8 @@ One run (docs/architecture.md, "The path of an import"):
     ledger, match peers to CRM records, look them up in the CRM, create or adopt, link, ledger)
     -> cursor advanced LAST.
 A crash anywhere re-runs the same window; the ledger claims and the CRM lookup make that harmless. A window
-in which another live writer still holds some messages is not passed: the next run reads it again.
+in which another live writer still holds some messages (another run, or a send still delivering its own) is
+not passed: the next run reads it again.
 """
 
 from __future__ import annotations
@@ -87,7 +88,8 @@ class Importer:
             cursors.set(network, new_cursor)
         else:
             log.info(
-                "%s import: %d message(s) are being recorded by another run; this window is read again",
+                "%s import: %d message(s) are being recorded by another run or by the send that delivered "
+                "them; this window is read again",
                 network,
                 report.busy,
             )

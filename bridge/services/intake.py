@@ -10,12 +10,14 @@ rules (`bridge.store.ledger`):
     record -> record it in the ledger -> release what was not recorded.
 
 Messages recorded before and messages a send delivered are left alone (the send records them); messages
-another live writer is recording are counted as `busy`, so the caller reads them again later.
+another live writer is recording, and our own messages to someone a send is still delivering to (they may be
+that send's, not marked yet), are counted as `busy`, so the caller reads them again later.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +31,13 @@ from providers.base import Direction, NetworkMessage, ProfileRef, Provider
 log = logging.getLogger(__name__)
 
 UNKNOWN_SENDER_POLICIES = ("skip", "create_lead")
+# One client record created at a time in this process, whichever network's run asks. vtiger serialises
+# creates on one row lock anyway, and those that overlap get duplicate auto-numbers (two Leads with the
+# same lead_no; measured on a real SalesPlatform 7.2, sandbox/vtiger/latency.py). Process-wide rather than
+# per Intake: the daemon records each network's messages from its own thread (the scheduler's import runs
+# overlap). Another process (a manual `import-messages` next to the daemon) is not covered; what it risks is
+# a duplicate number, not a lost or doubled message.
+_CLIENT_RECORD_CREATION = threading.Lock()
 
 
 @dataclass
@@ -79,16 +88,23 @@ class Intake:
         token, busy_before = uuid.uuid4().hex, report.busy
         creating: list[str] = []  # the message whose CRM create is under way, while it is
         try:
+            # Our own message to someone a send is delivering to may be that send's, not marked yet: the
+            # send records it, with its other networks' messages, in one record (`bridge.store.ledger`).
+            # Left unclaimed and counted busy, so the window is read again once the send has marked it.
+            outbound = {m.message_id: str(m.peer_id) for m in messages if m.direction is Direction.OUT}
+            in_flight = self.ledger.sends_in_flight(network, set(outbound.values()))
+            wait = {message_id for message_id, peer in outbound.items() if peer in in_flight}
+            claim = [m for m in messages if m.message_id not in wait]
             entries = self.ledger.claim(
                 network,
-                {m.message_id: str(m.peer_id) for m in messages},
+                {m.message_id: str(m.peer_id) for m in claim},
                 token=token,
                 lease_seconds=self.lease_seconds,
             )
-            mine = list({m.message_id: m for m in messages if entries[m.message_id].mine(token)}.values())
-            busy = {
+            mine = list({m.message_id: m for m in claim if entries[m.message_id].mine(token)}.values())
+            busy = wait | {
                 m.message_id
-                for m in messages
+                for m in claim
                 if not entries[m.message_id].mine(token)
                 and not entries[m.message_id].recorded
                 and entries[m.message_id].outbox_id is None
@@ -187,16 +203,20 @@ class Intake:
         # Facebook only knows people by their Page-scoped id; the other networks by their account id.
         kind = "psid" if message.network == "facebook" else "id"
         url = provider.profile_url(ProfileRef(message.network, kind, message.peer_id))
-        lead = self.crm.create_lead(
-            message.network,
-            last_name=profile.last_name or profile.full_name or f"{message.network} {message.peer_id}",
-            first_name=profile.first_name or "",
-            url=url,
-            owner=self.api_user_id,
-        )
-        if lead is None:  # Leads have no field for this network's links
-            return []
-        report.leads_created += 1
-        self.index.refresh()
+        with _CLIENT_RECORD_CREATION:
+            known = self.index.records_for(message.network, message.peer_id)
+            if known:  # created while this run waited (or for an earlier message of the same sender)
+                return known
+            lead = self.crm.create_lead(
+                message.network,
+                last_name=profile.last_name or profile.full_name or f"{message.network} {message.peer_id}",
+                first_name=profile.first_name or "",
+                url=url,
+                owner=self.api_user_id,
+            )
+            if lead is None:  # Leads have no field for this network's links
+                return []
+            report.leads_created += 1
+            self.index.refresh()
         return [lead]
 

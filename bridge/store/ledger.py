@@ -16,13 +16,20 @@ record:
   over, again looking in the CRM first, since the dead writer may have created the record.
 - marked by a send (`outbox_id` set): that send records it — one CRM record for all its networks — while
   it holds its outbox lease, so an intake never takes it over.
+- an outbound message to someone a send is delivering to on that network right now (`sends_in_flight`:
+  the send's target is `sending`) may be that send's own message, delivered but not marked yet (its answer
+  is on the way, or a kill -9 cut it off): an intake does not claim it and comes back after the send has
+  marked it. Only the send's mark ties its networks' messages together: claimed by the intakes, a send to
+  VK and X would get a record from each network's import. (A target waiting for its retry after an attempt
+  that got no answer is not `sending`: an import may record its message first and the send adopts that
+  record; two networks left so in one send would still get a record each.)
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -149,6 +156,26 @@ class Ledger(Table):
     def lookup(self, network: str, message_ids: Sequence[str]) -> dict[str, str | None]:
         """The given ids already in the ledger, mapped to their CRM id (None while still being recorded)."""
         return {k: e.crm_message_id for k, e in self.entries(network, message_ids).items()}
+
+    def sends_in_flight(self, network: str, peers: Collection[str]) -> set[str]:
+        """The `peers` an open send is delivering to on `network` now (its target is `sending`: the network
+        call is under way, or a crash cut it off), whose outbound messages the send may not have marked yet.
+
+        Read it after fetching the messages and before claiming them: a target is `sending` from before its
+        network call until the transaction that marks the message (`claim_for_send`), so a message found
+        in the network either has its send still `sending` here or is already marked when it is claimed.
+        """
+        wanted = list(dict.fromkeys(peers))
+        found: set[str] = set()
+        for chunk in chunked(wanted):
+            rows = self._db.execute(
+                "SELECT DISTINCT t.account_id FROM outbox_target AS t JOIN outbox AS o ON o.id = t.outbox_id"
+                " WHERE t.state = 'sending' AND o.done_at IS NULL AND t.network = ?"
+                f" AND t.account_id IN ({placeholders(len(chunk))})",
+                (network, *chunk),
+            )
+            found.update(str(r[0]) for r in rows)
+        return found
 
     def claim(
         self,

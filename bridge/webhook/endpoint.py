@@ -1,6 +1,8 @@
 """The signed webhook endpoint that vtiger workflows post to, plus `/healthz` and `/metrics`.
 
     POST /v1/vtiger/events   signed event (see bridge.webhook.signing, bridge.webhook.events)
+    GET  /v1/vtiger/status   signed like the events (empty body): status() for the CRM's settings page
+                             (bridge.webhook.status); only when `status` is given
     GET  /healthz            health() pass-through, unauthenticated
     GET  /metrics            metrics() pass-through, unauthenticated
 
@@ -29,6 +31,7 @@ from bridge.webhook.events import (
 )
 from bridge.webhook.server import WebhookServer as WebhookServer  # re-exported: the server of `make_app`
 from bridge.webhook.signing import MAX_SKEW, verify
+from bridge.webhook.status import STATUS_PATH
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,7 @@ MAX_BODY = 64 * 1024
 Accept = Callable[[Event], bool]
 Health = Callable[[], tuple[int, dict[str, Any]]]
 Metrics = Callable[[], tuple[bytes, str]]
+Status = Callable[[], dict[str, Any]]
 Observe = Callable[[str], None]
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -123,6 +127,7 @@ def make_app(
     id_prefixes: Mapping[str, int] = DEFAULT_ID_PREFIXES,
     max_event_age: float | None = None,
     observe: Observe | None = None,
+    status: Status | None = None,
 ) -> WSGIApp:
     """The WSGI callable of the webhook; collaborators are injected so tests and the daemon share it.
 
@@ -147,12 +152,17 @@ def make_app(
                             " application/x-www-form-urlencoded (UTF-8)")
         return decode_json(body) if media == "application/json" else decode_form(body)
 
-    def events(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+    def signed_body(environ: dict[str, Any]) -> bytes:
+        """The request's body, once its signature is verified (401 otherwise)."""
         body = _read_body(environ, max_body)
         failure = verify(secret, body, environ.get("HTTP_X_BRIDGE_TIMESTAMP"),
                          environ.get("HTTP_X_BRIDGE_SIGNATURE"), clock(), max_skew)
         if failure is not None:
             raise HttpError(401, failure.code, failure.message)
+        return body
+
+    def events(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+        body = signed_body(environ)
         try:
             signed_ts = float(str(environ["HTTP_X_BRIDGE_TIMESTAMP"]).strip())
             obj = decode(environ, body)
@@ -197,11 +207,23 @@ def make_app(
             raise HttpError(503, "metrics_unavailable", "metrics could not be collected") from exc
         return _respond(start_response, 200, body, content_type)
 
+    def status_view(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+        signed_body(environ)
+        assert status is not None
+        try:
+            payload = status()
+        except Exception as exc:
+            log.error("webhook: status() failed (%s)", type(exc).__name__)
+            raise HttpError(503, "status_unavailable", "the status could not be read") from exc
+        return _json(start_response, 200, payload)
+
     routes: dict[str, tuple[str, Callable[[dict[str, Any], StartResponse], list[bytes]]]] = {
         EVENTS_PATH: ("POST", events),
         "/healthz": ("GET", healthz),
         "/metrics": ("GET", metrics_view),
     }
+    if status is not None:
+        routes[STATUS_PATH] = ("GET", status_view)
 
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         try:
@@ -239,7 +261,7 @@ def _refused(environ: Mapping[str, Any], err: HttpError) -> None:
         return
     caller = str(environ.get("REMOTE_ADDR") or "unknown address")
     path = str(environ.get("PATH_INFO") or "")[:100]
-    level = logging.WARNING if path == EVENTS_PATH else logging.INFO
+    level = logging.WARNING if path in (EVENTS_PATH, STATUS_PATH) else logging.INFO
     log.log(level, "webhook: refused %s %r from %s: %s (%s)", environ.get("REQUEST_METHOD", "?"), path,
             caller, err.code, err.message)
 

@@ -21,6 +21,7 @@ storage rules), schema (describe metadata from sandbox/data/vtiger), profiles (v
 workflows (workflow conditions and tasks), transactions (saves not yet committed while their workflows run).
 """
 
+from .latency import LatencyModel, RealisticVtigerSandbox  # a real server's timing: see latency.py
 from .server import DEFAULT_ACCESS_KEY, OPERATIONS, VtigerSandbox
 
-__all__ = ["DEFAULT_ACCESS_KEY", "OPERATIONS", "VtigerSandbox"]
+__all__ = ["DEFAULT_ACCESS_KEY", "OPERATIONS", "LatencyModel", "RealisticVtigerSandbox", "VtigerSandbox"]

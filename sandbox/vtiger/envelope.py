@@ -26,6 +26,14 @@ class WsError(Exception):
         self.message = message
 
 
+class PhpDie(WsError):
+    """vtiger printed a page and called `die()`: HTTP 200 with that text, not an envelope."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__("", page)
+        self.page = page
+
+
 class PhpFatal(Exception):
     """An uncaught PHP Error/exception: HTTP 500 with an empty body (display_errors is off)."""
 
@@ -55,6 +63,8 @@ def ok(result: Any) -> Response:
 
 
 def error(err: WsError) -> Response:
+    if isinstance(err, PhpDie):
+        return Response.text(err.page, content_type="text/html; charset=UTF-8")
     body = {"success": False, "error": {"code": err.code, "message": err.message}}
     return Response(200, _php_json(body), {"Content-Type": "application/json"})
 

@@ -25,6 +25,8 @@ class Profile:
     database_error: str
     duplicates_message: str
     autonumber_prefixes: dict[str, str]
+    admin_last_name: str  # the installer's "Administrator", in the install's language
+    groups: dict[int, tuple[str, str]]  # the install's groups: id -> (name, description)
 
 
 _DB_ERROR_EN = "Database error while performing requested operation"
@@ -36,6 +38,10 @@ PROFILES: dict[str, Profile] = {
         database_error="Ошибка базы данных при выполнении операции",
         duplicates_message="Обнаружено дублирование!",
         autonumber_prefixes={"Contacts": "КОНТАКТ_", "Accounts": "КОНТР_", "Leads": "ОБР_"},
+        admin_last_name="Администратор",
+        groups={2: ("Отдел Продаж", "Группа менеджеров по Продажам"),
+                3: ("Отдел Маркетинга", "Группа менеджеров по Маркетингу"),
+                4: ("Отдел Поддержки", "Группа сервисной поддержки Клиентов")},
     ),
     "vtiger-7": Profile(
         name="vtiger-7", vtiger_version="7.1.0", language="en_us",
@@ -43,6 +49,10 @@ PROFILES: dict[str, Profile] = {
         database_error=_DB_ERROR_EN,
         duplicates_message="Duplicate(s) detected!",
         autonumber_prefixes={"Contacts": "CON", "Accounts": "ACC", "Leads": "LEA"},
+        admin_last_name="Administrator",
+        groups={2: ("Team Selling", "Group Related to Sales"),
+                3: ("Marketing Group", "Group Related to Marketing Activities"),
+                4: ("Support Group", "Group Related to providing Support to Customers")},
     ),
 }
 

@@ -36,6 +36,21 @@ def _checker(module: Module) -> Any:
     return check
 
 
+def _reference_checker(module: Module) -> Any:
+    def check(name: str, literals: list[str]) -> None:
+        fld = module.by_name.get(name)
+        if fld is not None and fld.is_reference and any("x" not in literal for literal in literals):
+            raise WsError("INVALID_ID_ATTRIBUTE", INVALID_ID)
+    return check
+
+
+def _module_checker(store: Store) -> Any:
+    def check(name: str) -> None:
+        if store.schema.module(name) is None:
+            raise access_denied(f"Permission to perform the operation is denied for name : {name}")
+    return check
+
+
 def _render_condition(module: Module, cond: vtql.Condition) -> str:
     fld = module.by_name.get(cond.field)
     texts: list[str] = []
@@ -106,13 +121,15 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     return (1, collation_key(value)) if isinstance(value, str) else (1, value)
 
 
-def execute(store: Store, text: str) -> list[dict[str, Any]]:
+def execute(store: Store, text: str) -> Any:
     module = module_of(store, text)
-    query = vtql.parse(text, _checker(module))
-    selected = [f.name for f in module.data_fields] if query.columns is None else query.columns
-    if store.profile.tags_query_fatal and "tags" in module.by_name and "tags" in selected and not query.count:
-        # SalesPlatform calls Vtiger_Tag_Model::getAllAccessibleTags(), which it does not have.
-        raise PhpFatal("Call to undefined method Vtiger_Tag_Model::getAllAccessibleTags()")
+    query = vtql.parse(text, _checker(module), _reference_checker(module), _module_checker(store))
+    if query is vtql.NoResult:
+        return ""  # Parser::parse() failed without an error message: vtws_query answers it
+    assert isinstance(query, vtql.Select)
+    if not query.built:  # no SQL was built: MySQL rejects the empty statement
+        raise mysql.database_error(store.profile.database_error)
+    selected = [f.name for f in module.fields] if query.columns is None else query.columns  # describe order
     try:
         sql = build_sql(module, query)
         statement = mysql.run(sql)
@@ -137,5 +154,11 @@ def execute(store: Store, text: str) -> list[dict[str, Any]]:
         return [{"count": str(len(matched))}]
     end = None if statement.count is None else statement.offset + statement.count
     page = matched[statement.offset:end]
-    columns = list(dict.fromkeys(selected if "id" in selected else [*selected, "id"]))
-    return [{name: values.get(name, "") for name in columns} for _, values, _ in page]
+    if page and store.profile.tags_query_fatal and "tags" in module.by_name and "tags" in selected:
+        # Only rows make SalesPlatform look their tags up, with a method it does not have.
+        raise PhpFatal("Call to undefined method Vtiger_Tag_Model::getAllAccessibleTags()")
+    # Rows are keyed by column: fields sharing one are answered once, under one name (schema.SAME_COLUMN).
+    columns = list(dict.fromkeys(module.column_name(c) for c in (selected if "id" in selected
+                                                                 else [*selected, "id"])))
+    shown = [store.view(module.name, number, values) for number, values, _ in page]
+    return [{name: values.get(name, "") for name in columns} for values in shown]

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from . import queryexec, vtql
+from . import queryexec
 from .envelope import UNKNOWN_ERROR, PhpFatal, WsError, access_denied
 from .records import resolve
 from .storage import USERS_PREFIX, Record, Store, User, split_ws_id
@@ -25,9 +25,13 @@ def add_related(store: Store, source: str | None, related: str | None, label: st
     src = store.live(int(parts[1])) if parts is not None and parts[1].isdigit() else None
     if src is None:  # the relation model throws a plain Exception on a missing source
         raise WsError("INTERNAL_SERVER_ERROR", UNKNOWN_ERROR)
-    info = store.schema.related_info(src.module)["information"].get(label or "")
     rel_parts = split_ws_id(related or "")
     target = store.live(int(rel_parts[1])) if rel_parts is not None and rel_parts[1].isdigit() else None
+    relations = store.schema.related_info(src.module)["information"]
+    if label:
+        info = relations.get(label)
+    else:  # no label: Vtiger_Relation_Model::getInstance takes the first relation to the target's module
+        info = next((i for i in relations.values() if target and i["name"] == target.module), None)
     # SalesPlatform answers success whatever happened: unknown label, missing or deleted target.
     if info is not None and target is not None and target.module == info["name"]:
         pair = (min(src.crmid, target.crmid), max(src.crmid, target.crmid))
@@ -41,7 +45,13 @@ def add_related(store: Store, source: str | None, related: str | None, label: st
 
 def query_related(store: Store, query: str | None, ws_id: str | None,
                   label: str | None) -> list[dict[str, Any]]:
-    _, record = resolve(store, ws_id)
+    try:
+        _, record = resolve(store, ws_id)
+    except WsError as err:
+        if err.code != "ACCESS_DENIED" or err.message.endswith("for id"):
+            raise
+        # A deleted or missing record has no module name, so its relation types are asked for "".
+        raise access_denied("Permission to perform the operation is denied for name : ") from None
     if not isinstance(record, Record):
         raise WsError("UNKOWN_ENTITY", "Relation specified is incorrect")
     text = query or ""
@@ -54,19 +64,16 @@ def query_related(store: Store, query: str | None, ws_id: str | None,
                  if (rec := store.live(crmid)) is not None and rec.module == module_name)
     if not ids:
         return []
-    tokens, _ = vtql.lex(text)
-    for token in tokens:
-        if token.keyword in ("ORDERBY", "LIMIT"):
-            raise WsError("QUERY_SYNTAX_ERROR", f"Syntax Error on line 1: token '{token.text}' Unexpected "
-                                                f"{token.keyword}({token.text}), expected one of: SEMICOLON")
+    # ORDER BY or LIMIT end up before the injected WHERE: the parser rejects that (as recorded).
     prefix = store.schema.modules[module_name].prefix
     in_list = "id IN (" + ",".join(f"'{prefix}x{crmid}'" for crmid in ids) + ")"
-    if "WHERE" in text:  # split on the case-sensitive literal, as QueryRelated.php does
-        head, _, rest = text.partition("WHERE")
-        injected = f"{head}WHERE {in_list} AND {rest};"
+    if "where" in text.lower():  # QueryRelated.php: found with stripos, then split on the literal "WHERE"
+        parts = text.split("WHERE")
+        injected = f"{parts[0]} WHERE {in_list} AND {parts[1] if len(parts) > 1 else ''};"
     else:
         injected = f"{text} WHERE {in_list};"
-    return queryexec.execute(store, injected)
+    rows: list[dict[str, Any]] = queryexec.execute(store, injected)
+    return rows
 
 
 def retrieve_related(store: Store, ws_id: str | None, related_type: str | None,
@@ -74,9 +81,9 @@ def retrieve_related(store: Store, ws_id: str | None, related_type: str | None,
     return query_related(store, f"SELECT * FROM {related_type or ''}", ws_id, label)
 
 
-def _epoch(stamp: str) -> int:
+def _epoch(store: Store, stamp: str) -> int:
     try:
-        return int(datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC).timestamp())
+        return int(datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S").replace(tzinfo=store.timezone).timestamp())
     except ValueError:
         return 0
 
@@ -90,9 +97,10 @@ def sync(store: Store, user: User, modified_time: str | None, element_type: str 
     for rec in store.records.values():
         if element_type and rec.module != element_type:
             continue
-        if rec.values.get("assigned_user_id") != me or _epoch(rec.modified) <= since:
+        if rec.values.get("assigned_user_id") != me or _epoch(store, rec.modified) <= since:
             continue
-        changes.append((_epoch(rec.modified), store.ws_id(rec), None if rec.deleted else store.as_ws(rec)))
+        view = None if rec.deleted else store.as_ws(rec)
+        changes.append((_epoch(store, rec.modified), store.ws_id(rec), view))
     changes.sort(key=lambda c: c[0])
     page = changes[:SYNC_PAGE]
     return {

@@ -1,7 +1,7 @@
 """Module metadata, loaded at run time from the describe files in `sandbox/data/vtiger/`.
 
-Contacts, Accounts, Leads and SPSocialConnector come from `describe` recorded on a real SalesPlatform 7.2
-server; Users, Groups and ModComments are authored in the same shape (marked `_about` in the files).
+Every module's `describe` was recorded on a real SalesPlatform 7.2 server (`_about` in each file says how;
+tools/real-vtiger/record.py records them again).
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ from typing import Any
 from .profiles import Profile
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "vtiger"
-RECORDED = ("Contacts", "Accounts", "Leads", "SPSocialConnector")
-AUTHORED = ("Users", "Groups", "ModComments")
+MODULES = ("Contacts", "Accounts", "Leads", "SPSocialConnector", "Users", "Groups", "ModComments")
 SOCIAL_URL_MODULES = ("Contacts", "Accounts", "Leads")
 
 # Column lengths of the varchar columns behind the fields (MySQL cuts longer values silently in the
@@ -35,6 +34,9 @@ TYPE_LENGTHS: dict[str, int] = {"string": 255, "phone": 50, "email": 100, "url":
 NOT_NULL_NO_DEFAULT: dict[str, tuple[str, ...]] = {"SPSocialConnector": ("message_datetime",)}
 # Auto-number fields (uitype 4): filled by the server, never taken from the client.
 AUTONUMBER: dict[str, str] = {"Contacts": "contact_no", "Accounts": "account_no", "Leads": "lead_no"}
+# Fields sharing one database column with another: a query answers the column under the last field's name
+# (DataTransform::sanitizeDataWithColumn keys rows by column), once.
+SAME_COLUMN: dict[str, dict[str, str]] = {"ModComments": {"created_user_id": "creator"}}
 
 
 @dataclass
@@ -84,6 +86,10 @@ class Module:
     def mandatory(self) -> list[str]:
         return [f.name for f in self.fields if f.mandatory]
 
+    def column_name(self, field_name: str) -> str:
+        """The name a query answers `field_name` under (see SAME_COLUMN)."""
+        return SAME_COLUMN.get(self.name, {}).get(field_name, field_name)
+
 
 def _load(name: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((DATA_DIR / name).read_text(encoding="utf-8"))
@@ -110,14 +116,12 @@ class Schema:
 
     def __init__(self, profile: Profile, *, fb_url: bool = False) -> None:
         self.modules: dict[str, Module] = {}
-        for name in RECORDED:
+        for name in MODULES:
             describe = copy.deepcopy(_load(f"describe_{name}.{profile.language}.json")["result"])
             if fb_url and name in SOCIAL_URL_MODULES:
                 names = [f["name"] for f in describe["fields"]]
                 describe["fields"].insert(names.index("tw_url") + 1, _fb_url_field())
             self.modules[name] = _module(describe)
-        for name in AUTHORED:
-            self.modules[name] = _module(_load(f"describe_{name}.json")["result"])
         self.by_prefix = {m.prefix: m for m in self.modules.values()}
         self.listtypes: dict[str, Any] = _load(f"listtypes.{profile.language}.json")["result"]
         related = _load("relatedtypes.json")

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from .._http import DROP, Request, Response, SandboxServer
 from . import queryexec, records, relations
@@ -62,18 +63,20 @@ class VtigerSandbox(SandboxServer):
     def __init__(self, profile: str = "salesplatform-7.2", *, access_key: str = DEFAULT_ACCESS_KEY,
                  fb_url: bool = False, host: str = "127.0.0.1", port: int = 0,
                  session_idle_seconds: float | None = 1440.0,
-                 clock: Callable[[], datetime] | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None, timezone: str = "UTC") -> None:
         super().__init__(host, port)
         self.profile = get_profile(profile)
         self._fixed_time: datetime | None = None
         self._external_clock = clock
         self.schema = Schema(self.profile, fb_url=fb_url)
-        self.store = Store(self.schema, self.profile, self.clock)
+        # Times are stored and answered in config.inc.php's time zone (a Russian install: Europe/Moscow);
+        # UTC by default, which is what the tests' bridge is configured with.
+        self.store = Store(self.schema, self.profile, self.clock, ZoneInfo(timezone))
         self.auth = Auth(self.store, self.clock, session_idle_seconds)
         self.username = "admin"
         self.access_key = access_key
-        self.store.users[1] = User(1, "admin", access_key, is_admin=True, last_name="Administrator",
-                                   email="admin@example.com")
+        self.store.users[1] = User(1, "admin", access_key, is_admin=True,
+                                   last_name=self.profile.admin_last_name, email="admin@example.com")
         self.lock = self.store.lock
         self._expire_on: set[str] = set()
         self.workflows = Workflows()
@@ -312,7 +315,9 @@ class VtigerSandbox(SandboxServer):
         with self.lock:
             user = self.store.users[user_id]
             if record_id is None:
-                created = records.create(self.store, user, module, json.dumps(fields))
+                # The edit form submits the owner, which defaults to the user who saves.
+                owned = {"assigned_user_id": f"{USERS_PREFIX}x{user_id}", **fields}
+                created = records.create(self.store, user, module, json.dumps(owned))
                 before_ws, record_id = None, created["id"]
             else:
                 target = self._target_of(record_id)

@@ -9,14 +9,14 @@ import html
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 
+from . import actors
+from .actors import CURRENCY_PREFIX, GROUPS_PREFIX, USERS_PREFIX
 from .profiles import Profile
 from .schema import Field, Schema
 
-USERS_PREFIX = 19
-GROUPS_PREFIX = 20
-CURRENCY_PREFIX = 21
+__all__ = ["CURRENCY_PREFIX", "GROUPS_PREFIX", "USERS_PREFIX", "Record", "Store", "User"]
 TEXT_BYTES = 65535
 LABEL_LENGTH = 255  # vtiger_crmentity.label varchar(255)
 
@@ -61,23 +61,30 @@ def split_ws_id(value: str) -> tuple[str, str] | None:
 
 
 class Store:
-    def __init__(self, schema: Schema, profile: Profile, clock: Callable[[], datetime]) -> None:
+    def __init__(self, schema: Schema, profile: Profile, clock: Callable[[], datetime],
+                 timezone: tzinfo = UTC) -> None:
         self.schema = schema
         self.profile = profile
         self.clock = clock
+        self.timezone = timezone  # config.inc.php's $default_timezone: the zone of stored times
         self.lock = threading.RLock()
         self.records: dict[int, Record] = {}
         self.users: dict[int, User] = {}
-        self.groups: dict[int, str] = {2: "Team Selling", 3: "Marketing Group", 4: "Support Group"}
+        self.groups: dict[int, tuple[str, str]] = dict(profile.groups)  # id -> (name, description)
         self.links: set[tuple[int, int]] = set()  # vtiger_crmentityrel rows, direction-free
         self.deleted_log: list[tuple[str, str]] = []  # (ws id, deletion time) for sync
         self._next_crmid = 2  # crmid 1 is taken on a fresh install: the first record is 12x2
         self._next_user_id = 5  # groups 2..4 share vtiger_users_seq with the users
         self._autonumbers: dict[str, int] = {}
+        # (module, counter now) -> (number handed out, counter afterwards); sandbox/vtiger/latency.py models
+        # concurrent creates with it, which can hand out one number twice
+        self.autonumber_hook: Callable[[str, int], tuple[int, int]] | None = None
 
     # --- clocks and ids ---------------------------------------------------------------------------
     def now(self) -> str:
-        return self.clock().strftime("%Y-%m-%d %H:%M:%S")
+        moment = self.clock()
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return moment.astimezone(self.timezone).strftime("%Y-%m-%d %H:%M:%S")
 
     def new_crmid(self) -> int:
         crmid = self._next_crmid
@@ -90,17 +97,23 @@ class Store:
         return uid
 
     def next_autonumber(self, module: str) -> str:
-        n = self._autonumbers.get(module, 0) + 1
-        self._autonumbers[module] = n
+        current = self._autonumbers.get(module, 0)
+        hook = self.autonumber_hook
+        n, after = hook(module, current) if hook is not None else (current + 1, current + 1)
+        self._autonumbers[module] = after
         return f"{self.profile.autonumber_prefixes.get(module, '')}{n}"
+
+    def autonumber_value(self, module: str) -> int:
+        with self.lock:
+            return self._autonumbers.get(module, 0)
 
     def ws_id(self, record: Record) -> str:
         return f"{self.schema.modules[record.module].prefix}x{record.crmid}"
 
     # --- MySQL storage rules ----------------------------------------------------------------------
     def store_text(self, fld: Field, value: str) -> str:
-        if self.profile.utf8_3byte:
-            value = "".join("?" if ord(ch) > 0xFFFF else ch for ch in value)
+        if self.profile.utf8_3byte:  # MySQL `utf8` stores each byte of a 4-byte character as '?'
+            value = "".join("????" if ord(ch) > 0xFFFF else ch for ch in value)
         if fld.length is not None and len(value) > fld.length:
             value = value[: fld.length]
         if fld.type_name == "text" and len(value.encode("utf-8")) > TEXT_BYTES:
@@ -136,8 +149,10 @@ class Store:
         return ws
 
     def label(self, module: str, values: dict[str, str]) -> str:
+        # The label fields joined by a space, empty ones included: a Contact without a first name is
+        # labelled " Petrov" (vtiger_crmentity.label as SalesPlatform computes it).
         names = self.schema.modules[module].label_fields
-        text = " ".join(values.get(n, "") for n in names if values.get(n, ""))
+        text = " ".join(values.get(n, "") for n in names)
         return html.escape(text, quote=True).replace("&#x27;", "&#039;")[:LABEL_LENGTH]
 
     # --- record views -----------------------------------------------------------------------------
@@ -154,38 +169,29 @@ class Store:
         out["label"] = self.label(record.module, record.values)
         return out
 
-    def user_values(self, user: User) -> dict[str, str]:
-        values = {f.name: "" for f in self.schema.modules["Users"].data_fields}
-        values.update({
-            "user_name": user.user_name, "is_admin": "on" if user.is_admin else "off",
-            "user_password": f"$2y$10${user.user_name:.<22}hashhashhashhashhashhashhashha",
-            "first_name": user.first_name, "last_name": user.last_name, "roleid": "H2",
-            "email1": user.email, "status": user.status, "date_format": "dd-mm-yyyy", "hour_format": "24",
-            "accesskey": user.access_key, "time_zone": "Europe/Moscow", "currency_id": f"{CURRENCY_PREFIX}x1",
-            "language": self.profile.language,
-        })
-        values["confirm_password"] = values["user_password"]
-        return values
-
     def user_ws(self, user: User) -> dict[str, str]:
-        out = self.user_values(user)
-        out["id"] = f"{USERS_PREFIX}x{user.id}"
-        out["label"] = html.escape(f"{user.first_name} {user.last_name}".strip())
-        return out
+        return actors.user_ws(self, user)
 
     def group_ws(self, gid: int) -> dict[str, str]:
-        return {"groupname": self.groups[gid], "description": "", "id": f"{GROUPS_PREFIX}x{gid}",
-                "label": html.escape(self.groups[gid])}
+        return actors.group_ws(self, gid)
 
     def rows(self, module: str) -> list[tuple[int, dict[str, str], bool]]:
-        """(number, ws-format values, deleted) for every row of a module, live or not, by number."""
+        """(number, stored values, deleted) for every row of a module, live or not, by number.
+
+        Stored values: references as written, even to a deleted record (MySQL still holds its crmid);
+        `view` gives what a query answers for the row."""
         if module == "Users":
             return [(u.id, self.user_ws(u), u.status != "Active") for u in sorted(
                 self.users.values(), key=lambda u: u.id)]
         if module == "Groups":
             return [(gid, self.group_ws(gid), False) for gid in sorted(self.groups)]
-        return [(r.crmid, self.as_ws(r), r.deleted) for r in sorted(
+        return [(r.crmid, r.values, r.deleted) for r in sorted(
             self.records.values(), key=lambda r: r.crmid) if r.module == module]
+
+    def view(self, module: str, number: int, values: dict[str, str]) -> dict[str, str]:
+        """A row of `rows` as answers show it: references to deleted records read ''."""
+        record = self.records.get(number) if module not in ("Users", "Groups") else None
+        return self.as_ws(record) if record is not None else values
 
     # --- relations --------------------------------------------------------------------------------
     def link(self, a: int, b: int) -> None:

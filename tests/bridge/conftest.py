@@ -20,7 +20,7 @@ from providers.vk import VkProvider
 from providers.x import XProvider
 from sandbox.facebook import FacebookSandbox
 from sandbox.vk import VkSandbox
-from sandbox.vtiger import VtigerSandbox
+from sandbox.vtiger import LatencyModel, RealisticVtigerSandbox, VtigerSandbox
 from sandbox.x import XSandbox
 from vtiger_ws import VtigerClient
 
@@ -78,9 +78,16 @@ def fast_limiter() -> RateLimiter:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
+def vtiger_model() -> LatencyModel | None:
+    """The vtiger sandbox's timing: none (it answers at once). A test that needs a real server's timing
+    and create lock parametrizes it: `@pytest.mark.parametrize("vtiger_model", [LatencyModel()])`."""
+    return None
+
+
+@pytest.fixture
+def world(tmp_path: Path, vtiger_model: LatencyModel | None) -> Iterator[World]:
     with (
-        VtigerSandbox(fb_url=True) as crm_box,
+        RealisticVtigerSandbox(fb_url=True, model=vtiger_model) as crm_box,
         VkSandbox(rate_limit=None) as vk_box,
         XSandbox() as x_box,
         FacebookSandbox() as fb_box,

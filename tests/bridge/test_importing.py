@@ -78,6 +78,17 @@ def test_unknown_sender_can_become_a_lead(world: World) -> None:
     assert lead["id"] in world.crm_box.related(message["id"])
 
 
+def test_a_lead_for_a_sender_with_emoji_in_the_name_gets_them_as_readable_names(world: World) -> None:
+    # Seen on a real SalesPlatform 7.2 (tests/real_crm/test_emoji.py): the Lead was named "Ника✨????".
+    stranger = world.vk_box.add_user("Ника✨🌸", "Новая🦊", screen_name="nika_emoji")
+    importer = world.importer(unknown_sender="create_lead")
+    importer.run("vk")
+    world.vk_box.incoming(stranger, "Хочу заказать")
+    assert importer.run("vk").leads_created == 1
+    (lead,) = world.crm_box.records("Leads")
+    assert (lead["firstname"], lead["lastname"]) == ("Ника✨:cherry_blossom:", "Новая:fox_face:")
+
+
 def test_messages_sent_by_the_bridge_are_not_imported_again(world: World) -> None:
     record, uid = known_client(world)
     importer = world.importer()

@@ -226,6 +226,18 @@ def test_emoji_become_readable_names_on_a_3_byte_utf8_crm(world: World) -> None:
     assert "?" not in text and text.startswith("Спасибо :")
 
 
+def test_the_failure_comment_quotes_emoji_as_readable_names_on_a_3_byte_utf8_crm(world: World) -> None:
+    # Seen on a real SalesPlatform 7.2 (tests/real_crm/test_emoji.py): the comment said «Ждём вас ????».
+    world.vk_box.add_user("Нина", "Молчит", screen_name="nina_emoji", allows_messages=False)
+    record = world.contact("Молчит", vk_url="https://vk.com/nina_emoji", assigned_user_id="19x1")
+    sender = world.sender()
+    sender.enqueue(SendRequest(record, "Ждём вас 😊", networks=("vk",)))
+    sender.process_due()
+    comments = world.crm_box.records("ModComments")
+    [comment] = [c["commentcontent"] for c in comments if c["related_to"] == record]
+    assert "«Ждём вас :smiling_face_with_smiling_eyes:»" in comment and "?" not in comment
+
+
 def test_long_text_is_shortened_visibly_and_kept_whole_in_the_store(world: World) -> None:
     record, _, _ = vk_and_x_client(world)
     world.crm.messages = dataclasses.replace(world.crm.messages, max_chars=50)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import requests
+import yaml
 from requests_oauthlib import OAuth1Session
 
 from bridge.cli.main import main
@@ -137,10 +138,14 @@ def test_write_yes_replaces_exactly_the_two_values(
     assert code == 0, out
     assert str(path) in person.prompts[-1]
     token, secret = printed_tokens(out)
-    expected = before.replace("    access_token: CHANGE_ME\n", f"    access_token: {token}\n", 1).replace(
-        "    access_token_secret: CHANGE_ME\n", f"    access_token_secret: {secret}\n", 1)
-    assert expected != before
-    assert path.read_text(encoding="utf-8") == expected  # comments, order, other sections: untouched
+    # Comments, order, other sections: untouched; the two lines hold the tokens (plain, or quoted where plain
+    # YAML would read a token otherwise, e.g. one starting with '-').
+    after = path.read_text(encoding="utf-8").splitlines()
+    changed = [(old, new) for old, new in zip(before.splitlines(), after, strict=True) if old != new]
+    assert [old.strip() for old, _ in changed] == [
+        "access_token: CHANGE_ME", "access_token_secret: CHANGE_ME"]
+    assert [yaml.safe_load(new.strip()) for _, new in changed] == [
+        {"access_token": token}, {"access_token_secret": secret}]
     config = load_config(path, env={"VSB_NETWORKS_X_ENABLED": "true"})
     assert config.networks.x.access_token.reveal() == token
     assert config.networks.x.access_token_secret.reveal() == secret

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import requests
 from bridge.config import load_config
 from bridge.daemon.app import App
 from bridge.daemon.scheduler import import_job_id
+from bridge.webhook.signing import sign
+from bridge.webhook.status import STATUS_PATH
 from sandbox.vk import VkSandbox
 from sandbox.vtiger import VtigerSandbox
 from sandbox.x import XSandbox
@@ -124,6 +127,21 @@ def test_health_and_metrics_never_show_a_secret(
     assert "bridge_outbox_depth" in metrics.text and "bridge_vtiger_requests" in metrics.text
     for secret in (crm.access_key, vk.community_token, x.consumer_secret, x.access_token_secret, SECRET):
         assert secret not in health.text and secret not in metrics.text
+
+
+def test_the_daemon_serves_the_signed_status_for_the_crm_settings_page(
+    app: App, boxes: tuple[VtigerSandbox, VkSandbox, XSandbox]
+) -> None:
+    crm, vk, x = boxes
+    assert app.webhook is not None
+    url = f"{app.webhook.url}{STATUS_PATH}"
+    assert requests.get(url, timeout=5).status_code == 401
+    answer = requests.get(url, headers=sign(SECRET, b"", time.time()), timeout=5)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["crm"]["url"] == crm.url and body["health"]["components"]["vtiger"]["state"] == "ok"
+    for secret in (crm.access_key, vk.community_token, x.consumer_secret, x.access_token_secret, SECRET):
+        assert secret not in answer.text
 
 
 def test_a_revoked_token_pauses_imports_and_a_renewed_one_resumes_them(

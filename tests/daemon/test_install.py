@@ -14,6 +14,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -68,8 +69,10 @@ def test_the_readme_install_steps_work_as_written(tmp_path: Path) -> None:
     with VtigerSandbox() as crm, VkSandbox() as vk:
         # The administrator's edit of the example file: here, a configuration for the sandboxes.
         edited = write_config(tmp_path, crm, vk)
+        # The state path is moved under the temporary tree like the script's own paths: the test must never
+        # touch the real /var/lib (other checkouts' runs would meet its state file there).
         edited.write_text(edited.read_text().replace(str(tmp_path / "state.sqlite3"),
-                                                     "/var/lib/vtiger-social-bridge/state.sqlite3"))
+                                                     f"{fs}/var/lib/vtiger-social-bridge/state.sqlite3"))
         script = readme_install_block().replace("<this repository>", "https://git.example.invalid/vsb.git")
         script = re.sub(r"^# now edit .*$", f"cp {edited} /etc/vtiger-social-bridge/config.yaml", script,
                         flags=re.MULTILINE)
@@ -111,6 +114,15 @@ def test_the_readme_install_steps_work_as_written(tmp_path: Path) -> None:
     assert "site-packages" in str(plugin) and (plugin / "install.php").is_file()
     assert (plugin / "languages" / "ru_ru.php").is_file() and (plugin / "logs" / ".htaccess").is_file()
     assert example.is_file() and "access_key: CHANGE_ME" in example.read_text()
+    # ... and builds the same module zip from the installed files as from a checkout.
+    built = subprocess.run([str(installed), "module-zip", "-o", str(tmp_path)], capture_output=True,
+                           text=True, timeout=60)
+    assert built.returncode == 0, built.stderr
+    [package] = list(tmp_path.glob("SocialBridge-*.zip"))
+    from bridge.cli.module_zip import entries
+
+    with zipfile.ZipFile(package) as archive:
+        assert sorted(archive.namelist()) == sorted(entries())
     usage = subprocess.run([str(installed), "--help"], capture_output=True, text=True, timeout=60)
     assert usage.stdout.startswith("usage: vtiger-social-bridge ")
     version = subprocess.run([str(installed), "--version"], capture_output=True, text=True, timeout=60)

@@ -160,7 +160,7 @@ def test_store_failure_is_logged_and_the_save_goes_on(
 def test_missing_config_never_breaks_the_save(vtiger: Vtiger) -> None:
     _clean(vtiger.call("socialbridge_record_saved"))
     default_log = vtiger.plugin_dir / "logs" / "socialbridge.log"
-    assert "socialbridge.config.php is missing" in default_log.read_text()
+    assert "the social bridge is not set up: enter the bridge URL and secret" in default_log.read_text()
 
 
 def _free_port() -> int:

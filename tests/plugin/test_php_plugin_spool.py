@@ -329,4 +329,4 @@ def test_flush_php_reports_bad_arguments_and_a_missing_config(vtiger: SpoolVtige
     bad = vtiger.flush("--seconds=soon")
     assert bad.returncode == 2 and "usage" in bad.stderr
     unconfigured = vtiger.flush()
-    assert unconfigured.returncode == 2 and "socialbridge.config.php is missing" in unconfigured.stderr
+    assert unconfigured.returncode == 2 and "the social bridge is not set up" in unconfigured.stderr

@@ -176,6 +176,17 @@ def test_the_workflows_are_stored_as_the_editor_stores_them(root: Path) -> None:
     assert json.loads(accounts_new["test"])[0]["joincondition"] == ""
 
 
+def test_the_stored_rows_are_byte_for_byte_the_editors_own(root: Path) -> None:
+    """What the workflow editor of a real SalesPlatform 7.2 stored for the same workflows made by hand
+    (editor_stored_workflows.json, recorded by tests/real_crm/test_workflow_editor.py): an administrator
+    who opens a shipped workflow in the editor sees its trigger and conditions as if made there."""
+    recorded = json.loads((Path(__file__).with_name("editor_stored_workflows.json")).read_text())["workflows"]
+    done, state = _run(root, "--module=Contacts", "--send-field=description")
+    assert done.returncode == 0, done.stderr
+    assert [(w["summary"], w["execution_condition"], w["test"]) for w in state["workflows"]] == [
+        (r["shipped"], r["execution_condition"], r["test"]) for r in recorded]
+
+
 def test_running_again_replaces_and_remove_deletes(root: Path) -> None:
     _run(root, "--module=Contacts", "--record-saved")
     done, state = _run(root, "--module=Contacts", "--record-saved")

@@ -1,4 +1,5 @@
-"""The shared provider contract, run against VK, X and Facebook, each wired to its sandbox over real HTTP.
+"""The shared provider contract, run against VK, X, Facebook, Telegram and MAX, each wired to its sandbox over
+real HTTP.
 
 One `Harness` per network hides the sandbox knobs (how a person writes to us, how a rate limit or a bad
 token is produced); every test below states the promise of `providers.base.Provider` once and checks it
@@ -14,19 +15,31 @@ from typing import Any
 
 import pytest
 
-from providers.base import AccountId, Direction, ProfileRef, Provider
-from providers.errors import ProviderAuthError, ProviderNotFound, ProviderRateLimited
+from providers.base import AccountId, Direction, EventKind, LongPolling, ProfileRef, Provider
+from providers.errors import (
+    NotAllowedReason,
+    ProviderAuthError,
+    ProviderDeliveryUnknown,
+    ProviderNotAllowed,
+    ProviderNotFound,
+    ProviderRateLimited,
+)
 from providers.facebook import FacebookProvider
+from providers.max import MaxProvider
+from providers.telegram import TelegramProvider
 from providers.vk import VkProvider
 from providers.x import XProvider
 from sandbox._http import Response
 from sandbox.facebook import FacebookSandbox
+from sandbox.max import MaxSandbox
+from sandbox.telegram import TelegramSandbox
 from sandbox.vk import VkSandbox
 from sandbox.x import XSandbox
 from tests.fakes import FakeClock
 from tests.x_support import EPOCH_START, make_provider
 
-NETWORKS = ("vk", "x", "facebook")
+NETWORKS = ("vk", "x", "facebook", "telegram", "max")
+BOTS = ("telegram", "max")
 
 
 @dataclass
@@ -46,6 +59,7 @@ class Harness:
     unknown_account: AccountId
     rate_limit_next: Callable[[], None]  # the next call is refused with a "wait" hint
     can_start_conversation: bool
+    start: Callable[[str], AccountId] | None = None  # bots: a person presses Start with a payload
     closers: list[Callable[[], None]] = field(default_factory=list)
 
 
@@ -146,7 +160,71 @@ def _facebook() -> Iterator[Harness]:
         provider.close()
 
 
-_FACTORIES = {"vk": _vk, "x": _x, "facebook": _facebook}
+def _telegram() -> Iterator[Harness]:
+    clock = FakeClock()
+    with TelegramSandbox(clock=clock) as box:
+        options: dict[str, Any] = {"api_url": box.url, "clock": clock, "sleep": clock.sleep}
+        provider = TelegramProvider(box.token, **options)
+
+        def person(name: str) -> AccountId:
+            uid = box.add_user(name.title(), "Contract", username=f"{name}_contract")
+            box.incoming(uid, f"hello from {name}")
+            return AccountId(str(uid))
+
+        def start(payload: str) -> AccountId:
+            uid = box.add_user("Starter", "Contract")
+            box.press_start(uid, payload)
+            return AccountId(str(uid))
+
+        yield Harness(
+            "telegram", provider, box, clock,
+            refs=[ProfileRef("telegram", "screen_name", "ivan_petrov")],
+            foreign_url="https://vk.com/durov",
+            person=person,
+            inbound=lambda account, text: box.incoming(int(account), text) and None,
+            delivered=lambda account: box.delivered_to(int(account)),
+            bad_token=lambda: TelegramProvider(box.token.split(":")[0] + ":" + "Z" * 35, **options),
+            unknown_account=AccountId("987654321"),
+            rate_limit_next=lambda: box.flood(7, method=None),
+            can_start_conversation=False, start=start,
+        )
+        provider.close()
+
+
+def _max() -> Iterator[Harness]:
+    clock = FakeClock()
+    with MaxSandbox(clock=clock) as box:
+        options: dict[str, Any] = {"api_url": box.url, "clock": clock, "sleep": clock.sleep}
+        provider = MaxProvider(box.token, **options)
+
+        def person(name: str) -> AccountId:
+            uid = box.add_user(name.title(), "Contract")
+            box.incoming(uid, f"hello from {name}")
+            # What the bridge keeps from the intake: which dialog is this person's.
+            provider.remember_dialog(AccountId(str(uid)), box.world.users[uid].chat_id)
+            return AccountId(str(uid))
+
+        def start(payload: str) -> AccountId:
+            uid = box.add_user("Starter", "Contract")
+            box.press_start(uid, payload)
+            return AccountId(str(uid))
+
+        yield Harness(
+            "max", provider, box, clock,
+            refs=[ProfileRef("max", "link", "f9LHodD0cOK0hnwTQdNmyN3ezvS1b3v9hDMU4iAaLIQ")],
+            foreign_url="https://t.me/durov",
+            person=person,
+            inbound=lambda account, text: box.incoming(int(account), text) and None,
+            delivered=lambda account: box.delivered_to(int(account)),
+            bad_token=lambda: MaxProvider("not-" + box.token, **options),
+            unknown_account=AccountId("987654321"),
+            rate_limit_next=lambda: box.fail_next(429, "too.many.requests"),
+            can_start_conversation=False, start=start,
+        )
+        provider.close()
+
+
+_FACTORIES = {"vk": _vk, "x": _x, "facebook": _facebook, "telegram": _telegram, "max": _max}
 
 
 @pytest.fixture(params=NETWORKS)
@@ -268,3 +346,36 @@ def test_fetch_messages_cursor_never_skips_or_repeats(net: Harness) -> None:
     assert len(expected) > 15  # the seeded rounds really produced traffic
     assert len(seen) == len(set(seen)), "a message was returned twice"
     assert sorted(seen) == sorted(expected), "a message was skipped"
+
+
+def test_what_a_network_cannot_do_is_refused_without_a_request(net: Harness) -> None:
+    """The capability flags are promises: no profile-link lookup, and no guess about an unknown send."""
+    caps = net.provider.capabilities
+    if not caps.resolves_profile_links:
+        before = net.sandbox.count()
+        screen_names = [ref for ref in net.refs if ref.kind != "id"]
+        assert screen_names
+        with pytest.raises(ProviderNotAllowed) as caught:
+            net.provider.resolve(screen_names)
+        assert caught.value.reason is NotAllowedReason.UNSUPPORTED_BY_NETWORK
+        assert net.sandbox.count() == before
+    if not caps.idempotent_sends:
+        import datetime as dt
+
+        with pytest.raises(ProviderDeliveryUnknown):
+            net.provider.find_delivered(net.person("unsure"), "hello", dt.datetime.now(dt.UTC))
+
+
+@pytest.mark.parametrize("network", BOTS)
+def test_a_bot_learns_of_a_start_with_its_payload_and_the_offset_confirms_it(network: str) -> None:
+    for net in _FACTORIES[network]():
+        assert isinstance(net.provider, LongPolling) and net.start is not None
+        offset = net.provider.poll_updates(None, 0).next_offset
+        account = net.start("lead-7_x")
+        result = net.provider.poll_updates(offset, 0)
+        assert [(e.kind, e.account_id, e.payload) for e in result.events] == [
+            (EventKind.STARTED, account, "lead-7_x")]
+        assert result.events[0].profile is not None and result.events[0].profile.first_name == "Starter"
+        net.provider.send_message(account, "Добро пожаловать", "welcome")  # Start made them reachable
+        assert len(net.delivered(account)) == 1
+        assert net.provider.poll_updates(result.next_offset, 0).events == []

@@ -3,11 +3,14 @@ as a real process on an ephemeral webhook port (tests/daemon/helpers.Daemon), an
 
 from __future__ import annotations
 
+import json
 import re
+import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sandbox.facebook import FacebookSandbox
 from sandbox.vk import VkSandbox
@@ -25,8 +28,13 @@ class Networks:
     fb: FacebookSandbox
 
 
-def write_config(path: Path, real: RealVtiger, nets: Networks, *, extra: str = "") -> Path:
-    """Every network enabled; on SalesPlatform Facebook has no URL field, which the bridge reports itself."""
+VK_IMPORTS = "{interval_minutes: 60}"  # the start-up import only: a test that wants the schedule says so
+
+
+def write_config(path: Path, real: RealVtiger, nets: Networks, *, extra: str = "",
+                 vk_imports: str = VK_IMPORTS) -> Path:
+    """Every network enabled; on SalesPlatform Facebook has no URL field, which the bridge reports itself.
+    `vk_imports`: the VK import settings, e.g. "{interval_minutes: 0.05, start: all}" for a 3 s schedule."""
     x, vk, fb = nets.x, nets.vk, nets.fb
     path.write_text(
         f"""version: 1
@@ -34,7 +42,7 @@ vtiger: {{url: "{real.url}", username: "{real.user}", access_key: "{real.access_
           timezone: "{real.timezone}"}}
 networks:
   vk: {{enabled: true, token: "{vk.community_token}", group_id: {vk.group_id}, api_url: "{vk.url}",
-        rate_limit: 100, imports: {{interval_minutes: 60}}}}
+        rate_limit: 100, imports: {vk_imports}}}
   x: {{enabled: true, consumer_key: "{x.consumer_key}", consumer_secret: "{x.consumer_secret}",
        access_token: "{x.access_token}", access_token_secret: "{x.access_token_secret}", api_url: "{x.url}",
        rate_limit: 100, imports: {{interval_minutes: 60}}}}
@@ -53,14 +61,16 @@ class Bridge:
     """`run_bridge.py -c CONFIG run` against the real CRM; the plugin posts to it while it runs."""
 
     def __init__(self, real: RealVtiger, nets: Networks, workdir: Path, plugin: Plugin | None = None,
-                 *, extra: str = "", plugin_settings: dict[str, str] | None = None) -> None:
+                 *, extra: str = "", plugin_settings: dict[str, str] | None = None,
+                 vk_imports: str = VK_IMPORTS) -> None:
         self.real = real
         self.nets = nets
         self.workdir = workdir
         self.plugin = plugin
         self.plugin_settings = plugin_settings or {}
         workdir.mkdir(parents=True, exist_ok=True)
-        self.config = write_config(workdir / "config.yaml", real, nets, extra=extra)
+        self.config = write_config(workdir / "config.yaml", real, nets, extra=extra, vk_imports=vk_imports)
+        self.state = workdir / "state.sqlite3"
         self.daemon: Daemon | None = None
 
     @property
@@ -79,6 +89,36 @@ class Bridge:
             return 0
         code = self.daemon.terminate()
         return code
+
+    def lose_state(self) -> None:
+        """The state file is gone (deleted, or a new disk without the backup): stop the daemon first."""
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{self.state}{suffix}").unlink(missing_ok=True)
+
+    def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        """Rows of the state file (read-only; the daemon keeps writing)."""
+        conn = sqlite3.connect(f"file:{self.state}?mode=ro", uri=True, timeout=10)
+        conn.row_factory = sqlite3.Row
+        try:
+            return conn.execute(sql, params).fetchall()
+        finally:
+            conn.close()
+
+    def events(self) -> list[dict[str, Any]]:
+        """The webhook events the bridge accepted, oldest first, as the plugin posted them."""
+        rows = self.rows("SELECT payload FROM webhook_event ORDER BY received_at")
+        return [json.loads(r["payload"]) for r in rows]
+
+    def settled(self) -> bool:
+        """Every accepted event carried out (or closed with an error) and every send finished."""
+        if not self.state.exists():
+            return False
+        open_events = int(self.rows("SELECT count(*) AS n FROM webhook_event WHERE done_at IS NULL")[0]["n"])
+        open_sends = int(self.rows("SELECT count(*) AS n FROM outbox WHERE done_at IS NULL")[0]["n"])
+        return open_events == 0 and open_sends == 0
+
+    def event_errors(self) -> list[str]:
+        return [r["error"] for r in self.rows("SELECT error FROM webhook_event WHERE error IS NOT NULL")]
 
     @property
     def log(self) -> str:

@@ -1,5 +1,8 @@
-"""The project's PHP plugin inside the real vtiger, installed as vtiger_plugin/README.md tells an
-administrator: copied into the root as modules/SocialBridge/, configured, registered with install.php."""
+"""The project's PHP plugin inside the real vtiger, installed the shell way vtiger_plugin/README.md tells an
+administrator: copied into the root as modules/SocialBridge/, configured, registered with install.php
+(--create-schema: on a plain vtiger it creates the messages module and URL fields the bridge needs, as
+the module imported through Module Manager does; on SalesPlatform nothing). tests/real_crm/test_module.py
+covers the Module Manager way."""
 
 from __future__ import annotations
 
@@ -33,7 +36,7 @@ class Plugin:
             shutil.rmtree(self.folder)
         shutil.copytree(SOURCE, self.folder, ignore=shutil.ignore_patterns("socialbridge.config.php", "*.log",
                                                                              "*.spool*"))
-        done = self.real.php_run("modules/SocialBridge/install.php")
+        done = self.real.php_run("modules/SocialBridge/install.php", ["--create-schema"])
         if done.returncode != 0 or done.stdout.count("registered") != 9:
             raise RealEnvError(f"plugin install.php failed ({done.returncode}): {done.stderr.strip()[-500:]}")
 

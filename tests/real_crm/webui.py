@@ -36,11 +36,26 @@ class WebUi:
 
     def login(self) -> None:
         b = self.browser
+        # A cookie of a session the CRM no longer has (a reset restored its database) makes vtiger 8's
+        # login page fail (HTTP 500, Users::get() in Header.tpl): a person's browser would start afresh.
+        b.session.cookies.clear()
         b.get("index.php", "login page", module="Users", view="Login")
         form = b.form("login page", field=("action", "Login"))
         b.submit(form, "login", {"username": self.real.user, "password": self.real.password})
         if "view=Login" in b.url or "error=login" in b.url:
             b.fail("login", f"vtiger refused {self.real.user}'s password")
+
+    def logged_out(self) -> bool:
+        """vtiger answers a request of an ended session (e.g. after a reset) with its login page."""
+        b = self.browser
+        return "view=Login" in b.url or 'view: "Login"' in b.page
+
+    def get(self, step: str, **params: str) -> None:
+        """A page of index.php; when the session ran out, log in again first, as a person would."""
+        self.browser.get("index.php", step, **params)
+        if self.logged_out():
+            self.login()
+            self.browser.get("index.php", step, **params)
 
     def save(self, module: str, fields: Mapping[str, str], record: str | None = None) -> str:
         """Create (record=None) or edit a record through its edit form; returns the record's crmid."""
@@ -48,10 +63,7 @@ class WebUi:
         params = {"module": module, "view": "Edit"}
         if record:
             params["record"] = crmid(record)
-        b.get("index.php", f"edit {module}", **params)
-        if "view=Login" in b.url:  # the session ran out: log in again, as a person would
-            self.login()
-            b.get("index.php", f"edit {module}", **params)
+        self.get(f"edit {module}", **params)
         form = b.form(f"edit {module}", name="EditView")
         unknown = [name for name in fields if name not in form.values()]
         if unknown:

@@ -12,7 +12,9 @@
  * spec.json: {"module": "Contacts", "name": "...", "execution_condition": 3,
  *             "conditions": [{"fieldname": "vk_url", "operation": "has changed", "value": "",
  *                             "valuetype": "rawtext", "joincondition": "", "groupjoin": "and", "groupid": "0"}],
- *             "method": "Social bridge: import profile"}
+ *             "method": "socialbridge_import_profile"}
+ * `method` names the plugin's function (or a label install.php registered for it): the task stores the label
+ * registered in the CRM's language (install.php registers Russian ones on a ru_ru CRM), as the editor does.
  * The workflow goes through VTWorkflowManager::save (conditions in the editor's "filtersavedinnew = 6"
  * JSON form, status active) and its task is a VTEntityMethodTask ("Invoke Custom Function") saved with
  * VTTaskManager::saveTask, exactly as Settings > Workflows saves them.
@@ -60,14 +62,32 @@ $current_user = Users::getActiveAdminUser();
 $manager = new VTWorkflowManager($adb);
 $tasks = new VTTaskManager($adb);
 
+/** The registered label (method_name) of a function name or label on $module; null when none is registered. */
+function workflows_label($adb, $module, $method)
+{
+    $found = $adb->pquery('SELECT method_name FROM com_vtiger_workflowtasks_entitymethod WHERE module_name = ?'
+        . ' AND (function_name = ? OR method_name = ?) ORDER BY workflowtasks_entitymethod_id DESC',
+        array($module, $method, $method));
+    return $adb->num_rows($found) ? $adb->query_result($found, 0, 'method_name') : null;
+}
+
+/** The function a registered label calls (the label itself when it is not registered). */
+function workflows_function($adb, $module, $label)
+{
+    $found = $adb->pquery('SELECT function_name FROM com_vtiger_workflowtasks_entitymethod WHERE module_name = ?'
+        . ' AND method_name = ?', array($module, $label));
+    return $adb->num_rows($found) ? $adb->query_result($found, 0, 'function_name') : $label;
+}
+
 if ($command === 'create') {
     $spec = json_decode(stream_get_contents(STDIN), true);
     if (!is_array($spec) || empty($spec['module']) || empty($spec['method'])) {
         workflows_fail('the spec on stdin must be JSON with at least "module" and "method"');
     }
     $module = $spec['module'];
-    $known = (new VTEntityMethodManager($adb))->methodsForModule($module);
-    if (!in_array($spec['method'], $known, true)) {
+    $label = workflows_label($adb, $module, $spec['method']);
+    if ($label === null) {
+        $known = (new VTEntityMethodManager($adb))->methodsForModule($module);
         workflows_fail('no custom function "' . $spec['method'] . '" for ' . $module
             . ' (is the plugin installed? known: ' . implode(', ', $known) . ')');
     }
@@ -85,7 +105,7 @@ if ($command === 'create') {
 
     $task = $tasks->createTask('VTEntityMethodTask', $workflow->id);
     $task->summary = $name;
-    $task->methodName = $spec['method'];
+    $task->methodName = $label;
     $task->active = true;
     $taskId = $tasks->saveTask($task);
     echo json_encode(array('workflow_id' => (int) $workflow->id, 'task_id' => (int) $taskId)), "\n";
@@ -104,7 +124,8 @@ $out = array();
 foreach ($manager->getWorkflowsForModule($module) as $workflow) {
     $methods = array();
     foreach ($tasks->getTasksForWorkflow($workflow->id) as $task) {
-        $methods[] = isset($task->methodName) ? $task->methodName : get_class($task);
+        $methods[] = isset($task->methodName) ? workflows_function($adb, $module, $task->methodName)
+            : get_class($task);
     }
     $out[] = array('workflow_id' => (int) $workflow->id, 'name' => $workflow->description,
         'execution_condition' => (int) $workflow->executionCondition,

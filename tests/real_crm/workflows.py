@@ -16,9 +16,11 @@ ONCE = 2
 ON_EVERY_SAVE = 3
 ON_MODIFY = 4
 
-IMPORT_PROFILE = "Social bridge: import profile"
-SEND_MESSAGE = "Social bridge: send message"
-RECORD_SAVED = "Social bridge: record saved"
+# The plugin's functions; workflows.php stores the label install.php registered for each (in the CRM's
+# language: "Соцсети: заполнить карточку из профиля" on a ru_ru SalesPlatform).
+IMPORT_PROFILE = "socialbridge_import_profile"
+SEND_MESSAGE = "socialbridge_send"
+RECORD_SAVED = "socialbridge_record_saved"
 
 
 def condition(field: str, operation: str, value: str = "", *, join: str = "") -> dict[str, str]:

@@ -23,7 +23,9 @@ import requests
 from providers.base import AccountId
 from providers.errors import ProviderUnavailable
 from providers.facebook import FacebookProvider
+from providers.max import MaxProvider
 from providers.ratelimit import RateLimiter
+from providers.telegram import TelegramProvider
 from providers.vk import VkProvider
 from providers.x import XProvider
 from vtiger_ws import VtigerClient
@@ -44,12 +46,16 @@ def _sessions(https_url: str) -> dict[str, requests.Session]:
         "vk": VkProvider("token", group_id=1, api_url=https_url),
         "x": XProvider("ck", "cs", "at", "ats", api_url=https_url),
         "facebook": FacebookProvider("token", "1", api_url=https_url),
+        "telegram": TelegramProvider("1:token", api_url=https_url),
+        "max": MaxProvider("token", api_url=https_url),
     }
     sessions = {
         "vtiger": clients["vtiger"]._transport.session,
         "vk": clients["vk"]._transport.session,
         "x": clients["x"]._http._session,
         "facebook": clients["facebook"]._graph._session,
+        "telegram": clients["telegram"]._http._session,
+        "max": clients["max"]._http._session,
     }
     for client in clients.values():
         client.close()
@@ -58,7 +64,7 @@ def _sessions(https_url: str) -> dict[str, requests.Session]:
 
 def test_every_client_session_verifies_certificates() -> None:
     sessions = _sessions("https://127.0.0.1:9/")
-    assert set(sessions) == {"vtiger", "vk", "x", "facebook"}
+    assert set(sessions) == {"vtiger", "vk", "x", "facebook", "telegram", "max"}
     for name, session in sessions.items():
         assert session.verify is True, name
         for prefix in ("https://",):
@@ -125,11 +131,16 @@ def test_a_self_signed_server_is_refused_by_every_client(self_signed: tuple[str,
         VkProvider("token", group_id=1, api_url=url + "/method/", rate_limiter=fast, timeout=5.0),
         XProvider("ck", "cs", "at", "ats", api_url=url, rate_limiter=fast, timeout=5.0),
         FacebookProvider("token", "1", api_url=url + "/v21.0", rate_limiter=fast, timeout=5.0),
+        TelegramProvider("1:token", api_url=url, rate_limiter=fast, timeout=5.0),
+        MaxProvider("token", api_url=url, rate_limiter=fast, timeout=5.0),
     ]
     try:
-        for provider in providers:
+        for provider in providers[:-1]:  # MAX reads profiles only of dialogs it has seen: no request here
             with pytest.raises(ProviderUnavailable):
                 provider.fetch_profiles([AccountId("12345")])
+        for bot in providers[-2:]:
+            with pytest.raises(ProviderUnavailable):
+                bot.send_message(AccountId("12345"), "x", "k")
     finally:
         for provider in providers:
             provider.close()

@@ -1,10 +1,13 @@
-"""Median latencies of webservice operations on a real vtiger: sequential calls, a few warm-up calls, then N
-calls per operation timed with time.perf_counter (the method of issue 9's measured figures).
+"""Latencies of webservice operations on a real vtiger, timed with time.perf_counter (the method of issue 9's
+measured figures). Three measurements, each on a freshly reset CRM:
 
     eval "$(tools/real-vtiger/real-vtiger env salesplatform-7.2)"
-    python tools/real-vtiger/latency.py -n 40        # then: real-vtiger reset salesplatform-7.2
+    python tools/real-vtiger/latency.py -n 40                          # medians per operation, sequential
+    python tools/real-vtiger/latency.py --growth 0,1000,2000,3000,4000 # creates as the Contacts module grows
+    python tools/real-vtiger/latency.py --concurrency 1,2,4,8          # creates from several clients at once
 
-It creates N Contacts and N messages (and links them): reset the CRM afterwards.
+Every mode creates records (Contacts, messages, links): reset the CRM afterwards. The sandbox's realistic
+latency model (sandbox/vtiger/latency.py) is fitted to what these print.
 """
 
 from __future__ import annotations
@@ -51,6 +54,17 @@ class Ws:
         self.session, self.user_id = result["sessionName"], result["userId"]
 
 
+def real_vtiger(tool: str) -> tuple[str, str, str] | None:
+    """URL, user and access key of the real vtiger the environment names, or None (after saying so)."""
+    try:
+        url, user, key = (os.environ[f"VSB_REAL_VTIGER_{k}"] for k in ("URL", "USER", "ACCESS_KEY"))
+    except KeyError as missing:
+        print(f"{tool}: {missing.args[0]} is not set; eval \"$(tools/real-vtiger/real-vtiger env PROFILE)\"",
+              file=sys.stderr)
+        return None
+    return url, user, key
+
+
 def timed(fn: Callable[[], Any], n: int, warmup: int) -> list[float]:
     for _ in range(warmup):
         fn()
@@ -63,16 +77,27 @@ def timed(fn: Callable[[], Any], n: int, warmup: int) -> list[float]:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description="median latencies of a real vtiger's webservice")
+    p = argparse.ArgumentParser(description="latencies of a real vtiger's webservice")
     p.add_argument("-n", type=int, default=40, help="calls per operation (default 40)")
     p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--growth", help="Contacts module sizes to time creates at, e.g. 0,1000,2000,3000,4000")
+    p.add_argument("--module", default="Contacts", choices=("Contacts", "SPSocialConnector"),
+                   help="the module --growth fills (default Contacts)")
+    p.add_argument("--concurrency", help="numbers of clients creating at once, e.g. 1,2,4,8")
+    p.add_argument("--per-client", type=int, default=30, help="creates per client (--concurrency)")
     a = p.parse_args()
-    try:
-        url, user, key = (os.environ[f"VSB_REAL_VTIGER_{k}"] for k in ("URL", "USER", "ACCESS_KEY"))
-    except KeyError as missing:
-        print(f"latency: {missing.args[0]} is not set; eval \"$(tools/real-vtiger/real-vtiger env PROFILE)\"",
-              file=sys.stderr)
+    named = real_vtiger("latency")
+    if named is None:
         return 2
+    url, user, key = named
+    if a.growth or a.concurrency:
+        from latency_load import concurrency, growth  # a second file keeps each small
+
+        if a.growth:
+            growth(lambda: Ws(url, user, key), [int(x) for x in a.growth.split(",")], a.n, a.module)
+        if a.concurrency:
+            concurrency(lambda: Ws(url, user, key), [int(x) for x in a.concurrency.split(",")], a.per_client)
+        return 0
     ws = Ws(url, user, key)
     ws.login(ws.challenge())
     stamp = time.strftime("%H%M%S")
