@@ -63,7 +63,7 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOF
     fi
     cat >"$pins" <<'EOF'
-# Debian bullseye is added only for PHP 7.4 (SalesPlatform vtiger 7.2 breaks on PHP 8).
+# Debian bullseye is added only for PHP 7.4 (SalesPlatform 7.2 and vtiger 7.3 break on PHP 8).
 # Everything else keeps coming from bookworm: bullseye is below bookworm's default 500, so it supplies only
 # what bookworm lacks (php7.4-*, libssl1.1, libicu67, libffi7).
 Package: *
