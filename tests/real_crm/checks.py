@@ -61,7 +61,7 @@ def recycle_bin(real: RealVtiger) -> list[dict[str, Any]]:
 
 
 def crm_language(crm: VtigerClient) -> str:
-    """The language of the CRM user the bridge works as (`ru_ru` on SalesPlatform, `en_us` on vtiger 8): what
-    the bridge writes for people follows it."""
+    """The language of the CRM user the bridge works as (`ru_ru` on SalesPlatform, `en_us` on vtiger 7/8):
+    what the bridge writes for people follows it."""
     rows = crm.query(f"SELECT language FROM Users WHERE id = '{crm.login_info.user_id}';")
     return str(rows[0]["language"]) if rows else ""

@@ -28,6 +28,7 @@ from vtiger_ws import VtigerClient
 
 from .bridge import Bridge, Networks
 from .browser import Browser, skip_without_browser
+from .checks import crm_language
 from .plugin import Plugin
 from .realenv import RealVtiger
 
@@ -100,7 +101,7 @@ def journey(real_vtiger: RealVtiger, crm: VtigerClient,
 
 def _ui_text(journey: Journey, key: str) -> str:
     """A text of the module's language file in the CRM's language (the labels the page shows)."""
-    language = "ru_ru" if journey.real.profile.startswith("salesplatform") else "en_us"
+    language = crm_language(journey.crm)
     done = journey.real.php_run("-r", [
         f"include 'languages/{language}/SocialBridge.php'; echo $languageStrings['{key}'];"])
     return done.stdout

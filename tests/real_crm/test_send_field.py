@@ -1,12 +1,14 @@
 """Sending through the send field (`fields.outgoing_text_field` + the shipped send workflow), after a save in
 the web UI and through the webservice: delivered once, one SPSocialConnector record linked to the client
-with its VK status and message id, the field emptied, and a later edit of the card sends nothing. A send VK
-refuses (error 901) leaves "Not sent" and a comment in the CRM's language (Russian on SalesPlatform).
+with its VK status, message id and the time of the send, the field emptied, and a later edit of the card
+sends nothing. A send VK refuses (error 901) leaves "Not sent" and a comment in the CRM's language (Russian
+on SalesPlatform).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 import pytest
 
@@ -29,6 +31,16 @@ def _sent_once(crm: VtigerClient, bridge: Bridge, networks: Networks, record: st
     [message] = linked_messages(crm, record)
     assert (message["message"], message["type"], message["vk_status"], message["vk_message_id"]) == (
         text, "Outbound", "Sent", str(delivered["id"]))
+    _dated_when_sent(crm, message["id"], record)
+
+
+def _dated_when_sent(crm: VtigerClient, message_id: str, record: str) -> None:
+    """The message's "Date Time" is the moment of the send in the CRM server's time zone: the zone vtiger
+    keeps `modifiedtime` in (the client's, last set when the bridge emptied the send field) and converts
+    from for each user's display. Written in another zone, every user would see it hours off."""
+    sent, changed = (datetime.strptime(value, "%Y-%m-%d %H:%M:%S") for value in (
+        crm.retrieve(message_id)["message_datetime"], crm.retrieve(record)["modifiedtime"]))
+    assert abs((sent - changed).total_seconds()) < 300, (sent, changed)
 
 
 def _edits_send_nothing(crm: VtigerClient, bridge: Bridge, networks: Networks, web_ui: WebUi,

@@ -102,7 +102,7 @@ def check_webservice(url: str, user: str) -> None:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--profile", required=True, choices=["salesplatform-7.2", "vtiger-8"])
+    p.add_argument("--profile", required=True, choices=["salesplatform-7.2", "vtiger-7", "vtiger-8"])
     p.add_argument("--url", required=True)
     for name in ("db-host", "db-name", "db-user", "db-password", "admin-user", "admin-password",
                  "admin-email", "language", "currency", "timezone", "date-format"):

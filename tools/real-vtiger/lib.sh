@@ -63,7 +63,7 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOF
     fi
     cat >"$pins" <<'EOF'
-# Debian bullseye is added only for PHP 7.4 (SalesPlatform vtiger 7.2 breaks on PHP 8).
+# Debian bullseye is added only for PHP 7.4 (SalesPlatform 7.2 and vtiger 7.3 break on PHP 8).
 # Everything else keeps coming from bookworm: bullseye is below bookworm's default 500, so it supplies only
 # what bookworm lacks (php7.4-*, libssl1.1, libicu67, libffi7).
 Package: *
@@ -291,9 +291,15 @@ cmd_env() {
     # The reset line names this instance's home and ports: run from an environment without them (pytest's),
     # it must reset this instance and no other.
     pid_alive "$RUN/mysqld.group" || die "$PROFILE is not running: real-vtiger start $PROFILE"
-    local key
+    local key server_tz
     key="$(mysql_root -N -B -e "SELECT accesskey FROM $DB_NAME.vtiger_users WHERE user_name='$ADMIN_USER'")"
     [ -n "$key" ] || die "no access key for $ADMIN_USER in $DB_NAME: is $PROFILE installed?"
+    # The bridge's vtiger.timezone is the CRM server's zone ($default_timezone of config.inc.php, the zone of
+    # the database's times), not the admin's: SalesPlatform ships Europe/Moscow there, vtiger 7/8 ship UTC
+    # whatever zone the installer was given (that one becomes the admin's own preference).
+    server_tz="$(cd "$WWW" && "$PHP_BIN" -c "$HERE/php.ini" -d display_errors=0 \
+        -r 'include "config.inc.php"; echo date_default_timezone_get();')" \
+        || die "cannot read the time zone of $WWW/config.inc.php with $PHP_BIN"
     cat <<EOF
 # $PROFILE_TITLE ($PROFILE), from tools/real-vtiger/real-vtiger env $PROFILE
 export VSB_REAL_VTIGER_PROFILE=$PROFILE
@@ -303,7 +309,7 @@ export VSB_REAL_VTIGER_PASSWORD='$ADMIN_PASSWORD'
 export VSB_REAL_VTIGER_ACCESS_KEY=$key
 export VSB_REAL_VTIGER_ROOT=$WWW
 export VSB_REAL_VTIGER_PHP=$PHP_BIN
-export VSB_REAL_VTIGER_TIMEZONE=$TIMEZONE
+export VSB_REAL_VTIGER_TIMEZONE=$server_tz
 export VSB_REAL_VTIGER_RESET='env REAL_VTIGER_HOME=$STATE_HOME REAL_VTIGER_WEB_PORT=$WEB_PORT REAL_VTIGER_DB_PORT=$DB_PORT $HERE/real-vtiger reset $PROFILE'
 EOF
 }
