@@ -202,6 +202,17 @@ def since_for(last_days: float | None, now: Callable[[], dt.datetime]) -> float 
 
 # --- what both bot transports and providers share ------------------------------------------------
 
+def bot_options(settings: Mapping[str, Any], limiter: Callable[[float], RateLimiter]) -> dict[str, Any]:
+    """A bot provider's keyword arguments from its settings (`ProviderClass.from_settings`): `api_url`,
+    `proxy_url`, `ca_bundle` and `take_over_webhook` where given, and `rate_limit` through the network's
+    `rate.py` `limiter`; what is not given keeps the provider's default."""
+    options = {key: settings[key] for key in ("api_url", "proxy_url", "ca_bundle") if settings.get(key)}
+    options["take_over_webhook"] = bool(settings.get("take_over_webhook", False))
+    rate = settings.get("rate_limit")
+    options["rate_limiter"] = limiter(float(rate)) if rate is not None else None
+    return options
+
+
 MAX_INLINE_WAIT = 5.0  # a "wait" hint up to this long is slept through; longer ones are raised
 CONNECT_TIMEOUT = 10.0
 

@@ -41,6 +41,7 @@ from providers.base import (
 from providers.botapi import (
     BotProviderBase,
     OutcomeUnknown,
+    bot_options,
     check_ca_bundle,
     check_proxy_url,
     decode_offset,
@@ -144,18 +145,9 @@ class TelegramProvider(BotProviderBase):
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> TelegramProvider:
-        """A provider from its network's settings (token revealed): `token`, and optionally `api_url`,
-        `proxy_url`, `ca_bundle`, `take_over_webhook` and `rate_limit` (requests per second, at the pace of
-        `rate.py`). The configuration has no `networks.telegram` section yet: nothing builds one today."""
-        rate = settings.get("rate_limit")
-        return cls(
-            str(settings["token"]),
-            api_url=str(settings.get("api_url") or "https://api.telegram.org"),
-            proxy_url=settings.get("proxy_url") or None,
-            ca_bundle=settings.get("ca_bundle") or None,
-            take_over_webhook=bool(settings.get("take_over_webhook", False)),
-            rate_limiter=rate_limiter(float(rate)) if rate is not None else None,
-        )
+        """A provider from its network's settings (token revealed): `token`, and what `bot_options` reads.
+        The configuration has no `networks.telegram` section yet: nothing builds one today."""
+        return cls(str(settings["token"]), **bot_options(settings, rate_limiter))
 
     # --- the bot ----------------------------------------------------------------------------------
     def bot_identity(self) -> tuple[str, str]:
