@@ -22,39 +22,14 @@ from .envelope import (
     ok,
 )
 from .envelope import error as error_response
+from .operations import OPERATIONS, request_value
 from .profiles import get_profile
 from .schema import Schema
 from .storage import USERS_PREFIX, Record, Store, User, split_ws_id
 from .transactions import PendingSave, Transactions
 from .workflows import ON_EVERY_SAVE, RequestScope, Task, Workflow, Workflows
 
-# name -> (HTTP method whose superglobal holds the params, prelogin, registered params)
-OPERATIONS: dict[str, tuple[str, bool, tuple[str, ...]]] = {
-    "getchallenge": ("GET", True, ("username",)),
-    "login": ("POST", True, ("username", "accessKey")),
-    "extendsession": ("POST", True, ()),
-    "logout": ("POST", False, ("sessionName",)),
-    "listtypes": ("GET", False, ("fieldTypeList",)),
-    "describe": ("GET", False, ("elementType",)),
-    "create": ("POST", False, ("elementType", "element")),
-    "retrieve": ("GET", False, ("id",)),
-    "update": ("POST", False, ("element",)),
-    "revise": ("POST", False, ("element",)),
-    "delete": ("POST", False, ("id",)),
-    "query": ("GET", False, ("query",)),
-    "sync": ("GET", False, ("modifiedTime", "elementType")),
-    "relatedtypes": ("GET", False, ("elementType",)),
-    "retrieve_related": ("GET", False, ("id", "relatedType", "relatedLabel")),
-    "query_related": ("GET", False, ("query", "id", "relatedLabel")),
-    "add_related": ("POST", False, ("sourceRecordId", "relatedRecordId", "relationIdLabel")),
-}
 DEFAULT_ACCESS_KEY = "sandboxAccessKey01"
-
-
-def _request_value(request: Request, name: str) -> str | None:
-    """$_REQUEST: the query string, overridden by the form body."""
-    value = request.arg(name, source="form")
-    return value if value is not None else request.arg(name)
 
 
 class VtigerSandbox(SandboxServer):
@@ -178,7 +153,7 @@ class VtigerSandbox(SandboxServer):
 
     # --- HTTP ---------------------------------------------------------------------------------------
     def operation_of(self, request: Request) -> str:
-        return (_request_value(request, "operation") or "").lower()
+        return (request_value(request, "operation") or "").lower()
 
     def handle(self, request: Request) -> Response:
         if request.path != "/webservice.php":
@@ -192,7 +167,7 @@ class VtigerSandbox(SandboxServer):
         for name in names:
             value = request.arg(name, source=source)
             params[name] = value if value not in ("", "0") else None  # PHP-falsy means absent
-        session_name = _request_value(request, "sessionName")
+        session_name = request_value(request, "sessionName")
         with self.lock:
             if request.operation in self._expire_on:
                 self._expire_on.discard(request.operation)

@@ -55,8 +55,11 @@ def _serve(status: Any, clock: Clock) -> WebhookServer:
 @pytest.fixture
 def server(store: Store, health: Health) -> Iterator[Server]:
     clock = Clock()
-    status = lambda: build_status(outbox=store.outbox, events=store.events,  # noqa: E731
-                                  health=health.snapshot, version="9.9.9", crm_url="http://crm.example/")
+
+    def status() -> dict[str, Any]:
+        return build_status(outbox=store.outbox, events=store.events, health=health.snapshot,
+                            version="9.9.9", crm_url="http://crm.example/")
+
     with _serve(status, clock) as running:
         yield Server(running.url, clock)
 

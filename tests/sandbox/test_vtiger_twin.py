@@ -99,19 +99,18 @@ def test_comments_of_a_deleted_contact_are_still_found(ws: Ws, crm: VtigerSandbo
 
 
 def test_error_wording_as_recorded(ws: Ws, crm: VtigerSandbox) -> None:  # noqa: F811
-    syntax = {
-        "SELECT id FROM Contacts WHERE vk_url IS NULL;":
-            "Syntax Error on line 1: token 'IS' Unexpected VALUE(IS), "
-            "expected one of: EQ,LT,GT,LTE,GTE,NE,IN,LIKE",
-        "SELECT id FROM Contacts WHERE vk_url <> 'x';":
-            "Syntax Error on line 1: token '>' Unexpected GT(>), expected one of: VALUE",
-        "SELECT id FROM Contacts; SELECT 1;":
-            "Syntax Error on line 1: token 'SELECT' Unexpected COLUMNNAME(SELECT), expected one of: ",
-        "SELECT id,, lastname FROM Contacts;":
-            "Syntax Error on line 1: token ',' Unexpected COMMA(,), expected one of: SELECT",
-        "SELECT id FROM Contacts ORDER id;": "There is an syntax error in query",
-    }
-    for text, message in syntax.items():
+    head = "Syntax Error on line 1: token "
+    syntax = [
+        ("SELECT id FROM Contacts WHERE vk_url IS NULL;",
+         head + "'IS' Unexpected VALUE(IS), expected one of: EQ,LT,GT,LTE,GTE,NE,IN,LIKE"),
+        ("SELECT id FROM Contacts WHERE vk_url <> 'x';",
+         head + "'>' Unexpected GT(>), expected one of: VALUE"),
+        ("SELECT id FROM Contacts; SELECT 1;",
+         head + "'SELECT' Unexpected COLUMNNAME(SELECT), expected one of: "),
+        ("SELECT id,, lastname FROM Contacts;", head + "',' Unexpected COMMA(,), expected one of: SELECT"),
+        ("SELECT id FROM Contacts ORDER id;", "There is an syntax error in query"),
+    ]
+    for text, message in syntax:
         assert error_of(ws.query(text)) == ("QUERY_SYNTAX_ERROR", message)
     contact = crm.seed("Contacts", {"lastname": "Petrov"})
     assert ws.call("POST", "delete", id=contact)["success"]

@@ -22,6 +22,7 @@ from vtiger_ws import VtigerClient, VtigerError, vtql
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 WHEN = dt.datetime(2026, 11, 30, 10, 0, 0, tzinfo=MOSCOW)
+OWNER = "19x1"  # the admin of a fresh install, owner of what the quirks create
 
 
 class Raw:
