@@ -49,11 +49,15 @@ def small_fs(tmp_path: Path) -> Iterator[Path]:
         _mount(["umount", "-l", str(where)])
 
 
-def _fill(fs: Path) -> Path:
-    """Write a file until the filesystem has no byte left."""
-    filler = fs / "filler"
+def _fill(filler: Path) -> Path:
+    """Write into `filler` (made before the daemon started) until the filesystem has no byte left.
+
+    The file exists beforehand because opening a new file on a tmpfs at its limit can itself fail with
+    ENOSPC (seen once in CI), which would end the test before the bridge was ever asked anything.
+    """
     chunk = b"\0" * 65536
-    with filler.open("wb") as out:
+    with filler.open("r+b") as out:
+        out.seek(0, 2)
         for _ in range(FS_BYTES // len(chunk) + 16):
             try:
                 out.write(chunk)
@@ -79,10 +83,11 @@ def test_a_full_disk_gets_503_never_a_false_202(boxes: Boxes, tmp_path: Path, sm
     (client,) = add_clients(boxes, 1, "disk")
     config = write_config(tmp_path, boxes, state=small_fs / "state.sqlite3")
     answers: dict[int, int] = {}
+    (small_fs / "filler").touch()
     with Daemon(config) as daemon:
         url = daemon.url
         assert url is not None
-        filler = _fill(small_fs)
+        filler = _fill(small_fs / "filler")
         refused = None
         for n in range(60):  # SQLite may still find room in pages it already owns: go on until it cannot
             answer = post_event(url, _event(n, client.record))
