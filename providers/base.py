@@ -157,9 +157,7 @@ class Provider(Protocol):
         """Send a private message; the same `idempotency_key` never delivers twice."""
         ...
 
-    def fetch_messages(
-        self, cursor: str | None, limit: int
-    ) -> tuple[list[NetworkMessage], str | None]:
+    def fetch_messages(self, cursor: str | None, limit: int) -> tuple[list[NetworkMessage], str | None]:
         """Up to `limit` messages not returned before `cursor`, oldest first, and the next cursor.
 
         Calling again with the returned cursor continues without skipping or repeating a message,

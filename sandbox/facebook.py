@@ -73,14 +73,23 @@ __all__ = [
     "graph_time",
 ]
 
+
 class FacebookSandbox(SandboxServer):
     """`with FacebookSandbox() as fb:` — a Page, its token, the people who wrote to it."""
 
     name = "facebook"
 
-    def __init__(self, *, page_id: str = "104857600000001", page_name: str = "Bridge Test Page",
-                 page_token: str | None = None, app_secret: str | None = None,
-                 clock: UtcClock | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        page_id: str = "104857600000001",
+        page_name: str = "Bridge Test Page",
+        page_token: str | None = None,
+        app_secret: str | None = None,
+        clock: UtcClock | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
         super().__init__(host, port)
         self.page_id = page_id
         self.page_name = page_name
@@ -129,23 +138,29 @@ class FacebookSandbox(SandboxServer):
 
     def rate_limit(self, code: int = 613, *, operation: str | None = None, times: int | None = 1) -> None:
         """Answer the next call(s) with a Graph throttling error (4, 17, 32 or 613)."""
-        messages = {4: "(#4) Application request limit reached", 17: "(#17) User request limit reached",
-                    32: "(#32) Page request limit reached",
-                    613: "(#613) Calls to this api have exceeded the rate limit."}
+        messages = {
+            4: "(#4) Application request limit reached",
+            17: "(#17) User request limit reached",
+            32: "(#32) Page request limit reached",
+            613: "(#613) Calls to this api have exceeded the rate limit.",
+        }
         error = GraphError(code, messages.get(code, f"(#{code}) Rate limited"))
         self.faults.custom(lambda _r: error.response(), operation=operation, times=times)
 
     def deliver_then_drop(self, *, times: int = 1) -> None:
         """Deliver the next send(s) but drop the connection before answering (a lost response)."""
+
         def factory(request: Request) -> Response:
             self.handle(request)
             return cast(Response, DROP)
+
         self.faults.custom(factory, operation="send", times=times)
 
     def _append(self, person: Person, from_id: str, to_id: str, text: str) -> Message:
         raw = hashlib.sha256(f"{person.psid}:{next(self._ids)}".encode()).digest()[:24]
-        msg = Message("m_" + base64.urlsafe_b64encode(raw).decode().rstrip("="), self.clock(),
-                       from_id, to_id, text)
+        msg = Message(
+            "m_" + base64.urlsafe_b64encode(raw).decode().rstrip("="), self.clock(), from_id, to_id, text
+        )
         person.messages.append(msg)
         return msg
 
@@ -187,8 +202,9 @@ class FacebookSandbox(SandboxServer):
         if self.app_secret is not None:
             expected = hmac.new(self.app_secret.encode(), token.encode(), hashlib.sha256).hexdigest()
             if not hmac.compare_digest(params.get("appsecret_proof", ""), expected):
-                raise GraphError(100, "Invalid appsecret_proof provided in the API argument",
-                                 type_="GraphMethodException")
+                raise GraphError(
+                    100, "Invalid appsecret_proof provided in the API argument", type_="GraphMethodException"
+                )
 
     def _dispatch(self, request: Request, params: dict[str, str]) -> Response:
         op, parts = request.operation, self._parts(request)
@@ -200,10 +216,14 @@ class FacebookSandbox(SandboxServer):
             return self._thread_messages(parts[0], params)
         if op == "object" and request.method == "GET" and parts[0] in self._people:
             return self._profile(parts[0], params)
-        raise GraphError(100, f"Unsupported {request.method.lower()} request. Object with ID "
-                         f"'{parts[0] if parts else ''}' does not exist, cannot be loaded due to missing "
-                         "permissions, or does not support this operation.", subcode=33,
-                         type_="GraphMethodException")
+        raise GraphError(
+            100,
+            f"Unsupported {request.method.lower()} request. Object with ID "
+            f"'{parts[0] if parts else ''}' does not exist, cannot be loaded due to missing "
+            "permissions, or does not support this operation.",
+            subcode=33,
+            type_="GraphMethodException",
+        )
 
     # --- edges ------------------------------------------------------------------------------------
     @staticmethod
@@ -216,8 +236,9 @@ class FacebookSandbox(SandboxServer):
     def _check_enum(params: dict[str, str], name: str, values: frozenset[str]) -> None:
         value = params.get(name)
         if value is not None and value.upper() not in values:
-            raise GraphError(100, f"(#100) Param {name} must be one of {{{', '.join(sorted(values))}}} - "
-                                  f"got \"{value}\"")
+            raise GraphError(
+                100, f'(#100) Param {name} must be one of {{{", ".join(sorted(values))}}} - got "{value}"'
+            )
 
     def _send(self, params: dict[str, str]) -> Response:
         self._check_names(params, SEND_PARAMS)
@@ -250,16 +271,21 @@ class FacebookSandbox(SandboxServer):
         if person.last_inbound is None or now - person.last_inbound > window:
             raise GraphError(10, "(#10) This message is sent outside of allowed window.", subcode=2018278)
         msg = self._append(person, self.page_id, person.psid, text)
-        self._delivered.setdefault(person.psid, []).append({
-            "message_id": msg.id, "text": text, "messaging_type": messaging_type, "tag": tag, "sent_at": now})
+        self._delivered.setdefault(person.psid, []).append(
+            {"message_id": msg.id, "text": text, "messaging_type": messaging_type, "tag": tag, "sent_at": now}
+        )
         return Response.json({"recipient_id": person.psid, "message_id": msg.id})
 
     def _profile(self, psid: str, params: dict[str, str]) -> Response:
         person = self._people[psid]
         fields = (params.get("fields") or "first_name,last_name,profile_pic").split(",")
-        known = {"id": psid, "first_name": person.first_name, "last_name": person.last_name,
-                 "name": f"{person.first_name} {person.last_name}",
-                 "profile_pic": f"https://platform-lookaside.fbsbx.com/platform/profilepic/?psid={psid}&ext=1"}
+        known = {
+            "id": psid,
+            "first_name": person.first_name,
+            "last_name": person.last_name,
+            "name": f"{person.first_name} {person.last_name}",
+            "profile_pic": f"https://platform-lookaside.fbsbx.com/platform/profilepic/?psid={psid}&ext=1",
+        }
         for name in fields:
             if name not in known:
                 raise GraphError(100, f"(#100) Tried accessing nonexisting field ({name}) on node type User")
@@ -295,8 +321,11 @@ class FacebookSandbox(SandboxServer):
         if account == self.page_id:
             return {"name": self.page_name, "email": f"{account}@facebook.com", "id": account}
         person = self._people[account]
-        return {"name": f"{person.first_name} {person.last_name}", "email": f"{account}@facebook.com",
-                "id": account}
+        return {
+            "name": f"{person.first_name} {person.last_name}",
+            "email": f"{account}@facebook.com",
+            "id": account,
+        }
 
     def _thread_messages(self, thread_id: str, params: dict[str, str]) -> Response:
         self._check_names(params, THREAD_MESSAGES_PARAMS)
@@ -305,8 +334,13 @@ class FacebookSandbox(SandboxServer):
         fields = (params.get("fields") or "id,created_time").split(",")
         rows = []
         for msg in reversed(person.messages):
-            values = {"id": msg.id, "created_time": graph_time(msg.created), "message": msg.text,
-                      "from": self._who(msg.from_id), "to": {"data": [self._who(msg.to_id)]}}
+            values = {
+                "id": msg.id,
+                "created_time": graph_time(msg.created),
+                "message": msg.text,
+                "from": self._who(msg.from_id),
+                "to": {"data": [self._who(msg.to_id)]},
+            }
             rows.append({f: values[f] for f in fields if f in values} | {"id": msg.id})
         return self._page(rows, params, default_limit=25)
 
@@ -319,11 +353,13 @@ class FacebookSandbox(SandboxServer):
                 start = int(base64.urlsafe_b64decode(params["after"].encode()).decode()) + 1
             except ValueError:
                 raise GraphError(100, "(#100) Invalid cursor") from None
-        chunk = rows[start:start + limit]
+        chunk = rows[start : start + limit]
         body: dict[str, Any] = {"data": chunk}
         if chunk:
+
             def enc(i: int) -> str:
                 return base64.urlsafe_b64encode(str(i).encode()).decode()
+
             body["paging"] = {"cursors": {"before": enc(start), "after": enc(start + len(chunk) - 1)}}
             if start + len(chunk) < len(rows):
                 body["paging"]["next"] = f"{self.url}/...?after={enc(start + len(chunk) - 1)}"

@@ -52,8 +52,15 @@ class UtcClock:
 class GraphError(Exception):
     """Raised inside handlers; becomes the Graph error envelope."""
 
-    def __init__(self, code: int, message: str, *, subcode: int | None = None,
-                 type_: str = "OAuthException", status: int = 400) -> None:
+    def __init__(
+        self,
+        code: int,
+        message: str,
+        *,
+        subcode: int | None = None,
+        type_: str = "OAuthException",
+        status: int = 400,
+    ) -> None:
         super().__init__(message)
         self.code, self.message, self.subcode, self.type, self.status = code, message, subcode, type_, status
 

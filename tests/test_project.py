@@ -65,8 +65,11 @@ def _crm_door_breaches(path: Path) -> list[str]:
             found.append(f"{path}:{node.lineno} imports vtiger_ws")
         elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "vtiger_ws":
             found.append(f"{path}:{node.lineno} imports from vtiger_ws")
-        elif (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
-              and node.value.attr == "client"):
+        elif (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Attribute)
+            and node.value.attr == "client"
+        ):
             found.append(f"{path}:{node.lineno} uses .client.{node.attr}")
     return found
 
@@ -75,8 +78,12 @@ def test_the_crm_is_reached_only_through_bridge_crm() -> None:
     """`bridge/crm/` is the one door into vtiger: no other module of the bridge holds the webservice
     client."""
     door = ROOT / "bridge" / "crm"
-    breaches = [b for path in sorted((ROOT / "bridge").rglob("*.py")) if door not in path.parents
-                for b in _crm_door_breaches(path)]
+    breaches = [
+        b
+        for path in sorted((ROOT / "bridge").rglob("*.py"))
+        if door not in path.parents
+        for b in _crm_door_breaches(path)
+    ]
     assert breaches == []
 
 

@@ -16,7 +16,11 @@ EPOCH_START = 1_800_000_000.0  # 2027-01-15: the fake clock doubles as the epoch
 
 def make_provider(x: XSandbox, clock: FakeClock, **overrides: Any) -> XProvider:
     options: dict[str, Any] = {
-        "api_url": x.url, "clock": clock, "sleep": clock.sleep, "wall_clock": clock, "timeout": 5.0,
+        "api_url": x.url,
+        "clock": clock,
+        "sleep": clock.sleep,
+        "wall_clock": clock,
+        "timeout": 5.0,
         "rate_limiter": RateLimiter(50.0, 50, clock=clock, sleep=clock.sleep),
     }
     options.update(overrides)

@@ -38,8 +38,9 @@ class QueriesMixin:
         columns = list(fields) if fields is not None else list(self.describe(module).queryable_fields())
         return columns + [name for name in required if name not in columns]
 
-    def query_iter(self, module: str, *, fields: Sequence[str] | None = None,
-                   where: vtql.Condition | None = None) -> Iterator[dict[str, Any]]:
+    def query_iter(
+        self, module: str, *, fields: Sequence[str] | None = None, where: vtql.Condition | None = None
+    ) -> Iterator[dict[str, Any]]:
         """Every row of `module` matching `where`, in id order, paging by id (keyset, 100 per request).
 
         Rows added while iterating never make a row appear twice or go missing: each page asks for
@@ -55,13 +56,15 @@ class QueriesMixin:
         for page in keyset_pages(self.query, module, columns, where):
             yield from page
 
-    def query_all(self, module: str, *, fields: Sequence[str] | None = None,
-                  where: vtql.Condition | None = None) -> list[dict[str, Any]]:
+    def query_all(
+        self, module: str, *, fields: Sequence[str] | None = None, where: vtql.Condition | None = None
+    ) -> list[dict[str, Any]]:
         """`list(query_iter(...))`."""
         return list(self.query_iter(module, fields=fields, where=where))
 
-    def changed_since(self, module: str, modifiedtime: str | dt.datetime, *,
-                      fields: Sequence[str] | None = None) -> Iterator[dict[str, Any]]:
+    def changed_since(
+        self, module: str, modifiedtime: str | dt.datetime, *, fields: Sequence[str] | None = None
+    ) -> Iterator[dict[str, Any]]:
         """Records of `module` modified after `modifiedtime`, oldest change first (emulates `sync`).
 
         The real `sync` answers HTTP 500 on PHP >= 7.1, so this pages through

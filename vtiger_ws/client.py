@@ -45,6 +45,7 @@ LOGIN_RETRY_PAUSE = 0.2
 #: mismatch) or removed. ACCESSKEY_UNDEFINED and AUTHENTICATION_FAILURE never come from a race.
 _RACE_CODES = frozenset({"INVALID_USER_CREDENTIALS", "INVALID_AUTH_TOKEN"})
 
+
 class VtigerClient(QueriesMixin, RelationsMixin):
     """Client for one vtiger user on one CRM.
 
@@ -63,9 +64,17 @@ class VtigerClient(QueriesMixin, RelationsMixin):
         login_retries: login rounds repeated after a refusal that a concurrent challenge could explain.
     """
 
-    def __init__(self, url: str, username: str, access_key: str, *, timeout: Timeout = (5.0, 60.0),
-                 session: requests.Session | None = None, login_attempts: int = LOGIN_ATTEMPTS,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        url: str,
+        username: str,
+        access_key: str,
+        *,
+        timeout: Timeout = (5.0, 60.0),
+        session: requests.Session | None = None,
+        login_attempts: int = LOGIN_ATTEMPTS,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         if login_attempts < 1:
             raise ValueError("login_attempts must be at least 1")
         self._transport = Transport(url, timeout=timeout, session=session)
@@ -127,29 +136,54 @@ class VtigerClient(QueriesMixin, RelationsMixin):
                 pause = random.uniform(0.0, LOGIN_RETRY_PAUSE * 2 ** (attempt - 1))
                 # DEBUG: with a wrong key every round fails the same way, and the one error raised at
                 # the end says so; these lines would only bury it.
-                log.debug("vtiger login as %s refused (%s), possibly a concurrent login of the same user; "
-                          "trying again in %.2f s (round %d of %d)", self.username, exc.code, pause,
-                          attempt + 1, self._login_attempts)
+                log.debug(
+                    "vtiger login as %s refused (%s), possibly a concurrent login of the same user; "
+                    "trying again in %.2f s (round %d of %d)",
+                    self.username,
+                    exc.code,
+                    pause,
+                    attempt + 1,
+                    self._login_attempts,
+                )
             self.login_retries += 1
             self._sleep(pause)
             attempt += 1
 
     def _login_once(self) -> LoginInfo:
         """One getchallenge+login round."""
-        challenge = _expect(self._transport.call("getchallenge", {"username": self.username},
-                                                 subject=self.username), dict, "getchallenge", self.username)
+        challenge = _expect(
+            self._transport.call("getchallenge", {"username": self.username}, subject=self.username),
+            dict,
+            "getchallenge",
+            self.username,
+        )
         token = str(challenge.get("token", ""))
         key = hashlib.md5((token + self._access_key).encode("utf-8")).hexdigest()
-        result = _expect(self._transport.call("login", {"username": self.username, "accessKey": key},
-                                              subject=self.username, secrets=(key, self._access_key)),
-                         dict, "login", self.username)
+        result = _expect(
+            self._transport.call(
+                "login",
+                {"username": self.username, "accessKey": key},
+                subject=self.username,
+                secrets=(key, self._access_key),
+            ),
+            dict,
+            "login",
+            self.username,
+        )
         session_name = result.get("sessionName")
         if not isinstance(session_name, str) or not session_name:
-            raise VtigerProtocolError(f"vtiger login {self.username}: no sessionName in the answer",
-                                      status=200, body_excerpt="", operation="login", subject=self.username)
-        self._login_info = LoginInfo(user_id=VtigerId(str(result.get("userId", ""))),
-                                     version=str(result.get("version", "")),
-                                     vtiger_version=str(result.get("vtigerVersion", "")))
+            raise VtigerProtocolError(
+                f"vtiger login {self.username}: no sessionName in the answer",
+                status=200,
+                body_excerpt="",
+                operation="login",
+                subject=self.username,
+            )
+        self._login_info = LoginInfo(
+            user_id=VtigerId(str(result.get("userId", ""))),
+            version=str(result.get("version", "")),
+            vtiger_version=str(result.get("vtigerVersion", "")),
+        )
         self._session_name = session_name
         self.logins += 1
         log.info("vtiger login as %s succeeded", self.username)
@@ -198,12 +232,15 @@ class VtigerClient(QueriesMixin, RelationsMixin):
             return False
         return True
 
-    def _call(self, operation: str, params: Mapping[str, str], *, subject: str = "",
-              attempt: int = 0) -> Any:
+    def _call(self, operation: str, params: Mapping[str, str], *, subject: str = "", attempt: int = 0) -> Any:
         session_name = self._current_session()
         try:
-            return self._transport.call(operation, {**params, "sessionName": session_name}, subject=subject,
-                                        secrets=(session_name, self._access_key))
+            return self._transport.call(
+                operation,
+                {**params, "sessionName": session_name},
+                subject=subject,
+                secrets=(session_name, self._access_key),
+            )
         except VtigerSessionExpired:
             if attempt >= MAX_RELOGINS:
                 raise
@@ -221,8 +258,11 @@ class VtigerClient(QueriesMixin, RelationsMixin):
             entry = info.get(name) if isinstance(info, dict) else None
             entry = entry if isinstance(entry, dict) else {}
             types[ModuleName(name)] = ModuleType(
-                name=ModuleName(name), label=str(entry.get("label", "")),
-                singular=str(entry.get("singular", "")), is_entity=bool(entry.get("isEntity", False)))
+                name=ModuleName(name),
+                label=str(entry.get("label", "")),
+                singular=str(entry.get("singular", "")),
+                is_entity=bool(entry.get("isEntity", False)),
+            )
         return types
 
     def describe(self, module: str) -> ModuleDescription:
@@ -234,20 +274,28 @@ class VtigerClient(QueriesMixin, RelationsMixin):
         cached = self._describe_cache.get(module)
         if cached is not None:
             return cached
-        result = _expect(self._call("describe", {"elementType": module}, subject=module), dict,
-                         "describe", module)
+        result = _expect(
+            self._call("describe", {"elementType": module}, subject=module), dict, "describe", module
+        )
         description = ModuleDescription.from_json(result)
         with self._describe_lock:
             return self._describe_cache.setdefault(module, description)
 
     def relatedtypes(self, module: str) -> list[RelatedType]:
         """Relations of `module`: related module and the relation label for add_related/query_related."""
-        result = _expect(self._call("relatedtypes", {"elementType": module}, subject=module), dict,
-                         "relatedtypes", module)
+        result = _expect(
+            self._call("relatedtypes", {"elementType": module}, subject=module), dict, "relatedtypes", module
+        )
         info = result.get("information") or {}
-        return [RelatedType(module=ModuleName(str(v.get("name", ""))), label=str(v.get("label", label)),
-                            is_entity=str(v.get("isEntity", "")) in ("1", "True", "true"))
-                for label, v in (info.items() if isinstance(info, dict) else ()) if isinstance(v, dict)]
+        return [
+            RelatedType(
+                module=ModuleName(str(v.get("name", ""))),
+                label=str(v.get("label", label)),
+                is_entity=str(v.get("isEntity", "")) in ("1", "True", "true"),
+            )
+            for label, v in (info.items() if isinstance(info, dict) else ())
+            if isinstance(v, dict)
+        ]
 
     # --- records ------------------------------------------------------------------------------------
     def create(self, module: str, fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -257,8 +305,9 @@ class VtigerClient(QueriesMixin, RelationsMixin):
             VtigerInvalidRequest: MANDATORY_FIELDS_MISSING and the like.
             VtigerDuplicate: the module refuses duplicates (e.g. Accounts by name).
         """
-        result = self._call("create", {"elementType": module, "element": encode_element(fields)},
-                            subject=module)
+        result = self._call(
+            "create", {"elementType": module, "element": encode_element(fields)}, subject=module
+        )
         return dict(_expect(result, dict, "create", module))
 
     def retrieve(self, record_id: str) -> dict[str, Any]:
@@ -267,8 +316,9 @@ class VtigerClient(QueriesMixin, RelationsMixin):
         Raises:
             VtigerAccessDenied: also for a missing or deleted record (that is how vtiger says it).
         """
-        return dict(_expect(self._call("retrieve", {"id": record_id}, subject=record_id), dict,
-                            "retrieve", record_id))
+        return dict(
+            _expect(self._call("retrieve", {"id": record_id}, subject=record_id), dict, "retrieve", record_id)
+        )
 
     def update(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """Replace a record: `record` needs `id` and every mandatory field (e.g. a retrieved record).
@@ -276,14 +326,26 @@ class VtigerClient(QueriesMixin, RelationsMixin):
         Prefer `revise` for partial changes.
         """
         record_id = self._id_of(record)
-        return dict(_expect(self._call("update", {"element": encode_element(record)}, subject=record_id),
-                            dict, "update", record_id))
+        return dict(
+            _expect(
+                self._call("update", {"element": encode_element(record)}, subject=record_id),
+                dict,
+                "update",
+                record_id,
+            )
+        )
 
     def revise(self, fields_with_id: Mapping[str, Any]) -> dict[str, Any]:
         """Change only the given fields of the record `fields_with_id["id"]`; returns the full record."""
         record_id = self._id_of(fields_with_id)
-        return dict(_expect(self._call("revise", {"element": encode_element(fields_with_id)},
-                                       subject=record_id), dict, "revise", record_id))
+        return dict(
+            _expect(
+                self._call("revise", {"element": encode_element(fields_with_id)}, subject=record_id),
+                dict,
+                "revise",
+                record_id,
+            )
+        )
 
     def delete(self, record_id: str) -> None:
         """Delete (soft) the record `record_id`."""

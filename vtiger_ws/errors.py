@@ -41,8 +41,15 @@ class VtigerError(Exception):
 
     transient: bool = False
 
-    def __init__(self, message: str, *, code: str | int | None = None, server_message: str = "",
-                 operation: str = "", subject: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | int | None = None,
+        server_message: str = "",
+        operation: str = "",
+        subject: str = "",
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
@@ -122,8 +129,9 @@ class VtigerProtocolError(VtigerError):
         body_excerpt: the first characters of the body (secrets removed), for diagnosis.
     """
 
-    def __init__(self, message: str, *, status: int, body_excerpt: str, operation: str = "",
-                 subject: str = "") -> None:
+    def __init__(
+        self, message: str, *, status: int, body_excerpt: str, operation: str = "", subject: str = ""
+    ) -> None:
         super().__init__(message, operation=operation, subject=subject)
         self.status = status
         self.body_excerpt = body_excerpt
@@ -139,22 +147,49 @@ class VtigerConnectionError(VtigerError):
 
 
 _CODES: dict[type[VtigerError], tuple[str | int, ...]] = {
-    VtigerSessionExpired: ("INVALID_SESSIONID", "SESSION_EXPIRED", "SESSION_LEFT_IDLE",
-                           "AUTHENTICATION_REQUIRED"),
-    VtigerCredentialsError: ("INVALID_AUTH_TOKEN", "INVALID_USER_CREDENTIALS", "ACCESSKEY_UNDEFINED",
-                             "AUTHENTICATION_FAILURE"),
+    VtigerSessionExpired: (
+        "INVALID_SESSIONID",
+        "SESSION_EXPIRED",
+        "SESSION_LEFT_IDLE",
+        "AUTHENTICATION_REQUIRED",
+    ),
+    VtigerCredentialsError: (
+        "INVALID_AUTH_TOKEN",
+        "INVALID_USER_CREDENTIALS",
+        "ACCESSKEY_UNDEFINED",
+        "AUTHENTICATION_FAILURE",
+    ),
     VtigerAccessDenied: ("ACCESS_DENIED",),
-    VtigerInvalidRequest: ("MANDATORY_FIELDS_MISSING", "QUERY_SYNTAX_ERROR", "INVALID_ID_ATTRIBUTE",
-                           "REFERENCE_INVALID", "UNKOWN_ENTITY", "OPERATION_NOT_SUPPORTED",
-                           "UNKNOWN_OPERATION", "LEAD_ALREADY_CONVERTED", "INVALID_POTENTIAL_FOR_CONVERTLEAD",
-                           "POTENTIAL_ALREADY_CONVERTED", "CURRENCY_INACTIVE", "INVALID_OLD_PASSWORD",
-                           "NEW_PASSWORD_MISMATCH", "PASSWORD_NOT_STRONG"),
+    VtigerInvalidRequest: (
+        "MANDATORY_FIELDS_MISSING",
+        "QUERY_SYNTAX_ERROR",
+        "INVALID_ID_ATTRIBUTE",
+        "REFERENCE_INVALID",
+        "UNKOWN_ENTITY",
+        "OPERATION_NOT_SUPPORTED",
+        "UNKNOWN_OPERATION",
+        "LEAD_ALREADY_CONVERTED",
+        "INVALID_POTENTIAL_FOR_CONVERTLEAD",
+        "POTENTIAL_ALREADY_CONVERTED",
+        "CURRENCY_INACTIVE",
+        "INVALID_OLD_PASSWORD",
+        "NEW_PASSWORD_MISMATCH",
+        "PASSWORD_NOT_STRONG",
+    ),
     VtigerNotFound: ("RECORD_NOT_FOUND",),
     VtigerDuplicate: (0,),
-    VtigerServerError: ("INTERNAL_SERVER_ERROR", "DATABASE_QUERY_ERROR", "LEAD_RELATEDLIST_UPDATE_FAILED",
-                        "FAILED_TO_CREATE_RELATION", "FAILED_TO_MARK_LEAD_CONVERTED",
-                        "FAILED_TO_MARK_POTENTIAL_CONVERTED", "POTENTIAL_RELATEDLIST_UPDATE_FAILED",
-                        "FAILED_TO_CREATE", "FAILED_TO_UPDATE", "CHANGE_PASSWORD_FAILURE"),
+    VtigerServerError: (
+        "INTERNAL_SERVER_ERROR",
+        "DATABASE_QUERY_ERROR",
+        "LEAD_RELATEDLIST_UPDATE_FAILED",
+        "FAILED_TO_CREATE_RELATION",
+        "FAILED_TO_MARK_LEAD_CONVERTED",
+        "FAILED_TO_MARK_POTENTIAL_CONVERTED",
+        "POTENTIAL_RELATEDLIST_UPDATE_FAILED",
+        "FAILED_TO_CREATE",
+        "FAILED_TO_UPDATE",
+        "CHANGE_PASSWORD_FAILURE",
+    ),
 }
 
 #: vtiger error code -> exception class (the registry; anything else is VtigerUnknownError).
@@ -192,5 +227,10 @@ def error_from_envelope(error: Any, *, operation: str, subject: str = "") -> Vti
     about = f" {subject}" if subject else ""
     shown_code = "duplicate (code 0)" if code == 0 else str(code if code is not None else raw_code)
     message = f"vtiger {operation}{about} failed: {shown_code}: {server_message}".rstrip(": ")
-    return cls(message, code=code if code is not None else raw_code, server_message=server_message,
-               operation=operation, subject=subject)
+    return cls(
+        message,
+        code=code if code is not None else raw_code,
+        server_message=server_message,
+        operation=operation,
+        subject=subject,
+    )

@@ -58,10 +58,14 @@ class FieldInfo:
     def from_json(cls, data: dict[str, Any]) -> FieldInfo:
         type_info = data.get("type") or {}
         return cls(
-            name=str(data.get("name", "")), label=str(data.get("label", "")),
+            name=str(data.get("name", "")),
+            label=str(data.get("label", "")),
             type_name=str(type_info.get("name", "")) if isinstance(type_info, dict) else "",
-            mandatory=bool(data.get("mandatory", False)), editable=bool(data.get("editable", False)),
-            nullable=bool(data.get("nullable", True)), default=str(data.get("default") or ""), raw=data,
+            mandatory=bool(data.get("mandatory", False)),
+            editable=bool(data.get("editable", False)),
+            nullable=bool(data.get("nullable", True)),
+            default=str(data.get("default") or ""),
+            raw=data,
         )
 
 
@@ -78,7 +82,8 @@ class ModuleDescription:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ModuleDescription:
         return cls(
-            name=ModuleName(str(data.get("name", ""))), label=str(data.get("label", "")),
+            name=ModuleName(str(data.get("name", ""))),
+            label=str(data.get("label", "")),
             id_prefix=str(data.get("idPrefix", "")),
             fields=tuple(FieldInfo.from_json(f) for f in data.get("fields") or () if isinstance(f, dict)),
             raw=data,

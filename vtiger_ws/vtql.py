@@ -22,8 +22,25 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 __all__ = [
-    "MAX_LIMIT", "Condition", "and_", "contains", "endswith", "eq", "ge", "gt", "identifier", "in_", "le",
-    "like", "like_escape", "lt", "ne", "or_", "quote", "select", "startswith",
+    "MAX_LIMIT",
+    "Condition",
+    "and_",
+    "contains",
+    "endswith",
+    "eq",
+    "ge",
+    "gt",
+    "identifier",
+    "in_",
+    "le",
+    "like",
+    "like_escape",
+    "lt",
+    "ne",
+    "or_",
+    "quote",
+    "select",
+    "startswith",
 ]
 
 #: The server clamps every page to 100 rows (VTQL_Parser::buildSelectStmt).
@@ -66,8 +83,10 @@ def quote(value: Value) -> str:
     """
     text = _text(value)
     if text == "":
-        raise ValueError("VTQL cannot express the empty string literal '' (the server fails to lex it); "
-                         "select the rows and filter client-side instead")
+        raise ValueError(
+            "VTQL cannot express the empty string literal '' (the server fails to lex it); "
+            "select the rows and filter client-side instead"
+        )
     return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
@@ -207,9 +226,17 @@ def _columns(fields: Sequence[str] | None) -> str:
     return ",".join(names)
 
 
-def select(module: str, fields: Sequence[str] | None, *, where: Condition | None = None,
-           order_by: str | Sequence[str] | None = None, descending: bool = False,
-           limit: int | None = None, offset: int | None = None, terminate: bool = True) -> str:
+def select(
+    module: str,
+    fields: Sequence[str] | None,
+    *,
+    where: Condition | None = None,
+    order_by: str | Sequence[str] | None = None,
+    descending: bool = False,
+    limit: int | None = None,
+    offset: int | None = None,
+    terminate: bool = True,
+) -> str:
     """A complete VTQL SELECT.
 
     Args:

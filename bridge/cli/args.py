@@ -36,16 +36,20 @@ def record_id(crm: Crm, given: str, module: str | None) -> str:
         return text
     if text.isdigit():
         if module is None:
-            raise Failure(EXIT_USAGE,
+            raise Failure(
+                EXIT_USAGE,
                 f"{given!r} is a record number (record={text} in the CRM's address bar); say which module it "
                 f"belongs to, e.g. --module Contacts, or give the webservice id (for a Contact: "
-                f"{_prefix(crm, 'Contacts')}x{text})")
+                f"{_prefix(crm, 'Contacts')}x{text})",
+            )
         if module not in CLIENT_MODULES:
             raise Failure(EXIT_USAGE, f"--module must be one of {', '.join(CLIENT_MODULES)}, not {module!r}")
         return f"{_prefix(crm, module)}x{text}"
-    raise Failure(EXIT_USAGE,
+    raise Failure(
+        EXIT_USAGE,
         f"{given!r} is not a record: give the webservice id (e.g. {_prefix(crm, 'Contacts')}x5), or the "
-        "number from record=... in the CRM's address bar together with --module")
+        "number from record=... in the CRM's address bar together with --module",
+    )
 
 
 def _prefix(crm: Crm, module: str) -> str:
@@ -59,8 +63,11 @@ def checked_filter(crm: Crm, module: str, text: str) -> Filter:
     known = crm.field_names(module)
     for name in sorted(filter_fields(condition)):
         if name not in known:
-            raise Failure(EXIT_USAGE, f"{module} has no field {name!r}{_suggest(name, known)}; --where uses "
-                          "vtiger's field names (Settings -> Module Layouts & Fields), not the labels")
+            raise Failure(
+                EXIT_USAGE,
+                f"{module} has no field {name!r}{_suggest(name, known)}; --where uses "
+                "vtiger's field names (Settings -> Module Layouts & Fields), not the labels",
+            )
     return condition
 
 

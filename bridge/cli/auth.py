@@ -24,11 +24,17 @@ def cmd_auth(config: Config, args: argparse.Namespace, *, ask: Callable[[str], s
     x = config.networks.x
     base = x.api_url.rstrip("/")
     # The app's key and secret are needed for the flow, placeholders or not (X may still be disabled).
-    unset = [key for key in ("consumer_key", "consumer_secret")
-             if not getattr(x, key).reveal() or "CHANGE_ME" in getattr(x, key).reveal()]
+    unset = [
+        key
+        for key in ("consumer_key", "consumer_secret")
+        if not getattr(x, key).reveal() or "CHANGE_ME" in getattr(x, key).reveal()
+    ]
     if unset:
-        print(f"error: set networks.x.{' and networks.x.'.join(unset)} in {config.source} first (the app's "
-              "API key and secret from the X developer portal, Keys and tokens)", file=sys.stderr)
+        print(
+            f"error: set networks.x.{' and networks.x.'.join(unset)} in {config.source} first (the app's "
+            "API key and secret from the X developer portal, Keys and tokens)",
+            file=sys.stderr,
+        )
         return EXIT_CONFIG
 
     def refused(step: str, exc: Exception) -> int:
@@ -38,21 +44,29 @@ def cmd_auth(config: Config, args: argparse.Namespace, *, ask: Callable[[str], s
         if response is not None and response.text:
             said = ": " + " ".join(response.text.split())[:200]
         if isinstance(exc, TokenRequestDenied) and step == "request":
-            print(f"error: X refused the app's credentials (HTTP {status}{said}); check networks.x."
-                  "consumer_key and consumer_secret (API key and secret of the app)", file=sys.stderr)
+            print(
+                f"error: X refused the app's credentials (HTTP {status}{said}); check networks.x."
+                "consumer_key and consumer_secret (API key and secret of the app)",
+                file=sys.stderr,
+            )
         elif isinstance(exc, TokenRequestDenied):
-            print(f"error: X did not accept the PIN (HTTP {status}{said}). Run `auth x` again and type "
-                  "the PIN X shows after \"Authorize app\"; each PIN works once, for its own run.",
-                  file=sys.stderr)
+            print(
+                f"error: X did not accept the PIN (HTTP {status}{said}). Run `auth x` again and type "
+                'the PIN X shows after "Authorize app"; each PIN works once, for its own run.',
+                file=sys.stderr,
+            )
         elif isinstance(exc, TokenMissing):
-            print(f"error: X answered the {step} token request without a token; nothing changed",
-                  file=sys.stderr)
+            print(
+                f"error: X answered the {step} token request without a token; nothing changed",
+                file=sys.stderr,
+            )
         else:
             print(f"error: cannot reach X at {base} ({type(exc).__name__}); nothing changed", file=sys.stderr)
         return EXIT_STARTUP
 
-    with OAuth1Session(x.consumer_key.reveal(), client_secret=x.consumer_secret.reveal(),
-                       callback_uri="oob") as oauth:
+    with OAuth1Session(
+        x.consumer_key.reveal(), client_secret=x.consumer_secret.reveal(), callback_uri="oob"
+    ) as oauth:
         try:
             oauth.fetch_request_token(f"{base}/oauth/request_token", timeout=20)
         except (TokenRequestDenied, TokenMissing, requests.RequestException) as exc:
@@ -110,8 +124,11 @@ def _next_steps(config: Config, *, written: bool) -> None:
         steps.append("set networks.x.enabled: true")
     steps.append(f"run: vtiger-social-bridge -c {config.source} check")
     enabled = config.networks.x.enabled  # switching X on needs a restart, a new token only a reload
-    steps.append("reload the daemon (systemctl reload vtiger-social-bridge)" if enabled
-                 else "restart the daemon (systemctl restart vtiger-social-bridge)")
+    steps.append(
+        "reload the daemon (systemctl reload vtiger-social-bridge)"
+        if enabled
+        else "restart the daemon (systemctl restart vtiger-social-bridge)"
+    )
     print("next: " + "; ".join(f"{n}. {step}" for n, step in enumerate(steps, start=1)))
 
 
@@ -142,8 +159,11 @@ def _write_x_tokens(path: Path, token: str, secret: str) -> None:
     def scalar(value: str, style: str | None) -> str:
         if style == "'":
             return "'" + value.replace("'", "''") + "'"
-        if style is None and re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", value) and (
-                yaml.safe_load(value) == value):
+        if (
+            style is None
+            and re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", value)
+            and (yaml.safe_load(value) == value)
+        ):
             return value
         return json.dumps(value)  # a JSON string is a valid YAML double-quoted scalar
 
@@ -157,7 +177,7 @@ def _write_x_tokens(path: Path, token: str, secret: str) -> None:
         for key, value in (("access_token", token), ("access_token_secret", secret)):
             found = child(section[1], key)
             if found is None or not isinstance(found[1], yaml.ScalarNode):
-                raise ValueError(f"{path}: networks.x has no {key} value to replace (add `{key}: \"\"`)")
+                raise ValueError(f'{path}: networks.x has no {key} value to replace (add `{key}: ""`)')
             node = found[1]
             start, end = node.start_mark.index, node.end_mark.index
             if node.style is None and node.value == "":  # `access_token:` with nothing after it

@@ -26,14 +26,18 @@ def network_problem(config: Config, network: str, provider: Provider, exc: Provi
     if network == "vk" and denied:
         owner = _vk_community(provider)
         if owner is not None and owner[0] != section.group_id:
-            return (f"networks.vk.group_id is {section.group_id}, but this token belongs to the community "
-                    f"{owner[0]} ({owner[1]}): set group_id: {owner[0]}")
+            return (
+                f"networks.vk.group_id is {section.group_id}, but this token belongs to the community "
+                f"{owner[0]} ({owner[1]}): set group_id: {owner[0]}"
+            )
         return f"{exc} (networks.vk.token)"
     if isinstance(exc, ProviderUnavailable):
         code = exc.code if isinstance(exc.code, int) else None
         if (code is not None and 400 <= code < 500) or "not JSON" in str(exc) or "without a" in str(exc):
-            return (f"networks.{network}.api_url ({api_url}) does not lead to the {network} API "
-                    f"({exc}); fix it, or remove the key to use the default")
+            return (
+                f"networks.{network}.api_url ({api_url}) does not lead to the {network} API "
+                f"({exc}); fix it, or remove the key to use the default"
+            )
         return f"cannot reach {network} at {api_url}: {exc}"
     return f"{type(exc).__name__}: {exc}"
 

@@ -91,8 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     command("plugin", "where the vtiger-side files and the example configuration are, and how to install")
     zip_cmd = command("module-zip", "build the vtiger module package to import in Settings, Module Manager")
-    zip_cmd.add_argument("-o", "--output",
-                         help="zip file or folder to write (default: SocialBridge-VERSION.zip here)")
+    zip_cmd.add_argument(
+        "-o", "--output", help="zip file or folder to write (default: SocialBridge-VERSION.zip here)"
+    )
     demo = command("demo", "a narrated scenario against built-in sandboxes (no CRM needed)")
     demo.add_argument("--quiet", action="store_true", help="print only the summary")
     return parser

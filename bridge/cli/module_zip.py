@@ -45,7 +45,8 @@ def entries(source: Path | None = None, version: str | None = None) -> dict[str,
     version = version or package_version()
     manifest = (source / "manifest.xml").read_text(encoding="utf-8")
     manifest = manifest.replace("@VERSION@", version.split("+")[0]).replace(
-        "@EXPORTTIME@", dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S"))
+        "@EXPORTTIME@", dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+    )
     found: dict[str, bytes] = {"manifest.xml": manifest.encode("utf-8")}
     for path in _files(source):
         if _wanted(path, source):

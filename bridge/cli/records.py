@@ -26,8 +26,10 @@ LIST_AT_MOST = 50  # failures listed one by one at the end; the rest are counted
 
 
 def _missing(record: str, config: Config) -> str:
-    return (f"no record {record} in the CRM: it never existed, was deleted, or user "
-            f"{config.vtiger.username!r} may not see it")
+    return (
+        f"no record {record} in the CRM: it never existed, was deleted, or user "
+        f"{config.vtiger.username!r} may not see it"
+    )
 
 
 def _targets(parts: Parts, args: argparse.Namespace) -> list[str]:
@@ -47,8 +49,12 @@ def cmd_send(config: Config, args: argparse.Namespace, *, ask: Callable[[str], s
         if not records:
             print("no record matches")
             return EXIT_OK
-        if len(records) > CONFIRM_ABOVE and not args.yes and not ask_yes(
-            f"Send this message to {len(records)} records (one message record each)? [y/N] ", ask
+        if (
+            len(records) > CONFIRM_ABOVE
+            and not args.yes
+            and not ask_yes(
+                f"Send this message to {len(records)} records (one message record each)? [y/N] ", ask
+            )
         ):
             print("nothing sent")
             return EXIT_OK
@@ -59,8 +65,11 @@ def cmd_send(config: Config, args: argparse.Namespace, *, ask: Callable[[str], s
         # The daemon's outbox workers: each send goes out at its network's pace while the next records
         # are still being queued.
         jobs = config.jobs
-        with running(parts.sender, sweep_seconds=jobs.outbox_interval_seconds,
-                     grace_seconds=jobs.shutdown_grace_seconds) as workers:
+        with running(
+            parts.sender,
+            sweep_seconds=jobs.outbox_interval_seconds,
+            grace_seconds=jobs.shutdown_grace_seconds,
+        ) as workers:
             for n, record in enumerate(records, start=1):
                 try:
                     request = SendRequest(record, args.text, networks, requested_by="cli")
@@ -94,8 +103,9 @@ def _report_sends(sends: list[OutboxSend], refused: list[tuple[str, str]], *, ve
     failed: list[tuple[str, str]] = [(record, f"refused: {why}") for record, why in refused]
     waiting = 0
     for send in sends:
-        states = ", ".join(f"{t.network}: {t.state}" + (f" ({t.error_text})" if t.error_text else "")
-                           for t in send.targets)
+        states = ", ".join(
+            f"{t.network}: {t.state}" + (f" ({t.error_text})" if t.error_text else "") for t in send.targets
+        )
         if verbose:
             print(f"send {send.id} to {send.record_id}: {states}")
         for t in send.targets:
@@ -104,8 +114,7 @@ def _report_sends(sends: list[OutboxSend], refused: list[tuple[str, str]], *, ve
             elif t.state is not TargetState.SENT:
                 waiting += 1
     sent = sum(1 for s in sends for t in s.targets if t.state is TargetState.SENT)
-    print(f"{sent} delivered, {waiting} waiting for a retry (the daemon retries them), "
-          f"{len(failed)} failed")
+    print(f"{sent} delivered, {waiting} waiting for a retry (the daemon retries them), {len(failed)} failed")
     _list_failures(failed)
     return EXIT_RECORDS if failed else EXIT_OK
 
@@ -161,12 +170,15 @@ def cmd_backfill(config: Config, args: argparse.Namespace) -> int:
             progress.show(f"{before} records done; reading the next {len(ids)} and their profiles")
 
             def step(done: int, total: int | None, before: int = before) -> None:
-                progress.show(f"{before + done} records done, {counts['written']} filled, "
-                              f"{len(failed)} failed")
+                progress.show(
+                    f"{before + done} records done, {counts['written']} filled, {len(failed)} failed"
+                )
 
             reports = parts.profiles.import_batch(
-                args.module, where=parts.crm.among(ids, base),
-                dry_run=args.dry_run, progress=step,
+                args.module,
+                where=parts.crm.among(ids, base),
+                dry_run=args.dry_run,
+                progress=step,
             )
             for report in reports:
                 counts["done"] += 1
@@ -180,8 +192,10 @@ def cmd_backfill(config: Config, args: argparse.Namespace) -> int:
                 parts.store.kv.set(key, last)
         progress.done()
         verb = "would be filled" if args.dry_run else "filled"
-        print(f"{counts['done']} records: {counts['written']} {verb}, {counts['no_link']} without a social "
-              f"link, {len(failed)} failed")
+        print(
+            f"{counts['done']} records: {counts['written']} {verb}, {counts['no_link']} without a social "
+            f"link, {len(failed)} failed"
+        )
         _list_failures(failed)
         if not args.dry_run:
             parts.store.kv.delete(key)

@@ -48,8 +48,11 @@ def fetch_health(config: Config, timeout: float = 4.0) -> dict[str, Any] | None:
 
 def _health_line(health: dict[str, Any]) -> str:
     components = health.get("components") or {}
-    bad = [f"{name}: {c.get('state')}" + (f" ({c.get('reason')})" if c.get("reason") else "")
-           for name, c in components.items() if c.get("state") not in ("ok", "starting")]
+    bad = [
+        f"{name}: {c.get('state')}" + (f" ({c.get('reason')})" if c.get("reason") else "")
+        for name, c in components.items()
+        if c.get("state") not in ("ok", "starting")
+    ]
     if not bad:
         return "healthy"
     return "degraded: " + "; ".join(bad)
@@ -93,8 +96,10 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
             print("recent failures of workflow events:")
             for event in events:
                 payload = event.payload if isinstance(event.payload, dict) else {}
-                print(f"  {event.received_at:%Y-%m-%d %H:%M} {event.kind} {payload.get('id', '?')} "
-                      f"(event {event.event_id}): {event.error}")
+                print(
+                    f"  {event.received_at:%Y-%m-%d %H:%M} {event.kind} {payload.get('id', '?')} "
+                    f"(event {event.event_id}): {event.error}"
+                )
         for network in config.networks.enabled():
             at = store.cursors.last_import_at(network)
             print(

@@ -15,8 +15,11 @@ def ask_yes(question: str, ask: Callable[[str], object]) -> bool:
         answer = ask(question)
     except EOFError:
         print(file=sys.stderr)
-        raise Failure(EXIT_USAGE, "confirmation needed, but there is no terminal to ask on: add --yes to "
-                      "confirm on the command line") from None
+        raise Failure(
+            EXIT_USAGE,
+            "confirmation needed, but there is no terminal to ask on: add --yes to "
+            "confirm on the command line",
+        ) from None
     return str(answer).strip().lower() in ("y", "yes")
 
 

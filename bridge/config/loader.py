@@ -50,8 +50,13 @@ class ConfigError(Exception):
 class Loader:
     """Builds the typed config from the raw tree, collecting every error (see `shown` for what they echo)."""
 
-    def __init__(self, source: str, lines: dict[tuple[str, ...], int],
-                 optional: frozenset[tuple[str, ...]] = frozenset(), secrets: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        source: str,
+        lines: dict[tuple[str, ...], int],
+        optional: frozenset[tuple[str, ...]] = frozenset(),
+        secrets: Iterable[str] = (),
+    ) -> None:
         self.source = source
         self.lines = lines
         self.errors: list[str] = []
@@ -74,7 +79,8 @@ class Loader:
 
     def _may_be_secret(self, text: str) -> bool:
         return _looks_like_credential(text) or any(
-            text == secret or (len(secret) >= _MIN_PART and secret in text)
+            text == secret
+            or (len(secret) >= _MIN_PART and secret in text)
             or (len(text) >= _MIN_PART and text in secret)
             for secret in self.secrets
         )
@@ -247,8 +253,12 @@ def secret_values(raw: object, path: tuple[str, ...] = ()) -> list[str]:
 def _looks_like_credential(text: str) -> bool:
     """A single long word mixing letters and digits: how tokens, keys and secrets look, and how no key
     name, time zone, choice or URL the user means to show usually does."""
-    return (len(text) >= _CREDENTIAL_LENGTH and not any(c.isspace() for c in text)
-            and any(c.isdigit() for c in text) and any(c.isalpha() for c in text))
+    return (
+        len(text) >= _CREDENTIAL_LENGTH
+        and not any(c.isspace() for c in text)
+        and any(c.isdigit() for c in text)
+        and any(c.isalpha() for c in text)
+    )
 
 
 def _is_secret_path(path: tuple[str, ...]) -> bool:
@@ -336,8 +346,10 @@ def unknown_env(env: Mapping[str, str]) -> list[str]:
     for name in sorted(env):
         if name.upper().startswith(ENV_PREFIX + "_") and name not in known:
             close = difflib.get_close_matches(name.upper(), sorted(known), n=1)
-            found.append(f"environment variable {name} is not a setting of the bridge and is ignored"
-                         + (f" (did you mean {close[0]}?)" if close else ""))
+            found.append(
+                f"environment variable {name} is not a setting of the bridge and is ignored"
+                + (f" (did you mean {close[0]}?)" if close else "")
+            )
     return found
 
 

@@ -99,9 +99,11 @@ class App:
                 remember_emoji_proof(self.parts)
                 log.info("the CRM stores emoji (found one in its messages)")
             else:
-                log.info("emoji are written as readable names (e.g. :slightly_smiling_face:): the CRM "
-                         "holds no emoji yet to prove it can store them. If its database uses utf8mb4, "
-                         "set vtiger.supports_4byte_utf8: true")
+                log.info(
+                    "emoji are written as readable names (e.g. :slightly_smiling_face:): the CRM "
+                    "holds no emoji yet to prove it can store them. If its database uses utf8mb4, "
+                    "set vtiger.supports_4byte_utf8: true"
+                )
             crm.bmp_only = not found
             return
         crm.bmp_only = False

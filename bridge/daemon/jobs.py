@@ -102,13 +102,19 @@ def prune_state(parts: Parts, now: dt.datetime | None = None) -> int:
     """Drop old message texts and forget old finished rows (`state.keep_texts_days`/`forget_after_days`)."""
     state = parts.config.state
     with _timed(parts, "prune"):
-        report = parts.store.prune(now or dt.datetime.now(dt.UTC),
-                                   keep_texts=dt.timedelta(days=state.keep_texts_days),
-                                   forget_after=dt.timedelta(days=state.forget_after_days))
+        report = parts.store.prune(
+            now or dt.datetime.now(dt.UTC),
+            keep_texts=dt.timedelta(days=state.keep_texts_days),
+            forget_after=dt.timedelta(days=state.forget_after_days),
+        )
     if report.total:
-        log.info("state file: dropped the texts of %d send(s) and %d event(s), forgot %d send(s) and %d "
-                 "event(s)", report.send_texts_dropped, report.event_texts_dropped, report.sends_forgotten,
-                 report.events_forgotten)
+        log.info(
+            "state file: dropped the texts of %d send(s) and %d event(s), forgot %d send(s) and %d event(s)",
+            report.send_texts_dropped,
+            report.event_texts_dropped,
+            report.sends_forgotten,
+            report.events_forgotten,
+        )
     return report.total
 
 

@@ -56,8 +56,11 @@ class StateLock:
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
-            raise Failure(EXIT_CANTCREAT, f"cannot create the lock file {self.path} next to the state file "
-                          f"({exc.strerror}): the state folder must be writable by the bridge") from None
+            raise Failure(
+                EXIT_CANTCREAT,
+                f"cannot create the lock file {self.path} next to the state file "
+                f"({exc.strerror}): the state folder must be writable by the bridge",
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -67,10 +70,14 @@ class StateLock:
             if holder is not None:
                 since = f", running since {holder.since:%Y-%m-%d %H:%M:%S %Z}" if holder.since else ""
                 who = f"another bridge (pid {holder.pid}{since})"
-            raise Failure(EXIT_TEMPFAIL, (
-                f"{who} already runs on the state file {str(self.path)[:-5]}; two daemons on one state "
-                "file would do the same work twice. Stop it first (systemctl stop vtiger-social-bridge), "
-                "or give this one its own state.path")) from None
+            raise Failure(
+                EXIT_TEMPFAIL,
+                (
+                    f"{who} already runs on the state file {str(self.path)[:-5]}; two daemons on one state "
+                    "file would do the same work twice. Stop it first (systemctl stop vtiger-social-bridge), "
+                    "or give this one its own state.path"
+                ),
+            ) from None
         self._fd = fd
         self._info = {"pid": os.getpid(), "since": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()}
         self._write()

@@ -73,11 +73,12 @@ class Metrics:
 
         def read() -> Iterator[Any]:
             sends = CounterMetricFamily(
-                "bridge_sends", "Delivery attempts per network and outcome (daemon and CLI together)",
+                "bridge_sends",
+                "Delivery attempts per network and outcome (daemon and CLI together)",
                 labels=["network", "outcome"],
             )
             for key, count in sorted(kv.items(SEND_COUNTER_PREFIX).items()):
-                network, _, outcome = key[len(SEND_COUNTER_PREFIX):].partition(".")
+                network, _, outcome = key[len(SEND_COUNTER_PREFIX) :].partition(".")
                 sends.add_metric([network, outcome], int(count))
             yield sends
             if health is not None:

@@ -25,10 +25,14 @@ from bridge.daemon.wiring import Parts, build_provider, detect_language
 log = logging.getLogger(__name__)
 
 _NETWORKS = ("vk", "x", "facebook")
-_RELOADABLE_KEYS = frozenset({
-    "vtiger.language", "jobs.outbox_interval_seconds", "jobs.index_refresh_minutes",
-    "jobs.shutdown_grace_seconds",
-})
+_RELOADABLE_KEYS = frozenset(
+    {
+        "vtiger.language",
+        "jobs.outbox_interval_seconds",
+        "jobs.index_refresh_minutes",
+        "jobs.shutdown_grace_seconds",
+    }
+)
 
 
 def flatten(obj: object, prefix: str = "") -> dict[str, Any]:
@@ -67,8 +71,11 @@ def reload_config(parts: Parts, scheduler: Scheduler) -> Config:
     try:
         new = load_config(old.source)
     except ConfigError as exc:
-        log.error("SIGHUP: %s not reloaded, the running configuration stays: %s", old.source,
-                  " ".join(str(exc).split()))
+        log.error(
+            "SIGHUP: %s not reloaded, the running configuration stays: %s",
+            old.source,
+            " ".join(str(exc).split()),
+        )
         return old
     keys = changed_keys(old, new)
     if not keys:
@@ -82,8 +89,11 @@ def reload_config(parts: Parts, scheduler: Scheduler) -> Config:
     if applied:
         log.info("SIGHUP: reloaded %s", ", ".join(applied))
     if waiting:
-        log.warning("SIGHUP: %s changed but take effect only after a restart "
-                    "(systemctl restart vtiger-social-bridge); the running values stay", ", ".join(waiting))
+        log.warning(
+            "SIGHUP: %s changed but take effect only after a restart "
+            "(systemctl restart vtiger-social-bridge); the running values stay",
+            ", ".join(waiting),
+        )
     return effective
 
 

@@ -118,8 +118,13 @@ class Intake:
                 # The create got no answer (a timeout, a dropped connection, a page that is not the
                 # webservice's): vtiger may still commit it. Its claim runs out on its own; whoever takes the
                 # message over then looks it up in the CRM before writing, so it is never recorded twice.
-                log.warning("%s message %s: the CRM did not answer its create (%s); it is looked up in the "
-                            "CRM before anyone records it again", network, creating[0], exc)
+                log.warning(
+                    "%s message %s: the CRM did not answer its create (%s); it is looked up in the "
+                    "CRM before anyone records it again",
+                    network,
+                    creating[0],
+                    exc,
+                )
             else:
                 creating.clear()
             raise
@@ -129,7 +134,11 @@ class Intake:
         return report.busy == busy_before
 
     def _record_claimed(
-        self, network: str, messages: list[NetworkMessage], token: str, report: ImportReport,
+        self,
+        network: str,
+        messages: list[NetworkMessage],
+        token: str,
+        report: ImportReport,
         creating: list[str],
     ) -> None:
         provider = self.providers[network]
@@ -219,4 +228,3 @@ class Intake:
             report.leads_created += 1
             self.index.refresh()
         return [lead]
-

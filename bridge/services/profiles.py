@@ -69,7 +69,11 @@ class ProfileImporter:
 
     # --- one record ---------------------------------------------------------------------------------
     def import_record(
-        self, record_id: str, *, url: str | None = None, dry_run: bool = False,
+        self,
+        record_id: str,
+        *,
+        url: str | None = None,
+        dry_run: bool = False,
         record: Mapping[str, object] | None = None,
     ) -> ProfileReport:
         """Import the profile(s) behind the record's social URL fields (or behind `url`); `record`: the
@@ -195,8 +199,12 @@ class ProfileImporter:
 
     def _audit(self, report: ProfileReport) -> None:
         if report.changed:
-            log.info("profile of %s filled from %s: %s", report.record_id, ", ".join(report.networks),
-                     ", ".join(report.written))
+            log.info(
+                "profile of %s filled from %s: %s",
+                report.record_id,
+                ", ".join(report.networks),
+                ", ".join(report.written),
+            )
         if self.audit is None:
             return
         self.audit.profile_write(

@@ -111,9 +111,7 @@ class Sender:
         if networks:
             unknown = [n for n in networks if n not in self.providers]
             if unknown:
-                raise SendRefused(
-                    f"record {record_id}: unknown or disabled network(s): {', '.join(unknown)}"
-                )
+                raise SendRefused(f"record {record_id}: unknown or disabled network(s): {', '.join(unknown)}")
         try:
             module = self.crm.module_of(record_id)
         except ValueError as exc:
@@ -251,8 +249,13 @@ class Sender:
             # message found by looking for it (`duplicate`: the provider looked) proves nothing of the kind.
             return self._foreign(send, target, str(exc), new_key=answered and not sent.duplicate)
         if answered:
-            log.info("send %s to %s delivered on %s (message %s)", send.id, send.record_id, target.network,
-                     sent.message_id)
+            log.info(
+                "send %s to %s delivered on %s (message %s)",
+                send.id,
+                send.record_id,
+                target.network,
+                sent.message_id,
+            )
             if self.observer is not None:
                 self.observer(target.network, None)
         return True

@@ -32,8 +32,16 @@ _COLUMNS = "event_id, kind, payload, received_at, attempts, next_attempt_at, las
 
 
 def _event(r: Any) -> WebhookEvent:
-    return WebhookEvent(r[0], r[1], from_json(r[2]), require_time(r[3]), int(r[4]), from_db_time(r[5]),
-                        r[8] if r[7] is not None else r[6], from_db_time(r[7]))
+    return WebhookEvent(
+        r[0],
+        r[1],
+        from_json(r[2]),
+        require_time(r[3]),
+        int(r[4]),
+        from_db_time(r[5]),
+        r[8] if r[7] is not None else r[6],
+        from_db_time(r[7]),
+    )
 
 
 class WebhookEvents(Table):

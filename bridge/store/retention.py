@@ -64,8 +64,9 @@ def pruned_payload(payload: Any) -> str:
 class Retention(Table):
     """Pruning across the `outbox` and `webhook_event` tables (see the module docstring)."""
 
-    def prune(self, now: dt.datetime, *, keep_texts: dt.timedelta, forget_after: dt.timedelta,
-              batch: int = 500) -> PruneReport:
+    def prune(
+        self, now: dt.datetime, *, keep_texts: dt.timedelta, forget_after: dt.timedelta, batch: int = 500
+    ) -> PruneReport:
         """Drop texts of sends and events finished before `now - keep_texts`, and the rows of those
         finished before `now - forget_after` (see the module docstring)."""
         if keep_texts < dt.timedelta(0) or forget_after < keep_texts:
@@ -74,13 +75,22 @@ class Retention(Table):
         rows_before = to_db_time(now - forget_after)
         sends_forgotten = self._in_batches(
             "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox"
-            " WHERE done_at IS NOT NULL AND done_at < ? LIMIT ?)", rows_before, batch)
+            " WHERE done_at IS NOT NULL AND done_at < ? LIMIT ?)",
+            rows_before,
+            batch,
+        )
         events_forgotten = self._in_batches(
             "DELETE FROM webhook_event WHERE event_id IN (SELECT event_id FROM webhook_event"
-            " WHERE done_at IS NOT NULL AND done_at < ? LIMIT ?)", rows_before, batch)
+            " WHERE done_at IS NOT NULL AND done_at < ? LIMIT ?)",
+            rows_before,
+            batch,
+        )
         send_texts = self._in_batches(
             "UPDATE outbox SET text = '' WHERE id IN (SELECT id FROM outbox"
-            " WHERE done_at IS NOT NULL AND done_at < ? AND text != '' LIMIT ?)", texts_before, batch)
+            " WHERE done_at IS NOT NULL AND done_at < ? AND text != '' LIMIT ?)",
+            texts_before,
+            batch,
+        )
         event_texts = 0
         while True:
             with self._db.transaction() as conn:

@@ -26,7 +26,6 @@ class IndexRow:
     modifiedtime: str | None = None  # the CRM's own modifiedtime text, used as the refresh watermark
 
 
-
 @dataclass(frozen=True, slots=True)
 class IndexKey:
     module: str

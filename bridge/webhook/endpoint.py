@@ -47,17 +47,26 @@ StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 _REASONS = {
-    200: "OK", 202: "Accepted", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
-    411: "Length Required", 413: "Content Too Large", 415: "Unsupported Media Type",
-    422: "Unprocessable Content", 500: "Internal Server Error", 503: "Service Unavailable",
+    200: "OK",
+    202: "Accepted",
+    401: "Unauthorized",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    411: "Length Required",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
 }
 _JSON = "application/json; charset=utf-8"
 _TEXT_CHARSETS = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
 
 
 class HttpError(Exception):
-    def __init__(self, status: int, code: str, message: str,
-                 headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
@@ -65,17 +74,26 @@ class HttpError(Exception):
         self.headers = dict(headers or {})
 
 
-def _respond(start_response: StartResponse, status: int, body: bytes, content_type: str,
-             extra: Mapping[str, str] | None = None) -> list[bytes]:
-    headers = [("Content-Type", content_type), ("Content-Length", str(len(body))),
-               ("Cache-Control", "no-store")]
+def _respond(
+    start_response: StartResponse,
+    status: int,
+    body: bytes,
+    content_type: str,
+    extra: Mapping[str, str] | None = None,
+) -> list[bytes]:
+    headers = [
+        ("Content-Type", content_type),
+        ("Content-Length", str(len(body))),
+        ("Cache-Control", "no-store"),
+    ]
     headers.extend((extra or {}).items())
     start_response(f"{status} {_REASONS.get(status, 'Error')}", headers)
     return [body]
 
 
-def _json(start_response: StartResponse, status: int, payload: Any,
-          extra: Mapping[str, str] | None = None) -> list[bytes]:
+def _json(
+    start_response: StartResponse, status: int, payload: Any, extra: Mapping[str, str] | None = None
+) -> list[bytes]:
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return _respond(start_response, status, body, _JSON, extra)
 
@@ -148,15 +166,24 @@ def make_app(
         if media not in ("application/json", "application/x-www-form-urlencoded") or (
             charset is not None and charset not in _TEXT_CHARSETS
         ):
-            raise HttpError(415, "unsupported_media_type", "Content-Type must be application/json or"
-                            " application/x-www-form-urlencoded (UTF-8)")
+            raise HttpError(
+                415,
+                "unsupported_media_type",
+                "Content-Type must be application/json or application/x-www-form-urlencoded (UTF-8)",
+            )
         return decode_json(body) if media == "application/json" else decode_form(body)
 
     def signed_body(environ: dict[str, Any]) -> bytes:
         """The request's body, once its signature is verified (401 otherwise)."""
         body = _read_body(environ, max_body)
-        failure = verify(secret, body, environ.get("HTTP_X_BRIDGE_TIMESTAMP"),
-                         environ.get("HTTP_X_BRIDGE_SIGNATURE"), clock(), max_skew)
+        failure = verify(
+            secret,
+            body,
+            environ.get("HTTP_X_BRIDGE_TIMESTAMP"),
+            environ.get("HTTP_X_BRIDGE_SIGNATURE"),
+            clock(),
+            max_skew,
+        )
         if failure is not None:
             raise HttpError(401, failure.code, failure.message)
         return body
@@ -170,22 +197,33 @@ def make_app(
         except EventError as exc:
             raise HttpError(422, exc.code, exc.message) from exc
         if max_event_age is not None and clock() - event.ts > max_event_age:
-            log.warning("webhook: refused %s %s %s from %s: older than the %d days event ids are kept",
-                        event.event, event.module, event.record_id, _day(event.ts), max_event_age // 86400)
-            raise HttpError(422, "event_too_old",
-                            f"the event was created {_day(event.ts)}, longer ago than the bridge keeps event"
-                            " ids (state.forget_after_days); it was not processed")
+            log.warning(
+                "webhook: refused %s %s %s from %s: older than the %d days event ids are kept",
+                event.event,
+                event.module,
+                event.record_id,
+                _day(event.ts),
+                max_event_age // 86400,
+            )
+            raise HttpError(
+                422,
+                "event_too_old",
+                f"the event was created {_day(event.ts)}, longer ago than the bridge keeps event"
+                " ids (state.forget_after_days); it was not processed",
+            )
         try:
             fresh = accept(event)
         except Exception as exc:
             # Never claim acceptance of what was not stored: the sender logs the 503 and vtiger keeps
             # the record; the event can be re-triggered. Log the type only, the message may hold data.
             log.error("webhook: storing event %s failed (%s)", event.event_id, type(exc).__name__)
-            raise HttpError(503, "store_unavailable",
-                            "the event could not be stored; try again later") from exc
+            raise HttpError(
+                503, "store_unavailable", "the event could not be stored; try again later"
+            ) from exc
         if fresh:
-            log.info("webhook: accepted %s %s %s as %s", event.event, event.module, event.record_id,
-                     event.event_id)
+            log.info(
+                "webhook: accepted %s %s %s as %s", event.event, event.module, event.record_id, event.event_id
+            )
             seen("accepted")
             return _json(start_response, 202, {"accepted": True, "event_id": event.event_id})
         seen("duplicate")
@@ -262,8 +300,15 @@ def _refused(environ: Mapping[str, Any], err: HttpError) -> None:
     caller = str(environ.get("REMOTE_ADDR") or "unknown address")
     path = str(environ.get("PATH_INFO") or "")[:100]
     level = logging.WARNING if path in (EVENTS_PATH, STATUS_PATH) else logging.INFO
-    log.log(level, "webhook: refused %s %r from %s: %s (%s)", environ.get("REQUEST_METHOD", "?"), path,
-            caller, err.code, err.message)
+    log.log(
+        level,
+        "webhook: refused %s %r from %s: %s (%s)",
+        environ.get("REQUEST_METHOD", "?"),
+        path,
+        caller,
+        err.code,
+        err.message,
+    )
 
 
 def store_acceptor(events: WebhookEvents) -> Accept:

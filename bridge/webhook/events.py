@@ -44,10 +44,21 @@ _TS_TEXT = re.compile(r"[0-9]{1,12}(\.[0-9]{1,9})?")
 _DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
 _BOOLS: dict[Any, bool] = {True: True, False: False, "1": True, "0": False, "true": True, "false": False}
 _ID_ALIASES = ("id", "record_id", "recordId", "recordid", "crmid")
-_KNOWN = frozenset({
-    "event", "module", "data", "changed", "event_id", "ts", "text", "networks", "modifiedtime", "is_new",
-    *_ID_ALIASES,
-})
+_KNOWN = frozenset(
+    {
+        "event",
+        "module",
+        "data",
+        "changed",
+        "event_id",
+        "ts",
+        "text",
+        "networks",
+        "modifiedtime",
+        "is_new",
+        *_ID_ALIASES,
+    }
+)
 _MAX_FORM_FIELDS = 1000
 
 
@@ -83,8 +94,12 @@ class Event:
     def to_payload(self) -> dict[str, Any]:
         """A JSON-ready dict in the native shape (what the store keeps)."""
         payload: dict[str, Any] = {
-            "event": self.event, "module": self.module, "id": self.record_id, "event_id": self.event_id,
-            "ts": self.ts, "data": self.data,
+            "event": self.event,
+            "module": self.module,
+            "id": self.record_id,
+            "event_id": self.event_id,
+            "ts": self.ts,
+            "data": self.data,
         }
         if self.changed is not None:
             payload["changed"] = self.changed
@@ -140,8 +155,13 @@ def decode_json(body: bytes) -> Any:
 def decode_form(body: bytes) -> dict[str, Any]:
     """A form body: either one `payload` field holding the JSON, or flat fields (strings)."""
     try:
-        pairs = parse_qsl(body.decode("ascii"), keep_blank_values=True, strict_parsing=False,
-                          errors="strict", max_num_fields=_MAX_FORM_FIELDS)
+        pairs = parse_qsl(
+            body.decode("ascii"),
+            keep_blank_values=True,
+            strict_parsing=False,
+            errors="strict",
+            max_num_fields=_MAX_FORM_FIELDS,
+        )
     except ValueError as exc:  # undecodable bytes or escapes, too many fields
         raise EventError("malformed_form", "body is not a valid UTF-8 form of at most 1000 fields") from exc
     fields: dict[str, Any] = {}
@@ -276,8 +296,15 @@ def parse_event(
         raise EventError("invalid_event", "fields 'text' and 'networks' are only valid for event 'send'")
     data = _data(obj)
     return Event(
-        event=kind, module=module, record_id=ws_id, event_id=event_id,
+        event=kind,
+        module=module,
+        record_id=ws_id,
+        event_id=event_id,
         ts=_timestamp(obj.get("ts"), default_ts),
-        data=data, changed=_changed(obj.get("changed")), text=text, networks=networks,
-        modifiedtime=_modifiedtime(obj, data), is_new=_is_new(obj.get("is_new")),
+        data=data,
+        changed=_changed(obj.get("changed")),
+        text=text,
+        networks=networks,
+        modifiedtime=_modifiedtime(obj, data),
+        is_new=_is_new(obj.get("is_new")),
     )

@@ -40,6 +40,7 @@ from bridge.webhook.send_field import FieldSends
 
 log = logging.getLogger(__name__)
 
+
 class EventProcessor:
     """Turns stored webhook events into work; every collaborator injected."""
 
@@ -67,8 +68,12 @@ class EventProcessor:
         self.clock = clock
         self.visibility_window = visibility_window
         self.sends = FieldSends(
-            crm=self.crm, sender=sender, kv=own_writes.kv, text_field=outgoing_text_field,
-            networks_field=outgoing_networks_field, own_writes=own_writes,
+            crm=self.crm,
+            sender=sender,
+            kv=own_writes.kv,
+            text_field=outgoing_text_field,
+            networks_field=outgoing_networks_field,
+            own_writes=own_writes,
         )
 
     @property
@@ -98,15 +103,22 @@ class EventProcessor:
                 if (now - stored.received_at).total_seconds() < self.visibility_window:
                     delay = retry_delay(stored.attempts)
                     self.events.defer(event.event_id, now + dt.timedelta(seconds=delay), str(exc))
-                    log.info("event %s (%s %s) waits: %s; next try in %.0f s",
-                             event.event_id, event.event, event.record_id, exc, delay)
+                    log.info(
+                        "event %s (%s %s) waits: %s; next try in %.0f s",
+                        event.event_id,
+                        event.event,
+                        event.record_id,
+                        exc,
+                        delay,
+                    )
                     waiting.add(event.record_id)
                     continue
                 error = self._give_up(event, exc)
             except (SendRefused, ValueError) as exc:  # about the event itself: retrying cannot help
                 error = str(exc)
-                log.warning("event %s (%s %s) not carried out: %s",
-                            event.event_id, event.event, event.record_id, exc)
+                log.warning(
+                    "event %s (%s %s) not carried out: %s", event.event_id, event.event, event.record_id, exc
+                )
             self.events.mark_done(event.event_id, error)
             handled += 1
         return handled

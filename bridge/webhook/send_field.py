@@ -63,8 +63,13 @@ class FieldSends:
         own_text = bool(event.text and event.text.strip())
         if event.text and own_text and (field_text is None or not same_value(event.text, field_text)):
             # A command carrying its own text (a Cloud webhook's `text` parameter): sent as it is.
-            request = SendRequest(event.record_id, event.text, networks=networks, event_id=event.event_id,
-                                  requested_by="workflow")
+            request = SendRequest(
+                event.record_id,
+                event.text,
+                networks=networks,
+                event_id=event.event_id,
+                requested_by="workflow",
+            )
             self.sender.enqueue(request, record=record)
             return
         if field_text is None:
@@ -74,23 +79,39 @@ class FieldSends:
             )
         if not field_text.strip():
             # Normal between sends, e.g. the workflow fired again for the bridge's own clearing.
-            log.info("event %s: %s of %s is empty, nothing to send",
-                     event.event_id, self.text_field, event.record_id)
+            log.info(
+                "event %s: %s of %s is empty, nothing to send",
+                event.event_id,
+                self.text_field,
+                event.record_id,
+            )
             return
         saved_at = event.modifiedtime or self.crm.modified_at(record)
         key = text_key(event.record_id, self.text_field, field_text)
         state: dict[str, Any] | None = self.kv.get(_STATE + event.record_id)
         cleared_at = str(state.get("cleared_at") or "") if state else ""
         if state and state.get("key") == key and (not cleared_at or saved_at <= cleared_at):
-            log.info("event %s: %s of %s still holds the text queued as send %s; not sent again",
-                     event.event_id, self.text_field, event.record_id, state.get("outbox_id"))
+            log.info(
+                "event %s: %s of %s still holds the text queued as send %s; not sent again",
+                event.event_id,
+                self.text_field,
+                event.record_id,
+                state.get("outbox_id"),
+            )
             if not cleared_at:
                 # An earlier attempt queued it but did not clear the field.
                 self._clear(event.record_id, field_text, state)
             return
-        outbox_id = self.sender.enqueue(SendRequest(event.record_id, field_text, networks=networks,
-                                                    event_id=event.event_id, requested_by="workflow"),
-                                        record=record)
+        outbox_id = self.sender.enqueue(
+            SendRequest(
+                event.record_id,
+                field_text,
+                networks=networks,
+                event_id=event.event_id,
+                requested_by="workflow",
+            ),
+            record=record,
+        )
         state = {"key": key, "outbox_id": outbox_id, "saved_at": saved_at, "cleared_at": ""}
         self.kv.set(_STATE + event.record_id, state)
         self._clear(event.record_id, field_text, state)

@@ -43,8 +43,14 @@ class ConnectionGuard:
     hence the lock.
     """
 
-    def __init__(self, *, max_connections: int, max_per_client: int, request_timeout: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        *,
+        max_connections: int,
+        max_per_client: int,
+        request_timeout: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.max_connections = max_connections
         self.max_per_client = max_per_client
         self.request_timeout = request_timeout
@@ -113,9 +119,13 @@ class ConnectionGuard:
         if self.closed_early and now - self._reported_at >= _REPORT_EVERY:
             self._reported_at = now
             count, self.closed_early = self.closed_early, 0
-            log.warning("webhook: closed %d connection(s) that sent no complete request in time or exceeded "
-                        "the connection limits (%d per client, %d in all)", count, self.max_per_client,
-                        self.max_connections)
+            log.warning(
+                "webhook: closed %d connection(s) that sent no complete request in time or exceeded "
+                "the connection limits (%d per client, %d in all)",
+                count,
+                self.max_per_client,
+                self.max_connections,
+            )
 
 
 class _GuardedChannel(HTTPChannel):  # type: ignore[misc]
@@ -158,18 +168,28 @@ class _GuardedChannel(HTTPChannel):  # type: ignore[misc]
 class WebhookServer:
     """`app` served by waitress on a background thread; `url` and `port` are known after `start()`."""
 
-    def __init__(self, app: WSGIApp, host: str = "127.0.0.1", port: int = 0, *, threads: int = 8,
-                 stop_timeout: float = 5.0, max_request_body: int = 1024 * 1024,
-                 request_timeout: float = REQUEST_TIMEOUT, max_connections: int = MAX_CONNECTIONS,
-                 max_per_client: int = MAX_PER_CLIENT) -> None:
+    def __init__(
+        self,
+        app: WSGIApp,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        threads: int = 8,
+        stop_timeout: float = 5.0,
+        max_request_body: int = 1024 * 1024,
+        request_timeout: float = REQUEST_TIMEOUT,
+        max_connections: int = MAX_CONNECTIONS,
+        max_per_client: int = MAX_PER_CLIENT,
+    ) -> None:
         self._app = app
         self._host = host
         self._port = port
         self._threads = threads
         self._stop_timeout = stop_timeout
         self._max_request_body = max_request_body
-        self.guard = ConnectionGuard(max_connections=max_connections, max_per_client=max_per_client,
-                                     request_timeout=request_timeout)
+        self.guard = ConnectionGuard(
+            max_connections=max_connections, max_per_client=max_per_client, request_timeout=request_timeout
+        )
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self.port = 0
@@ -183,13 +203,18 @@ class WebhookServer:
         guard = self.guard
         timeout = max(1, int(guard.request_timeout + 0.999))
         self._server = create_server(
-            self._app, host=self._host, port=self._port, threads=self._threads,
-            max_request_body_size=self._max_request_body, ident="vtiger-social-bridge",
+            self._app,
+            host=self._host,
+            port=self._port,
+            threads=self._threads,
+            max_request_body_size=self._max_request_body,
+            ident="vtiger-social-bridge",
             clear_untrusted_proxy_headers=True,
             # The guard decides which connection goes; waitress's own limit (it stops accepting) stays
             # above it and is only reached when every connection is busy with a request.
             connection_limit=guard.max_connections + max(16, guard.max_connections // 4),
-            channel_timeout=timeout, cleanup_interval=timeout,
+            channel_timeout=timeout,
+            cleanup_interval=timeout,
             # poll(), not select(): select() fails outright on a descriptor numbered 1024 or more.
             asyncore_use_poll=True,
         )
@@ -234,6 +259,7 @@ class WebhookServer:
     def __enter__(self) -> WebhookServer:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()

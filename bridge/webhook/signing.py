@@ -76,7 +76,7 @@ def verify(
     provided = signature_header.strip()
     if not provided.startswith(SIGNATURE_PREFIX):
         return AuthFailure("bad_signature", f"header {SIGNATURE_HEADER} must start with {SIGNATURE_PREFIX}")
-    digest = provided[len(SIGNATURE_PREFIX):].lower()
+    digest = provided[len(SIGNATURE_PREFIX) :].lower()
     expected = signature(secret, body, ts_text)
     # compare_digest on ASCII str needs equal-length inputs to stay constant-time; pad instead of branching.
     if len(digest) != _HEX_DIGEST_LEN or not digest.isascii():

@@ -57,9 +57,15 @@ def _send_failures(sends: list[OutboxSend]) -> list[dict[str, Any]]:
     for send in sends:
         for target in send.targets:
             if target.state == "failed":
-                rows.append({"send": send.id, "record": send.record_id, "network": target.network,
-                             "at": _when(target.last_attempt_at or send.created_at),
-                             "error": _short(target.error_text or target.error_code)})
+                rows.append(
+                    {
+                        "send": send.id,
+                        "record": send.record_id,
+                        "network": target.network,
+                        "at": _when(target.last_attempt_at or send.created_at),
+                        "error": _short(target.error_text or target.error_code),
+                    }
+                )
     return rows[:RECENT]
 
 
@@ -67,8 +73,15 @@ def _event_failures(events: list[WebhookEvent]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for event in events:
         payload = event.payload if isinstance(event.payload, dict) else {}
-        rows.append({"event_id": event.event_id, "event": event.kind, "record": str(payload.get("id", "")),
-                     "at": _when(event.done_at or event.received_at), "error": _short(event.error)})
+        rows.append(
+            {
+                "event_id": event.event_id,
+                "event": event.kind,
+                "record": str(payload.get("id", "")),
+                "at": _when(event.done_at or event.received_at),
+                "error": _short(event.error),
+            }
+        )
     return rows
 
 
@@ -89,8 +102,12 @@ def build_status(
         "bridge": {"version": version, "time": _when(moment)},
         "crm": {"url": crm_url},
         "health": health_body,
-        "outbox": {"unfinished": outbox.depth(),
-                   "oldest_seconds": int(age.total_seconds()) if age is not None else None},
-        "failures": {"sends": _send_failures(outbox.failures(limit=RECENT)),
-                     "events": _event_failures(events.failures(limit=RECENT))},
+        "outbox": {
+            "unfinished": outbox.depth(),
+            "oldest_seconds": int(age.total_seconds()) if age is not None else None,
+        },
+        "failures": {
+            "sends": _send_failures(outbox.failures(limit=RECENT)),
+            "events": _event_failures(events.failures(limit=RECENT)),
+        },
     }

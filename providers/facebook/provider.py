@@ -50,8 +50,10 @@ HUMAN_AGENT_WINDOW = dt.timedelta(days=7)
 MAX_TEXT = 2000  # Send API: message.text is UTF-8, at most 2000 characters
 CLOCK_SLACK = dt.timedelta(seconds=5)  # our clock vs Graph's created_time, for find_delivered
 MESSAGE_FIELDS = "id,created_time,from,to,message"
-NO_PSID_HELP = ("Facebook does not let a Page find a person by profile link; the client must write to "
-                "the Page first, after which the bridge links their conversation")
+NO_PSID_HELP = (
+    "Facebook does not let a Page find a person by profile link; the client must write to "
+    "the Page first, after which the bridge links their conversation"
+)
 
 
 def _utc_now() -> dt.datetime:
@@ -75,10 +77,18 @@ class FacebookProvider:
     name = NETWORK
 
     def __init__(
-        self, page_token: str, page_id: str, *, api_url: str = "https://graph.facebook.com/v21.0",
-        app_secret: str | None = None, use_human_agent_tag: bool = False,
-        rate_limiter: RateLimiter | None = None, session: requests.Session | None = None,
-        timeout: float = 10.0, clock: Clock = time.monotonic, sleep: Sleep = time.sleep,
+        self,
+        page_token: str,
+        page_id: str,
+        *,
+        api_url: str = "https://graph.facebook.com/v21.0",
+        app_secret: str | None = None,
+        use_human_agent_tag: bool = False,
+        rate_limiter: RateLimiter | None = None,
+        session: requests.Session | None = None,
+        timeout: float = 10.0,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = time.sleep,
         now: Callable[[], dt.datetime] = _utc_now,
     ) -> None:
         if not page_token or not page_id:
@@ -86,17 +96,26 @@ class FacebookProvider:
         self.page_id = page_id
         self.use_human_agent_tag = use_human_agent_tag
         limiter = rate_limiter or default_limiter(clock=clock, sleep=sleep)
-        self._graph = GraphClient(api_url, page_token, app_secret, limiter=limiter, session=session,
-                                  timeout=timeout, human_agent=use_human_agent_tag)
+        self._graph = GraphClient(
+            api_url,
+            page_token,
+            app_secret,
+            limiter=limiter,
+            session=session,
+            timeout=timeout,
+            human_agent=use_human_agent_tag,
+        )
         self._now = now
         self._last_inbound: dict[str, dt.datetime] = {}
         self._sent: dict[str, SentMessage] = {}  # idempotency key -> result, for retries in this process
         self._uncertain: dict[str, tuple[str, str, dt.datetime]] = {}  # key -> (psid, text, attempt time)
         self.capabilities = Capabilities(
-            can_start_conversation=False, needs_prior_inbound=True,
+            can_start_conversation=False,
+            needs_prior_inbound=True,
             reply_window=HUMAN_AGENT_WINDOW if use_human_agent_tag else REPLY_WINDOW,
             profile_fields=frozenset({"first_name", "last_name", "full_name", "photo_url"}),
-            can_import_messages=True, max_text_length=MAX_TEXT,
+            can_import_messages=True,
+            max_text_length=MAX_TEXT,
         )
 
     @classmethod
@@ -137,8 +156,9 @@ class FacebookProvider:
             if ref.network != NETWORK:
                 continue
             if ref.kind != "psid":
-                raise ProviderNotAllowed(NO_PSID_HELP, reason=NotAllowedReason.UNSUPPORTED_BY_NETWORK,
-                                         network=NETWORK)
+                raise ProviderNotAllowed(
+                    NO_PSID_HELP, reason=NotAllowedReason.UNSUPPORTED_BY_NETWORK, network=NETWORK
+                )
             resolved[ref] = AccountId(ref.value)
         return resolved
 
@@ -152,10 +172,14 @@ class FacebookProvider:
                 continue
             first, last = data.get("first_name") or None, data.get("last_name") or None
             profiles[psid] = Profile(
-                NETWORK, psid, first_name=first, last_name=last,
+                NETWORK,
+                psid,
+                first_name=first,
+                last_name=last,
                 full_name=" ".join(p for p in (first, last) if p) or None,
                 photo_url=data.get("profile_pic") or None,
-                profile_url=self.profile_url(ProfileRef(NETWORK, "psid", psid)))
+                profile_url=self.profile_url(ProfileRef(NETWORK, "psid", psid)),
+            )
         return profiles
 
     # --- sending ----------------------------------------------------------------------------------
@@ -186,8 +210,9 @@ class FacebookProvider:
                 self._sent[idempotency_key] = found
                 return found
         if not text or len(text) > MAX_TEXT:
-            raise ProviderError(f"A Facebook message must have 1 to {MAX_TEXT} characters, not {len(text)}",
-                                network=NETWORK)
+            raise ProviderError(
+                f"A Facebook message must have 1 to {MAX_TEXT} characters, not {len(text)}", network=NETWORK
+            )
         now, last = self._now(), self._last_inbound.get(account_id)
         tagged = False
         if last is not None and now - last > REPLY_WINDOW:
@@ -203,9 +228,11 @@ class FacebookProvider:
             raise
 
     def _post_message(self, psid: str, text: str, key: str, *, tagged: bool) -> SentMessage:
-        form = {"recipient": json.dumps({"id": psid}),
-                "message": json.dumps({"text": text}, ensure_ascii=False),
-                "messaging_type": "MESSAGE_TAG" if tagged else "RESPONSE"}
+        form = {
+            "recipient": json.dumps({"id": psid}),
+            "message": json.dumps({"text": text}, ensure_ascii=False),
+            "messaging_type": "MESSAGE_TAG" if tagged else "RESPONSE",
+        }
         if tagged:
             form["tag"] = "HUMAN_AGENT"
         self._uncertain[key] = (psid, text, self._now())  # where to look, should the answer get lost
@@ -232,12 +259,18 @@ class FacebookProvider:
         """
         not_before = (ensure_aware(not_before) - CLOCK_SLACK).replace(microsecond=0)
         claimed = {sent.message_id for sent in self._sent.values()}
-        threads = self._graph.pages(f"{self.page_id}/conversations",
-                                    {"platform": "messenger", "user_id": psid, "fields": "id,updated_time"})
+        threads = self._graph.pages(
+            f"{self.page_id}/conversations",
+            {"platform": "messenger", "user_id": psid, "fields": "id,updated_time"},
+        )
         for thread in threads:
             for msg in self._messages_since(thread["id"], not_before):
-                if (msg.direction is Direction.OUT and msg.peer_id == psid and msg.text == text
-                        and msg.message_id not in claimed):
+                if (
+                    msg.direction is Direction.OUT
+                    and msg.peer_id == psid
+                    and msg.text == text
+                    and msg.message_id not in claimed
+                ):
                     return SentMessage(msg.message_id, msg.sent_at, duplicate=True)
         return None
 
@@ -257,8 +290,11 @@ class FacebookProvider:
         candidates: list[NetworkMessage] = []
         for thread in self._threads_since(since):
             # First call: stop once no older thread can hold one of the newest `limit` messages.
-            if (since is None and len(candidates) >= limit
-                    and parse_time(thread["updated_time"]) < sorted(m.sent_at for m in candidates)[-limit]):
+            if (
+                since is None
+                and len(candidates) >= limit
+                and parse_time(thread["updated_time"]) < sorted(m.sent_at for m in candidates)[-limit]
+            ):
                 break
             msgs = self._messages_since(thread["id"], since, at_most=limit if since is None else None)
             candidates.extend(m for m in reversed(msgs) if m.message_id not in seen)
@@ -286,15 +322,18 @@ class FacebookProvider:
 
     def _threads_since(self, since: dt.datetime | None) -> Iterator[dict[str, Any]]:
         """Conversations updated at or after `since`, newest first (Graph's order)."""
-        rows = self._graph.pages(f"{self.page_id}/conversations",
-                                 {"platform": "messenger", "fields": "id,updated_time", "limit": "25"})
+        rows = self._graph.pages(
+            f"{self.page_id}/conversations",
+            {"platform": "messenger", "fields": "id,updated_time", "limit": "25"},
+        )
         for thread in rows:
             if since is not None and parse_time(thread["updated_time"]) < since:
                 return
             yield thread
 
-    def _messages_since(self, thread_id: str, since: dt.datetime | None, *,
-                        at_most: int | None = None) -> list[NetworkMessage]:
+    def _messages_since(
+        self, thread_id: str, since: dt.datetime | None, *, at_most: int | None = None
+    ) -> list[NetworkMessage]:
         """The thread's messages created at or after `since`, newest first, at most `at_most` of them."""
         out: list[NetworkMessage] = []
         for raw in self._graph.pages(f"{thread_id}/messages", {"fields": MESSAGE_FIELDS, "limit": "50"}):
@@ -311,5 +350,11 @@ class FacebookProvider:
             peer, direction = str(to[0].get("id", "")), Direction.OUT
         else:
             peer, direction = sender, Direction.IN
-        return NetworkMessage(NETWORK, str(raw["id"]), AccountId(peer), direction, raw.get("message") or "",
-                              parse_time(raw["created_time"]))
+        return NetworkMessage(
+            NETWORK,
+            str(raw["id"]),
+            AccountId(peer),
+            direction,
+            raw.get("message") or "",
+            parse_time(raw["created_time"]),
+        )

@@ -27,13 +27,23 @@ log = logging.getLogger("providers.facebook")
 class GraphClient:
     """Sends Graph requests with the Page token and turns error envelopes into provider errors."""
 
-    def __init__(self, api_url: str, token: str, app_secret: str | None, *, limiter: RateLimiter,
-                 session: requests.Session | None, timeout: float, human_agent: bool) -> None:
+    def __init__(
+        self,
+        api_url: str,
+        token: str,
+        app_secret: str | None,
+        *,
+        limiter: RateLimiter,
+        session: requests.Session | None,
+        timeout: float,
+        human_agent: bool,
+    ) -> None:
         self.api_url = api_url.rstrip("/")
         self._token = token
         # appsecret_proof proves the call comes from the app's server (Graph "Securing Requests").
-        self._proof = (hmac.new(app_secret.encode(), token.encode(), hashlib.sha256).hexdigest()
-                       if app_secret else None)
+        self._proof = (
+            hmac.new(app_secret.encode(), token.encode(), hashlib.sha256).hexdigest() if app_secret else None
+        )
         self._limiter = limiter
         self._own_session = session is None
         self._session = session or requests.Session()
@@ -57,16 +67,19 @@ class GraphClient:
             # Redirects are not followed: a Location from the network may name any host, and a GET's query
             # (with the token) could be carried there. A 3xx is reported as unavailable below.
             if method == "GET":
-                resp = self._session.get(url, params={**params, **auth}, timeout=self.timeout,
-                                         allow_redirects=False)
+                resp = self._session.get(
+                    url, params={**params, **auth}, timeout=self.timeout, allow_redirects=False
+                )
             else:
-                resp = self._session.post(url, data={**params, **auth}, timeout=self.timeout,
-                                          allow_redirects=False)
+                resp = self._session.post(
+                    url, data={**params, **auth}, timeout=self.timeout, allow_redirects=False
+                )
         except requests.RequestException as exc:
             # The exception text can hold the URL with the token: report only its kind, and don't chain it.
             self.stats["unavailable"] += 1
-            raise ProviderUnavailable(f"Facebook did not answer ({type(exc).__name__}); try again later",
-                                      network=NETWORK) from None
+            raise ProviderUnavailable(
+                f"Facebook did not answer ({type(exc).__name__}); try again later", network=NETWORK
+            ) from None
         if 300 <= resp.status_code < 400:
             resp.close()
             self.stats["unavailable"] += 1
@@ -74,7 +87,10 @@ class GraphClient:
             raise ProviderUnavailable(
                 f"Facebook answered with a redirect (HTTP {resp.status_code}) instead of a Graph result; it "
                 "was not followed. Try again later; if this persists, check the Facebook API address in the "
-                "bridge settings", network=NETWORK, code=resp.status_code)
+                "bridge settings",
+                network=NETWORK,
+                code=resp.status_code,
+            )
         with resp:
             try:
                 data = resp.json()
@@ -84,8 +100,11 @@ class GraphClient:
             raise self._error(data["error"], resp)
         if resp.status_code >= 400 or not isinstance(data, dict):
             self.stats["unavailable"] += 1
-            raise ProviderUnavailable(f"Facebook answered HTTP {resp.status_code} without a Graph result; "
-                                      "try again later", network=NETWORK, code=resp.status_code)
+            raise ProviderUnavailable(
+                f"Facebook answered HTTP {resp.status_code} without a Graph result; try again later",
+                network=NETWORK,
+                code=resp.status_code,
+            )
         return data
 
     def pages(self, path: str, params: dict[str, str]) -> Iterable[dict[str, Any]]:
@@ -109,5 +128,6 @@ class GraphClient:
             retry = retry_after(resp)
             self._limiter.defer(retry if retry is not None else DEFAULT_RETRY_AFTER)
             self.stats["rate_limited"] += 1
-        return error_for(code, sub, text, status=resp.status_code, retry_after=retry,
-                         human_agent=self.human_agent)
+        return error_for(
+            code, sub, text, status=resp.status_code, retry_after=retry, human_agent=self.human_agent
+        )

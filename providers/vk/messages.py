@@ -59,14 +59,16 @@ def parse_cursor(cursor: str | None) -> int | None:
     return int(cursor)
 
 
-def _conversations(transport: VkTransport, group: Mapping[str, object],
-                   size: int = PAGE) -> Iterator[Mapping[str, Any]]:
+def _conversations(
+    transport: VkTransport, group: Mapping[str, object], size: int = PAGE
+) -> Iterator[Mapping[str, Any]]:
     """Conversation items, newest activity first, `size` per request; lazy, so a caller that stops
     early (or takes only the first `size`) makes no further request."""
     offset = 0
     while True:
-        page = transport.call("messages.getConversations",
-                              {**group, "count": size, "offset": offset, "filter": "all"})
+        page = transport.call(
+            "messages.getConversations", {**group, "count": size, "offset": offset, "filter": "all"}
+        )
         items = page.get("items") or []
         yield from items
         if len(items) < size:
@@ -74,8 +76,9 @@ def _conversations(transport: VkTransport, group: Mapping[str, object],
         offset += size
 
 
-def _snapshot(transport: VkTransport, group: Mapping[str, object], after: int | None,
-              limit: int) -> tuple[list[int], int]:
+def _snapshot(
+    transport: VkTransport, group: Mapping[str, object], after: int | None, limit: int
+) -> tuple[list[int], int]:
     """User peers with messages above `after`, and the highest message id seen."""
     peers: list[int] = []
     high = after or 0
@@ -93,8 +96,9 @@ def _snapshot(transport: VkTransport, group: Mapping[str, object], after: int | 
     return peers, high
 
 
-def fetch(transport: VkTransport, group: Mapping[str, object], cursor: str | None,
-          limit: int) -> tuple[list[NetworkMessage], str | None]:
+def fetch(
+    transport: VkTransport, group: Mapping[str, object], cursor: str | None, limit: int
+) -> tuple[list[NetworkMessage], str | None]:
     if limit <= 0:
         raise ValueError("limit must be positive")
     after = parse_cursor(cursor)
@@ -153,8 +157,10 @@ def start_cursor(transport: VkTransport, group: Mapping[str, object], since: dt.
     lowest: int | None = None
     offsets = dict.fromkeys(peers, 0)
     while offsets:
-        calls = [("messages.getHistory", {**group, "peer_id": peer, "count": PAGE, "offset": at})
-                 for peer, at in offsets.items()]
+        calls = [
+            ("messages.getHistory", {**group, "peer_id": peer, "count": PAGE, "offset": at})
+            for peer, at in offsets.items()
+        ]
         further: dict[int, int] = {}
         for (peer, at), result in zip(offsets.items(), transport.batch(calls), strict=True):
             history = raise_unless(result, *UNREADABLE)

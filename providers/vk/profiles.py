@@ -9,10 +9,23 @@ from providers.vk.urls import vk_profile_url
 
 USERS_PER_CALL = 1000  # users.get `user_ids` maxItems
 PROFILE_FIELDS = "bdate,city,country,contacts,site,about,photo_max_orig,photo_200,screen_name,domain"
-PROFILE_FIELD_NAMES = frozenset({
-    "first_name", "last_name", "full_name", "birthday", "mobile_phone", "home_phone", "city", "country",
-    "website", "about", "photo_url", "screen_name", "profile_url",
-})
+PROFILE_FIELD_NAMES = frozenset(
+    {
+        "first_name",
+        "last_name",
+        "full_name",
+        "birthday",
+        "mobile_phone",
+        "home_phone",
+        "city",
+        "country",
+        "website",
+        "about",
+        "photo_url",
+        "screen_name",
+        "profile_url",
+    }
+)
 
 
 def parse_bdate(raw: object) -> Birthday | None:
@@ -56,8 +69,9 @@ def to_profile(user: dict[str, Any]) -> Profile:
     deactivated = _text(user.get("deactivated"))
     if deactivated:
         # VK's shell of a deleted/banned page ("DELETED") is not a name worth importing.
-        return Profile("vk", AccountId(account_id), deactivated=deactivated,
-                       profile_url=_url(None, account_id))
+        return Profile(
+            "vk", AccountId(account_id), deactivated=deactivated, profile_url=_url(None, account_id)
+        )
     domain = _text(user.get("screen_name")) or _text(user.get("domain"))
     is_private = bool(user.get("is_closed")) and not user.get("can_access_closed")
     photo = first_present(user, "photo_max_orig", "photo_200")

@@ -56,16 +56,26 @@ def random_id_for(idempotency_key: str) -> int:
 
 
 def _chunks(items: list[str], size: int) -> list[list[str]]:
-    return [items[i:i + size] for i in range(0, len(items), size)]
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 class VkProvider:
     name = "vk"
 
-    def __init__(self, token: str, *, token_type: str = "community", group_id: int | None = None,
-                 api_url: str = "https://api.vk.ru/method/", api_version: str = "5.199",
-                 rate_limiter: RateLimiter | None = None, session: requests.Session | None = None,
-                 timeout: float = 10.0, clock: Clock = time.monotonic, sleep: Sleep = time.sleep) -> None:
+    def __init__(
+        self,
+        token: str,
+        *,
+        token_type: str = "community",
+        group_id: int | None = None,
+        api_url: str = "https://api.vk.ru/method/",
+        api_version: str = "5.199",
+        rate_limiter: RateLimiter | None = None,
+        session: requests.Session | None = None,
+        timeout: float = 10.0,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = time.sleep,
+    ) -> None:
         if token_type not in DEFAULT_RPS:
             raise ValueError(f"token_type must be 'community' or 'user', got {token_type!r}")
         if not token:
@@ -73,8 +83,15 @@ class VkProvider:
         self.token_type = token_type
         self.group_id = group_id
         limiter = rate_limiter or default_limiter(token_type, clock=clock, sleep=sleep)
-        self._transport = VkTransport(token, api_url=api_url, api_version=api_version, limiter=limiter,
-                                      session=session, timeout=timeout, sleep=sleep)
+        self._transport = VkTransport(
+            token,
+            api_url=api_url,
+            api_version=api_version,
+            limiter=limiter,
+            session=session,
+            timeout=timeout,
+            sleep=sleep,
+        )
         # The highest message id this client has seen (sent or fetched); None until the first one.
         self._newest_seen: int | None = None
         community = token_type == "community"
@@ -140,8 +157,10 @@ class VkProvider:
                 by_name.setdefault(ref.value.lower(), []).append(ref)
         if not by_name:
             return resolved
-        calls = [("users.get", {"user_ids": ",".join(chunk), "fields": "screen_name"})
-                 for chunk in _chunks(list(by_name), USERS_PER_CALL)]
+        calls = [
+            ("users.get", {"user_ids": ",".join(chunk), "fields": "screen_name"})
+            for chunk in _chunks(list(by_name), USERS_PER_CALL)
+        ]
         for result in self._transport.batch(calls):
             # 113: nobody in this chunk is a person (communities, unknown names): leave them out.
             for user in raise_unless(result, 113) or []:
@@ -155,8 +174,10 @@ class VkProvider:
         ids = list(dict.fromkeys(str(a) for a in account_ids if str(a).isdigit()))
         if not ids:
             return {}
-        calls = [("users.get", {"user_ids": ",".join(chunk), "fields": PROFILE_FIELDS})
-                 for chunk in _chunks(ids, USERS_PER_CALL)]
+        calls = [
+            ("users.get", {"user_ids": ",".join(chunk), "fields": PROFILE_FIELDS})
+            for chunk in _chunks(ids, USERS_PER_CALL)
+        ]
         profiles: dict[AccountId, Profile] = {}
         wanted = set(ids)
         for result in self._transport.batch(calls):
@@ -186,15 +207,23 @@ class VkProvider:
 
     def send_message(self, account_id: AccountId, text: str, idempotency_key: str) -> SentMessage:
         if not str(account_id).isdigit():
-            raise ProviderNotFound(f"{account_id!r} is not a VK person id; resolve the profile link first.",
-                                   network=self.name)
+            raise ProviderNotFound(
+                f"{account_id!r} is not a VK person id; resolve the profile link first.", network=self.name
+            )
         if not idempotency_key:
             raise ValueError("an idempotency key is required so a retry cannot deliver twice")
         newest_before = self._newest_seen
-        message_id = int(self._transport.call("messages.send", {
-            **self._group_params(), "peer_id": account_id, "random_id": random_id_for(idempotency_key),
-            "message": text,
-        }))
+        message_id = int(
+            self._transport.call(
+                "messages.send",
+                {
+                    **self._group_params(),
+                    "peer_id": account_id,
+                    "random_id": random_id_for(idempotency_key),
+                    "message": text,
+                },
+            )
+        )
         # VK gives no sign that a random_id was a repeat: it answers the first message's id again. Ids of a
         # community's messages only grow, so an id above every one seen before this call is a new message;
         # anything else may be the answer to a repeated key and is asked about.
@@ -219,7 +248,9 @@ class VkProvider:
             raise ProviderKeyReused(
                 f"VK answered with message {message_id}, which it had delivered to another person under the "
                 "same random_id",
-                message_id=str(message_id), network=self.name)
+                message_id=str(message_id),
+                network=self.name,
+            )
 
     def _saw(self, *message_ids: int) -> None:
         newest = max(message_ids, default=None)
@@ -243,8 +274,12 @@ class VkProvider:
         ids = [AccountId(str(a)) for a in dict.fromkeys(account_ids) if str(a).isdigit()]
         if not ids or self.group_id is None:
             return {}
-        calls = [("messages.isMessagesFromGroupAllowed", {"group_id": self.group_id, "user_id": uid})
-                 for uid in ids]
+        calls = [
+            ("messages.isMessagesFromGroupAllowed", {"group_id": self.group_id, "user_id": uid})
+            for uid in ids
+        ]
         results = self._transport.batch(calls)
-        return {uid: bool((raise_unless(result) or {}).get("is_allowed"))
-                for uid, result in zip(ids, results, strict=True)}
+        return {
+            uid: bool((raise_unless(result) or {}).get("is_allowed"))
+            for uid, result in zip(ids, results, strict=True)
+        }

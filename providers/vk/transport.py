@@ -52,8 +52,17 @@ def execute_code(calls: Sequence[tuple[str, Params]]) -> str:
 
 
 class VkTransport:
-    def __init__(self, token: str, *, api_url: str, api_version: str, limiter: RateLimiter,
-                 session: requests.Session | None, timeout: float, sleep: Sleep) -> None:
+    def __init__(
+        self,
+        token: str,
+        *,
+        api_url: str,
+        api_version: str,
+        limiter: RateLimiter,
+        session: requests.Session | None,
+        timeout: float,
+        sleep: Sleep,
+    ) -> None:
         self._token = token
         self.api_url = api_url if api_url.endswith("/") else api_url + "/"
         self.api_version = api_version
@@ -81,39 +90,58 @@ class VkTransport:
             # Redirects are not followed: a Location from the network may name any host. requests would
             # drop the Authorization header there, but the bridge must not call hosts nobody configured.
             response = self.session.post(
-                f"{self.api_url}{method}", data=data, timeout=self.timeout,
-                headers={"Authorization": f"Bearer {self._token}"}, allow_redirects=False,
+                f"{self.api_url}{method}",
+                data=data,
+                timeout=self.timeout,
+                headers={"Authorization": f"Bearer {self._token}"},
+                allow_redirects=False,
             )
         except requests.RequestException as exc:
             # The exception text may carry the URL (never the token), but keep it out anyway.
-            raise ProviderUnavailable(f"VK did not answer at {self.api_url} ({type(exc).__name__}); the "
-                                      "bridge will try again later. If this persists, check the VK API "
-                                      "address (api_url) in the bridge settings and the network.",
-                                      network=NETWORK) from None
+            raise ProviderUnavailable(
+                f"VK did not answer at {self.api_url} ({type(exc).__name__}); the "
+                "bridge will try again later. If this persists, check the VK API "
+                "address (api_url) in the bridge settings and the network.",
+                network=NETWORK,
+            ) from None
         if 300 <= response.status_code < 400:
             # Neither the Location nor the body is quoted: they are the network's text, not ours.
-            raise ProviderUnavailable(f"VK answered with a redirect (HTTP {response.status_code}) instead of "
-                                      "an API answer; the bridge did not follow it and will try again later. "
-                                      "If this persists, check the VK API address in the bridge settings.",
-                                      network=NETWORK, code=response.status_code)
+            raise ProviderUnavailable(
+                f"VK answered with a redirect (HTTP {response.status_code}) instead of "
+                "an API answer; the bridge did not follow it and will try again later. "
+                "If this persists, check the VK API address in the bridge settings.",
+                network=NETWORK,
+                code=response.status_code,
+            )
         if 400 <= response.status_code < 500:
             # VK answers its own errors with 200: a 4xx comes from something that is not the VK API.
-            raise ProviderUnavailable(f"{self.api_url} answered HTTP {response.status_code}, which the VK "
-                                      "API never does: check the VK API address (api_url) in the bridge "
-                                      "settings.", network=NETWORK, code=response.status_code)
+            raise ProviderUnavailable(
+                f"{self.api_url} answered HTTP {response.status_code}, which the VK "
+                "API never does: check the VK API address (api_url) in the bridge "
+                "settings.",
+                network=NETWORK,
+                code=response.status_code,
+            )
         if response.status_code != 200:
-            raise ProviderUnavailable(f"VK answered HTTP {response.status_code}; the bridge will try again "
-                                      "later.", network=NETWORK, code=response.status_code)
+            raise ProviderUnavailable(
+                f"VK answered HTTP {response.status_code}; the bridge will try again later.",
+                network=NETWORK,
+                code=response.status_code,
+            )
         try:
             body = response.json()
         except ValueError:
-            raise ProviderUnavailable(f"{self.api_url} answered with something that is not JSON; if this "
-                                      "persists, check the VK API address (api_url) in the bridge settings.",
-                                      network=NETWORK) from None
+            raise ProviderUnavailable(
+                f"{self.api_url} answered with something that is not JSON; if this "
+                "persists, check the VK API address (api_url) in the bridge settings.",
+                network=NETWORK,
+            ) from None
         if not isinstance(body, dict) or ("response" not in body and "error" not in body):
-            raise ProviderUnavailable(f"{self.api_url} answered without a VK response; if this persists, "
-                                      "check the VK API address (api_url) in the bridge settings.",
-                                      network=NETWORK)
+            raise ProviderUnavailable(
+                f"{self.api_url} answered without a VK response; if this persists, "
+                "check the VK API address (api_url) in the bridge settings.",
+                network=NETWORK,
+            )
         return body
 
     def _attempt(self, method: str, params: Params) -> dict[str, Any] | VkCallError:
@@ -124,8 +152,12 @@ class VkTransport:
             error = body.get("error")
             if error is None:
                 return body
-            err = VkCallError(int(error.get("error_code", 0)), str(error.get("error_msg", "")), method,
-                              {k: v for k, v in error.items() if k in ("captcha_sid", "captcha_img")})
+            err = VkCallError(
+                int(error.get("error_code", 0)),
+                str(error.get("error_msg", "")),
+                method,
+                {k: v for k, v in error.items() if k in ("captcha_sid", "captcha_img")},
+            )
             if err.code in RETRIED_INSIDE_CALL and attempt < MAX_RETRIES:
                 self._wait_before_retry(err.code, attempt)
                 attempt += 1
@@ -170,7 +202,7 @@ class VkTransport:
         for attempt in range(MAX_RETRIES + 1):
             retry: list[int] = []
             for start in range(0, len(pending), MAX_EXECUTE_CALLS):
-                chunk = pending[start:start + MAX_EXECUTE_CALLS]
+                chunk = pending[start : start + MAX_EXECUTE_CALLS]
                 for index, result in zip(chunk, self._execute([calls[i] for i in chunk]), strict=True):
                     results[index] = result
                     if isinstance(result, VkCallError) and result.code in RETRIED_INSIDE_CALL:
@@ -190,16 +222,22 @@ class VkTransport:
         body = self._request("execute", {"code": execute_code(calls)})
         values = body.get("response")
         if not isinstance(values, list) or len(values) != len(calls):
-            raise ProviderUnavailable("VK answered an execute request in an unexpected shape.",
-                                      network=NETWORK)
+            raise ProviderUnavailable(
+                "VK answered an execute request in an unexpected shape.", network=NETWORK
+            )
         errors = iter(body.get("execute_errors") or [])
         out: list[Any] = []
         for (method, _), value in zip(calls, values, strict=True):
             if value is False:
                 # VK lists failures in call order, one per `false`.
                 failure: dict[str, Any] = next(errors, {})
-                out.append(VkCallError(int(failure.get("error_code", 1)), str(failure.get("error_msg", "")),
-                                       str(failure.get("method", method))))
+                out.append(
+                    VkCallError(
+                        int(failure.get("error_code", 1)),
+                        str(failure.get("error_msg", "")),
+                        str(failure.get("method", method)),
+                    )
+                )
             else:
                 out.append(value)
         return out

@@ -41,8 +41,12 @@ def problem_of(response: requests.Response) -> dict[str, Any]:
     errors = body.get("errors")
     if isinstance(errors, list) and errors and isinstance(errors[0], dict):
         first = errors[0]
-        return {"type": first.get("type", ""), "title": first.get("title", ""),
-                "detail": first.get("detail") or first.get("message", ""), "code": first.get("code")}
+        return {
+            "type": first.get("type", ""),
+            "title": first.get("title", ""),
+            "detail": first.get("detail") or first.get("message", ""),
+            "code": first.get("code"),
+        }
     return {}
 
 
@@ -66,9 +70,12 @@ def dm_refusal_reason(problem: dict[str, Any]) -> NotAllowedReason:
 
 def rate_limited(endpoint: str, retry_after: float) -> ProviderRateLimited:
     """A 429: X's window for `endpoint` is spent for `retry_after` seconds."""
-    return ProviderRateLimited(f"X's rate limit was reached for {endpoint}; the bridge will try again "
-                               f"in {int(retry_after) + 1} s.", retry_after=retry_after,
-                               network=NETWORK, code=429)
+    return ProviderRateLimited(
+        f"X's rate limit was reached for {endpoint}; the bridge will try again in {int(retry_after) + 1} s.",
+        retry_after=retry_after,
+        network=NETWORK,
+        code=429,
+    )
 
 
 def error_for(response: requests.Response, endpoint: str, *, dm_send: bool) -> ProviderError:
@@ -78,25 +85,36 @@ def error_for(response: requests.Response, endpoint: str, *, dm_send: bool) -> P
     code = problem.get("type") or status
     detail = str(problem.get("detail") or problem.get("title") or "").strip()
     if status == 401:
-        return ProviderAuthError("X rejected the app's credentials (401). Reconnect the X account in the "
-                                 "bridge settings: the access token may have been revoked.",
-                                 network=NETWORK, code=code)
+        return ProviderAuthError(
+            "X rejected the app's credentials (401). Reconnect the X account in the "
+            "bridge settings: the access token may have been revoked.",
+            network=NETWORK,
+            code=code,
+        )
     if status == 403:
         reason = dm_refusal_reason(problem) if dm_send else NotAllowedReason.PERMISSION_DENIED
         message = {
             NotAllowedReason.NOT_OPTED_IN: "This person does not accept direct messages from our X "
-                                           "account (they only take DMs from people they follow).",
+            "account (they only take DMs from people they follow).",
             NotAllowedReason.PRIVACY: "X does not let our account message this person (blocked or "
-                                      "privacy settings).",
-        }.get(reason, "X refused the request: the app's access tier or permissions (dm.read/dm.write) "
-                      "do not allow it.")
-        return ProviderNotAllowed(message + (f" X said: {detail}" if detail else ""), reason=reason,
-                                  network=NETWORK, code=code)
+            "privacy settings).",
+        }.get(
+            reason,
+            "X refused the request: the app's access tier or permissions (dm.read/dm.write) do not allow it.",
+        )
+        return ProviderNotAllowed(
+            message + (f" X said: {detail}" if detail else ""), reason=reason, network=NETWORK, code=code
+        )
     if status == 404:
-        return ProviderNotFound("This X account does not exist or was suspended."
-                                + (f" X said: {detail}" if detail else ""), network=NETWORK, code=code)
+        return ProviderNotFound(
+            "This X account does not exist or was suspended." + (f" X said: {detail}" if detail else ""),
+            network=NETWORK,
+            code=code,
+        )
     if status >= 500:
-        return ProviderUnavailable(f"X had an internal error ({status}); the bridge will retry.",
-                                   network=NETWORK, code=status)
-    return ProviderError(f"X refused {endpoint} ({status})" + (f": {detail}" if detail else "."),
-                         network=NETWORK, code=code)
+        return ProviderUnavailable(
+            f"X had an internal error ({status}); the bridge will retry.", network=NETWORK, code=status
+        )
+    return ProviderError(
+        f"X refused {endpoint} ({status})" + (f": {detail}" if detail else "."), network=NETWORK, code=code
+    )

@@ -31,7 +31,7 @@ def snowflake_time(event_id: str) -> dt.datetime:
 def expanded_text(event: Mapping[str, Any]) -> str:
     """The DM text with X's t.co links put back to what the sender typed (for matching our own sends)."""
     text = str(event.get("text") or "")
-    urls = ((event.get("entities") or {}).get("urls") or [])
+    urls = (event.get("entities") or {}).get("urls") or []
     for item in urls:
         if isinstance(item, dict) and item.get("url") and item.get("expanded_url"):
             text = text.replace(str(item["url"]), str(item["expanded_url"]))
@@ -59,7 +59,7 @@ def message_from_event(event: Mapping[str, Any], me: str) -> NetworkMessage | No
     if peer is None:
         return None
     event_id = str(event["id"])
-    media = ((event.get("attachments") or {}).get("media_keys") or [])
+    media = (event.get("attachments") or {}).get("media_keys") or []
     return NetworkMessage(
         network=NETWORK,
         message_id=event_id,

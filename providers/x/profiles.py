@@ -46,7 +46,7 @@ def website_of(user: Mapping[str, Any]) -> str | None:
     """The profile website, with X's t.co wrapper expanded when `entities.url` says where it points."""
     url = user.get("url") or None
     entities = user.get("entities") or {}
-    for item in ((entities.get("url") or {}).get("urls") or []):
+    for item in (entities.get("url") or {}).get("urls") or []:
         if isinstance(item, dict) and item.get("expanded_url") and (url is None or item.get("url") == url):
             return str(item["expanded_url"])
     return str(url) if url else None

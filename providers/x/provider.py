@@ -40,11 +40,14 @@ BATCH = 100  # users/by and users?ids= take at most 100 values
 MAX_TEXT = 10_000
 # A message of ours seen up to this long before `not_before` still counts (clocks of X and ours differ).
 CLOCK_SKEW = dt.timedelta(minutes=2)
-USER_FIELDS = ("created_at,description,entities,location,name,profile_image_url,protected,receives_your_dm,"
-               "url,username")
+USER_FIELDS = (
+    "created_at,description,entities,location,name,profile_image_url,protected,receives_your_dm,url,username"
+)
 EVENT_FIELDS = "id,text,created_at,sender_id,dm_conversation_id,attachments,entities,event_type"
 COSTS_USD = {  # X's pay-per-use rates as published in 2026-02; check the live console
-    "dm_create_per_request": 0.015, "dm_event_read_per_resource": 0.010, "user_read_per_resource": 0.010,
+    "dm_create_per_request": 0.015,
+    "dm_event_read_per_resource": 0.010,
+    "user_read_per_resource": 0.010,
 }
 
 E_USERS_BY = "GET /2/users/by"
@@ -61,20 +64,49 @@ class XProvider:
         can_start_conversation=True,  # only with people who accept DMs from us; see `accepts_dms`
         needs_prior_inbound=False,
         reply_window=None,
-        profile_fields=frozenset({"first_name", "last_name", "full_name", "city", "website", "about",
-                                  "photo_url", "screen_name", "profile_url"}),
+        profile_fields=frozenset(
+            {
+                "first_name",
+                "last_name",
+                "full_name",
+                "city",
+                "website",
+                "about",
+                "photo_url",
+                "screen_name",
+                "profile_url",
+            }
+        ),
         can_import_messages=True,
         max_text_length=MAX_TEXT,
     )
 
-    def __init__(self, consumer_key: str, consumer_secret: str, access_token: str, access_token_secret: str,
-                 *, api_url: str = "https://api.x.com", rate_limiter: RateLimiter | None = None,
-                 session: requests.Session | None = None, timeout: float = 10.0,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
-                 wall_clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        consumer_key: str,
+        consumer_secret: str,
+        access_token: str,
+        access_token_secret: str,
+        *,
+        api_url: str = "https://api.x.com",
+        rate_limiter: RateLimiter | None = None,
+        session: requests.Session | None = None,
+        timeout: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
         auth = OAuth1(consumer_key, consumer_secret, access_token, access_token_secret)
-        self._http = XTransport(auth, api_url=api_url, rate_limiter=rate_limiter, session=session,
-                                timeout=timeout, clock=clock, sleep=sleep, wall_clock=wall_clock)
+        self._http = XTransport(
+            auth,
+            api_url=api_url,
+            rate_limiter=rate_limiter,
+            session=session,
+            timeout=timeout,
+            clock=clock,
+            sleep=sleep,
+            wall_clock=wall_clock,
+        )
         self._wall = wall_clock
         self._me: str | None = None
         self._accepts_dms: dict[AccountId, bool] = {}
@@ -131,8 +163,9 @@ class XProvider:
             body = self._http.request("GET", "/2/users/me", E_ME)
             data = body.get("data")
             if not isinstance(data, dict) or not data.get("id"):
-                raise ProviderUnavailable("X did not say which account the token belongs to.",
-                                          network=self.name)
+                raise ProviderUnavailable(
+                    "X did not say which account the token belongs to.", network=self.name
+                )
             self._me = str(data["id"])
         return self._me
 
@@ -157,8 +190,12 @@ class XProvider:
                 by_name.setdefault(ref.value.lower(), []).append(ref)
         names = list(by_name)
         for chunk in _chunks(names, BATCH):
-            body = self._http.request("GET", "/2/users/by", E_USERS_BY, params={
-                "usernames": ",".join(chunk), "user.fields": USER_FIELDS})
+            body = self._http.request(
+                "GET",
+                "/2/users/by",
+                E_USERS_BY,
+                params={"usernames": ",".join(chunk), "user.fields": USER_FIELDS},
+            )
             for user in _users_of(body):
                 self._remember(user)
                 for ref in by_name.get(str(user.get("username", "")).lower(), []):
@@ -169,8 +206,9 @@ class XProvider:
         ids = list(dict.fromkeys(a for a in account_ids if valid_user_id(a)))
         profiles: dict[AccountId, Profile] = {}
         for chunk in _chunks(ids, BATCH):
-            body = self._http.request("GET", "/2/users", E_USERS,
-                                      params={"ids": ",".join(chunk), "user.fields": USER_FIELDS})
+            body = self._http.request(
+                "GET", "/2/users", E_USERS, params={"ids": ",".join(chunk), "user.fields": USER_FIELDS}
+            )
             for user in _users_of(body):
                 self._remember(user)
                 profile = profile_from_user(user)
@@ -178,8 +216,9 @@ class XProvider:
         return profiles
 
     # --- sending ----------------------------------------------------------------------------------------
-    def send_message(self, account_id: AccountId, text: str, idempotency_key: str, *,
-                     not_before: dt.datetime | None = None) -> SentMessage:
+    def send_message(
+        self, account_id: AccountId, text: str, idempotency_key: str, *, not_before: dt.datetime | None = None
+    ) -> SentMessage:
         """Send a DM with `POST /2/dm_conversations/with/:id/messages`; never a tweet.
 
         X has no idempotency key. A key this instance already tried, or a send where the caller passes
@@ -187,8 +226,11 @@ class XProvider:
         conversation's DM events; when our message is there it is returned with `duplicate=True`.
         """
         if not text.strip() or len(text) > MAX_TEXT:
-            raise ProviderNotAllowed(f"X direct messages must have between 1 and {MAX_TEXT} characters.",
-                                     reason=NotAllowedReason.UNSUPPORTED_BY_NETWORK, network=self.name)
+            raise ProviderNotAllowed(
+                f"X direct messages must have between 1 and {MAX_TEXT} characters.",
+                reason=NotAllowedReason.UNSUPPORTED_BY_NETWORK,
+                network=self.name,
+            )
         if not valid_user_id(account_id):
             raise ProviderNotFound("This is not an X account id.", network=self.name)
         done = self._sent.get(idempotency_key)
@@ -201,20 +243,28 @@ class XProvider:
                 self._sent[idempotency_key] = earlier
                 return earlier
         self._attempted.setdefault(idempotency_key, self._now())
-        body = self._http.request("POST", f"/2/dm_conversations/with/{account_id}/messages", E_DM_CREATE,
-                                  json_body={"text": text}, dm_send=True)
+        body = self._http.request(
+            "POST",
+            f"/2/dm_conversations/with/{account_id}/messages",
+            E_DM_CREATE,
+            json_body={"text": text},
+            dm_send=True,
+        )
         data = body.get("data")
         if not isinstance(data, dict) or not data.get("dm_event_id"):
-            raise ProviderUnavailable("X accepted the message but did not return its id; it will be checked "
-                                      "before any retry.", network=self.name)
+            raise ProviderUnavailable(
+                "X accepted the message but did not return its id; it will be checked before any retry.",
+                network=self.name,
+            )
         event_id = str(data["dm_event_id"])
         sent = SentMessage(event_id, self._now())
         self._sent[idempotency_key] = sent
         self._claimed[event_id] = idempotency_key
         return sent
 
-    def find_delivered(self, account_id: AccountId, text: str, not_before: dt.datetime, *,
-                       idempotency_key: str | None = None) -> SentMessage | None:
+    def find_delivered(
+        self, account_id: AccountId, text: str, not_before: dt.datetime, *, idempotency_key: str | None = None
+    ) -> SentMessage | None:
         """Our DM to `account_id` with exactly `text`, sent at or after `not_before`, if X has it.
 
         Reads the conversation's events newest first and stops at the first one older than
@@ -229,8 +279,11 @@ class XProvider:
             if created < since:
                 break
             owner = self._claimed.get(str(event["id"]))
-            if (str(event.get("sender_id")) == me and expanded_text(event) == text
-                    and (owner is None or owner == idempotency_key)):
+            if (
+                str(event.get("sender_id")) == me
+                and expanded_text(event) == text
+                and (owner is None or owner == idempotency_key)
+            ):
                 match = SentMessage(str(event["id"]), created, duplicate=True)  # keep going: oldest wins
         if match is not None and idempotency_key is not None:
             self._claimed[match.message_id] = idempotency_key
@@ -317,7 +370,7 @@ class XProvider:
 
 def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
     for start in range(0, len(items), size):
-        yield list(items[start:start + size])
+        yield list(items[start : start + size])
 
 
 def _users_of(body: dict[str, Any]) -> list[dict[str, Any]]:

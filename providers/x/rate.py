@@ -43,8 +43,9 @@ def rate_limiter(configured_rate: float) -> RateLimiter:
 class Windows:
     """X's announced window per endpoint: (requests remaining, reset time in epoch seconds)."""
 
-    def __init__(self, *, wall_clock: Callable[[], float] = time.time,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self, *, wall_clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         self._wall = wall_clock
         self._sleep = sleep
         self.by_endpoint: dict[str, tuple[int, float]] = {}
@@ -59,7 +60,10 @@ class Windows:
             raise ProviderRateLimited(
                 f"X's limit for {endpoint} is used up for this 15-minute window; "
                 f"the bridge will try again in {int(wait) + 1} s.",
-                retry_after=wait, network=NETWORK, code="window-exhausted")
+                retry_after=wait,
+                network=NETWORK,
+                code="window-exhausted",
+            )
         self._sleep(wait)
 
     def note(self, endpoint: str, response: requests.Response) -> None:

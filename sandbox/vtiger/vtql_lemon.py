@@ -152,7 +152,7 @@ class Parser:
                 nxt = self.find_reduce_action(self._state(), lhs)
                 if nxt is not None and nxt < len(YY_EXPECTED):
                     if expected is not None:
-                        expected += YY_EXPECTED[nxt][len(expected):]  # PHP's array union: by index
+                        expected += YY_EXPECTED[nxt][len(expected) :]  # PHP's array union: by index
                     if token in YY_EXPECTED[nxt]:
                         restore()
                         return _unique(expected) if expected is not None else True
@@ -232,11 +232,19 @@ class Parser:
 
     def syntax_error(self, major: Tok, value: Any) -> WsError:
         names = [TOKEN_NAMES[t] for t in self.expected_tokens(major)]
-        kind = "End of Input" if major == 0 else TOKEN_NAMES[major] if major is not None and 0 < major < len(
-            TOKEN_NAMES) else "Unknown"
+        kind = (
+            "End of Input"
+            if major == 0
+            else TOKEN_NAMES[major]
+            if major is not None and 0 < major < len(TOKEN_NAMES)
+            else "Unknown"
+        )
         shown, last = ("0" if value == 0 else str(value)), self.lex.value
-        return ParseError("QUERY_SYNTAX_ERROR", f"Syntax Error on line 1: token '{last}' Unexpected "
-                                                f"{kind}({shown}), expected one of: {','.join(names)}")
+        return ParseError(
+            "QUERY_SYNTAX_ERROR",
+            f"Syntax Error on line 1: token '{last}' Unexpected "
+            f"{kind}({shown}), expected one of: {','.join(names)}",
+        )
 
     def parse_token(self, major: Tok, value: Any) -> None:
         """doParse()."""
@@ -287,8 +295,10 @@ class Parser:
     def _action(self, rule: int) -> None:
         out = self.out
         if rule in (11, 12, 14, 17) or rule in OPERATORS:  # the PHP array exists once a WHERE action ran
-            where = out.setdefault("where_condition", {"column_operators": [], "column_names": [],
-                                                       "column_values": [], "operators": []})
+            where = out.setdefault(
+                "where_condition",
+                {"column_operators": [], "column_names": [], "column_values": [], "operators": []},
+            )
         if rule == 1:
             out["select"] = self._minor(-7)
             out["built"] = True  # buildSelectStmt: the checks run in vtql.py, on the finished `out`
@@ -315,8 +325,12 @@ class Parser:
             values, ops = where["column_values"], where["column_operators"]
             pos = max(len(values) - 1, 0)
             current = values[pos] if pos < len(values) else None
-            if pos < len(ops) and ilower(str(ops[pos])) == "in" and current not in (None, "", "0", [], 0) \
-                    and not out.get("columnDone"):
+            if (
+                pos < len(ops)
+                and ilower(str(ops[pos])) == "in"
+                and current not in (None, "", "0", [], 0)
+                and not out.get("columnDone")
+            ):
                 if not isinstance(current, list):
                     values[pos] = [current]
                 values[pos].append(self._minor(0))

@@ -44,7 +44,11 @@ class World:
 
     def sender(self, **kwargs: object) -> Sender:
         return Sender(
-            self.crm, self.providers, self.store.outbox, self.store.ledger, api_user_id="19x1",  # type: ignore[arg-type]
+            self.crm,
+            self.providers,
+            self.store.outbox,
+            self.store.ledger,
+            api_user_id="19x1",  # type: ignore[arg-type]
             **kwargs,  # type: ignore[arg-type]
         )
 

@@ -47,8 +47,11 @@ def test_every_refusal_a_network_can_give_has_russian_words() -> None:
     from providers.errors import NotAllowedReason
 
     codes = [(str(reason), network) for reason in NotAllowedReason for network in ("vk", "x", "facebook")]
-    codes += [(code, network) for code in ("ProviderNotFound", "NOT_FOUND", "InvalidProfileUrl", "DISABLED")
-              for network in ("vk", "x", "facebook")]
+    codes += [
+        (code, network)
+        for code in ("ProviderNotFound", "NOT_FOUND", "InvalidProfileUrl", "DISABLED")
+        for network in ("vk", "x", "facebook")
+    ]
     for code, network in codes:
         target = FailedTarget(network, code, "English text of the network", "https://vk.com/someone")
         text = failure_comment("ru", "привет", [target])
@@ -65,8 +68,9 @@ def test_an_unknown_failure_keeps_the_networks_words_introduced_in_russian() -> 
     assert english.endswith("- VK: The message is too long for VK. (VK error 914)")
 
 
-@pytest.mark.parametrize(("vtiger", "bridge"), [("ru_ru", "ru"), ("en_us", "en"), ("de_de", "en"),
-                                                ("RU_RU", "ru"), ("", "en")])
+@pytest.mark.parametrize(
+    ("vtiger", "bridge"), [("ru_ru", "ru"), ("en_us", "en"), ("de_de", "en"), ("RU_RU", "ru"), ("", "en")]
+)
 def test_vtiger_languages_map_to_the_bridges(vtiger: str, bridge: str) -> None:
     assert language_of(vtiger) == bridge
 

@@ -71,7 +71,10 @@ def test_events_wait_until_due_and_failures_are_listed() -> None:
         store.events.mark_done("e3")
         [failure] = store.events.failures()
         assert (failure.event_id, failure.error, failure.done_at) == (
-            "e2", "record 12x5 could not be read", T0)
+            "e2",
+            "record 12x5 could not be read",
+            T0,
+        )
 
 
 def test_a_state_file_from_before_the_retries_is_upgraded_with_its_events(tmp_path: Path) -> None:
@@ -79,8 +82,10 @@ def test_a_state_file_from_before_the_retries_is_upgraded_with_its_events(tmp_pa
     db = Database(path)
     upgrade(db, MIGRATIONS[:1])
     with db.transaction() as conn:
-        conn.execute("INSERT INTO webhook_event (event_id, kind, payload, received_at)"
-                     " VALUES ('old', 'send', '{}', '2026-03-01T12:00:00.000000Z')")
+        conn.execute(
+            "INSERT INTO webhook_event (event_id, kind, payload, received_at)"
+            " VALUES ('old', 'send', '{}', '2026-03-01T12:00:00.000000Z')"
+        )
     db.close()
     with Store(path) as store:
         [event] = store.events.due(T0)

@@ -161,8 +161,13 @@ def test_an_x_message_found_for_another_send_is_not_taken_for_this_one(world: Wo
     world.x.close()
     box = world.x_box
     world.x = XProvider(  # a new process: X's lookup finds the first send's identical DM
-        box.consumer_key, box.consumer_secret, box.access_token, box.access_token_secret,
-        api_url=box.url, rate_limiter=fast_limiter(), wall_clock=box.clock,
+        box.consumer_key,
+        box.consumer_secret,
+        box.access_token,
+        box.access_token_secret,
+        api_url=box.url,
+        rate_limiter=fast_limiter(),
+        wall_clock=box.clock,
     )
     world.sender(now=clock).process_due()
 

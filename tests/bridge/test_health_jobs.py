@@ -14,8 +14,11 @@ from vtiger_ws.errors import VtigerServerError
 
 def _parts() -> Any:
     stats: Counter[str] = Counter()  # the vtiger client's request counter, which the gateway sums
-    return SimpleNamespace(client=SimpleNamespace(stats=stats), health=Health(),
-                           crm=SimpleNamespace(requests_made=lambda: sum(stats.values())))
+    return SimpleNamespace(
+        client=SimpleNamespace(stats=stats),
+        health=Health(),
+        crm=SimpleNamespace(requests_made=lambda: sum(stats.values())),
+    )
 
 
 def test_a_failure_seen_by_another_job_while_this_one_ran_is_kept() -> None:

@@ -60,8 +60,15 @@ class Clock:
 def hasty_vk(world: World) -> Iterator[VkProvider]:
     """VK as a bridge talks to it that gives up waiting for an answer after 1.5 s."""
     box = world.vk_box
-    with closing(VkProvider(box.community_token, group_id=box.group_id, api_url=box.url,
-                            rate_limiter=fast_limiter(), timeout=1.5)) as vk:
+    with closing(
+        VkProvider(
+            box.community_token,
+            group_id=box.group_id,
+            api_url=box.url,
+            rate_limiter=fast_limiter(),
+            timeout=1.5,
+        )
+    ) as vk:
         yield vk
 
 
@@ -69,8 +76,9 @@ def unheard_send(world: World, vk: VkProvider, record: str, text: str) -> Sender
     """A VK send that VK delivered but whose answer never came (the bridge's read timed out): it waits for
     its retry, its message in VK's history and in no ledger. Returns its sender, the retry due now."""
     clock = Clock()
-    sender = Sender(world.crm, {"vk": vk}, world.store.outbox, world.store.ledger, api_user_id="19x1",
-                    now=clock)
+    sender = Sender(
+        world.crm, {"vk": vk}, world.store.outbox, world.store.ledger, api_user_id="19x1", now=clock
+    )
     outbox_id = sender.enqueue(SendRequest(record, text, networks=("vk",)))
     world.vk_box.faults.slow(4.0, operation="messages.send", after=True, times=1)
     assert sender.process_due() == 0
@@ -222,13 +230,20 @@ def test_an_import_create_left_without_an_answer_keeps_its_claim_so_the_send_doe
     in the CRM yet and create a second record."""
     record, uid, _ = caught_up(world)
     # The import talks to the CRM through a client that gives up after 1 s, as a real one does at its timeout.
-    impatient = VtigerClient(world.crm_box.url, world.crm_box.username, world.crm_box.access_key,
-                             timeout=(5.0, 1.0))
+    impatient = VtigerClient(
+        world.crm_box.url, world.crm_box.username, world.crm_box.access_key, timeout=(5.0, 1.0)
+    )
     crm = Crm(impatient, timezone="UTC")
     crm.check_schema(["vk", "x", "facebook"])
     index = UrlIndex(crm, world.providers, world.store.url_index)  # type: ignore[arg-type]
-    importer = Importer(crm, world.providers, world.store.cursors, world.store.ledger, index,  # type: ignore[arg-type]
-                        api_user_id="19x1")
+    importer = Importer(
+        crm,
+        world.providers,
+        world.store.cursors,
+        world.store.ledger,
+        index,  # type: ignore[arg-type]
+        api_user_id="19x1",
+    )
     importer.intake.lease_seconds = 3.0
     sender = unheard_send(world, hasty_vk, record, "written after the timeout")
     import_create = threading.Event()

@@ -76,13 +76,16 @@ def test_sends_left_in_the_outbox_go_out_when_the_workers_start(world: World) ->
 def test_x_held_by_its_rate_limit_does_not_hold_back_vk(world: World) -> None:
     reset = str(int(time.time()) + 600)
     headers = {"x-rate-limit-limit": "15", "x-rate-limit-remaining": "0", "x-rate-limit-reset": reset}
-    world.x_box.faults.custom(lambda _r: problem(429, generic_problem(429, "Too Many Requests"), headers),
-                              operation="dm_create")
+    world.x_box.faults.custom(
+        lambda _r: problem(429, generic_problem(429, "Too Many Requests"), headers), operation="dm_create"
+    )
     clients = []
     for n in range(6):
         uid = world.vk_box.add_user("Both", f"n{n}")
         xid = world.x_box.add_user(f"both_x{n}", f"Both {n}")
-        record = world.contact(f"Both{n}", vk_url=f"https://vk.com/id{uid}", tw_url=f"https://x.com/both_x{n}")
+        record = world.contact(
+            f"Both{n}", vk_url=f"https://vk.com/id{uid}", tw_url=f"https://x.com/both_x{n}"
+        )
         clients.append((record, uid, xid))
     sender = world.sender()
     with workers(sender):

@@ -40,8 +40,9 @@ def state(tmp_path: Path, clock: Clock) -> Iterator[Store]:
 
 
 def _finished_send(store: Store, event_id: str | None, text: str = TEXT) -> int:
-    oid = store.outbox.enqueue_send(record_id="12x7", module="Contacts", text=text, targets=[VK],
-                             event_id=event_id, requested_by="19x1")
+    oid = store.outbox.enqueue_send(
+        record_id="12x7", module="Contacts", text=text, targets=[VK], event_id=event_id, requested_by="19x1"
+    )
     store.outbox.mark_target_sending(oid, "vk")
     store.outbox.mark_target_sent(oid, "vk", f"vk-{oid}")
     store.outbox.set_send_crm_message_id(oid, f"40x{oid}")
@@ -51,8 +52,15 @@ def _finished_send(store: Store, event_id: str | None, text: str = TEXT) -> int:
 
 
 def _event(store: Store, event_id: str, done: bool = True) -> None:
-    payload = {"event": "send", "module": "Contacts", "id": "12x7", "event_id": event_id, "ts": 1.0,
-               "data": {"lastname": "Иванова", "mobile": "+7 900 000-00-00"}, "text": TEXT}
+    payload = {
+        "event": "send",
+        "module": "Contacts",
+        "id": "12x7",
+        "event_id": event_id,
+        "ts": 1.0,
+        "data": {"lastname": "Иванова", "mobile": "+7 900 000-00-00"},
+        "text": TEXT,
+    }
     assert store.events.remember(event_id, "send", payload)
     if done:
         store.events.mark_done(event_id)
@@ -72,8 +80,10 @@ def state_holds(path: str | Path, needle: str) -> bool:
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        return any(needle in json.dumps([list(r) for r in conn.execute(f"SELECT * FROM {t}")],
-                                        ensure_ascii=False) for t in tables)
+        return any(
+            needle in json.dumps([list(r) for r in conn.execute(f"SELECT * FROM {t}")], ensure_ascii=False)
+            for t in tables
+        )
     finally:
         conn.close()
 
@@ -93,11 +103,26 @@ def test_texts_go_after_keep_texts_and_rows_after_forget_after(state: Store, clo
     assert send is not None and send.text == "" and send.event_id == "ev-1"  # idempotency kept
     assert send.crm_message_id == "40x1" and send.target("vk").message_id == "vk-1"
     [(payload,)] = _rows(state.path, "SELECT payload FROM webhook_event")
-    assert json.loads(str(payload)) == {"pruned": True, "event": "send", "module": "Contacts", "id": "12x7",
-                                        "event_id": "ev-1", "ts": 1.0}
+    assert json.loads(str(payload)) == {
+        "pruned": True,
+        "event": "send",
+        "module": "Contacts",
+        "id": "12x7",
+        "event_id": "ev-1",
+        "ts": 1.0,
+    }
     assert not state.events.remember("ev-1", "send", {})  # still a duplicate
-    assert state.outbox.enqueue_send(record_id="12x7", module="Contacts", text="again", targets=[VK],
-                              event_id="ev-1", requested_by="19x1") == oid
+    assert (
+        state.outbox.enqueue_send(
+            record_id="12x7",
+            module="Contacts",
+            text="again",
+            targets=[VK],
+            event_id="ev-1",
+            requested_by="19x1",
+        )
+        == oid
+    )
     assert state.prune(clock.now, keep_texts=KEEP, forget_after=FORGET).total == 0  # idempotent
 
     clock.now = T0 + FORGET + dt.timedelta(seconds=1)
@@ -111,8 +136,9 @@ def test_texts_go_after_keep_texts_and_rows_after_forget_after(state: Store, clo
 
 
 def test_open_work_is_never_pruned(state: Store, clock: Clock) -> None:
-    waiting = state.outbox.enqueue_send(record_id="12x7", module="Contacts", text=TEXT, targets=[VK],
-                                 event_id="ev-open", requested_by="19x1")
+    waiting = state.outbox.enqueue_send(
+        record_id="12x7", module="Contacts", text=TEXT, targets=[VK], event_id="ev-open", requested_by="19x1"
+    )
     _event(state, "ev-pending", done=False)
     clock.now = T0 + dt.timedelta(days=5000)
     assert state.prune(clock.now, keep_texts=KEEP, forget_after=FORGET).total == 0
@@ -132,12 +158,17 @@ def test_a_large_backlog_is_pruned_in_batches(state: Store, clock: Clock) -> Non
     clock.now = T0 + FORGET + dt.timedelta(days=1)
     report = state.prune(clock.now, keep_texts=KEEP, forget_after=FORGET, batch=5)
     assert (report.sends_forgotten, report.events_forgotten) == (23, 23)
-    assert _rows(state.path, "SELECT COUNT(*) FROM outbox UNION ALL SELECT COUNT(*) FROM webhook_event") == \
-        [(0,), (0,)]
+    assert _rows(state.path, "SELECT COUNT(*) FROM outbox UNION ALL SELECT COUNT(*) FROM webhook_event") == [
+        (0,),
+        (0,),
+    ]
 
 
-@pytest.mark.parametrize("skew", [dt.timedelta(0), dt.timedelta(days=-10), dt.timedelta(hours=6)],
-                         ids=["ts-now", "spooled-10-days", "vtiger-clock-6h-ahead"])
+@pytest.mark.parametrize(
+    "skew",
+    [dt.timedelta(0), dt.timedelta(days=-10), dt.timedelta(hours=6)],
+    ids=["ts-now", "spooled-10-days", "vtiger-clock-6h-ahead"],
+)
 def test_a_resent_event_is_never_a_second_event_at_any_later_time(
     tmp_path: Path, clock: Clock, skew: dt.timedelta
 ) -> None:
@@ -145,12 +176,26 @@ def test_a_resent_event_is_never_a_second_event_at_any_later_time(
     the horizon): after each prune, the same body re-signed is a duplicate (200) or refused as too old
     (422), never a new 202."""
     with Store(tmp_path / "walk.sqlite3", clock=clock) as store:
-        app = make_app(secret=SECRET, accept=store_acceptor(store.events), health=lambda: (200, {}),
-                       metrics=lambda: (b"", "text/plain"), clock=lambda: clock.now.timestamp(),
-                       max_event_age=event_age_limit(FORGET).total_seconds())  # as bridge/daemon/app.py
-        body = json.dumps({"event": "send", "module": "Contacts", "id": "12x7", "event_id": "vt-spooled",
-                           "text": TEXT, "ts": int((T0 + skew).timestamp())}).encode()
+        app = make_app(
+            secret=SECRET,
+            accept=store_acceptor(store.events),
+            health=lambda: (200, {}),
+            metrics=lambda: (b"", "text/plain"),
+            clock=lambda: clock.now.timestamp(),
+            max_event_age=event_age_limit(FORGET).total_seconds(),
+        )  # as bridge/daemon/app.py
+        body = json.dumps(
+            {
+                "event": "send",
+                "module": "Contacts",
+                "id": "12x7",
+                "event_id": "vt-spooled",
+                "text": TEXT,
+                "ts": int((T0 + skew).timestamp()),
+            }
+        ).encode()
         with WebhookServer(app) as server, requests.Session() as http:
+
             def post() -> int:
                 headers = sign(SECRET, body, clock.now.timestamp()) | {"Content-Type": "application/json"}
                 return http.post(server.url + EVENTS_PATH, data=body, headers=headers, timeout=10).status_code
@@ -172,34 +217,56 @@ def test_a_resent_event_is_never_a_second_event_at_any_later_time(
 def test_the_webhook_refuses_an_event_older_than_its_horizon_with_a_clear_reason(tmp_path: Path) -> None:
     now = T0.timestamp()
     with Store(tmp_path / "s.sqlite3") as store:
-        app = make_app(secret=SECRET, accept=store_acceptor(store.events), health=lambda: (200, {}),
-                       metrics=lambda: (b"", "text/plain"), clock=lambda: now, max_event_age=399 * 86400)
+        app = make_app(
+            secret=SECRET,
+            accept=store_acceptor(store.events),
+            health=lambda: (200, {}),
+            metrics=lambda: (b"", "text/plain"),
+            clock=lambda: now,
+            max_event_age=399 * 86400,
+        )
         with WebhookServer(app) as server:
             for age_days, expected in ((398.9, 202), (399.1, 422)):
-                body = json.dumps({"event": "record_saved", "module": "Contacts", "id": "12x7",
-                                   "ts": now - age_days * 86400}).encode()
-                r = requests.post(server.url + EVENTS_PATH, data=body, timeout=10,
-                                  headers=sign(SECRET, body, now) | {"Content-Type": "application/json"})
+                body = json.dumps(
+                    {
+                        "event": "record_saved",
+                        "module": "Contacts",
+                        "id": "12x7",
+                        "ts": now - age_days * 86400,
+                    }
+                ).encode()
+                r = requests.post(
+                    server.url + EVENTS_PATH,
+                    data=body,
+                    timeout=10,
+                    headers=sign(SECRET, body, now) | {"Content-Type": "application/json"},
+                )
                 assert r.status_code == expected, r.text
         assert "state.forget_after_days" in r.json()["error"]["message"]
         assert r.json()["error"]["code"] == "event_too_old"
         assert len(store.events.pending()) == 1
 
 
-@pytest.mark.parametrize(("state", "problem"), [
-    ("{keep_texts_days: 0}", "state.keep_texts_days"),
-    ("{keep_texts_days: 30, forget_after_days: 30}", "state.forget_after_days"),
-    ("{forget_after_days: 7}", "state.forget_after_days"),
-])
+@pytest.mark.parametrize(
+    ("state", "problem"),
+    [
+        ("{keep_texts_days: 0}", "state.keep_texts_days"),
+        ("{keep_texts_days: 30, forget_after_days: 30}", "state.forget_after_days"),
+        ("{forget_after_days: 7}", "state.forget_after_days"),
+    ],
+)
 def test_horizons_that_would_forget_too_early_are_refused(tmp_path: Path, state: str, problem: str) -> None:
     from bridge.config import ConfigError, load_config
 
     path = tmp_path / "config.yaml"
-    path.write_text(f"""version: 1
+    path.write_text(
+        f"""version: 1
 vtiger: {{url: "http://127.0.0.1:1", access_key: "abcdEFGH12345678"}}
 webhook: {{secret: "0123456789abcdef0123"}}
 state: {state}
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     with pytest.raises(ConfigError, match=problem.replace(".", r"\.")):
         load_config(path, env={})
     shortest = "state: {keep_texts_days: 1, forget_after_days: 2}"

@@ -24,8 +24,14 @@ def box() -> Iterator[Box]:
 
 
 def enqueue(store: Store, *targets: SendTarget) -> int:
-    return store.outbox.enqueue_send(record_id="12x7", module="Contacts", text="hi",
-                              targets=list(targets or (VK, TW)), event_id=None, requested_by="cli")
+    return store.outbox.enqueue_send(
+        record_id="12x7",
+        module="Contacts",
+        text="hi",
+        targets=list(targets or (VK, TW)),
+        event_id=None,
+        requested_by="cli",
+    )
 
 
 def test_a_lane_claims_the_oldest_send_with_a_due_target_on_its_network(box: Box) -> None:

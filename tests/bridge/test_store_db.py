@@ -195,10 +195,13 @@ def test_v04_moves_the_crm_create_flag_from_kv_into_the_outbox_row(tmp_path: Pat
                 " VALUES (?, '12x7', 'Contacts', 'hi', 'cli', '2024-03-01T12:00:00.000000Z', ?)",
                 (oid, crm_id),
             )
-            conn.execute("INSERT INTO kv (key, value, updated_at) VALUES (?, 'true', ?)",
-                         (f"outbox.crm_create_started.{oid}", started))
-        conn.execute("INSERT INTO kv (key, value, updated_at) VALUES ('backfill.Contacts.', '\"12x9\"', ?)",
-                     (started,))
+            conn.execute(
+                "INSERT INTO kv (key, value, updated_at) VALUES (?, 'true', ?)",
+                (f"outbox.crm_create_started.{oid}", started),
+            )
+        conn.execute(
+            "INSERT INTO kv (key, value, updated_at) VALUES ('backfill.Contacts.', '\"12x9\"', ?)", (started,)
+        )
     db.close()
     with Store(path) as migrated:
         send, done = migrated.outbox.get_send(7), migrated.outbox.get_send(8)

@@ -100,9 +100,11 @@ def test_idempotency_keys_are_random_per_target_and_ids_are_never_reused(
     assert len(keys) == 2 and f"vsb-{oid}-vk" not in keys and all(k.startswith("vsb-") for k in keys)
     # A new state file starts its outbox ids again: its keys must not repeat the first file's.
     with Store(tmp_path / "new.sqlite3") as other:
-        again = other.outbox.get_send(other.outbox.enqueue_send(
-            record_id="12x8", module="Contacts", text="x", targets=[VK], event_id=None, requested_by="cli"
-        ))
+        again = other.outbox.get_send(
+            other.outbox.enqueue_send(
+                record_id="12x8", module="Contacts", text="x", targets=[VK], event_id=None, requested_by="cli"
+            )
+        )
     assert again is not None and again.id == oid and again.target("vk").idempotency_key not in keys
     store._db.execute("DELETE FROM outbox WHERE id = ?", (oid,))
     assert _enqueue(store) == oid + 1  # AUTOINCREMENT: a pruned id never comes back

@@ -39,8 +39,14 @@ def sends_with_jitter(make_limiter: Callable[[FakeClock], RateLimiter], sends: i
     with VkSandbox(rate_limit=RATE, clock=arrival) as box:
         uid = box.add_user("Jitter", "Peer")
         limiter = make_limiter(clock)
-        with VkProvider(box.community_token, group_id=box.group_id, api_url=box.url, rate_limiter=limiter,
-                        clock=clock, sleep=clock.sleep) as vk:
+        with VkProvider(
+            box.community_token,
+            group_id=box.group_id,
+            api_url=box.url,
+            rate_limiter=limiter,
+            clock=clock,
+            sleep=clock.sleep,
+        ) as vk:
             start = clock.now
             for i in range(sends):
                 vk.send_message(AccountId(str(uid)), f"m{i}", f"jitter-{i}")
@@ -62,8 +68,13 @@ def test_the_daemons_vk_limiter_survives_arrival_jitter_at_the_configured_rate()
 def test_the_wired_vk_provider_stays_under_the_configured_rate_as_vk_sees_it() -> None:
     with VkSandbox(rate_limit=RATE) as box:
         uid = box.add_user("Real", "Clock")
-        vk_config = VkConfig(enabled=True, token=Secret(box.community_token), group_id=box.group_id,
-                             api_url=box.url, rate_limit=RATE)
+        vk_config = VkConfig(
+            enabled=True,
+            token=Secret(box.community_token),
+            group_id=box.group_id,
+            api_url=box.url,
+            rate_limit=RATE,
+        )
         provider = build_provider(Config(networks=NetworksConfig(vk=vk_config)), "vk")
         try:
             for i in range(45):

@@ -60,8 +60,14 @@ class Bridge:
     def post_raw(self, body: bytes, headers: dict[str, str] | None = None) -> requests.Response:
         return self.session.post(self.url + EVENTS_PATH, data=body, headers=headers or {}, timeout=5)
 
-    def post_signed(self, body: bytes, content_type: str = "application/json", *,
-                    ts: float | None = None, secret: str = SECRET) -> requests.Response:
+    def post_signed(
+        self,
+        body: bytes,
+        content_type: str = "application/json",
+        *,
+        ts: float | None = None,
+        secret: str = SECRET,
+    ) -> requests.Response:
         headers = {**sign(secret, body, self.clock.now if ts is None else ts), "Content-Type": content_type}
         return self.post_raw(body, headers)
 
@@ -78,8 +84,10 @@ def running_bridge() -> Iterator[Bridge]:
         secret=SECRET,
         accept=recorder,
         health=lambda: (health["status"], health["body"]),
-        metrics=lambda: (b"# TYPE bridge_events_total counter\nbridge_events_total 3\n",
-                         "text/plain; version=0.0.4; charset=utf-8"),
+        metrics=lambda: (
+            b"# TYPE bridge_events_total counter\nbridge_events_total 3\n",
+            "text/plain; version=0.0.4; charset=utf-8",
+        ),
         clock=clock,
     )
     with WebhookServer(app) as server, requests.Session() as session:
@@ -87,8 +95,13 @@ def running_bridge() -> Iterator[Bridge]:
 
 
 def event(**overrides: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {"event": "record_saved", "module": "Contacts", "id": "12x5",
-                            "data": {"lastname": "Иванов", "cf_vk": "https://vk.com/id1"},
-                            "changed": ["cf_vk"], "ts": NOW}
+    base: dict[str, Any] = {
+        "event": "record_saved",
+        "module": "Contacts",
+        "id": "12x5",
+        "data": {"lastname": "Иванов", "cf_vk": "https://vk.com/id1"},
+        "changed": ["cf_vk"],
+        "ts": NOW,
+    }
     base.update(overrides)
     return {k: v for k, v in base.items() if v is not None}

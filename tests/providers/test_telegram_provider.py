@@ -315,13 +315,19 @@ class _ForwardProxy(SandboxServer):
         target = request.raw_path  # absolute-form: the client addressed the proxy
         with requests.Session() as session:
             session.trust_env = False  # the test sets a dead proxy in the environment: not for the relay
-            answer = session.request(request.method, target, data=request.body, timeout=30,
-                                     headers={"Content-Type": request.headers.get("content-type", "")})
+            answer = session.request(
+                request.method,
+                target,
+                data=request.body,
+                timeout=30,
+                headers={"Content-Type": request.headers.get("content-type", "")},
+            )
         return Response(answer.status_code, answer.content, {"Content-Type": answer.headers["Content-Type"]})
 
 
-def test_requests_go_through_the_configured_proxy(tg: TelegramSandbox,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_requests_go_through_the_configured_proxy(
+    tg: TelegramSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
     account = started(tg)
     for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY"):  # the environment's proxy must not win
         monkeypatch.setenv(name, "http://127.0.0.1:9")

@@ -272,4 +272,3 @@ def problems(boxes: Boxes, state: Path, sends: Iterable[tuple[Client, str]]) -> 
     if open_sends(state):
         found.append(f"{open_sends(state)} send(s) left in the outbox")
     return found
-

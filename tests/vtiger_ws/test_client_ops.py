@@ -252,8 +252,13 @@ def test_query_related_returns_more_than_the_100_row_cap(crm: Any, client: Vtige
     assert len(rows) == 250
     # one capped answer of 100 is split by id range until every answer is below the cap
     assert 3 <= crm.count("query_related") <= 9
-    rows = client.query_related(contact, "SPSocialConnector", "SPSocialConnector", fields=["message"],
-                                where=vtql.like("message", "m1%"))
+    rows = client.query_related(
+        contact,
+        "SPSocialConnector",
+        "SPSocialConnector",
+        fields=["message"],
+        where=vtql.like("message", "m1%"),
+    )
     assert sorted(r["message"] for r in rows) == sorted(f"m{i}" for i in range(250) if str(i).startswith("1"))
 
 

@@ -32,8 +32,9 @@ def test_expired_session_is_renewed_and_the_call_retried(crm: Any, client: Vtige
             assert "sessionName" not in request.query and "sessionName" not in request.form
 
 
-@pytest.mark.parametrize("code", ["INVALID_SESSIONID", "SESSION_EXPIRED", "SESSION_LEFT_IDLE",
-                                  "AUTHENTICATION_REQUIRED"])
+@pytest.mark.parametrize(
+    "code", ["INVALID_SESSIONID", "SESSION_EXPIRED", "SESSION_LEFT_IDLE", "AUTHENTICATION_REQUIRED"]
+)
 def test_each_session_code_triggers_one_relogin(crm: Any, client: VtigerClient, code: str) -> None:
     client.listtypes()
     crm.faults.custom(_envelope(code), operation="query", times=1)
@@ -111,7 +112,7 @@ def test_wrong_access_key(crm: Any) -> None:
     assert crm.count("getchallenge") == crm.count("login") == LOGIN_ATTEMPTS
     assert (c.logins, c.login_retries) == (0, LOGIN_ATTEMPTS - 1)
     assert len(pauses) == LOGIN_ATTEMPTS - 1
-    assert all(0 <= p <= LOGIN_RETRY_PAUSE * 2 ** n for n, p in enumerate(pauses))
+    assert all(0 <= p <= LOGIN_RETRY_PAUSE * 2**n for n, p in enumerate(pauses))
 
 
 def test_unknown_user(crm: Any) -> None:

@@ -45,16 +45,19 @@ def test_quote_is_one_vtql_token_and_mysql_reads_back_the_value(value: str) -> N
     assert _mysql_unquote(literal) == value  # and MySQL sees exactly the value
 
 
-@pytest.mark.parametrize(("value", "literal"), [
-    ("O'Brien", "'O''Brien'"),
-    ("a\\b'c", "'a\\\\b''c'"),  # as a real vtiger ran it: 'a\\b''c'
-    ("abc\\", "'abc\\\\'"),  # a trailing backslash must not swallow the closing quote
-    ("Пётр ✨", "'Пётр ✨'"),
-    ("50%_off", "'50%_off'"),  # plain equality leaves wildcards alone
-    (42, "'42'"),
-    (dt.date(2026, 1, 2), "'2026-01-02'"),
-    (dt.datetime(2026, 1, 2, 3, 4, 5), "'2026-01-02 03:04:05'"),
-])
+@pytest.mark.parametrize(
+    ("value", "literal"),
+    [
+        ("O'Brien", "'O''Brien'"),
+        ("a\\b'c", "'a\\\\b''c'"),  # as a real vtiger ran it: 'a\\b''c'
+        ("abc\\", "'abc\\\\'"),  # a trailing backslash must not swallow the closing quote
+        ("Пётр ✨", "'Пётр ✨'"),
+        ("50%_off", "'50%_off'"),  # plain equality leaves wildcards alone
+        (42, "'42'"),
+        (dt.date(2026, 1, 2), "'2026-01-02'"),
+        (dt.datetime(2026, 1, 2, 3, 4, 5), "'2026-01-02 03:04:05'"),
+    ],
+)
 def test_quote_examples(value: str | int | dt.date, literal: str) -> None:
     assert vtql.quote(value) == literal
 
@@ -104,8 +107,11 @@ def test_dnf_means_what_was_composed(truth: list[bool]) -> None:
     a, b, c = (vtql.eq(n, "1") for n in "abc")
     env = dict(zip("abc", truth, strict=True))
     composed = [(a | b) & c, a & (b | c) | c, (a | b) & (b | c)]
-    expected = [(env["a"] or env["b"]) and env["c"], (env["a"] and (env["b"] or env["c"])) or env["c"],
-                (env["a"] or env["b"]) and (env["b"] or env["c"])]
+    expected = [
+        (env["a"] or env["b"]) and env["c"],
+        (env["a"] and (env["b"] or env["c"])) or env["c"],
+        (env["a"] or env["b"]) and (env["b"] or env["c"]),
+    ]
     for condition, want in zip(composed, expected, strict=True):
         got = any(all(env[atom[0]] for atom in term) for term in condition.terms)
         assert got == want
@@ -120,10 +126,12 @@ def test_expansion_is_bounded() -> None:
 def test_select_shapes() -> None:
     where = vtql.eq("lastname", "O'Brien") | vtql.eq("id", "12x7")
     assert vtql.select("Contacts", ["id", "lastname"], where=where, order_by="id", limit=100) == (
-        "SELECT id,lastname FROM Contacts WHERE lastname = 'O''Brien' OR id = '12x7' ORDER BY id LIMIT 100;")
+        "SELECT id,lastname FROM Contacts WHERE lastname = 'O''Brien' OR id = '12x7' ORDER BY id LIMIT 100;"
+    )
     assert vtql.select("Contacts", None, limit=5, offset=10) == "SELECT * FROM Contacts LIMIT 10,5;"
     assert vtql.select("Contacts", ["a", "b"], order_by=["a", "b"], descending=True, terminate=False) == (
-        "SELECT a,b FROM Contacts ORDER BY a,b DESC")
+        "SELECT a,b FROM Contacts ORDER BY a,b DESC"
+    )
     assert vtql.select("M", ["a", "a", "b"]) == "SELECT a,b FROM M;"  # duplicates dropped
 
 
@@ -134,10 +142,16 @@ def test_select_never_lets_a_column_pass_for_the_from_keyword() -> None:
     assert text == "SELECT valid_from,id FROM Services;"
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"limit": 101}, "between"), ({"limit": 0}, "between"), ({"offset": 5}, "offset needs"),
-    ({"limit": 5, "offset": -1}, ">= 0"), ({"order_by": []}, "empty"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"limit": 101}, "between"),
+        ({"limit": 0}, "between"),
+        ({"offset": 5}, "offset needs"),
+        ({"limit": 5, "offset": -1}, ">= 0"),
+        ({"order_by": []}, "empty"),
+    ],
+)
 def test_select_rejects_what_the_server_would_silently_change(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         vtql.select("Contacts", ["id"], **kwargs)

@@ -22,8 +22,17 @@ if shutil.which("php") is None:
         raise RuntimeError("php-cli is required in CI (apt-get install -y php-cli php-curl)")
     pytest.skip("php is not installed", allow_module_level=True)
 
-FIELD_FILLED = [{"fieldname": SEND_FIELD, "operation": "is not empty", "value": "", "valuetype": "rawtext",
-                 "joincondition": "", "groupjoin": "and", "groupid": "0"}]
+FIELD_FILLED = [
+    {
+        "fieldname": SEND_FIELD,
+        "operation": "is not empty",
+        "value": "",
+        "valuetype": "rawtext",
+        "joincondition": "",
+        "groupjoin": "and",
+        "groupid": "0",
+    }
+]
 
 
 @pytest.fixture

@@ -65,8 +65,14 @@ def test_a_save_that_never_shows_is_reported_not_acted_on(w: World) -> None:
     w.vk.add_user("Some", "One", screen_name="someone_else", city="Омск")
     record = w.crm.seed("Contacts", {"lastname": "Ghost"})
     # An event about a save the CRM never committed (rolled back): a time the record never reaches.
-    _post(w, "never-1", record, changed=["vk_url"], modifiedtime="2099-01-01 00:00:00",
-          data={"vk_url": "https://vk.com/someone_else"})
+    _post(
+        w,
+        "never-1",
+        record,
+        changed=["vk_url"],
+        modifiedtime="2099-01-01 00:00:00",
+        data={"vk_url": "https://vk.com/someone_else"},
+    )
     w.parts.processor.process_pending()
     w.skip(601)
     w.parts.processor.process_pending()
@@ -97,8 +103,9 @@ def test_an_early_event_of_a_created_record_keeps_it_in_the_index(w: World) -> N
 
     early = w.plugin.task("socialbridge_record_saved", send_now=True)
     w.crm.add_workflow("Contacts", early, bridge_then_count)
-    created = w.writer.create("Contacts", {"lastname": "Early", "vk_url": "https://vk.com/early_bird",
-                                           "assigned_user_id": "19x1"})
+    created = w.writer.create(
+        "Contacts", {"lastname": "Early", "vk_url": "https://vk.com/early_bird", "assigned_user_id": "19x1"}
+    )
     assert seen_during_save == [1]  # read inside the transaction: ACCESS_DENIED, so it waits
     w.settle()
     assert w.parts.index.records_for("vk", str(uid)) == [("Contacts", created["id"])]
