@@ -27,6 +27,7 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert test_command in ci.splitlines()
     assert "ruff check ." in ci.splitlines()
+    assert "ruff format --check ." in ci.splitlines()
     assert "mypy" in ci.splitlines()  # strict, over the packages named in pyproject.toml
 
 
