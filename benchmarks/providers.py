@@ -39,7 +39,7 @@ def _delta(count: Callable[[], int], action: Callable[[], object]) -> int:
 def vk_profiles(n: int) -> list[Figure]:
     with VkSandbox(rate_limit=VK_RATE) as box:
         box.add_users(n, screen_prefix="bench_")
-        # The limiter exactly as the daemon builds it (bridge/daemon/wiring.py): the configured rate, burst 1.
+        # The limiter a VK provider builds by default (providers/vk/rate.py): VK's rate, burst 1.
         with VkProvider(
             box.community_token,
             group_id=box.group_id,
@@ -199,7 +199,7 @@ def main() -> int:
     sections = [
         ("VK profiles", vk_profiles(args.profiles)),
         (
-            "VK send throughput (real clock), limiter at the limit as wired in bridge/daemon/wiring.py",
+            "VK send throughput (real clock), limiter at the limit as built by providers/vk/rate.py",
             vk_send_rate(args.send_seconds),
         ),
         (

@@ -14,7 +14,7 @@ Both runs use the real bridge as a subprocess against the vtiger sandbox and a V
 
 Figures: messages in the VK sandbox's ledger (each contact exactly once), error-6 answers, and the drain
 rate = N / (the last `messages.send` VK received - start), divided by the configured 20/s (goal >= 0.9;
-the limiter runs at 0.95 of it, `bridge/daemon/wiring.py`); then when the last CRM record was there and vtiger
+the limiter runs at 0.95 of it, `providers/vk/rate.py`); then when the last CRM record was there and vtiger
 requests per send. Exit status 0 when every goal is met, 1 otherwise.
 """
 

@@ -94,3 +94,49 @@ def test_the_door_test_sees_a_breach(tmp_path: Path) -> None:
         "import vtiger_ws.vtql\nfrom vtiger_ws import VtigerClient\nx = crm.client.retrieve('1x1')\n"
     )
     assert len(_crm_door_breaches(sneaky)) == 3
+
+
+# What each room of the bridge may import (docs/architecture.md, "The rooms"); its own room is always allowed.
+ROOM_IMPORTS: dict[str, set[str]] = {
+    "crm": {"vtiger_ws", "providers"},
+    "config": {"crm"},
+    "store": set(),
+    "services": {"crm", "store", "config", "providers"},
+    "webhook": {"services", "crm", "store", "providers"},
+    "daemon": {"webhook", "services", "crm", "store", "config", "providers", "exits"},
+    "cli": {"daemon", "webhook", "services", "crm", "store", "config", "providers", "exits", "sandbox"},
+}
+
+
+def _rooms_imported(path: Path) -> set[str]:
+    rooms = set()
+    for name in _imported_modules(path):
+        parts = name.split(".")
+        if parts[0] == "bridge" and len(parts) > 1:
+            rooms.add(parts[1])
+        elif parts[0] in ("vtiger_ws", "providers", "sandbox"):
+            rooms.add(parts[0])
+    return rooms
+
+
+def _imported_modules(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_each_room_of_the_bridge_imports_only_the_rooms_below_it() -> None:
+    wrong = []
+    for room, allowed in ROOM_IMPORTS.items():
+        for path in sorted((ROOT / "bridge" / room).rglob("*.py")):
+            extra = _rooms_imported(path) - allowed - {room}
+            if extra:
+                wrong.append(f"{path.relative_to(ROOT)} imports {sorted(extra)}")
+    assert wrong == []
+    assert {
+        p.name for p in (ROOT / "bridge").iterdir() if p.is_dir() and (p / "__init__.py").exists()
+    } == set(ROOM_IMPORTS)
