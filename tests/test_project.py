@@ -102,7 +102,7 @@ ROOM_IMPORTS: dict[str, set[str]] = {
     "config": {"crm"},
     "store": set(),
     "services": {"crm", "store", "config", "providers"},
-    "webhook": {"services", "crm", "store", "providers"},
+    "webhook": {"services", "crm", "store", "config", "providers"},
     "daemon": {"webhook", "services", "crm", "store", "config", "providers", "exits"},
     "cli": {"daemon", "webhook", "services", "crm", "store", "config", "providers", "exits", "sandbox"},
 }

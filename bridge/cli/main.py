@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 
 from bridge.config import Config, ConfigError, load_config
+from bridge.config.schema import NETWORKS
 from bridge.crm import CLIENT_MODULES
 from bridge.daemon.explain import cannot_write, explain
 from bridge.daemon.logs import configure
@@ -81,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     back.add_argument("--chunk", type=int, default=1000, help="records per batch (default 1000)")
     back.add_argument("--restart", action="store_true", help="start from the first record again")
     msgs = command("import-messages", "import new messages now")
-    msgs.add_argument("--network", choices=["vk", "x", "facebook"])
+    msgs.add_argument("--network", choices=list(NETWORKS))
     command("status", "is the daemon running and healthy; outbox, recent failures, last imports")
     command("health", "ask the running daemon how it is (exit 0 healthy or degraded, 69 not answering)")
     auth = command("auth", "obtain a user token (OAuth 1.0a) for X")

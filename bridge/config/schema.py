@@ -17,6 +17,8 @@ from bridge.crm.schema import DEFAULT_URL_FIELDS, MessagesLayout
 CONFIG_VERSION = 1
 ENV_PREFIX = "VSB"
 PLACEHOLDER_MARKERS = ("CHANGE_ME", "example.com")
+# The networks the configuration has a section for (`networks:`), in the order they are named everywhere.
+NETWORKS: tuple[str, ...] = ("vk", "x", "facebook")
 
 
 NO_SECRET = Secret("")  # immutable, so one shared default is safe
@@ -101,7 +103,7 @@ class NetworksConfig:
     facebook: FacebookConfig = field(default_factory=FacebookConfig)
 
     def enabled(self) -> list[str]:
-        return [n for n in ("vk", "x", "facebook") if getattr(self, n).enabled]
+        return [n for n in NETWORKS if getattr(self, n).enabled]
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import logging
 from typing import Any
 
 from bridge.config import Config, ConfigError, NetworksConfig, load_config
+from bridge.config.schema import NETWORKS
 from bridge.config.secrets import Secret
 from bridge.daemon.logs import configure
 from bridge.daemon.scheduler import Scheduler, import_job_id
@@ -24,7 +25,6 @@ from bridge.daemon.wiring import Parts, build_provider, detect_language
 
 log = logging.getLogger(__name__)
 
-_NETWORKS = ("vk", "x", "facebook")
 _RELOADABLE_KEYS = frozenset(
     {
         "vtiger.language",
@@ -100,7 +100,7 @@ def reload_config(parts: Parts, scheduler: Scheduler) -> Config:
 def _merge(old: Config, new: Config) -> Config:
     """`old` with the reloadable parts of `new`."""
     sections = {}
-    for network in _NETWORKS:
+    for network in NETWORKS:
         before, after = getattr(old.networks, network), getattr(new.networks, network)
         sections[network] = after if before.enabled and after.enabled else before
     return dataclasses.replace(
@@ -120,7 +120,7 @@ def _apply(parts: Parts, scheduler: Scheduler, old: Config, new: Config, keys: l
         configure(lg.level, lg.format, lg.file, secrets)
     if "vtiger.language" in keys:
         detect_language(parts, parts.crm.api_user_id)
-    for network in _NETWORKS:
+    for network in NETWORKS:
         prefix = f"networks.{network}."
         mine = [k for k in keys if k.startswith(prefix)]
         if not mine or network not in parts.providers:

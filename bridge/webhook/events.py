@@ -29,13 +29,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
+from bridge.config.schema import NETWORKS  # a send may name the networks the bridge can be configured for
 from bridge.crm.schema import CLIENT_MODULES, DEFAULT_ID_PREFIXES, MODIFIEDTIME
 
 EVENTS = frozenset({"send", "import_profile", "record_saved"})
 MODULES = frozenset(CLIENT_MODULES)
-# The networks the configuration has a section for: the registry (providers.PROVIDERS) also lists Telegram
-# and MAX, which the bridge cannot be configured for yet.
-NETWORKS = ("vk", "x", "facebook")
 
 _WS_ID = re.compile(r"[1-9][0-9]{0,9}x[1-9][0-9]{0,18}")
 _CRMID = re.compile(r"[1-9][0-9]{0,18}")
