@@ -23,7 +23,11 @@ from typing import Any
 from sandbox.vtiger import LatencyModel, RealisticVtigerSandbox
 
 _COMPARE: dict[str, Callable[[float, float], bool]] = {
-    "<=": operator.le, ">=": operator.ge, "==": operator.eq, "<": operator.lt, ">": operator.gt,
+    "<=": operator.le,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "<": operator.lt,
+    ">": operator.gt,
 }
 
 # A real SalesPlatform 7.2 measured with tools/real-vtiger/latency.py: per-operation times, saves growing
@@ -64,8 +68,10 @@ def fmt(value: float) -> str:
 
 
 def print_table(title: str, figures: list[Figure]) -> None:
-    rows = [(f.name, fmt(f.value) + (f" {f.unit}" if f.unit else ""), f.goal_text, f.verdict, f.note)
-            for f in figures]
+    rows = [
+        (f.name, fmt(f.value) + (f" {f.unit}" if f.unit else ""), f.goal_text, f.verdict, f.note)
+        for f in figures
+    ]
     head = ("figure", "measured", "goal", "", "note")
     widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(4)]
     print(f"\n{title}")
@@ -74,26 +80,39 @@ def print_table(title: str, figures: list[Figure]) -> None:
         print("  ".join(str(c).ljust(w) for c, w in zip(row[:4], widths, strict=True)) + "  " + row[4])
 
 
-def finish(name: str, figures: list[Figure], json_path: str | None, extra: Mapping[str, Any] | None = None,
-           ) -> int:
+def finish(
+    name: str,
+    figures: list[Figure],
+    json_path: str | None,
+    extra: Mapping[str, Any] | None = None,
+) -> int:
     """Print the verdict, write the JSON results if asked, and return the exit code (0 = all goals met)."""
     missed = [f.name for f in figures if f.met is False]
     if json_path:
-        payload = {"benchmark": name, "figures": [asdict(f) | {"met": f.met} for f in figures],
-                   "extra": dict(extra or {})}
+        payload = {
+            "benchmark": name,
+            "figures": [asdict(f) | {"met": f.met} for f in figures],
+            "extra": dict(extra or {}),
+        }
         Path(json_path).write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
     goals = sum(1 for f in figures if f.goal is not None)
-    print(f"\n{name}: {goals - len(missed)} of {goals} goals met" + (f"; MISSED: {', '.join(missed)}"
-                                                                     if missed else ""))
+    print(
+        f"\n{name}: {goals - len(missed)} of {goals} goals met"
+        + (f"; MISSED: {', '.join(missed)}" if missed else "")
+    )
     return 1 if missed else 0
 
 
 def base_parser(description: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--json", help="also write the figures to this JSON file (used by run_all)")
-    parser.add_argument("--vtiger-latency", choices=("none", "realistic"), default="none",
-                        help="timing of the vtiger sandbox (realistic: a measured SalesPlatform 7.2, "
-                             "sandbox/vtiger/latency.py)")
+    parser.add_argument(
+        "--vtiger-latency",
+        choices=("none", "realistic"),
+        default="none",
+        help="timing of the vtiger sandbox (realistic: a measured SalesPlatform 7.2, "
+        "sandbox/vtiger/latency.py)",
+    )
     return parser
 
 
@@ -113,13 +132,20 @@ def machine_info() -> dict[str, str]:
                 mem = f"{int(line.split()[1]) // 1024} MB"
     except OSError:
         pass
-    return {"python": sys.version.split()[0], "platform": platform.platform(), "cpu": cpu,
-            "cpus": str(os.cpu_count()), "memory": mem,
-            "date": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
+    return {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpu": cpu,
+        "cpus": str(os.cpu_count()),
+        "memory": mem,
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    }
 
 
-_KEYSET = re.compile(r"^SELECT (?P<cols>.+) FROM (?P<module>\w+)(?: WHERE id > '\d+x(?P<after>\d+)')?"
-                     r" ORDER BY id LIMIT 100;$")
+_KEYSET = re.compile(
+    r"^SELECT (?P<cols>.+) FROM (?P<module>\w+)(?: WHERE id > '\d+x(?P<after>\d+)')?"
+    r" ORDER BY id LIMIT 100;$"
+)
 
 
 class BenchVtigerSandbox(RealisticVtigerSandbox):

@@ -28,13 +28,14 @@ from pathlib import Path
 
 from benchmarks._common import Figure, base_parser, finish, print_table, vtiger_sandbox
 from bridge.crm import Crm
-from bridge.importing import Importer
-from bridge.linking import UrlIndex
-from bridge.profiles import ProfileImporter
-from bridge.sending import Sender, SendRequest
+from bridge.services.importing import Importer
+from bridge.services.linking import UrlIndex
+from bridge.services.profiles import ProfileImporter
+from bridge.services.sending import Sender, SendRequest
 from bridge.store import Store
 from providers.ratelimit import RateLimiter
-from providers.vk import DEFAULT_RPS, VkProvider
+from providers.vk import VkProvider
+from providers.vk.rate import DEFAULT_RPS
 from providers.x import XProvider
 from sandbox.vk import VkSandbox
 from sandbox.vtiger import VtigerSandbox
@@ -80,7 +81,7 @@ class PastClock:
 
 @contextmanager
 def rig(latency: str, clock: PastClock | None = None) -> Iterator[Rig]:
-    """The sandboxes and the services wired as bridge/wiring.py does (VK limiter at 20/s, burst 1)."""
+    """The sandboxes and the services wired as bridge/daemon/wiring.py does (VK limiter at 20/s, burst 1)."""
     with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
         crm_box = stack.enter_context(vtiger_sandbox(latency, clock=clock))
         vk_box = stack.enter_context(VkSandbox(rate_limit=DEFAULT_RPS["community"]))
@@ -89,11 +90,21 @@ def rig(latency: str, clock: PastClock | None = None) -> Iterator[Rig]:
         stack.callback(client.close)
         store = Store(Path(tmp) / "state.sqlite3")
         stack.callback(store.close)
-        vk = VkProvider(vk_box.community_token, group_id=vk_box.group_id, api_url=vk_box.url,
-                        rate_limiter=RateLimiter(DEFAULT_RPS["community"], burst=1))
+        vk = VkProvider(
+            vk_box.community_token,
+            group_id=vk_box.group_id,
+            api_url=vk_box.url,
+            rate_limiter=RateLimiter(DEFAULT_RPS["community"], burst=1),
+        )
         stack.callback(vk.close)
-        x = XProvider(x_box.consumer_key, x_box.consumer_secret, x_box.access_token,
-                      x_box.access_token_secret, api_url=x_box.url, rate_limiter=RateLimiter(100))
+        x = XProvider(
+            x_box.consumer_key,
+            x_box.consumer_secret,
+            x_box.access_token,
+            x_box.access_token_secret,
+            api_url=x_box.url,
+            rate_limiter=RateLimiter(100),
+        )
         stack.callback(x.close)
         crm = Crm(client, timezone="UTC")  # the sandbox's database time zone
         crm.check_schema(["vk", "x"])
@@ -133,8 +144,16 @@ class Meter:
 
 
 def _importer(r: Rig) -> Importer:
-    index = UrlIndex(r.crm, r.providers, r.store)  # type: ignore[arg-type]
-    return Importer(r.crm, r.providers, r.store, index, api_user_id=API_USER, limit=20)  # type: ignore[arg-type]
+    index = UrlIndex(r.crm, r.providers, r.store.url_index)  # type: ignore[arg-type]
+    return Importer(
+        r.crm,
+        r.providers,
+        r.store.cursors,
+        r.store.ledger,
+        index,  # type: ignore[arg-type]
+        api_user_id=API_USER,
+        limit=20,
+    )
 
 
 def imports(latency: str) -> list[Figure]:
@@ -159,11 +178,20 @@ def imports(latency: str) -> list[Figure]:
     return [
         Figure("idle import run: VK requests", idle.vk, goal=1, op="<="),
         Figure("idle import run: vtiger requests", idle.vtiger_total, goal=1, note=idle.breakdown()),
-        Figure(f"import of {senders} messages: created", report.created, goal=senders, op="==",
-               note=f"{senders} known senders, {elapsed:.2f} s"),
+        Figure(
+            f"import of {senders} messages: created",
+            report.created,
+            goal=senders,
+            op="==",
+            note=f"{senders} known senders, {elapsed:.2f} s",
+        ),
         Figure(f"import of {senders} messages: VK requests", busy.vk, goal=3),
-        Figure(f"import of {senders} messages: vtiger requests per message", per_message, goal=2.2,
-               note=busy.breakdown()),
+        Figure(
+            f"import of {senders} messages: vtiger requests per message",
+            per_message,
+            goal=2.2,
+            note=busy.breakdown(),
+        ),
     ]
 
 
@@ -172,7 +200,7 @@ def send(latency: str) -> list[Figure]:
         uid = r.vk_box.add_user("Send", "Both", screen_name="send_both")
         xid = r.x_box.add_user("send_both", "Send Both")
         record = r.contact("Both", vk_url="https://vk.com/send_both", tw_url="https://x.com/send_both")
-        sender = Sender(r.crm, r.providers, r.store, api_user_id=API_USER)  # type: ignore[arg-type]
+        sender = Sender(r.crm, r.providers, r.store.outbox, r.store.ledger, api_user_id=API_USER)  # type: ignore[arg-type]
         r.x.me_id()  # asked once per process, not per send
         with Meter(r) as queue:
             sender.enqueue(SendRequest(record, "Ваш заказ готов"))
@@ -182,10 +210,16 @@ def send(latency: str) -> list[Figure]:
     total = queue.vtiger_total + deliver.vtiger_total
     return [
         Figure("send to VK + X: delivered", delivered, goal=2, op="==", note=f"{done} send finished"),
-        Figure("send to VK + X: vtiger requests per send", total,
-               note=f"queue: {queue.breakdown()}; deliver+record: {deliver.breakdown()}"),
-        Figure("send to VK + X: VK requests", deliver.vk,
-               note="resolve the screen name + messages.send + getById (a process's first VK answer)"),
+        Figure(
+            "send to VK + X: vtiger requests per send",
+            total,
+            note=f"queue: {queue.breakdown()}; deliver+record: {deliver.breakdown()}",
+        ),
+        Figure(
+            "send to VK + X: VK requests",
+            deliver.vk,
+            note="resolve the screen name + messages.send + getById (a process's first VK answer)",
+        ),
         Figure("send to VK + X: X requests", deliver.x, note="users/by + DM create"),
     ]
 
@@ -205,7 +239,7 @@ def backfill(latency: str, contacts: int, fill_share: float) -> list[Figure]:
             r.contact(f"Bulk{i}", **fields)
         clock.now()
         r.client.login()  # the hour the clock skipped outlived the session; a new one, outside the meter
-        profiles = ProfileImporter(r.crm, r.providers, r.store)  # type: ignore[arg-type]
+        profiles = ProfileImporter(r.crm, r.providers, r.store.audit)  # type: ignore[arg-type]
         started = time.perf_counter()
         with Meter(r) as meter:
             reports = profiles.import_batch("Contacts")
@@ -213,21 +247,36 @@ def backfill(latency: str, contacts: int, fill_share: float) -> list[Figure]:
     written = sum(1 for rep in reports if rep.written)
     errors = sum(1 for rep in reports if rep.errors)
     return [
-        Figure(f"backfill of {contacts} contacts: records written", written, goal=fillable, op="==",
-               note=f"{fillable} have an empty field VK can fill; {errors} with errors; {elapsed:.1f} s"),
+        Figure(
+            f"backfill of {contacts} contacts: records written",
+            written,
+            goal=fillable,
+            op="==",
+            note=f"{fillable} have an empty field VK can fill; {errors} with errors; {elapsed:.1f} s",
+        ),
         Figure("backfill: VK requests", meter.vk, goal=10, note=f"one by one: {contacts}"),
-        Figure("backfill: vtiger reads", meter.vtiger_reads, goal=60,
-               note="all requests: " + meter.breakdown()),
-        Figure("backfill: revise per record to fill", meter.vtiger["revise"] / max(fillable, 1), goal=1,
-               op="==", note=f"{meter.vtiger['revise']} revise for {fillable} records"),
+        Figure(
+            "backfill: vtiger reads", meter.vtiger_reads, goal=60, note="all requests: " + meter.breakdown()
+        ),
+        Figure(
+            "backfill: revise per record to fill",
+            meter.vtiger["revise"] / max(fillable, 1),
+            goal=1,
+            op="==",
+            note=f"{meter.vtiger['revise']} revise for {fillable} records",
+        ),
     ]
 
 
 def main() -> int:
     parser = base_parser(__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, default=5000, help="contacts in the profile backfill")
-    parser.add_argument("--fill-share", type=float, default=0.2,
-                        help="share of backfill contacts with empty fields to fill (the rest are complete)")
+    parser.add_argument(
+        "--fill-share",
+        type=float,
+        default=0.2,
+        help="share of backfill contacts with empty fields to fill (the rest are complete)",
+    )
     args = parser.parse_args()
     runs: list[tuple[str, Callable[[], list[Figure]]]] = [
         ("VK import", lambda: imports(args.vtiger_latency)),

@@ -59,9 +59,14 @@ class Run:
         self.listening = threading.Event()
         crm.reset_log()
         started = time.monotonic()
-        self.proc = subprocess.Popen([sys.executable, "run_bridge.py", "-c", str(config), "run"], cwd=ROOT,
-                                     stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.proc = subprocess.Popen(
+            [sys.executable, "run_bridge.py", "-c", str(config), "run"],
+            cwd=ROOT,
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
         reader = threading.Thread(target=self._drain, daemon=True)
         reader.start()
         try:
@@ -98,8 +103,11 @@ def main() -> int:
     parser.add_argument("--goal-mb", type=float, default=150.0)
     args = parser.parse_args()
     figures: list[Figure] = []
-    with tempfile.TemporaryDirectory() as tmp_name, vtiger_sandbox(args.vtiger_latency) as crm, \
-            VkSandbox() as vk:
+    with (
+        tempfile.TemporaryDirectory() as tmp_name,
+        vtiger_sandbox(args.vtiger_latency) as crm,
+        VkSandbox() as vk,
+    ):
         for label, records in (("idle", 0), (f"{args.records:,} records", args.records)):
             tmp = Path(tmp_name) / f"run{records}"
             tmp.mkdir()
@@ -114,10 +122,17 @@ def main() -> int:
                 Figure(f"{label}: RSS", rss, "MB", goal=goal, note=f"exit code {run.exit_code}"),
                 Figure(f"{label}: peak RSS (VmHWM)", hwm, "MB", goal=goal),
                 Figure(f"{label}: start-up", run.seconds, "s", note="process start to 'webhook listening'"),
-                Figure(f"{label}: vtiger requests at start-up", run.vtiger_requests,
-                       note=f"{pages} of them index pages of 100" if records else "login, schema, probe"),
-                Figure(f"{label}: start-up ms per vtiger request", 1000 * run.seconds / run.vtiger_requests,
-                       "ms", note=f"vtiger latency: {args.vtiger_latency}"),
+                Figure(
+                    f"{label}: vtiger requests at start-up",
+                    run.vtiger_requests,
+                    note=f"{pages} of them index pages of 100" if records else "login, schema, probe",
+                ),
+                Figure(
+                    f"{label}: start-up ms per vtiger request",
+                    1000 * run.seconds / run.vtiger_requests,
+                    "ms",
+                    note=f"vtiger latency: {args.vtiger_latency}",
+                ),
             ]
     print_table(f"Daemon memory and start-up (vtiger latency: {args.vtiger_latency})", figures)
     extra = {"records": args.records, "vtiger_latency": args.vtiger_latency}

@@ -40,11 +40,16 @@ def telegram(sends: int, hold: int) -> list[Figure]:
         uid = box.add_user("Bench", "Telegram")
         box.press_start(uid)
         account = AccountId(str(uid))
-        with TelegramProvider(box.token, api_url=box.url, rate_limiter=RateLimiter(1000, burst=1000),
-                              timeout=0.5) as tg:
+        with TelegramProvider(
+            box.token, api_url=box.url, rate_limiter=RateLimiter(1000, burst=1000), timeout=0.5
+        ) as tg:
             offset = tg.poll_updates(None, 0).next_offset
-            per_send = _delta(box.count, lambda: [tg.send_message(account, f"m{i}", f"tg-{i}")
-                                                  for i in range(sends)]) / sends
+            per_send = (
+                _delta(
+                    box.count, lambda: [tg.send_message(account, f"m{i}", f"tg-{i}") for i in range(sends)]
+                )
+                / sends
+            )
             idle_requests = box.count()
             idle_seconds = _held(lambda: tg.poll_updates(offset, hold))
             idle_requests = box.count() - idle_requests
@@ -56,15 +61,26 @@ def telegram(sends: int, hold: int) -> list[Figure]:
                 tg.send_message(account, "late", "tg-late")
             except ProviderDeliveryUnknown:
                 pass
-            unknown_again = _delta(box.count, lambda: _swallow(lambda: tg.send_message(account, "late",
-                                                                                         "tg-late")))
+            unknown_again = _delta(
+                box.count, lambda: _swallow(lambda: tg.send_message(account, "late", "tg-late"))
+            )
     return [
         Figure("Telegram: requests per message sent", per_send, goal=1, op="<=", note=f"{sends} sends"),
-        Figure("Telegram: requests per idle long poll", idle_requests, goal=1, op="==",
-               note=f"held {idle_seconds:.2f} s of a {hold} s timeout"),
+        Figure(
+            "Telegram: requests per idle long poll",
+            idle_requests,
+            goal=1,
+            op="==",
+            note=f"held {idle_seconds:.2f} s of a {hold} s timeout",
+        ),
         Figure("Telegram: requests per poll bringing 10 messages", busy, goal=1, op="=="),
-        Figure("Telegram: requests to retry a send of unknown outcome", unknown_again, goal=0, op="==",
-               note="at most once: refused locally"),
+        Figure(
+            "Telegram: requests to retry a send of unknown outcome",
+            unknown_again,
+            goal=0,
+            op="==",
+            note="at most once: refused locally",
+        ),
         Figure("Telegram: idle requests per hour at the 50 s timeout", 3600 / 50, note="derived: 1 per poll"),
     ]
 
@@ -74,12 +90,17 @@ def max_bot(sends: int, hold: int) -> list[Figure]:
         uid = box.add_user("Bench", "MAX")
         box.press_start(uid)
         account = AccountId(str(uid))
-        with MaxProvider(box.token, api_url=box.url, rate_limiter=RateLimiter(1000, burst=1000),
-                         timeout=0.5) as mx:
+        with MaxProvider(
+            box.token, api_url=box.url, rate_limiter=RateLimiter(1000, burst=1000), timeout=0.5
+        ) as mx:
             first_poll = _delta(box.count, lambda: mx.poll_updates(None, 0))
             offset = mx.poll_updates(None, 0).next_offset
-            per_send = _delta(box.count, lambda: [mx.send_message(account, f"m{i}", f"mx-{i}")
-                                                  for i in range(sends)]) / sends
+            per_send = (
+                _delta(
+                    box.count, lambda: [mx.send_message(account, f"m{i}", f"mx-{i}") for i in range(sends)]
+                )
+                / sends
+            )
             long_text = ("слово " * 1600).strip()
             long_send = _delta(box.count, lambda: mx.send_message(account, long_text, "mx-long"))
             idle_requests = box.count()
@@ -93,15 +114,35 @@ def max_bot(sends: int, hold: int) -> list[Figure]:
             settle = _delta(box.count, lambda: mx.send_message(account, "late", "mx-late"))
     return [
         Figure("MAX: requests per message sent", per_send, goal=1, op="<=", note=f"{sends} sends"),
-        Figure("MAX: requests per 9,599-character send", long_send, goal=3, op="==",
-               note="split into 3 messages of <= 4000"),
-        Figure("MAX: requests for the first poll", first_poll, goal=2, op="==",
-               note="GET /subscriptions once, then GET /updates"),
-        Figure("MAX: requests per idle long poll", idle_requests, goal=1, op="==",
-               note=f"held {idle_seconds:.2f} s of a {hold} s timeout"),
+        Figure(
+            "MAX: requests per 9,599-character send",
+            long_send,
+            goal=3,
+            op="==",
+            note="split into 3 messages of <= 4000",
+        ),
+        Figure(
+            "MAX: requests for the first poll",
+            first_poll,
+            goal=2,
+            op="==",
+            note="GET /subscriptions once, then GET /updates",
+        ),
+        Figure(
+            "MAX: requests per idle long poll",
+            idle_requests,
+            goal=1,
+            op="==",
+            note=f"held {idle_seconds:.2f} s of a {hold} s timeout",
+        ),
         Figure("MAX: requests per poll bringing 10 messages", busy, goal=1, op="=="),
-        Figure("MAX: requests to settle a send of unknown outcome", settle, goal=1, op="==",
-               note="GET /messages finds it; nothing sent twice"),
+        Figure(
+            "MAX: requests to settle a send of unknown outcome",
+            settle,
+            goal=1,
+            op="==",
+            note="GET /messages finds it; nothing sent twice",
+        ),
     ]
 
 

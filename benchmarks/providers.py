@@ -16,11 +16,12 @@ import time
 from collections.abc import Callable
 
 from benchmarks._common import Figure, base_parser, finish, print_table
-from bridge.wiring import vk_rate_limiter
 from providers.base import AccountId, ProfileRef
 from providers.facebook import FacebookProvider
 from providers.ratelimit import RateLimiter
-from providers.vk import DEFAULT_RPS, VkProvider
+from providers.vk import VkProvider
+from providers.vk.rate import DEFAULT_RPS
+from providers.vk.rate import rate_limiter as vk_rate_limiter
 from providers.x import XProvider
 from sandbox.facebook import FacebookSandbox
 from sandbox.vk import VkSandbox
@@ -38,9 +39,13 @@ def _delta(count: Callable[[], int], action: Callable[[], object]) -> int:
 def vk_profiles(n: int) -> list[Figure]:
     with VkSandbox(rate_limit=VK_RATE) as box:
         box.add_users(n, screen_prefix="bench_")
-        # The limiter exactly as the daemon builds it (bridge/wiring.py): the configured rate, burst 1.
-        with VkProvider(box.community_token, group_id=box.group_id, api_url=box.url,
-                        rate_limiter=RateLimiter(VK_RATE, burst=1)) as vk:
+        # The limiter a VK provider builds by default (providers/vk/rate.py): VK's rate, burst 1.
+        with VkProvider(
+            box.community_token,
+            group_id=box.group_id,
+            api_url=box.url,
+            rate_limiter=RateLimiter(VK_RATE, burst=1),
+        ) as vk:
             refs = [ProfileRef("vk", "screen_name", f"bench_{i}") for i in range(n)]
             box.reset_log()
             started = time.perf_counter()
@@ -50,10 +55,19 @@ def vk_profiles(n: int) -> list[Figure]:
             elapsed = time.perf_counter() - started
             total = box.count()
     return [
-        Figure("VK: profiles resolved + fetched", len(profiles), goal=n, op="==",
-               note=f"of {n} screen-name links"),
-        Figure("VK: requests for them", total, goal=10,
-               note=f"resolve {resolve_requests}, fetch {total - resolve_requests}; one by one: {n}"),
+        Figure(
+            "VK: profiles resolved + fetched",
+            len(profiles),
+            goal=n,
+            op="==",
+            note=f"of {n} screen-name links",
+        ),
+        Figure(
+            "VK: requests for them",
+            total,
+            goal=10,
+            note=f"resolve {resolve_requests}, fetch {total - resolve_requests}; one by one: {n}",
+        ),
         Figure("VK: profiles per request", len(profiles) / max(total, 1), note=f"{elapsed:.2f} s wall"),
         Figure("VK: error-6 answers while fetching", box.rate_limited, goal=0, op="=="),
     ]
@@ -63,8 +77,12 @@ def vk_send_rate(seconds: float, limiter_rate: float = VK_RATE, peers: int = 50)
     """Send for `seconds` with the provider's limiter at `limiter_rate`; the sandbox enforces VK_RATE."""
     with VkSandbox(rate_limit=VK_RATE) as box:
         uids = [box.add_user(f"Peer{i}", "Send") for i in range(peers)]
-        with VkProvider(box.community_token, group_id=box.group_id, api_url=box.url,
-                        rate_limiter=vk_rate_limiter(limiter_rate)) as vk:  # as the daemon builds it
+        with VkProvider(
+            box.community_token,
+            group_id=box.group_id,
+            api_url=box.url,
+            rate_limiter=vk_rate_limiter(limiter_rate),
+        ) as vk:  # as the daemon builds it
             time.sleep(1.05)  # an empty 1-second window in the sandbox before the clock starts
             box.reset_log()
             sent = errors = 0
@@ -83,11 +101,19 @@ def vk_send_rate(seconds: float, limiter_rate: float = VK_RATE, peers: int = 50)
             requests = box.count("messages.send")
     rate = sent / elapsed
     if limiter_rate != VK_RATE:  # a context row: what a margin below the limit would give
-        return [Figure(f"VK: send rate / limit, configured at {limiter_rate:g}/s", rate / VK_RATE,
-                       note=f"{sent} sent in {elapsed:.2f} s, {box.rate_limited} error-6 answers")]
+        return [
+            Figure(
+                f"VK: send rate / limit, configured at {limiter_rate:g}/s",
+                rate / VK_RATE,
+                note=f"{sent} sent in {elapsed:.2f} s, {box.rate_limited} error-6 answers",
+            )
+        ]
     return [
-        Figure("VK: messages sent", sent, note=f"in {elapsed:.2f} s, {requests} send requests, "
-               f"{delivered} delivered, {errors} failed"),
+        Figure(
+            "VK: messages sent",
+            sent,
+            note=f"in {elapsed:.2f} s, {requests} send requests, {delivered} delivered, {errors} failed",
+        ),
         Figure("VK: send rate", rate, "msg/s", note=f"limit {VK_RATE:g}/s"),
         Figure("VK: send rate / rate limit", rate / VK_RATE, goal=0.9, op=">="),
         Figure("VK: error-6 answers while sending", box.rate_limited, goal=0, op="=="),
@@ -100,8 +126,14 @@ def x_operations(n: int = 250) -> list[Figure]:
         names = [f"xbench{i}" for i in range(n)]
         ids = [box.add_user(name, f"X Bench {i}") for i, name in enumerate(names)]
         peer = ids[0]
-        with XProvider(box.consumer_key, box.consumer_secret, box.access_token, box.access_token_secret,
-                       api_url=box.url, rate_limiter=RateLimiter(1000, burst=1000)) as x:
+        with XProvider(
+            box.consumer_key,
+            box.consumer_secret,
+            box.access_token,
+            box.access_token_secret,
+            api_url=box.url,
+            rate_limiter=RateLimiter(1000, burst=1000),
+        ) as x:
             x.me_id()  # asked once per process, then remembered
             resolve = _delta(box.count, lambda: x.resolve([ProfileRef("x", "screen_name", s) for s in names]))
             fetch = _delta(box.count, lambda: x.fetch_profiles([AccountId(i) for i in ids]))
@@ -127,8 +159,13 @@ def facebook_operations(n: int = 20) -> list[Figure]:
         for psid in psids:
             box.advance(minutes=1)  # the sandbox clock is manual: people write a minute apart
             box.incoming(psid, "hi")  # opens the 24-hour reply window
-        fb = FacebookProvider(box.page_token, box.page_id, api_url=box.url,
-                              rate_limiter=RateLimiter(1000, burst=1000), now=box.clock)
+        fb = FacebookProvider(
+            box.page_token,
+            box.page_id,
+            api_url=box.url,
+            rate_limiter=RateLimiter(1000, burst=1000),
+            now=box.clock,
+        )
         try:  # FacebookProvider is no context manager
             fetch = _delta(box.count, lambda: fb.fetch_profiles([AccountId(p) for p in psids]))
             box.advance(minutes=1)
@@ -138,11 +175,19 @@ def facebook_operations(n: int = 20) -> list[Figure]:
         finally:
             fb.close()
     return [
-        Figure(f"Facebook: requests to fetch {n} profiles", fetch, goal=n,
-               note="User Profile API: one request per PSID"),
+        Figure(
+            f"Facebook: requests to fetch {n} profiles",
+            fetch,
+            goal=n,
+            note="User Profile API: one request per PSID",
+        ),
         Figure("Facebook: requests per message sent", send, goal=1),
-        Figure("Facebook: requests per idle import run", idle, goal=2,
-               note=f"{n} conversations; list + the newest thread (the cursor's second is re-read)"),
+        Figure(
+            "Facebook: requests per idle import run",
+            idle,
+            goal=2,
+            note=f"{n} conversations; list + the newest thread (the cursor's second is re-read)",
+        ),
     ]
 
 
@@ -153,10 +198,17 @@ def main() -> int:
     args = parser.parse_args()
     sections = [
         ("VK profiles", vk_profiles(args.profiles)),
-        ("VK send throughput (real clock), limiter at the limit as wired in bridge/wiring.py",
-         vk_send_rate(args.send_seconds)),
-        ("VK send throughput with a margin (context, no goal)",
-         [*vk_send_rate(args.send_seconds, VK_RATE * 0.95), *vk_send_rate(args.send_seconds, VK_RATE * 0.9)]),
+        (
+            "VK send throughput (real clock), limiter at the limit as built by providers/vk/rate.py",
+            vk_send_rate(args.send_seconds),
+        ),
+        (
+            "VK send throughput with a margin (context, no goal)",
+            [
+                *vk_send_rate(args.send_seconds, VK_RATE * 0.95),
+                *vk_send_rate(args.send_seconds, VK_RATE * 0.9),
+            ],
+        ),
         ("X requests per operation", x_operations()),
         ("Facebook requests per operation", facebook_operations()),
     ]

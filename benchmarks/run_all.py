@@ -43,38 +43,99 @@ class Bench:
 
 def benches() -> list[Bench]:
     return [
-        Bench("providers", [], ["--profiles", "1000", "--send-seconds", "2"], 300, False, True,
-              "VK batching and send rate against VK's limit; X and Facebook requests per operation"),
-        Bench("messengers", [], ["--sends", "10"], 300, False, True,
-              "Telegram and MAX bot providers: requests per send, per idle long poll, per settled send"),
-        Bench("bridge_services", [], ["--contacts", "1000"], 900, True, True,
-              "requests per import run, message, send and backfilled record"),
-        Bench("daemon", [], ["--records", "10000"], 1800, True, True,
-              "daemon memory and start-up time with a 100,000-record URL index"),
-        Bench("send_burst", [], ["--sends", "100"], 900, True, True,
-              "a burst of 500 sends through the daemon's signed webhook and through the CLI's "
-              "`send --where`, timed at the VK sandbox enforcing 20 requests/s"),
-        Bench("vtiger_client", [], ["--records", "200", "--walks", "2"], 900, False, False,
-              "vtiger_ws requests per operation and overhead against bare `requests` (own sandboxes, "
-              "no latency knob)"),
+        Bench(
+            "providers",
+            [],
+            ["--profiles", "1000", "--send-seconds", "2"],
+            300,
+            False,
+            True,
+            "VK batching and send rate against VK's limit; X and Facebook requests per operation",
+        ),
+        Bench(
+            "messengers",
+            [],
+            ["--sends", "10"],
+            300,
+            False,
+            True,
+            "Telegram and MAX bot providers: requests per send, per idle long poll, per settled send",
+        ),
+        Bench(
+            "bridge_services",
+            [],
+            ["--contacts", "1000"],
+            900,
+            True,
+            True,
+            "requests per import run, message, send and backfilled record",
+        ),
+        Bench(
+            "daemon",
+            [],
+            ["--records", "10000"],
+            1800,
+            True,
+            True,
+            "daemon memory and start-up time with a 100,000-record URL index",
+        ),
+        Bench(
+            "send_burst",
+            [],
+            ["--sends", "100"],
+            900,
+            True,
+            True,
+            "a burst of 500 sends through the daemon's signed webhook and through the CLI's "
+            "`send --where`, timed at the VK sandbox enforcing 20 requests/s",
+        ),
+        Bench(
+            "vtiger_client",
+            [],
+            ["--records", "200", "--walks", "2"],
+            900,
+            False,
+            False,
+            "vtiger_ws requests per operation and overhead against bare `requests` (own sandboxes, "
+            "no latency knob)",
+        ),
         # The real SQLite state store: an event counts as accepted once it is durably committed.
-        Bench("webhook", ["--store", "sqlite"], ["--requests", "1000", "--rounds", "1"], 900, False, False,
-              "webhook throughput and p99 latency (events committed to the SQLite state store) against a "
-              "bare waitress endpoint"),
+        Bench(
+            "webhook",
+            ["--store", "sqlite"],
+            ["--requests", "1000", "--rounds", "1"],
+            900,
+            False,
+            False,
+            "webhook throughput and p99 latency (events committed to the SQLite state store) against a "
+            "bare waitress endpoint",
+        ),
     ]
 
 
 def parse_vtiger_client(out: str) -> list[Figure]:
     figures: list[Figure] = []
     for phase, requests in re.findall(r"^(create|retrieve|revise|query_iter)\s+(\d+)\s", out, re.M):
-        figures.append(Figure(f"HTTP requests: {phase}", int(requests),
-                              note="per phase (query_iter: per walk)"))
+        figures.append(
+            Figure(f"HTTP requests: {phase}", int(requests), note="per phase (query_iter: per walk)")
+        )
     total = re.search(r"^total\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)", out, re.M)
     if total:
-        figures.append(Figure("client/bare wall-time ratio", float(total.group(3)), goal=1.2,
-                              note=f"client {total.group(1)} s, bare {total.group(2)} s"))
-        figures.append(Figure("client/bare CPU ratio", float(total.group(6)),
-                              note=f"client {total.group(4)} s, bare {total.group(5)} s"))
+        figures.append(
+            Figure(
+                "client/bare wall-time ratio",
+                float(total.group(3)),
+                goal=1.2,
+                note=f"client {total.group(1)} s, bare {total.group(2)} s",
+            )
+        )
+        figures.append(
+            Figure(
+                "client/bare CPU ratio",
+                float(total.group(6)),
+                note=f"client {total.group(4)} s, bare {total.group(5)} s",
+            )
+        )
     return figures
 
 
@@ -82,12 +143,19 @@ def parse_webhook(out: str) -> list[Figure]:
     figures: list[Figure] = []
     rate = re.search(r"accepted events/s \(median\): ([\d.]+)", out)
     if rate:
-        figures.append(Figure("accepted events/s (median)", float(rate.group(1)), "ev/s",
-                              note="32 concurrent clients"))
+        figures.append(
+            Figure("accepted events/s (median)", float(rate.group(1)), "ev/s", note="32 concurrent clients")
+        )
     ratio = re.search(r"p99 ratio webhook/bare \(median of (\d+)\): ([\d.]+)", out)
     if ratio:
-        figures.append(Figure("p99 latency webhook/bare", float(ratio.group(2)), goal=2,
-                              note=f"median of {ratio.group(1)} rounds"))
+        figures.append(
+            Figure(
+                "p99 latency webhook/bare",
+                float(ratio.group(2)),
+                goal=2,
+                note=f"median of {ratio.group(1)} rounds",
+            )
+        )
     lost = sum(int(n) for n in re.findall(r"WARNING: (\d+) requests were not accepted", out))
     figures.append(Figure("requests not accepted", lost, goal=0, op="=="))
     return figures
@@ -103,8 +171,14 @@ def run(bench: Bench, quick: bool, latency: str, tmp: Path) -> None:
     print(f"\n=== {' '.join(cmd[1:])}", flush=True)
     started = time.monotonic()
     try:
-        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=bench.timeout,
-                              env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        proc = subprocess.run(
+            cmd,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=bench.timeout,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
     except subprocess.TimeoutExpired:
         bench.seconds, bench.error = time.monotonic() - started, f"timed out after {bench.timeout:.0f} s"
         print(bench.error)
@@ -143,10 +217,11 @@ def report(results: list[Bench], quick: bool, latency: str) -> str:
         f"Python {info['python']}; load average at the end {load} (the machine is shared: wall times vary, "
         "counts do not).",
         f"* vtiger sandbox latency: **{latency}**"
-        + (" — " + REALISTIC_LATENCY.summary()
-           if latency == "realistic" else "") + ".",
+        + (" — " + REALISTIC_LATENCY.summary() if latency == "realistic" else "")
+        + ".",
         f"* Goals met: **{len(goals) - len(missed)} of {len(goals)}**"
-        + ("; missed: " + "; ".join(f"{n}: {f.name}" for n, f in missed) if missed else "") + ".",
+        + ("; missed: " + "; ".join(f"{n}: {f.name}" for n, f in missed) if missed else "")
+        + ".",
         "",
     ]
     for bench in results:
@@ -175,8 +250,10 @@ def main() -> int:
             run(bench, args.quick, args.vtiger_latency, Path(tmp))
     Path(args.report).write_text(report(selected, args.quick, args.vtiger_latency), encoding="utf-8")
     failed = [b.name for b in selected if b.error or any(f.met is False for f in b.figures)]
-    print(f"\nreport written to {args.report}; " + (f"goals missed or errors in: {', '.join(failed)}"
-                                                      if failed else "every goal met"))
+    print(
+        f"\nreport written to {args.report}; "
+        + (f"goals missed or errors in: {', '.join(failed)}" if failed else "every goal met")
+    )
     return 1 if failed else 0
 
 

@@ -14,7 +14,7 @@ Both runs use the real bridge as a subprocess against the vtiger sandbox and a V
 
 Figures: messages in the VK sandbox's ledger (each contact exactly once), error-6 answers, and the drain
 rate = N / (the last `messages.send` VK received - start), divided by the configured 20/s (goal >= 0.9;
-the limiter runs at 0.95 of it, `bridge/wiring.py`); then when the last CRM record was there and vtiger
+the limiter runs at 0.95 of it, `providers/vk/rate.py`); then when the last CRM record was there and vtiger
 requests per send. Exit status 0 when every goal is met, 1 otherwise.
 """
 
@@ -37,7 +37,7 @@ import requests
 
 from benchmarks._common import BenchVtigerSandbox, Figure, base_parser, finish, print_table, vtiger_sandbox
 from benchmarks.daemon import SECRET, write_config  # networks.vk.rate_limit left at its default, 20
-from bridge.webhook_auth import sign
+from bridge.webhook.signing import sign
 from sandbox.vk import VkSandbox
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,21 +73,45 @@ class Outcome:
         p = self.label
         figures = []
         if self.accepted:
-            figures.append(Figure(f"{p}: events accepted (202)", self.accepted, goal=self.sends, op="==",
-                                  note=f"in {self.accept_seconds:.2f} s from {CLIENTS} clients"))
+            figures.append(
+                Figure(
+                    f"{p}: events accepted (202)",
+                    self.accepted,
+                    goal=self.sends,
+                    op="==",
+                    note=f"in {self.accept_seconds:.2f} s from {CLIENTS} clients",
+                )
+            )
         figures += [
-            Figure(f"{p}: messages in VK's ledger", self.delivered, goal=self.sends, op="==",
-                   note=f"to {self.peers} distinct contacts; {self.send_requests} messages.send requests"),
+            Figure(
+                f"{p}: messages in VK's ledger",
+                self.delivered,
+                goal=self.sends,
+                op="==",
+                note=f"to {self.peers} distinct contacts; {self.send_requests} messages.send requests",
+            ),
             Figure(f"{p}: error-6 answers", self.error6, goal=0, op="=="),
-            Figure(f"{p}: drain rate / VK rate limit", rate / VK_RATE, goal=0.9, op=">=",
-                   note=f"{self.sends} sends in {span:.2f} s = {rate:.2f}/s against {VK_RATE}/s; "
-                        f"{self.note}"),
-            Figure(f"{p}: rate between first and last delivery / limit", steady / VK_RATE,
-                   note=f"{steady:.2f}/s; the first went out "
-                        f"{self.first_delivery - self.started:.2f} s after start"),
-            Figure(f"{p}: CRM records", self.recorded, goal=self.sends, op="==",
-                   note=f"the last linked {self.recorded_at - self.started:.2f} s after start, "
-                        f"{self.recorded_at - self.last_delivery:.2f} s after the last delivery"),
+            Figure(
+                f"{p}: drain rate / VK rate limit",
+                rate / VK_RATE,
+                goal=0.9,
+                op=">=",
+                note=f"{self.sends} sends in {span:.2f} s = {rate:.2f}/s against {VK_RATE}/s; {self.note}",
+            ),
+            Figure(
+                f"{p}: rate between first and last delivery / limit",
+                steady / VK_RATE,
+                note=f"{steady:.2f}/s; the first went out "
+                f"{self.first_delivery - self.started:.2f} s after start",
+            ),
+            Figure(
+                f"{p}: CRM records",
+                self.recorded,
+                goal=self.sends,
+                op="==",
+                note=f"the last linked {self.recorded_at - self.started:.2f} s after start, "
+                f"{self.recorded_at - self.last_delivery:.2f} s after the last delivery",
+            ),
             Figure(f"{p}: vtiger requests per send", self.vtiger_requests / self.sends, note=self.counted),
         ]
         return figures
@@ -97,13 +121,28 @@ def seed(crm: BenchVtigerSandbox, vk: VkSandbox, count: int, city: str) -> list[
     records = []
     for n in range(count):
         uid = vk.add_user("Burst", f"{city}{n}")
-        records.append(crm.seed("Contacts", {"lastname": f"{city}{n}", "assigned_user_id": "19x1",
-                                             "mailingcity": city, "vk_url": f"https://vk.com/id{uid}"}))
+        records.append(
+            crm.seed(
+                "Contacts",
+                {
+                    "lastname": f"{city}{n}",
+                    "assigned_user_id": "19x1",
+                    "mailingcity": city,
+                    "vk_url": f"https://vk.com/id{uid}",
+                },
+            )
+        )
     return records
 
 
-def measure(outcome: Outcome, crm: BenchVtigerSandbox, vk: VkSandbox, text: str, timeout: float | None,
-            started: Callable[[], float]) -> None:
+def measure(
+    outcome: Outcome,
+    crm: BenchVtigerSandbox,
+    vk: VkSandbox,
+    text: str,
+    timeout: float | None,
+    started: Callable[[], float],
+) -> None:
     """Wait for every send to be delivered and recorded (or the timeout), then read the sandboxes."""
     deadline = time.monotonic() + (outcome.sends / VK_RATE * 4 + 120 if timeout is None else timeout)
 
@@ -133,9 +172,14 @@ class Daemon:
         self.lines: list[str] = []
         self.url = ""
         self.listening = threading.Event()
-        self.proc = subprocess.Popen([sys.executable, "run_bridge.py", "-c", str(config), "run"], cwd=ROOT,
-                                     stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.proc = subprocess.Popen(
+            [sys.executable, "run_bridge.py", "-c", str(config), "run"],
+            cwd=ROOT,
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
         threading.Thread(target=self._drain, daemon=True).start()
         if not self.listening.wait(120):
             self.stop()
@@ -159,8 +203,9 @@ class Daemon:
 
 
 def post(session: requests.Session, url: str, record: str, n: int, text: str) -> int:
-    body = json.dumps({"event": "send", "module": "Contacts", "id": record, "event_id": f"burst-{n}",
-                       "text": text}).encode("utf-8")
+    body = json.dumps(
+        {"event": "send", "module": "Contacts", "id": record, "event_id": f"burst-{n}", "text": text}
+    ).encode("utf-8")
     headers = {"Content-Type": "application/json", **sign(SECRET, body, int(time.time()))}
     return session.post(f"{url}/v1/vtiger/events", data=body, headers=headers, timeout=30).status_code
 
@@ -176,8 +221,9 @@ def webhook_run(tmp: Path, crm: BenchVtigerSandbox, vk: VkSandbox, sends: int, t
         sessions = [requests.Session() for _ in range(CLIENTS)]
         t0 = time.time()
         with ThreadPoolExecutor(CLIENTS) as pool:
-            codes = list(pool.map(lambda n: post(sessions[n % CLIENTS], daemon.url, records[n], n, text),
-                                  range(sends)))
+            codes = list(
+                pool.map(lambda n: post(sessions[n % CLIENTS], daemon.url, records[n], n, text), range(sends))
+            )
         outcome.accept_seconds = time.time() - t0
         outcome.accepted = codes.count(202)
         measure(outcome, crm, vk, text, timeout, started=lambda: t0)
@@ -196,17 +242,34 @@ def cli_run(tmp: Path, crm: BenchVtigerSandbox, vk: VkSandbox, sends: int, timeo
     vk.reset_log()
     vk.rate_limited = 0
     t0 = time.time()
-    proc = subprocess.run([sys.executable, "run_bridge.py", "-c", str(config), "send", "--where",
-                           "mailingcity = 'Cliville'", "--text", text, "--yes"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout or sends / VK_RATE * 4 + 300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "run_bridge.py",
+            "-c",
+            str(config),
+            "send",
+            "--where",
+            "mailingcity = 'Cliville'",
+            "--text",
+            text,
+            "--yes",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout or sends / VK_RATE * 4 + 300,
+    )
 
     def first_queued() -> float:
         retrieves = [r.received_at for r in list(crm.requests) if r.operation == "retrieve"]
         return min(retrieves) if retrieves else t0
 
     measure(outcome, crm, vk, text, timeout=10, started=first_queued)
-    outcome.note = (f"exit code {proc.returncode}; the first send was queued "
-                    f"{outcome.started - t0:.2f} s after the CLI started")
+    outcome.note = (
+        f"exit code {proc.returncode}; the first send was queued "
+        f"{outcome.started - t0:.2f} s after the CLI started"
+    )
     outcome.counted = "every request of the CLI: login, schema check and the filter's query pages too"
     if proc.returncode != 0:
         print(proc.stderr[-2000:], file=sys.stderr)
@@ -216,8 +279,11 @@ def cli_run(tmp: Path, crm: BenchVtigerSandbox, vk: VkSandbox, sends: int, timeo
 def main() -> int:
     parser = base_parser(__doc__.splitlines()[0])
     parser.add_argument("--sends", type=int, default=500, help="sends per burst")
-    parser.add_argument("--timeout", type=float, help="seconds to wait for a run (default: 4x the "
-                        "time the sends take at the limit, + 120 s)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        help="seconds to wait for a run (default: 4x the time the sends take at the limit, + 120 s)",
+    )
     args = parser.parse_args()
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -227,8 +293,9 @@ def main() -> int:
             # Fresh sandboxes and state per run: message ids and outbox ids start over with each.
             with vtiger_sandbox(args.vtiger_latency) as crm, VkSandbox(rate_limit=VK_RATE) as vk:
                 figures += run(tmp, crm, vk, args.sends, args.timeout).figures()
-    print_table(f"A burst of {args.sends} sends, VK at {VK_RATE}/s (vtiger latency: {args.vtiger_latency})",
-                figures)
+    print_table(
+        f"A burst of {args.sends} sends, VK at {VK_RATE}/s (vtiger latency: {args.vtiger_latency})", figures
+    )
     extra = {"sends": args.sends, "vtiger_latency": args.vtiger_latency}
     return finish("send_burst", figures, args.json, extra)
 

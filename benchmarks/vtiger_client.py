@@ -88,11 +88,13 @@ class BareRunner:
     def __init__(self, crm: Any) -> None:
         self.url = crm.url + "/webservice.php"
         self.http = requests.Session()
-        token = self.http.get(self.url, params={"operation": "getchallenge", "username": crm.username},
-                              timeout=10).json()["result"]["token"]
+        token = self.http.get(
+            self.url, params={"operation": "getchallenge", "username": crm.username}, timeout=10
+        ).json()["result"]["token"]
         key = hashlib.md5((token + crm.access_key).encode()).hexdigest()
-        login = self.http.post(self.url, data={"operation": "login", "username": crm.username,
-                                               "accessKey": key}, timeout=10).json()["result"]
+        login = self.http.post(
+            self.url, data={"operation": "login", "username": crm.username, "accessKey": key}, timeout=10
+        ).json()["result"]
         self.sid, self.owner = login["sessionName"], login["userId"]
         self.ids: list[str] = []
 
@@ -107,8 +109,15 @@ class BareRunner:
     def create(self, lo: int, hi: int) -> None:
         for i in range(lo, hi):
             element = {"lastname": f"Bench {i}", "firstname": "Пётр", "assigned_user_id": self.owner}
-            self.ids.append(self._post({"operation": "create", "elementType": "Contacts",
-                                        "element": json.dumps(element, ensure_ascii=False)})["id"])
+            self.ids.append(
+                self._post(
+                    {
+                        "operation": "create",
+                        "elementType": "Contacts",
+                        "element": json.dumps(element, ensure_ascii=False),
+                    }
+                )["id"]
+            )
 
     def retrieve(self, lo: int, hi: int) -> None:
         for record_id in self.ids[lo:hi]:
@@ -155,8 +164,11 @@ def measure(profile: str, n: int, chunk: int, walks: int) -> tuple[Times, Times,
         try:
             for phase in PHASES:
                 before = sum(client.client.stats.values())
-                slices = [(0, n)] * walks if phase == "query_iter" else [
-                    (lo, min(lo + chunk, n)) for lo in range(0, n, chunk)]
+                slices = (
+                    [(0, n)] * walks
+                    if phase == "query_iter"
+                    else [(lo, min(lo + chunk, n)) for lo in range(0, n, chunk)]
+                )
                 for k, (lo, hi) in enumerate(slices):
                     pair = [(client, client_t), (bare, bare_t)]
                     for runner, acc in pair if k % 2 == 0 else reversed(pair):
@@ -181,8 +193,10 @@ def main() -> None:
 
     client_t, bare_t, counts = measure(args.profile, args.records, args.chunk, args.walks)
     print(f"vtiger_ws vs bare requests: {args.records} records, profile {args.profile}")
-    print(f"{'phase':<12}{'HTTP req':>9}{'client s':>10}{'bare s':>9}{'ratio':>7}"
-          f"{'client CPU s':>14}{'bare CPU s':>12}{'CPU ratio':>11}")
+    print(
+        f"{'phase':<12}{'HTTP req':>9}{'client s':>10}{'bare s':>9}{'ratio':>7}"
+        f"{'client CPU s':>14}{'bare CPU s':>12}{'CPU ratio':>11}"
+    )
     for name in [*PHASES, "total"]:
         if name == "total":
             c = [sum(client_t[p][i] for p in PHASES) for i in (0, 1)]
@@ -190,8 +204,10 @@ def main() -> None:
             requests_sent = ""
         else:
             c, b, requests_sent = client_t[name], bare_t[name], str(counts[name])
-        print(f"{name:<12}{requests_sent:>9}{c[0]:>10.3f}{b[0]:>9.3f}{c[0] / b[0]:>7.2f}"
-              f"{c[1]:>14.3f}{b[1]:>12.3f}{c[1] / b[1]:>11.2f}")
+        print(
+            f"{name:<12}{requests_sent:>9}{c[0]:>10.3f}{b[0]:>9.3f}{c[0] / b[0]:>7.2f}"
+            f"{c[1]:>14.3f}{b[1]:>12.3f}{c[1] / b[1]:>11.2f}"
+        )
     print(f"HTTP req: per phase; query_iter per walk of {args.records} rows (pages + the final empty one);")
     print("plus getchallenge + login once per client. Goal: ratio <= 1.2. Wall time includes the server;")
     print("CPU is the client process alone and is the steadier figure on a shared machine.")

@@ -23,9 +23,10 @@ from typing import Any
 
 import requests
 
-from bridge.events import Event
-from bridge.webhook import EVENTS_PATH, WebhookServer, make_app
-from bridge.webhook_auth import sign
+from bridge.webhook.endpoint import EVENTS_PATH, make_app
+from bridge.webhook.events import Event
+from bridge.webhook.server import WebhookServer
+from bridge.webhook.signing import sign
 
 SECRET = "benchmark-secret-0123456789abcdef"
 CLIENTS = 32
@@ -67,9 +68,16 @@ def _run(url: str, per_client: int, tag: str) -> tuple[float, list[float], int]:
             start.wait()
             for i in range(per_client):
                 ws_id = f"12x{n * 100000 + i + 1}"
-                body = json.dumps({"event": "record_saved", "module": "Contacts", "id": ws_id,
-                                   "data": {"lastname": "Bench", "cf_vk": "https://vk.com/id1"},
-                                   "changed": ["cf_vk"], "event_id": f"bench-{tag}-{n}-{i}"}).encode()
+                body = json.dumps(
+                    {
+                        "event": "record_saved",
+                        "module": "Contacts",
+                        "id": ws_id,
+                        "data": {"lastname": "Bench", "cf_vk": "https://vk.com/id1"},
+                        "changed": ["cf_vk"],
+                        "event_id": f"bench-{tag}-{n}-{i}",
+                    }
+                ).encode()
                 headers = sign(SECRET, body, time.time()) | {"Content-Type": "application/json"}
                 t0 = time.perf_counter()
                 r = session.post(url + EVENTS_PATH, data=body, headers=headers, timeout=30)
@@ -103,14 +111,15 @@ def _serve(kind: str, store_kind: str, threads: int, conn: Connection) -> None:
         if kind == "webhook":
             if store_kind == "sqlite":
                 from bridge.store import Store
-                from bridge.webhook import store_acceptor
+                from bridge.webhook.endpoint import store_acceptor
 
                 store = Store(Path(tmp) / "bench.sqlite3")
-                accept = store_acceptor(store)
+                accept = store_acceptor(store.events)
             else:
                 accept = _memory_accept()
-            app = make_app(secret=SECRET, accept=accept, health=lambda: (200, {}),
-                           metrics=lambda: (b"", "text/plain"))
+            app = make_app(
+                secret=SECRET, accept=accept, health=lambda: (200, {}), metrics=lambda: (b"", "text/plain")
+            )
         try:
             with WebhookServer(app, threads=threads) as server:
                 conn.send(server.url)
@@ -139,16 +148,22 @@ def _measure(kind: str, store_kind: str, threads: int, per_client: int) -> tuple
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=4000, help="total requests per run")
-    parser.add_argument("--store", choices=("memory", "sqlite"), default="memory",
-                        help="accept into a set, or into the real SQLite state store")
+    parser.add_argument(
+        "--store",
+        choices=("memory", "sqlite"),
+        default="memory",
+        help="accept into a set, or into the real SQLite state store",
+    )
     parser.add_argument("--threads", type=int, default=8, help="waitress worker threads")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved bare/webhook run pairs")
     args = parser.parse_args()
     per_client = max(1, args.requests // CLIENTS)
 
     total = per_client * CLIENTS
-    print(f"clients: {CLIENTS}, requests per run: {total}, waitress threads: {args.threads}, "
-          f"store: {args.store}, rounds: {args.rounds}")
+    print(
+        f"clients: {CLIENTS}, requests per run: {total}, waitress threads: {args.threads}, "
+        f"store: {args.store}, rounds: {args.rounds}"
+    )
     ratios: list[float] = []
     rates: list[float] = []
     for round_no in range(1, args.rounds + 1):
@@ -157,16 +172,20 @@ def main() -> None:
         hook_elapsed, hook_lat, accepted = _measure("webhook", args.store, args.threads, per_client)
         ratios.append(_p99(hook_lat) / _p99(bare_lat))
         rates.append(accepted / hook_elapsed)
-        print(f"round {round_no}: webhook {accepted} accepted = {rates[-1]:.0f} events/s, "
-              f"p50 {statistics.median(hook_lat) * 1000:.1f} ms, p99 {_p99(hook_lat) * 1000:.1f} ms | "
-              f"bare {total / bare_elapsed:.0f} req/s, p50 {statistics.median(bare_lat) * 1000:.1f} ms, "
-              f"p99 {_p99(bare_lat) * 1000:.1f} ms | p99 ratio {ratios[-1]:.2f}")
+        print(
+            f"round {round_no}: webhook {accepted} accepted = {rates[-1]:.0f} events/s, "
+            f"p50 {statistics.median(hook_lat) * 1000:.1f} ms, p99 {_p99(hook_lat) * 1000:.1f} ms | "
+            f"bare {total / bare_elapsed:.0f} req/s, p50 {statistics.median(bare_lat) * 1000:.1f} ms, "
+            f"p99 {_p99(bare_lat) * 1000:.1f} ms | p99 ratio {ratios[-1]:.2f}"
+        )
         if accepted != total:
             print(f"WARNING: {total - accepted} requests were not accepted")
     ratio = statistics.median(ratios)
     print(f"accepted events/s (median): {statistics.median(rates):.0f}")
-    print(f"p99 ratio webhook/bare (median of {args.rounds}): {ratio:.2f} (goal <= 2): "
-          f"{'OK' if ratio <= 2 else 'ABOVE GOAL'}")
+    print(
+        f"p99 ratio webhook/bare (median of {args.rounds}): {ratio:.2f} (goal <= 2): "
+        f"{'OK' if ratio <= 2 else 'ABOVE GOAL'}"
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,13 @@
 """Social network providers behind one contract (`providers.base.Provider`).
 
-The registry is explicit: adding a network means adding a module and a line here.
+Every network is a package of the same shape (`providers/vk/`, `providers/x/`, `providers/facebook/`,
+`providers/telegram/`, `providers/max/`): `provider.py` (the Provider class), `urls.py` (its profile
+links), `transport.py` (HTTP), `errors.py` (its error answers -> `providers.errors`), `messages.py`,
+`profiles.py`, and `rate.py` (its rate budget). Shared: `base.py` (the contract and value types, with
+`LongPolling` for the bots), `errors.py`, `ratelimit.py` (the limiter every network's budget is built on),
+`_urlparse.py` (strict link splitting) and `botapi.py` (what the Telegram and MAX bots share).
+
+The registry is explicit: adding a network means adding a package and a line in `PROVIDERS`.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from providers.base import (
     Profile,
     ProfileRef,
     Provider,
+    ProviderClass,
     SentMessage,
 )
 from providers.errors import (
@@ -60,6 +68,7 @@ __all__ = [
     "Provider",
     "ProviderAuthError",
     "ProviderCaptchaRequired",
+    "ProviderClass",
     "ProviderConflict",
     "ProviderDeliveryUnknown",
     "ProviderError",
@@ -75,7 +84,13 @@ __all__ = [
 ]
 
 
-# The explicit registry: adding a network means a module and a line here. Being listed enables nothing:
-# the bridge builds only the networks its configuration names (Telegram and MAX have no bridge side yet).
-PROVIDERS: dict[str, type] = {"vk": VkProvider, "x": XProvider, "facebook": FacebookProvider,
-                              "telegram": TelegramProvider, "max": MaxProvider}
+# The explicit registry: network name -> its Provider class (built from settings by `from_settings`).
+# Being listed enables nothing: the bridge builds only the networks its configuration names (Telegram and
+# MAX have no bridge side yet).
+PROVIDERS: dict[str, ProviderClass] = {
+    "vk": VkProvider,
+    "x": XProvider,
+    "facebook": FacebookProvider,
+    "telegram": TelegramProvider,
+    "max": MaxProvider,
+}

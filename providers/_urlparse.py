@@ -1,4 +1,4 @@
-"""Strict splitting of a profile link typed into a CRM field, shared by the VK, X and Facebook rules.
+"""Strict splitting of a profile link typed into a CRM field, shared by every network's `urls.py`.
 
 People paste links in every shape (`VK.com/Durov`, `  https://www.facebook.com/zuck/ `, `x.com/jack?s=20`),
 so the scheme, `www.`, case, surrounding whitespace, query and fragment are forgiven. Anything that could
@@ -13,15 +13,29 @@ When a link fails these rules the caller needs to know whether it was *aimed at*
 user gets a clear error) or is simply someone else's link (then the next network is asked). `split_url`
 decides that with `_resembles`: the host, or anything posing as the host (userinfo, a percent-encoded,
 punycode, full-width or Cyrillic-homoglyph spelling), folds to an allowed host.
+
+What every network's `urls.py` does alike (each network's own decisions are in its module):
+
+* `parse_<network>_url` returns None for a link that is not on its network (the bridge asks each network
+  in turn), a `ProfileRef` for a link that names a person, and raises `InvalidProfileUrl` for a link that
+  is on the network (or poses as it) but names no person.
+* Old hash-bang links (`twitter.com/#!/jack`) are read through their fragment.
+* A different site that merely contains the network's name (`vk.com.evil.org`, `evil.org/vk.com/id1`) is
+  None: it is not a link of ours. A link *disguised* as ours (userinfo, port, other scheme, homoglyphs,
+  punycode, percent-encoding, backslashes, control characters, > 2048 characters) raises, so the CRM user
+  learns why it was refused. The exception's `url` is redacted (userinfo and token-like values masked).
+* `<network>_profile_url` of a ref the parser could never produce raises ValueError (a programming error).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote
 
+from providers.base import ProfileRef
 from providers.errors import InvalidProfileUrl
 
 MAX_URL_LENGTH = 2048
@@ -67,6 +81,8 @@ _CONFUSABLES = str.maketrans(
     }
 )
 _SENSITIVE_KEY = re.compile(r"token|secret|key|sig|sess|code|pass|auth", re.IGNORECASE)
+_NUMERIC_ID = re.compile(r"[1-9][0-9]{0,19}")
+NOT_A_PERSON = "it does not point to a person's profile"
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,3 +245,27 @@ def _split_rest(host: str, remainder: str, url: str, network: str) -> SplitUrl:
     except (UnicodeError, ValueError):
         params = {}
     return SplitUrl(host=host, segments=tuple(segments), query=params, fragment=fragment)
+
+
+# --- helpers of the networks' rules ---------------------------------------------------------------
+
+
+def refused(url: str, reason: str, network: str) -> InvalidProfileUrl:
+    """The error for a link of `network` that names no person (the link redacted)."""
+    return InvalidProfileUrl(redact(url), reason, network=network)
+
+
+def numeric_id(value: str | None) -> str | None:
+    """`value` as a canonical positive id (leading zeros dropped), or None."""
+    if value is None or not value.isascii() or not value.isdigit():
+        return None
+    stripped = value.lstrip("0")
+    return stripped if _NUMERIC_ID.fullmatch(stripped) else None
+
+
+def names_itself(parse: Callable[[str], ProfileRef | None], url: str, ref: ProfileRef) -> bool:
+    """True when `url` built from `ref.value` parses back to `ref` (so the value is a valid name)."""
+    try:
+        return parse(url) == ref
+    except InvalidProfileUrl:
+        return False

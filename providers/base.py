@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import NewType, Protocol, runtime_checkable
+from typing import Any, NewType, Protocol, runtime_checkable
 
 # A network account id as the network spells it: VK "12345", X "2244994945", Facebook PSID.
 AccountId = NewType("AccountId", str)
@@ -157,9 +157,7 @@ class Provider(Protocol):
         """Send a private message; the same `idempotency_key` never delivers twice."""
         ...
 
-    def fetch_messages(
-        self, cursor: str | None, limit: int
-    ) -> tuple[list[NetworkMessage], str | None]:
+    def fetch_messages(self, cursor: str | None, limit: int) -> tuple[list[NetworkMessage], str | None]:
         """Up to `limit` messages not returned before `cursor`, oldest first, and the next cursor.
 
         Calling again with the returned cursor continues without skipping or repeating a message,
@@ -226,6 +224,15 @@ class LongPolling(Protocol):
         Raises:
             ProviderConflict: another client takes this token's updates (a webhook, a second poller).
         """
+        ...
+
+
+class ProviderClass(Protocol):
+    """What the registry (`providers.PROVIDERS`) holds: a Provider class that builds itself from settings."""
+
+    def from_settings(self, settings: Mapping[str, Any]) -> Provider:
+        """A provider from its network's settings: plain values by the configuration's key names (secrets
+        revealed), with the limiter of the network's `rate.py` at `settings["rate_limit"]`."""
         ...
 
 

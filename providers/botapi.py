@@ -74,8 +74,6 @@ def check_proxy_url(proxy_url: str | None, network: str) -> str | None:
     return proxy_url
 
 
-
-
 def unsent(exc: requests.RequestException) -> bool:
     """True when `exc` happened before the request could have reached the server (nothing was sent).
 
@@ -202,6 +200,18 @@ def since_for(last_days: float | None, now: Callable[[], dt.datetime]) -> float 
 
 # --- what both bot transports and providers share ------------------------------------------------
 
+
+def bot_options(settings: Mapping[str, Any], limiter: Callable[[float], RateLimiter]) -> dict[str, Any]:
+    """A bot provider's keyword arguments from its settings (`ProviderClass.from_settings`): `api_url`,
+    `proxy_url`, `ca_bundle` and `take_over_webhook` where given, and `rate_limit` through the network's
+    `rate.py` `limiter`; what is not given keeps the provider's default."""
+    options = {key: settings[key] for key in ("api_url", "proxy_url", "ca_bundle") if settings.get(key)}
+    options["take_over_webhook"] = bool(settings.get("take_over_webhook", False))
+    rate = settings.get("rate_limit")
+    options["rate_limiter"] = limiter(float(rate)) if rate is not None else None
+    return options
+
+
 MAX_INLINE_WAIT = 5.0  # a "wait" hint up to this long is slept through; longer ones are raised
 CONNECT_TIMEOUT = 10.0
 
@@ -225,8 +235,16 @@ class BotTransport:
     display = ""  # "Telegram", "MAX"
     certificate_hint = ""
 
-    def __init__(self, *, api_url: str, limiter: RateLimiter, session: requests.Session | None,
-                 proxy_url: str | None, ca_bundle: str | None, timeout: float) -> None:
+    def __init__(
+        self,
+        *,
+        api_url: str,
+        limiter: RateLimiter,
+        session: requests.Session | None,
+        proxy_url: str | None,
+        ca_bundle: str | None,
+        timeout: float,
+    ) -> None:
         self.api_url = api_url.rstrip("/")
         self.limiter = limiter
         self._own_session = session is None
@@ -248,17 +266,26 @@ class BotTransport:
     def _exchange(self, method: str, url: str, operation: str, *, wait: float, **kwargs: Any) -> Answer:
         blocked = self.limiter.blocked_for()
         if blocked > MAX_INLINE_WAIT:
-            raise ProviderRateLimited(f"{self.display} asked the bot to pause; the bridge will try again in "
-                                      f"{int(blocked) + 1} s.", retry_after=blocked, network=self.network,
-                                      code=429)
+            raise ProviderRateLimited(
+                f"{self.display} asked the bot to pause; the bridge will try again in {int(blocked) + 1} s.",
+                retry_after=blocked,
+                network=self.network,
+                code=429,
+            )
         self.limiter.acquire()
         self.stats[operation] += 1
         failure: requests.RequestException | None = None
         try:
             # No redirects: a Location may name any host nobody configured.
-            response = self._session.request(method, url, timeout=(CONNECT_TIMEOUT, self.timeout + wait),
-                                             allow_redirects=False, verify=self._verify,
-                                             proxies=dict(self._proxies or {}), **kwargs)
+            response = self._session.request(
+                method,
+                url,
+                timeout=(CONNECT_TIMEOUT, self.timeout + wait),
+                allow_redirects=False,
+                verify=self._verify,
+                proxies=dict(self._proxies or {}),
+                **kwargs,
+            )
         except requests.RequestException as exc:
             failure = exc
         if failure is not None:
@@ -272,8 +299,11 @@ class BotTransport:
 
     def _unreachable(self, exc: requests.RequestException) -> ProviderUnavailable:
         what = describe_failure(exc)
-        hint = self.certificate_hint if "certificate" in what else (
-            f" Check the {self.display} API address and proxy in the bridge settings, and the network.")
+        hint = (
+            self.certificate_hint
+            if "certificate" in what
+            else (f" Check the {self.display} API address and proxy in the bridge settings, and the network.")
+        )
         message = f"{self.display} at {self.api_url} could not be reached: {what}.{hint}"
         if unsent(exc):
             return ProviderUnavailable(message, network=self.network)
@@ -319,7 +349,8 @@ class BotProviderBase:
             if ref.network != self.name:
                 continue
             if ref.kind != "id":
-                raise ProviderNotAllowed(self.no_lookup, reason=NotAllowedReason.UNSUPPORTED_BY_NETWORK,
-                                         network=self.name)
+                raise ProviderNotAllowed(
+                    self.no_lookup, reason=NotAllowedReason.UNSUPPORTED_BY_NETWORK, network=self.name
+                )
             resolved[ref] = AccountId(ref.value)
         return resolved

@@ -2,8 +2,9 @@
 
 Networks punish bursts (VK answers error 6 beyond 3 requests/s for a user token, 20/s for a
 community token; X closes a 15-minute window with 429). Each provider owns one `RateLimiter` per
-token and calls `acquire()` before every request and `defer(seconds)` when the server says "wait".
-The clock and the sleep function are injected so tests advance time without sleeping.
+token and calls `acquire()` before every request and `defer(seconds)` when the server says "wait";
+each network's `rate.py` says how its limiter is built. The clock and the sleep function are injected
+so tests advance time without sleeping (`tests/fakes.py` has a clock for that).
 """
 
 from __future__ import annotations
@@ -101,18 +102,3 @@ class RateLimiter:
         """Seconds until a server hint expires (0 when none is in force)."""
         with self._lock:
             return max(0.0, self._blocked_until - self._clock())
-
-
-class FakeClock:
-    """A manual monotonic clock whose `sleep` advances time; shared by tests and benchmarks."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds

@@ -109,15 +109,23 @@ class Faults:
             self._pauses.clear()
             self.latency = 0.0
 
-    def slow(self, seconds: float, *, operation: str | None = None, times: int | None = None,
-             after: bool = False) -> None:
+    def slow(
+        self, seconds: float, *, operation: str | None = None, times: int | None = None, after: bool = False
+    ) -> None:
         """Take `seconds` longer on matching requests (others are served meanwhile): before the work is
         done, or (`after=True`) once it is done, before the answer leaves."""
         with self._lock:
             self._pauses.append(_Pause(operation, times, after, seconds=seconds))
 
-    def hold(self, gate: threading.Event, *, operation: str | None = None, times: int | None = 1,
-             after: bool = False, timeout: float = 30.0) -> None:
+    def hold(
+        self,
+        gate: threading.Event,
+        *,
+        operation: str | None = None,
+        times: int | None = 1,
+        after: bool = False,
+        timeout: float = 30.0,
+    ) -> None:
         """Keep matching requests waiting until `gate` is set (at most `timeout` s), before the work or
         (`after=True`) after it: lets a test order two clients' requests exactly."""
         with self._lock:
@@ -126,8 +134,10 @@ class Faults:
     def pause(self, request: Request, *, after: bool) -> None:
         """Wait as the first matching `slow`/`hold` knob says (called by the server, outside any lock)."""
         with self._lock:
-            found = next((p for p in self._pauses if p.after == after
-                          and p.operation in (None, request.operation)), None)
+            found = next(
+                (p for p in self._pauses if p.after == after and p.operation in (None, request.operation)),
+                None,
+            )
             if found is None:
                 return
             if found.remaining is not None:
@@ -143,13 +153,19 @@ class Faults:
         with self._lock:
             self._queue.append(fault)
 
-    def http_error(self, status: int = 500, *, body: bytes = b"", operation: str | None = None,
-                   times: int | None = 1) -> None:
+    def http_error(
+        self, status: int = 500, *, body: bytes = b"", operation: str | None = None, times: int | None = 1
+    ) -> None:
         """Answer HTTP `status` with `body` (empty by default, as PHP fatals do)."""
         self._add(_Fault("status", times, operation, status=status, body=body))
 
-    def html(self, *, operation: str | None = None, times: int | None = 1,
-             text: str = "<html><body><b>Fatal error</b>: workflow task failed</body></html>") -> None:
+    def html(
+        self,
+        *,
+        operation: str | None = None,
+        times: int | None = 1,
+        text: str = "<html><body><b>Fatal error</b>: workflow task failed</body></html>",
+    ) -> None:
         """Answer HTTP 200 with an HTML body, as a PHP warning or a failing workflow does."""
         self._add(_Fault("html", times, operation, status=200, body=text.encode("utf-8")))
 
@@ -157,8 +173,9 @@ class Faults:
         """Close the connection without answering."""
         self._add(_Fault("drop", times, operation))
 
-    def custom(self, factory: Callable[[Request], Response], *, operation: str | None = None,
-               times: int | None = 1) -> None:
+    def custom(
+        self, factory: Callable[[Request], Response], *, operation: str | None = None, times: int | None = 1
+    ) -> None:
         """Answer with whatever `factory(request)` returns (e.g. a network's own error envelope)."""
         self._add(_Fault("custom", times, operation, factory=factory))
 
@@ -222,8 +239,10 @@ class SandboxServer:
         self._httpd.tls = self.tls
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-            name=f"{self.name}-sandbox", daemon=True,
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"{self.name}-sandbox",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -308,9 +327,14 @@ def _make_handler(sandbox: SandboxServer) -> type[BaseHTTPRequestHandler]:
             if headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
                 form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
             request = Request(
-                method=self.command, path=parts.path,
-                query=parse_qs(parts.query, keep_blank_values=True), headers=headers, body=body,
-                form=form, received_at=time.time(), raw_path=self.path,
+                method=self.command,
+                path=parts.path,
+                query=parse_qs(parts.query, keep_blank_values=True),
+                headers=headers,
+                body=body,
+                form=form,
+                received_at=time.time(),
+                raw_path=self.path,
             )
             try:
                 request.operation = sandbox.operation_of(request)

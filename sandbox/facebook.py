@@ -1,6 +1,6 @@
 """A real-HTTP double of the Graph API's Page messaging edges (Messenger Platform).
 
-What it enforces, as the reference and `contracts/facebook/` describe the real service:
+What it enforces, as Meta's documentation and `contracts/facebook/` describe the real service:
 - the Page token (`access_token` query/form parameter; `appsecret_proof` when an app secret is set);
 - PSIDs exist only for people who wrote to the Page (`add_person` + `incoming`);
 - the 24 h reply window after the person's last message, and the HUMAN_AGENT tag (7 days);
@@ -24,93 +24,54 @@ import json
 import re
 import secrets
 import threading
-from dataclasses import dataclass, field
 from typing import Any, cast
 
 from sandbox._http import DROP, Request, Response, SandboxServer
+from sandbox.facebook_model import (
+    API_VERSION,
+    CONVERSATIONS_PARAMS,
+    GRAPH_COMMON_PARAMS,
+    GRAPH_TIME,
+    HUMAN_AGENT_WINDOW,
+    MAX_TEXT,
+    MESSAGING_TYPES,
+    NOTIFICATION_TYPES,
+    PLATFORMS,
+    REPLY_WINDOW,
+    SEND_PARAMS,
+    SOURCES,
+    TAGS,
+    THREAD_MESSAGES_PARAMS,
+    GraphError,
+    Message,
+    Person,
+    UtcClock,
+    graph_time,
+)
 
-API_VERSION = "v21.0"
-REPLY_WINDOW = dt.timedelta(hours=24)
-HUMAN_AGENT_WINDOW = dt.timedelta(days=7)
-MAX_TEXT = 2000
-GRAPH_TIME = "%Y-%m-%dT%H:%M:%S%z"
-
-# Parameters every Graph call accepts; not part of an edge's own parameter list.
-GRAPH_COMMON_PARAMS = frozenset({"access_token", "appsecret_proof", "fields", "limit", "after", "before"})
-# Edge parameters and enums the sandbox understands (a subset of the codegen contract, checked in tests).
-SEND_PARAMS = frozenset({"recipient", "message", "messaging_type", "tag", "notification_type"})
-CONVERSATIONS_PARAMS = frozenset({"platform", "user_id", "folder"})
-THREAD_MESSAGES_PARAMS = frozenset({"source"})
-MESSAGING_TYPES = frozenset({"RESPONSE", "UPDATE", "MESSAGE_TAG", "UTILITY"})
-NOTIFICATION_TYPES = frozenset({"REGULAR", "SILENT_PUSH", "NO_PUSH"})
-PLATFORMS = frozenset({"MESSENGER", "INSTAGRAM"})
-SOURCES = frozenset({"ALL", "PARTICIPANTS"})
-# Message tags still accepted by the Send API; only HUMAN_AGENT extends the window in this sandbox.
-TAGS = frozenset({"HUMAN_AGENT", "CONFIRMED_EVENT_UPDATE", "POST_PURCHASE_UPDATE", "ACCOUNT_UPDATE"})
-
-
-class UtcClock:
-    """A manual, timezone-aware UTC clock shared by the sandbox and (in tests) the provider."""
-
-    def __init__(self, start: dt.datetime | None = None) -> None:
-        self._now = start or dt.datetime(2026, 3, 2, 9, 0, 0, tzinfo=dt.UTC)
-        self._lock = threading.Lock()
-
-    def __call__(self) -> dt.datetime:
-        with self._lock:
-            return self._now
-
-    def advance(self, **delta: float) -> dt.datetime:
-        with self._lock:
-            self._now += dt.timedelta(**delta)
-            return self._now
-
-
-class GraphError(Exception):
-    """Raised inside handlers; becomes the Graph error envelope."""
-
-    def __init__(self, code: int, message: str, *, subcode: int | None = None,
-                 type_: str = "OAuthException", status: int = 400) -> None:
-        super().__init__(message)
-        self.code, self.message, self.subcode, self.type, self.status = code, message, subcode, type_, status
-
-    def response(self) -> Response:
-        body: dict[str, Any] = {"message": self.message, "type": self.type, "code": self.code}
-        if self.subcode is not None:
-            body["error_subcode"] = self.subcode
-        body["fbtrace_id"] = secrets.token_urlsafe(8)
-        headers: dict[str, str] = {}
-        if self.code == 190:
-            headers["WWW-Authenticate"] = 'OAuth "Facebook Platform" "invalid_token"'
-        if self.code in (4, 17, 32, 613):
-            # Business-use-case header: the documented hint of how long until access returns (minutes).
-            usage = {"0": [{"type": "pages", "call_count": 100, "estimated_time_to_regain_access": 5}]}
-            headers["X-Business-Use-Case-Usage"] = json.dumps(usage)
-        return Response.json({"error": body}, status=self.status, headers=headers)
-
-
-@dataclass
-class _Message:
-    id: str
-    created: dt.datetime
-    from_id: str
-    to_id: str
-    text: str
-
-
-@dataclass
-class _Person:
-    psid: str
-    first_name: str
-    last_name: str
-    thread_id: str
-    messages: list[_Message] = field(default_factory=list)
-    last_inbound: dt.datetime | None = None
-    unavailable: bool = False
-
-
-def graph_time(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime(GRAPH_TIME)
+# Re-exported: the tests read the parameter sets as attributes of this module.
+__all__ = [
+    "API_VERSION",
+    "CONVERSATIONS_PARAMS",
+    "GRAPH_COMMON_PARAMS",
+    "GRAPH_TIME",
+    "HUMAN_AGENT_WINDOW",
+    "MAX_TEXT",
+    "MESSAGING_TYPES",
+    "NOTIFICATION_TYPES",
+    "PLATFORMS",
+    "REPLY_WINDOW",
+    "SEND_PARAMS",
+    "SOURCES",
+    "TAGS",
+    "THREAD_MESSAGES_PARAMS",
+    "FacebookSandbox",
+    "GraphError",
+    "Message",
+    "Person",
+    "UtcClock",
+    "graph_time",
+]
 
 
 class FacebookSandbox(SandboxServer):
@@ -118,9 +79,17 @@ class FacebookSandbox(SandboxServer):
 
     name = "facebook"
 
-    def __init__(self, *, page_id: str = "104857600000001", page_name: str = "Bridge Test Page",
-                 page_token: str | None = None, app_secret: str | None = None,
-                 clock: UtcClock | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        page_id: str = "104857600000001",
+        page_name: str = "Bridge Test Page",
+        page_token: str | None = None,
+        app_secret: str | None = None,
+        clock: UtcClock | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
         super().__init__(host, port)
         self.page_id = page_id
         self.page_name = page_name
@@ -128,7 +97,7 @@ class FacebookSandbox(SandboxServer):
         self.app_secret = app_secret
         self.clock = clock or UtcClock()
         self._lock = threading.RLock()
-        self._people: dict[str, _Person] = {}
+        self._people: dict[str, Person] = {}
         self._threads: dict[str, str] = {}  # thread id -> psid
         self._delivered: dict[str, list[dict[str, Any]]] = {}
         self._ids = itertools.count(1)
@@ -145,7 +114,7 @@ class FacebookSandbox(SandboxServer):
         with self._lock:
             n = next(self._ids)
             psid = psid or f"{2400000000000000 + n}"
-            self._people[psid] = _Person(psid, first_name, last_name, thread_id=f"t_{9100000000000 + n}")
+            self._people[psid] = Person(psid, first_name, last_name, thread_id=f"t_{9100000000000 + n}")
             self._threads[self._people[psid].thread_id] = psid
             return psid
 
@@ -169,23 +138,29 @@ class FacebookSandbox(SandboxServer):
 
     def rate_limit(self, code: int = 613, *, operation: str | None = None, times: int | None = 1) -> None:
         """Answer the next call(s) with a Graph throttling error (4, 17, 32 or 613)."""
-        messages = {4: "(#4) Application request limit reached", 17: "(#17) User request limit reached",
-                    32: "(#32) Page request limit reached",
-                    613: "(#613) Calls to this api have exceeded the rate limit."}
+        messages = {
+            4: "(#4) Application request limit reached",
+            17: "(#17) User request limit reached",
+            32: "(#32) Page request limit reached",
+            613: "(#613) Calls to this api have exceeded the rate limit.",
+        }
         error = GraphError(code, messages.get(code, f"(#{code}) Rate limited"))
         self.faults.custom(lambda _r: error.response(), operation=operation, times=times)
 
     def deliver_then_drop(self, *, times: int = 1) -> None:
         """Deliver the next send(s) but drop the connection before answering (a lost response)."""
+
         def factory(request: Request) -> Response:
             self.handle(request)
             return cast(Response, DROP)
+
         self.faults.custom(factory, operation="send", times=times)
 
-    def _append(self, person: _Person, from_id: str, to_id: str, text: str) -> _Message:
+    def _append(self, person: Person, from_id: str, to_id: str, text: str) -> Message:
         raw = hashlib.sha256(f"{person.psid}:{next(self._ids)}".encode()).digest()[:24]
-        msg = _Message("m_" + base64.urlsafe_b64encode(raw).decode().rstrip("="), self.clock(),
-                       from_id, to_id, text)
+        msg = Message(
+            "m_" + base64.urlsafe_b64encode(raw).decode().rstrip("="), self.clock(), from_id, to_id, text
+        )
         person.messages.append(msg)
         return msg
 
@@ -227,8 +202,9 @@ class FacebookSandbox(SandboxServer):
         if self.app_secret is not None:
             expected = hmac.new(self.app_secret.encode(), token.encode(), hashlib.sha256).hexdigest()
             if not hmac.compare_digest(params.get("appsecret_proof", ""), expected):
-                raise GraphError(100, "Invalid appsecret_proof provided in the API argument",
-                                 type_="GraphMethodException")
+                raise GraphError(
+                    100, "Invalid appsecret_proof provided in the API argument", type_="GraphMethodException"
+                )
 
     def _dispatch(self, request: Request, params: dict[str, str]) -> Response:
         op, parts = request.operation, self._parts(request)
@@ -240,10 +216,14 @@ class FacebookSandbox(SandboxServer):
             return self._thread_messages(parts[0], params)
         if op == "object" and request.method == "GET" and parts[0] in self._people:
             return self._profile(parts[0], params)
-        raise GraphError(100, f"Unsupported {request.method.lower()} request. Object with ID "
-                         f"'{parts[0] if parts else ''}' does not exist, cannot be loaded due to missing "
-                         "permissions, or does not support this operation.", subcode=33,
-                         type_="GraphMethodException")
+        raise GraphError(
+            100,
+            f"Unsupported {request.method.lower()} request. Object with ID "
+            f"'{parts[0] if parts else ''}' does not exist, cannot be loaded due to missing "
+            "permissions, or does not support this operation.",
+            subcode=33,
+            type_="GraphMethodException",
+        )
 
     # --- edges ------------------------------------------------------------------------------------
     @staticmethod
@@ -256,8 +236,9 @@ class FacebookSandbox(SandboxServer):
     def _check_enum(params: dict[str, str], name: str, values: frozenset[str]) -> None:
         value = params.get(name)
         if value is not None and value.upper() not in values:
-            raise GraphError(100, f"(#100) Param {name} must be one of {{{', '.join(sorted(values))}}} - "
-                                  f"got \"{value}\"")
+            raise GraphError(
+                100, f'(#100) Param {name} must be one of {{{", ".join(sorted(values))}}} - got "{value}"'
+            )
 
     def _send(self, params: dict[str, str]) -> Response:
         self._check_names(params, SEND_PARAMS)
@@ -290,16 +271,21 @@ class FacebookSandbox(SandboxServer):
         if person.last_inbound is None or now - person.last_inbound > window:
             raise GraphError(10, "(#10) This message is sent outside of allowed window.", subcode=2018278)
         msg = self._append(person, self.page_id, person.psid, text)
-        self._delivered.setdefault(person.psid, []).append({
-            "message_id": msg.id, "text": text, "messaging_type": messaging_type, "tag": tag, "sent_at": now})
+        self._delivered.setdefault(person.psid, []).append(
+            {"message_id": msg.id, "text": text, "messaging_type": messaging_type, "tag": tag, "sent_at": now}
+        )
         return Response.json({"recipient_id": person.psid, "message_id": msg.id})
 
     def _profile(self, psid: str, params: dict[str, str]) -> Response:
         person = self._people[psid]
         fields = (params.get("fields") or "first_name,last_name,profile_pic").split(",")
-        known = {"id": psid, "first_name": person.first_name, "last_name": person.last_name,
-                 "name": f"{person.first_name} {person.last_name}",
-                 "profile_pic": f"https://platform-lookaside.fbsbx.com/platform/profilepic/?psid={psid}&ext=1"}
+        known = {
+            "id": psid,
+            "first_name": person.first_name,
+            "last_name": person.last_name,
+            "name": f"{person.first_name} {person.last_name}",
+            "profile_pic": f"https://platform-lookaside.fbsbx.com/platform/profilepic/?psid={psid}&ext=1",
+        }
         for name in fields:
             if name not in known:
                 raise GraphError(100, f"(#100) Tried accessing nonexisting field ({name}) on node type User")
@@ -318,7 +304,7 @@ class FacebookSandbox(SandboxServer):
         rows = [self._thread_row(p, fields) for p in threads]
         return self._page(rows, params, default_limit=25)
 
-    def _thread_row(self, person: _Person, fields: list[str]) -> dict[str, Any]:
+    def _thread_row(self, person: Person, fields: list[str]) -> dict[str, Any]:
         row: dict[str, Any] = {"id": person.thread_id}
         values: dict[str, Any] = {
             "updated_time": graph_time(person.messages[-1].created),
@@ -335,8 +321,11 @@ class FacebookSandbox(SandboxServer):
         if account == self.page_id:
             return {"name": self.page_name, "email": f"{account}@facebook.com", "id": account}
         person = self._people[account]
-        return {"name": f"{person.first_name} {person.last_name}", "email": f"{account}@facebook.com",
-                "id": account}
+        return {
+            "name": f"{person.first_name} {person.last_name}",
+            "email": f"{account}@facebook.com",
+            "id": account,
+        }
 
     def _thread_messages(self, thread_id: str, params: dict[str, str]) -> Response:
         self._check_names(params, THREAD_MESSAGES_PARAMS)
@@ -345,8 +334,13 @@ class FacebookSandbox(SandboxServer):
         fields = (params.get("fields") or "id,created_time").split(",")
         rows = []
         for msg in reversed(person.messages):
-            values = {"id": msg.id, "created_time": graph_time(msg.created), "message": msg.text,
-                      "from": self._who(msg.from_id), "to": {"data": [self._who(msg.to_id)]}}
+            values = {
+                "id": msg.id,
+                "created_time": graph_time(msg.created),
+                "message": msg.text,
+                "from": self._who(msg.from_id),
+                "to": {"data": [self._who(msg.to_id)]},
+            }
             rows.append({f: values[f] for f in fields if f in values} | {"id": msg.id})
         return self._page(rows, params, default_limit=25)
 
@@ -359,11 +353,13 @@ class FacebookSandbox(SandboxServer):
                 start = int(base64.urlsafe_b64decode(params["after"].encode()).decode()) + 1
             except ValueError:
                 raise GraphError(100, "(#100) Invalid cursor") from None
-        chunk = rows[start:start + limit]
+        chunk = rows[start : start + limit]
         body: dict[str, Any] = {"data": chunk}
         if chunk:
+
             def enc(i: int) -> str:
                 return base64.urlsafe_b64encode(str(i).encode()).decode()
+
             body["paging"] = {"cursors": {"before": enc(start), "after": enc(start + len(chunk) - 1)}}
             if start + len(chunk) < len(rows):
                 body["paging"]["next"] = f"{self.url}/...?after={enc(start + len(chunk) - 1)}"

@@ -1,6 +1,6 @@
 """A real-HTTP double of the X API v2 endpoints the bridge uses: user lookup, DM create and DM lookup.
 
-What it enforces, as `contracts/x-api-v2/` and the reference describe the real service:
+What it enforces, as `contracts/x-api-v2/` and X's documentation describe the real service:
 - OAuth 1.0a user context, HMAC-SHA1 signatures verified for real (bad signature, unknown token or a
   replayed nonce -> 401 `about:blank` problem, as X answers);
 - DM rules: a person who does not accept DMs from us (and never wrote to us) -> 403; blocked -> 403;
@@ -31,36 +31,30 @@ from typing import Any
 
 from sandbox._http import Request, Response, SandboxServer
 from sandbox.x_model import (
+    DEFAULT_LIMITS,
     DEFAULT_USER_FIELDS,
     DM_EVENT_FIELDS,
+    HISTORY,
     MAX_DM_TEXT,
+    USER_ID,
+    USERNAME,
+    WINDOW,
     DmEvent,
     XUser,
     conversation_id,
     dm_forbidden,
     generic_problem,
     invalid_request,
+    list_param,
     not_found_problem,
     page_token,
     parse_page_token,
     problem,
+    user_fields,
     verify_oauth1,
 )
 from sandbox.x_oauth import PinFlow
 
-WINDOW = 15 * 60.0
-HISTORY = dt.timedelta(days=30)  # DM lookup only returns the last 30 days
-# Per-user 15-minute limits as the reference lists them (DM create 200, DM lookup 300, users 900).
-DEFAULT_LIMITS = {
-    "users_me": 75, "users_by": 900, "users_by_username": 900, "users": 900,
-    "dm_events": 300, "dm_conversation_events": 300, "dm_create": 200,
-}
-USERNAME = re.compile(r"^[A-Za-z0-9_]{1,15}$")
-USER_ID = re.compile(r"^[0-9]{1,19}$")
-USER_FIELDS = frozenset({
-    "created_at", "description", "entities", "id", "location", "name", "profile_image_url", "protected",
-    "public_metrics", "receives_your_dm", "url", "username", "verified", "withheld", "pinned_tweet_id",
-})
 _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("POST", re.compile(r"^/oauth/request_token$"), "oauth_request_token"),
     ("GET", re.compile(r"^/oauth/authorize$"), "oauth_authorize"),
@@ -79,8 +73,14 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
 class XSandbox(SandboxServer):
     name = "x"
 
-    def __init__(self, *, clock: Callable[[], float] = time.time, first_event_id: int = 1585823814058971140,
-                 host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.time,
+        first_event_id: int = 1585823814058971140,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
         super().__init__(host, port)
         self.clock = clock  # epoch seconds: `x-rate-limit-reset` and `created_at` come from it
         self.consumer_key = "xck-" + secrets.token_hex(6)
@@ -102,8 +102,10 @@ class XSandbox(SandboxServer):
         self.me = self.add_user("CrmBridgeDesk", "CRM Bridge Desk", user_id="1072250532645998596")
         self._issued: dict[str, str] = {}  # access tokens the PIN flow gave out -> their secrets
         self._pin_flow = PinFlow(
-            consumers=lambda: {self.consumer_key: self.consumer_secret}, access_tokens=self._issued,
-            nonces=self._nonces, lock=self._lock,
+            consumers=lambda: {self.consumer_key: self.consumer_secret},
+            access_tokens=self._issued,
+            nonces=self._nonces,
+            lock=self._lock,
             account=lambda: (self.me, self._users[self.me].username),
         )
 
@@ -112,13 +114,24 @@ class XSandbox(SandboxServer):
         return self.base_url
 
     # --- population API ------------------------------------------------------------------------
-    def add_user(self, username: str, name: str, *, user_id: str | None = None,
-                 description: str | None = None, location: str | None = None, url: str | None = None,
-                 accepts_dms: bool = True, protected: bool = False, suspended: bool = False) -> str:
+    def add_user(
+        self,
+        username: str,
+        name: str,
+        *,
+        user_id: str | None = None,
+        description: str | None = None,
+        location: str | None = None,
+        url: str | None = None,
+        accepts_dms: bool = True,
+        protected: bool = False,
+        suspended: bool = False,
+    ) -> str:
         with self._lock:
             uid = user_id or str(next(self._user_ids))
-            self._users[uid] = XUser(uid, username, name, description, location, url, accepts_dms,
-                                     protected, suspended)
+            self._users[uid] = XUser(
+                uid, username, name, description, location, url, accepts_dms, protected, suspended
+            )
             return uid
 
     def block_us(self, user_id: str) -> None:
@@ -133,8 +146,11 @@ class XSandbox(SandboxServer):
         """DMs our account sent to `user_id`, oldest first: the exactly-once ledger for tests."""
         cid = conversation_id(self.me, user_id)
         with self._lock:
-            return [{"id": e.id, "text": e.text, "created_at": e.created_at, "dm_conversation_id": cid}
-                    for e in self._events if e.conversation_id == cid and e.sender_id == self.me]
+            return [
+                {"id": e.id, "text": e.text, "created_at": e.created_at, "dm_conversation_id": cid}
+                for e in self._events
+                if e.conversation_id == cid and e.sender_id == self.me
+            ]
 
     def authorize(self, request_token: str) -> str:
         """Our account's user clicks "Authorize app" for `request_token`; returns the PIN X shows."""
@@ -147,8 +163,14 @@ class XSandbox(SandboxServer):
     def _add_event(self, sender: str, recipient: str, text: str) -> DmEvent:
         with self._lock:
             now = dt.datetime.fromtimestamp(self.clock(), dt.UTC)
-            event = DmEvent(str(next(self._event_ids)), sender, conversation_id(sender, recipient),
-                            [sender, recipient], text, now)
+            event = DmEvent(
+                str(next(self._event_ids)),
+                sender,
+                conversation_id(sender, recipient),
+                [sender, recipient],
+                text,
+                now,
+            )
             self._events.append(event)
             return event
 
@@ -169,9 +191,12 @@ class XSandbox(SandboxServer):
         if request.operation.startswith("oauth_"):
             return self._pin_flow.handle(request, request.operation)
         with self._lock:
-            check = verify_oauth1(request, consumers={self.consumer_key: self.consumer_secret},
-                                  tokens={self.access_token: self.access_token_secret, **self._issued},
-                                  seen_nonces=self._nonces)
+            check = verify_oauth1(
+                request,
+                consumers={self.consumer_key: self.consumer_secret},
+                tokens={self.access_token: self.access_token_secret, **self._issued},
+                seen_nonces=self._nonces,
+            )
         if not check.ok:
             return problem(401, generic_problem(401, "Unauthorized"))
         operation = request.operation
@@ -199,23 +224,16 @@ class XSandbox(SandboxServer):
             allowed = used < limit
             used += 1 if allowed else 0
             self._windows[(token, operation)] = (reset, used)
-        headers = {"x-rate-limit-limit": str(limit), "x-rate-limit-remaining": str(max(0, limit - used)),
-                   "x-rate-limit-reset": str(int(reset))}
+        headers = {
+            "x-rate-limit-limit": str(limit),
+            "x-rate-limit-remaining": str(max(0, limit - used)),
+            "x-rate-limit-reset": str(int(reset)),
+        }
         return headers, allowed
 
     # --- users -------------------------------------------------------------------------------------
-    def _user_fields(self, request: Request) -> set[str] | Response:
-        raw = request.arg("user.fields")
-        fields = set(raw.split(",")) if raw else set()
-        unknown = fields - USER_FIELDS
-        if unknown:
-            bad = sorted(unknown)[0]
-            return invalid_request(f"The `user.fields` query parameter value [{bad}] is not one "
-                                   "of the allowed values", "user.fields", bad)
-        return fields | set(DEFAULT_USER_FIELDS)
-
     def _lookup(self, values: list[str], parameter: str, request: Request, many: bool) -> Response:
-        fields = self._user_fields(request)
+        fields = user_fields(request)
         if isinstance(fields, Response):
             return fields
         data: list[dict[str, Any]] = []
@@ -223,15 +241,19 @@ class XSandbox(SandboxServer):
         for value in values:
             with self._lock:
                 if parameter == "username":
-                    user = next((u for u in self._users.values()
-                                 if u.username.lower() == value.lower()), None)
+                    user = next(
+                        (u for u in self._users.values() if u.username.lower() == value.lower()), None
+                    )
                 else:
                     user = self._users.get(value)
             if user is None:
                 errors.append(not_found_problem(value, parameter))
             elif user.suspended:
-                errors.append(not_found_problem(value, parameter, title="Forbidden",
-                                                detail=f"User has been suspended: [{value}]."))
+                errors.append(
+                    not_found_problem(
+                        value, parameter, title="Forbidden", detail=f"User has been suspended: [{value}]."
+                    )
+                )
             else:
                 data.append(self._with_dm_status(user.as_json(fields)))
         body: dict[str, Any] = {}
@@ -250,7 +272,8 @@ class XSandbox(SandboxServer):
         if "receives_your_dm" in user:
             uid = user["id"]
             user["receives_your_dm"] = uid not in self._blocked_by and (
-                bool(user["receives_your_dm"]) or self._wrote_to_us(uid))
+                bool(user["receives_your_dm"]) or self._wrote_to_us(uid)
+            )
         return user
 
     def _op_users_me(self, request: Request) -> Response:
@@ -258,38 +281,36 @@ class XSandbox(SandboxServer):
 
     def _op_users_by_username(self, request: Request, username: str) -> Response:
         if not USERNAME.match(username):
-            return invalid_request(f"The `username` query parameter value [{username}] does not match "
-                                   "^[A-Za-z0-9_]{1,15}$", "username", username)
+            return invalid_request(
+                f"The `username` query parameter value [{username}] does not match ^[A-Za-z0-9_]{{1,15}}$",
+                "username",
+                username,
+            )
         return self._lookup([username], "username", request, many=False)
 
-    def _list_param(self, request: Request, name: str, pattern: re.Pattern[str]) -> list[str] | Response:
-        values = [v for v in (request.arg(name) or "").split(",") if v]
-        if not 1 <= len(values) <= 100:
-            return invalid_request(f"The `{name}` query parameter needs between 1 and 100 values", name)
-        bad = next((v for v in values if not pattern.match(v)), None)
-        if bad is not None:
-            return invalid_request(f"The `{name}` query parameter value [{bad}] is not valid", name, bad)
-        return values
-
     def _op_users_by(self, request: Request) -> Response:
-        values = self._list_param(request, "usernames", USERNAME)
+        values = list_param(request, "usernames", USERNAME)
         return values if isinstance(values, Response) else self._lookup(values, "username", request, True)
 
     def _op_users(self, request: Request) -> Response:
-        values = self._list_param(request, "ids", USER_ID)
+        values = list_param(request, "ids", USER_ID)
         return values if isinstance(values, Response) else self._lookup(values, "id", request, True)
 
     # --- DMs ---------------------------------------------------------------------------------------
     def _op_dm_create(self, request: Request, pid: str) -> Response:
         if not USER_ID.match(pid):
-            return invalid_request(f"The `participant_id` path parameter value [{pid}] is not valid",
-                                   "participant_id", pid)
+            return invalid_request(
+                f"The `participant_id` path parameter value [{pid}] is not valid", "participant_id", pid
+            )
         try:
             payload = request.json()
         except (ValueError, UnicodeDecodeError):
             return invalid_request("The request body is not valid JSON")
-        if not isinstance(payload, dict) or set(payload) - {"text", "attachments"} or not (
-                payload.get("text") or payload.get("attachments")):
+        if (
+            not isinstance(payload, dict)
+            or set(payload) - {"text", "attachments"}
+            or not (payload.get("text") or payload.get("attachments"))
+        ):
             return invalid_request("The request body must carry `text` or `attachments` and nothing else")
         text = payload.get("text", "")
         if not isinstance(text, str) or len(text) > MAX_DM_TEXT:
@@ -306,16 +327,18 @@ class XSandbox(SandboxServer):
             if self._fail_after_delivery > 0:
                 self._fail_after_delivery -= 1
                 return Response(503, b"", {"Content-Type": "text/html; charset=UTF-8"})
-        return Response.json({"data": {"dm_conversation_id": event.conversation_id,
-                                       "dm_event_id": event.id}}, 201)
+        return Response.json(
+            {"data": {"dm_conversation_id": event.conversation_id, "dm_event_id": event.id}}, 201
+        )
 
     def _op_dm_events(self, request: Request) -> Response:
         return self._list_events(request, None)
 
     def _op_dm_conversation_events(self, request: Request, pid: str) -> Response:
         if not USER_ID.match(pid):
-            return invalid_request(f"The `participant_id` path parameter value [{pid}] is not valid",
-                                   "participant_id", pid)
+            return invalid_request(
+                f"The `participant_id` path parameter value [{pid}] is not valid", "participant_id", pid
+            )
         return self._list_events(request, conversation_id(self.me, pid))
 
     def _list_events(self, request: Request, conversation: str | None) -> Response:
@@ -324,8 +347,11 @@ class XSandbox(SandboxServer):
         except ValueError:
             max_results = 0
         if not 1 <= max_results <= 100:
-            return invalid_request("The `max_results` query parameter value must be between 1 and 100",
-                                   "max_results", request.arg("max_results"))
+            return invalid_request(
+                "The `max_results` query parameter value must be between 1 and 100",
+                "max_results",
+                request.arg("max_results"),
+            )
         fields = set(filter(None, (request.arg("dm_event.fields") or "").split(",")))
         types = set(filter(None, (request.arg("event_types") or "MessageCreate").split(",")))
         if fields - DM_EVENT_FIELDS or types - {"MessageCreate", "ParticipantsJoin", "ParticipantsLeave"}:
@@ -333,15 +359,24 @@ class XSandbox(SandboxServer):
         token = request.arg("pagination_token")
         before = parse_page_token(token) if token is not None else None
         if token is not None and (len(token) < 16 or before is None):
-            return invalid_request("The `pagination_token` query parameter value is not valid",
-                                   "pagination_token", token)
+            return invalid_request(
+                "The `pagination_token` query parameter value is not valid", "pagination_token", token
+            )
         oldest = dt.datetime.fromtimestamp(self.clock(), dt.UTC) - HISTORY
         with self._lock:
-            events = sorted((e for e in self._events
-                             if self.me in e.participant_ids and e.created_at >= oldest
-                             and (conversation is None or e.conversation_id == conversation)
-                             and (before is None or int(e.id) < int(before))
-                             and "MessageCreate" in types), key=lambda e: int(e.id), reverse=True)
+            events = sorted(
+                (
+                    e
+                    for e in self._events
+                    if self.me in e.participant_ids
+                    and e.created_at >= oldest
+                    and (conversation is None or e.conversation_id == conversation)
+                    and (before is None or int(e.id) < int(before))
+                    and "MessageCreate" in types
+                ),
+                key=lambda e: int(e.id),
+                reverse=True,
+            )
         page, more = events[:max_results], len(events) > max_results
         body: dict[str, Any] = {}
         if page:

@@ -63,9 +63,15 @@ def _oauth_param(request: Request, name: str) -> str | None:
 class PinFlow:
     """State and handlers of the three `/oauth/...` endpoints; thread-safe under the sandbox's lock."""
 
-    def __init__(self, *, consumers: Callable[[], dict[str, str]], access_tokens: MutableMapping[str, str],
-                 nonces: set[tuple[str, str]], lock: threading.RLock,
-                 account: Callable[[], tuple[str, str]]) -> None:
+    def __init__(
+        self,
+        *,
+        consumers: Callable[[], dict[str, str]],
+        access_tokens: MutableMapping[str, str],
+        nonces: set[tuple[str, str]],
+        lock: threading.RLock,
+        account: Callable[[], tuple[str, str]],
+    ) -> None:
         self._consumers = consumers
         self._access_tokens = access_tokens
         self._nonces = nonces
@@ -92,8 +98,9 @@ class PinFlow:
     def _request_token(self, request: Request) -> Response:
         callback = _oauth_param(request, "oauth_callback")
         with self._lock:
-            check = verify_oauth1(request, consumers=self._consumers(), tokens={"": ""},
-                                  seen_nonces=self._nonces)
+            check = verify_oauth1(
+                request, consumers=self._consumers(), tokens={"": ""}, seen_nonces=self._nonces
+            )
             if not check.ok or not callback or not (callback == "oob" or callback.startswith("http")):
                 return _could_not_authenticate()
             token = secrets.token_urlsafe(20)
@@ -106,14 +113,19 @@ class PinFlow:
         with self._lock:
             known = token in self._pending
         if not known:
-            return Response.text("<html><body><h1>This page is no longer valid.</h1><p>It looks like someone "
-                                 "already used the token information you provided.</p></body></html>", 200)
+            return Response.text(
+                "<html><body><h1>This page is no longer valid.</h1><p>It looks like someone "
+                "already used the token information you provided.</p></body></html>",
+                200,
+            )
         _, screen_name = self._account()
-        return Response.text(f"<html><body><h1>Authorize {escape(APP_NAME)} to access your account?</h1>"
-                             f"<p>Signed in as @{escape(screen_name)}</p>"
-                             f'<form method="post"><input type="hidden" name="oauth_token" '
-                             f'value="{escape(token)}"><input type="submit" value="Authorize app">'
-                             "</form></body></html>")
+        return Response.text(
+            f"<html><body><h1>Authorize {escape(APP_NAME)} to access your account?</h1>"
+            f"<p>Signed in as @{escape(screen_name)}</p>"
+            f'<form method="post"><input type="hidden" name="oauth_token" '
+            f'value="{escape(token)}"><input type="submit" value="Authorize app">'
+            "</form></body></html>"
+        )
 
     def _access_token(self, request: Request) -> Response:
         token = _oauth_param(request, "oauth_token") or ""
@@ -122,17 +134,25 @@ class PinFlow:
             pending = self._pending.get(token)
             if pending is None:
                 return Response.text("Invalid request token.", 401, FORM_TYPE)
-            check = verify_oauth1(request, consumers=self._consumers(), tokens={token: pending.secret},
-                                  seen_nonces=self._nonces)
+            check = verify_oauth1(
+                request, consumers=self._consumers(), tokens={token: pending.secret}, seen_nonces=self._nonces
+            )
             if not check.ok:
                 return _could_not_authenticate()
             if pending.verifier is None or not secrets.compare_digest(verifier, pending.verifier):
-                return Response.text("Error processing your OAuth request: Invalid oauth_verifier parameter",
-                                     401, FORM_TYPE)
+                return Response.text(
+                    "Error processing your OAuth request: Invalid oauth_verifier parameter", 401, FORM_TYPE
+                )
             del self._pending[token]  # one access token per request token
             user_id, screen_name = self._account()
             access_token = f"{user_id}-{secrets.token_urlsafe(20)}"
             access_secret = secrets.token_urlsafe(32)
             self._access_tokens[access_token] = access_secret
-        return _form({"oauth_token": access_token, "oauth_token_secret": access_secret,
-                      "user_id": user_id, "screen_name": screen_name})
+        return _form(
+            {
+                "oauth_token": access_token,
+                "oauth_token_secret": access_secret,
+                "user_id": user_id,
+                "screen_name": screen_name,
+            }
+        )

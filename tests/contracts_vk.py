@@ -60,16 +60,23 @@ def validate_response(method: str, body: Any) -> None:
 def validate_error(body: Any) -> None:
     """VK's error envelope, with a code VK's errors.json knows."""
     schema = {
-        "type": "object", "required": ["error"], "additionalProperties": False,
-        "properties": {"error": {
-            "type": "object", "required": ["error_code", "error_msg", "request_params"],
-            "properties": {
-                "error_code": {"enum": sorted(error_codes())},
-                "error_msg": {"type": "string", "minLength": 1},
-                "request_params": {"type": "array",
-                                   "items": {"$ref": "objects.json#/definitions/base_request_param"}},
-            },
-        }},
+        "type": "object",
+        "required": ["error"],
+        "additionalProperties": False,
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["error_code", "error_msg", "request_params"],
+                "properties": {
+                    "error_code": {"enum": sorted(error_codes())},
+                    "error_msg": {"type": "string", "minLength": 1},
+                    "request_params": {
+                        "type": "array",
+                        "items": {"$ref": "objects.json#/definitions/base_request_param"},
+                    },
+                },
+            }
+        },
     }
     _validator(schema).validate(body)
 

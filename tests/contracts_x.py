@@ -65,8 +65,10 @@ def _validator(schema_json: str) -> jsonschema.Draft7Validator:
 def validate_schema(schema: dict[str, Any], instance: Any) -> list[str]:
     """Errors of `instance` against `schema` (which may `$ref` into the spec's components)."""
     validator = _validator(json.dumps(schema, sort_keys=True))
-    return [f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
-            for e in validator.iter_errors(instance)]
+    return [
+        f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
+        for e in validator.iter_errors(instance)
+    ]
 
 
 def operation(method: str, path: str) -> tuple[str, dict[str, Any]]:

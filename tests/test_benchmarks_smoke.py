@@ -42,9 +42,10 @@ def test_run_all_reads_the_text_output_of_the_benchmarks_it_does_not_own() -> No
         "total                     2.000    1.800   1.11         0.400       0.360       1.11\n"
     )
     assert [f.name for f in client] == [
-        "HTTP requests: create", "client/bare wall-time ratio", "client/bare CPU ratio"
+        "HTTP requests: create",
+        "client/bare wall-time ratio",
+        "client/bare CPU ratio",
     ]
     assert client[1].met is True
     hook = parse_webhook("accepted events/s (median): 1500\np99 ratio webhook/bare (median of 3): 2.40 (goal")
     assert [(f.value, f.met) for f in hook] == [(1500, None), (2.4, False), (0, True)]
-

@@ -5,17 +5,22 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from providers.ratelimit import FakeClock, RateLimiter
+from providers.ratelimit import RateLimiter
 from providers.x import XProvider
 from sandbox.x import XSandbox
 from tests.contracts_x import operation, validate_request_body, validate_response
+from tests.fakes import FakeClock
 
 EPOCH_START = 1_800_000_000.0  # 2027-01-15: the fake clock doubles as the epoch clock X's headers use
 
 
 def make_provider(x: XSandbox, clock: FakeClock, **overrides: Any) -> XProvider:
     options: dict[str, Any] = {
-        "api_url": x.url, "clock": clock, "sleep": clock.sleep, "wall_clock": clock, "timeout": 5.0,
+        "api_url": x.url,
+        "clock": clock,
+        "sleep": clock.sleep,
+        "wall_clock": clock,
+        "timeout": 5.0,
         "rate_limiter": RateLimiter(50.0, 50, clock=clock, sleep=clock.sleep),
     }
     options.update(overrides)

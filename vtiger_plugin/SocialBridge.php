@@ -36,7 +36,7 @@
  *   {"event", "module", "id" (ws id "12x5"), "crmid", "data" (VTWorkflowEntity::getData()),
  *    "modifiedtime" (of this save), "is_new", "changed" (field names from VTEntityDelta), "ts", "event_id"}
  * signed with X-Bridge-Timestamp / X-Bridge-Signature: sha256=HMAC-SHA256(secret, "<ts>.<body>").
- * Keep this in step with bridge/webhook_auth.py and bridge/events.py.
+ * Keep this in step with bridge/webhook/signing.py and bridge/webhook/events.py.
  *
  * Works on PHP 5.6 to 8.x (vtiger 6.x-8.x, SalesPlatform 7.x): no PHP-7-only syntax below.
  */
@@ -250,7 +250,7 @@ function socialbridge_config_or_empty()
     }
 }
 
-/** The event array for the bridge (see bridge/events.py for the model). */
+/** The event array for the bridge (see bridge/webhook/events.py for the model). */
 function socialbridge_payload($event, $entityData, $config)
 {
     $wsId = (string)$entityData->getId();

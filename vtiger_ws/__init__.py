@@ -1,10 +1,10 @@
 """A client for vtiger CRM's `webservice.php` (incl. SalesPlatform 7.2), built on `requests`.
 
-    from vtiger_ws import VtigerClient, vtql
+from vtiger_ws import VtigerClient, vtql
 
-    with VtigerClient("https://crm.example.com", "admin", "<access key>") as crm:
-        for row in crm.query_iter("Contacts", where=vtql.like("vk_url", "%vk.com%")):
-            ...
+with VtigerClient("https://crm.example.com", "admin", "<access key>") as crm:
+    for row in crm.query_iter("Contacts", where=vtql.like("vk_url", "%vk.com%")):
+        ...
 """
 
 from . import vtql

@@ -1,8 +1,8 @@
 """Keyset paging over VTQL's 100-row pages.
 
 `LIMIT offset, 100` loses or repeats rows when records are added or deleted between pages; a cursor on
-the id does not. VTQL compares ids by their numeric crmid and ignores the module prefix (reference §4.4),
-so the cursor is the row with the highest crmid, never the lexically greatest id string.
+the id does not. VTQL compares ids by their numeric crmid and ignores the module prefix (vtiger's
+VTQL_Parser.php), so the cursor is the row with the highest crmid, never the lexically greatest id string.
 """
 
 from __future__ import annotations
@@ -21,24 +21,35 @@ Page = list[dict[str, Any]]
 
 def _no_progress(module: str) -> VtigerProtocolError:
     # A server that ignores the cursor would make the loop spin forever; stop loudly instead.
-    return VtigerProtocolError(f"vtiger query {module}: paging cursor did not advance", status=200,
-                               body_excerpt="", operation="query", subject=module)
+    return VtigerProtocolError(
+        f"vtiger query {module}: paging cursor did not advance",
+        status=200,
+        body_excerpt="",
+        operation="query",
+        subject=module,
+    )
 
 
 def _row_id(row: dict[str, Any], module: str) -> int:
     try:
         return crmid_of(str(row.get("id", "")))
     except ValueError:
-        raise VtigerProtocolError(f"vtiger query {module}: row without a valid id", status=200,
-                                  body_excerpt="", operation="query", subject=module) from None
+        raise VtigerProtocolError(
+            f"vtiger query {module}: row without a valid id",
+            status=200,
+            body_excerpt="",
+            operation="query",
+            subject=module,
+        ) from None
 
 
-def keyset_pages(query: Query, module: str, columns: Sequence[str],
-                 where: vtql.Condition | None) -> Iterator[Page]:
+def keyset_pages(
+    query: Query, module: str, columns: Sequence[str], where: vtql.Condition | None
+) -> Iterator[Page]:
     """Pages of `SELECT columns FROM module WHERE where AND id > cursor ORDER BY id LIMIT 100`.
 
     Ends on the first empty page: a short page is not proof of the end (8.3+ drops rows per record
-    permission and de-duplicates after the LIMIT, reference §3.10).
+    permission and de-duplicates after the LIMIT, 8.3+ VtigerModuleOperation::query).
     """
     cursor: tuple[int, str] | None = None
     while True:
@@ -60,8 +71,9 @@ def keyset_pages(query: Query, module: str, columns: Sequence[str],
         yield rows
 
 
-def changed_since_pages(query: Query, module: str, columns: Sequence[str],
-                        since: str | dt.datetime) -> Iterator[Page]:
+def changed_since_pages(
+    query: Query, module: str, columns: Sequence[str], since: str | dt.datetime
+) -> Iterator[Page]:
     """Pages of rows with `modifiedtime > since`, ordered by (modifiedtime, id), cursor on that pair."""
     cursor: tuple[str, int, str] | None = None
     while True:
@@ -69,10 +81,14 @@ def changed_since_pages(query: Query, module: str, columns: Sequence[str],
             condition = vtql.gt("modifiedtime", since)
         else:
             mtime, _, last_id = cursor
-            condition = vtql.gt("modifiedtime", mtime) | (vtql.eq("modifiedtime", mtime)
-                                                          & vtql.gt("id", last_id))
-        rows = query(vtql.select(module, columns, where=condition, order_by=["modifiedtime", "id"],
-                                 limit=vtql.MAX_LIMIT))
+            condition = vtql.gt("modifiedtime", mtime) | (
+                vtql.eq("modifiedtime", mtime) & vtql.gt("id", last_id)
+            )
+        rows = query(
+            vtql.select(
+                module, columns, where=condition, order_by=["modifiedtime", "id"], limit=vtql.MAX_LIMIT
+            )
+        )
         if not rows:
             return
         last = max(rows, key=lambda row: (str(row.get("modifiedtime", "")), _row_id(row, module)))
@@ -83,12 +99,13 @@ def changed_since_pages(query: Query, module: str, columns: Sequence[str],
         yield rows
 
 
-def related_rows(fetch: Query, module: str, columns: Sequence[str],
-                 where: vtql.Condition | None) -> list[dict[str, Any]]:
+def related_rows(
+    fetch: Query, module: str, columns: Sequence[str], where: vtql.Condition | None
+) -> list[dict[str, Any]]:
     """Every row of a `query_related` call, however many there are.
 
-    `query_related` answers at most 100 rows and accepts no ORDER BY/LIMIT (reference §3.12), so keyset
-    paging is impossible. An answer that hit the cap is split at its median id instead, and both halves
+    `query_related` answers at most 100 rows and accepts no ORDER BY/LIMIT (vtiger's QueryRelated.php), so
+    keyset paging is impossible. An answer that hit the cap is split at its median id instead, and both halves
     are asked again, until every answer is below the cap. `where` must be a pure conjunction (the server
     prepends `id IN (...) AND`).
     """

@@ -1,29 +1,26 @@
 """`VtigerClient`: a session-owning client for vtiger's `webservice.php`.
 
-Login is getchallenge -> login with `md5(token + access key)` (reference §2). The client logs in lazily,
-serializes logins with a lock (the server keeps one challenge token per user, so racing logins would
-invalidate each other) and, when a call answers with a session-expiry code, logs in again and retries that
-call once. Locks cannot serialize separate clients (processes) of the same user, so a login refused as if the
-key were wrong is repeated a few times after a short jittered pause before it is raised.
+Login is getchallenge -> login with `md5(token + access key)` (vtiger's AuthToken.php, Login.php). The client
+logs in lazily, serializes logins with a lock (the server keeps one challenge token per user, so racing logins
+would invalidate each other) and, when a call answers with a session-expiry code, logs in again and retries
+that call once. Locks cannot serialize separate clients (processes) of the same user, so a login refused as if
+the key were wrong is repeated a few times after a short jittered pause before it is raised.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import logging
 import random
-import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import requests
 
-from . import vtql
-from ._paging import changed_since_pages, keyset_pages
+from ._queries import QueriesMixin
 from ._relations import RelationsMixin
 from ._relations import expect_result as _expect
 from .errors import VtigerCredentialsError, VtigerError, VtigerProtocolError, VtigerSessionExpired
@@ -48,10 +45,8 @@ LOGIN_RETRY_PAUSE = 0.2
 #: mismatch) or removed. ACCESSKEY_UNDEFINED and AUTHENTICATION_FAILURE never come from a race.
 _RACE_CODES = frozenset({"INVALID_USER_CREDENTIALS", "INVALID_AUTH_TOKEN"})
 
-_FROM = re.compile(r"\bfrom\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
 
-
-class VtigerClient(RelationsMixin):
+class VtigerClient(QueriesMixin, RelationsMixin):
     """Client for one vtiger user on one CRM.
 
     Args:
@@ -69,9 +64,17 @@ class VtigerClient(RelationsMixin):
         login_retries: login rounds repeated after a refusal that a concurrent challenge could explain.
     """
 
-    def __init__(self, url: str, username: str, access_key: str, *, timeout: Timeout = (5.0, 60.0),
-                 session: requests.Session | None = None, login_attempts: int = LOGIN_ATTEMPTS,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        url: str,
+        username: str,
+        access_key: str,
+        *,
+        timeout: Timeout = (5.0, 60.0),
+        session: requests.Session | None = None,
+        login_attempts: int = LOGIN_ATTEMPTS,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         if login_attempts < 1:
             raise ValueError("login_attempts must be at least 1")
         self._transport = Transport(url, timeout=timeout, session=session)
@@ -133,29 +136,54 @@ class VtigerClient(RelationsMixin):
                 pause = random.uniform(0.0, LOGIN_RETRY_PAUSE * 2 ** (attempt - 1))
                 # DEBUG: with a wrong key every round fails the same way, and the one error raised at
                 # the end says so; these lines would only bury it.
-                log.debug("vtiger login as %s refused (%s), possibly a concurrent login of the same user; "
-                          "trying again in %.2f s (round %d of %d)", self.username, exc.code, pause,
-                          attempt + 1, self._login_attempts)
+                log.debug(
+                    "vtiger login as %s refused (%s), possibly a concurrent login of the same user; "
+                    "trying again in %.2f s (round %d of %d)",
+                    self.username,
+                    exc.code,
+                    pause,
+                    attempt + 1,
+                    self._login_attempts,
+                )
             self.login_retries += 1
             self._sleep(pause)
             attempt += 1
 
     def _login_once(self) -> LoginInfo:
         """One getchallenge+login round."""
-        challenge = _expect(self._transport.call("getchallenge", {"username": self.username},
-                                                 subject=self.username), dict, "getchallenge", self.username)
+        challenge = _expect(
+            self._transport.call("getchallenge", {"username": self.username}, subject=self.username),
+            dict,
+            "getchallenge",
+            self.username,
+        )
         token = str(challenge.get("token", ""))
         key = hashlib.md5((token + self._access_key).encode("utf-8")).hexdigest()
-        result = _expect(self._transport.call("login", {"username": self.username, "accessKey": key},
-                                              subject=self.username, secrets=(key, self._access_key)),
-                         dict, "login", self.username)
+        result = _expect(
+            self._transport.call(
+                "login",
+                {"username": self.username, "accessKey": key},
+                subject=self.username,
+                secrets=(key, self._access_key),
+            ),
+            dict,
+            "login",
+            self.username,
+        )
         session_name = result.get("sessionName")
         if not isinstance(session_name, str) or not session_name:
-            raise VtigerProtocolError(f"vtiger login {self.username}: no sessionName in the answer",
-                                      status=200, body_excerpt="", operation="login", subject=self.username)
-        self._login_info = LoginInfo(user_id=VtigerId(str(result.get("userId", ""))),
-                                     version=str(result.get("version", "")),
-                                     vtiger_version=str(result.get("vtigerVersion", "")))
+            raise VtigerProtocolError(
+                f"vtiger login {self.username}: no sessionName in the answer",
+                status=200,
+                body_excerpt="",
+                operation="login",
+                subject=self.username,
+            )
+        self._login_info = LoginInfo(
+            user_id=VtigerId(str(result.get("userId", ""))),
+            version=str(result.get("version", "")),
+            vtiger_version=str(result.get("vtigerVersion", "")),
+        )
         self._session_name = session_name
         self.logins += 1
         log.info("vtiger login as %s succeeded", self.username)
@@ -189,8 +217,9 @@ class VtigerClient(RelationsMixin):
     def logout(self) -> bool:
         """End the session, best-effort; returns True if the server confirmed.
 
-        SalesPlatform 7.2 always answers INTERNAL_SERVER_ERROR and keeps the session alive (reference
-        "Observed" C.2), so a failure is logged, not raised. The client forgets the session either way.
+        SalesPlatform 7.2 always answers INTERNAL_SERVER_ERROR and keeps the session alive (its
+        HTTP_Session2::useCookies(false) fails on PHP >= 7.2), so a failure is logged, not raised. The client
+        forgets the session either way.
         """
         with self._login_lock:
             name, self._session_name = self._session_name, None
@@ -203,12 +232,15 @@ class VtigerClient(RelationsMixin):
             return False
         return True
 
-    def _call(self, operation: str, params: Mapping[str, str], *, subject: str = "",
-              attempt: int = 0) -> Any:
+    def _call(self, operation: str, params: Mapping[str, str], *, subject: str = "", attempt: int = 0) -> Any:
         session_name = self._current_session()
         try:
-            return self._transport.call(operation, {**params, "sessionName": session_name}, subject=subject,
-                                        secrets=(session_name, self._access_key))
+            return self._transport.call(
+                operation,
+                {**params, "sessionName": session_name},
+                subject=subject,
+                secrets=(session_name, self._access_key),
+            )
         except VtigerSessionExpired:
             if attempt >= MAX_RELOGINS:
                 raise
@@ -226,8 +258,11 @@ class VtigerClient(RelationsMixin):
             entry = info.get(name) if isinstance(info, dict) else None
             entry = entry if isinstance(entry, dict) else {}
             types[ModuleName(name)] = ModuleType(
-                name=ModuleName(name), label=str(entry.get("label", "")),
-                singular=str(entry.get("singular", "")), is_entity=bool(entry.get("isEntity", False)))
+                name=ModuleName(name),
+                label=str(entry.get("label", "")),
+                singular=str(entry.get("singular", "")),
+                is_entity=bool(entry.get("isEntity", False)),
+            )
         return types
 
     def describe(self, module: str) -> ModuleDescription:
@@ -239,20 +274,28 @@ class VtigerClient(RelationsMixin):
         cached = self._describe_cache.get(module)
         if cached is not None:
             return cached
-        result = _expect(self._call("describe", {"elementType": module}, subject=module), dict,
-                         "describe", module)
+        result = _expect(
+            self._call("describe", {"elementType": module}, subject=module), dict, "describe", module
+        )
         description = ModuleDescription.from_json(result)
         with self._describe_lock:
             return self._describe_cache.setdefault(module, description)
 
     def relatedtypes(self, module: str) -> list[RelatedType]:
         """Relations of `module`: related module and the relation label for add_related/query_related."""
-        result = _expect(self._call("relatedtypes", {"elementType": module}, subject=module), dict,
-                         "relatedtypes", module)
+        result = _expect(
+            self._call("relatedtypes", {"elementType": module}, subject=module), dict, "relatedtypes", module
+        )
         info = result.get("information") or {}
-        return [RelatedType(module=ModuleName(str(v.get("name", ""))), label=str(v.get("label", label)),
-                            is_entity=str(v.get("isEntity", "")) in ("1", "True", "true"))
-                for label, v in (info.items() if isinstance(info, dict) else ()) if isinstance(v, dict)]
+        return [
+            RelatedType(
+                module=ModuleName(str(v.get("name", ""))),
+                label=str(v.get("label", label)),
+                is_entity=str(v.get("isEntity", "")) in ("1", "True", "true"),
+            )
+            for label, v in (info.items() if isinstance(info, dict) else ())
+            if isinstance(v, dict)
+        ]
 
     # --- records ------------------------------------------------------------------------------------
     def create(self, module: str, fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -262,8 +305,9 @@ class VtigerClient(RelationsMixin):
             VtigerInvalidRequest: MANDATORY_FIELDS_MISSING and the like.
             VtigerDuplicate: the module refuses duplicates (e.g. Accounts by name).
         """
-        result = self._call("create", {"elementType": module, "element": encode_element(fields)},
-                            subject=module)
+        result = self._call(
+            "create", {"elementType": module, "element": encode_element(fields)}, subject=module
+        )
         return dict(_expect(result, dict, "create", module))
 
     def retrieve(self, record_id: str) -> dict[str, Any]:
@@ -272,8 +316,9 @@ class VtigerClient(RelationsMixin):
         Raises:
             VtigerAccessDenied: also for a missing or deleted record (that is how vtiger says it).
         """
-        return dict(_expect(self._call("retrieve", {"id": record_id}, subject=record_id), dict,
-                            "retrieve", record_id))
+        return dict(
+            _expect(self._call("retrieve", {"id": record_id}, subject=record_id), dict, "retrieve", record_id)
+        )
 
     def update(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """Replace a record: `record` needs `id` and every mandatory field (e.g. a retrieved record).
@@ -281,14 +326,26 @@ class VtigerClient(RelationsMixin):
         Prefer `revise` for partial changes.
         """
         record_id = self._id_of(record)
-        return dict(_expect(self._call("update", {"element": encode_element(record)}, subject=record_id),
-                            dict, "update", record_id))
+        return dict(
+            _expect(
+                self._call("update", {"element": encode_element(record)}, subject=record_id),
+                dict,
+                "update",
+                record_id,
+            )
+        )
 
     def revise(self, fields_with_id: Mapping[str, Any]) -> dict[str, Any]:
         """Change only the given fields of the record `fields_with_id["id"]`; returns the full record."""
         record_id = self._id_of(fields_with_id)
-        return dict(_expect(self._call("revise", {"element": encode_element(fields_with_id)},
-                                       subject=record_id), dict, "revise", record_id))
+        return dict(
+            _expect(
+                self._call("revise", {"element": encode_element(fields_with_id)}, subject=record_id),
+                dict,
+                "revise",
+                record_id,
+            )
+        )
 
     def delete(self, record_id: str) -> None:
         """Delete (soft) the record `record_id`."""
@@ -300,58 +357,3 @@ class VtigerClient(RelationsMixin):
         if not isinstance(record_id, str) or not record_id:
             raise ValueError("the element needs the record's 'id'")
         return record_id
-
-    # --- queries ------------------------------------------------------------------------------------
-    def query(self, query: str) -> list[dict[str, Any]]:
-        """Run one VTQL query (at most 100 rows); build it with `vtiger_ws.vtql`. A missing `;` is added."""
-        text = query.rstrip()
-        if not text.endswith(";"):
-            text += ";"
-        match = _FROM.search(text)
-        subject = match.group(1) if match else ""
-        return list(_expect(self._call("query", {"query": text}, subject=subject), list, "query", subject))
-
-    def _columns(self, module: str, fields: Sequence[str] | None, *required: str) -> list[str]:
-        columns = list(fields) if fields is not None else list(self.describe(module).queryable_fields())
-        return columns + [name for name in required if name not in columns]
-
-    def query_iter(self, module: str, *, fields: Sequence[str] | None = None,
-                   where: vtql.Condition | None = None) -> Iterator[dict[str, Any]]:
-        """Every row of `module` matching `where`, in id order, paging by id (keyset, 100 per request).
-
-        Rows added while iterating never make a row appear twice or go missing: each page asks for
-        `id > <last id>` and new records get higher crmids. Ends on the first empty page.
-
-        Args:
-            module: module name.
-            fields: columns to select; None = every column `describe` lists except `tags` (never
-                `SELECT *`, which answers HTTP 500 on SalesPlatform 7.2).
-            where: a condition built with `vtiger_ws.vtql`.
-        """
-        columns = self._columns(module, fields, "id")
-        for page in keyset_pages(self.query, module, columns, where):
-            yield from page
-
-    def query_all(self, module: str, *, fields: Sequence[str] | None = None,
-                  where: vtql.Condition | None = None) -> list[dict[str, Any]]:
-        """`list(query_iter(...))`."""
-        return list(self.query_iter(module, fields=fields, where=where))
-
-    def changed_since(self, module: str, modifiedtime: str | dt.datetime, *,
-                      fields: Sequence[str] | None = None) -> Iterator[dict[str, Any]]:
-        """Records of `module` modified after `modifiedtime`, oldest change first (emulates `sync`).
-
-        The real `sync` answers HTTP 500 on PHP >= 7.1, so this pages through
-        `modifiedtime > t OR modifiedtime = t AND id > last ORDER BY modifiedtime, id`. Deletions are not
-        visible. `modifiedtime` is in the server's time zone ("YYYY-MM-DD HH:MM:SS" or a datetime).
-        A record modified again during the iteration is yielded again with its newer values.
-
-        Raises:
-            ValueError: the module has no `modifiedtime` field (e.g. SPSocialConnector).
-        """
-        if not self.describe(module).has_field("modifiedtime"):
-            raise ValueError(f"{module} has no modifiedtime field; changes cannot be found by time")
-        columns = self._columns(module, fields, "id", "modifiedtime")
-        # A plain function returning a generator, so the checks above raise at the call, not at next().
-        pages = changed_since_pages(self.query, module, columns, modifiedtime)
-        return (row for page in pages for row in page)

@@ -17,7 +17,7 @@
     └── VtigerConnectionError        transport failure: refused, reset, dropped, timed out
 
 vtiger answers HTTP 200 with `{"success": false, "error": {"code", "message"}}`, so classes are chosen
-from `error.code` through `ERROR_CLASSES`, never from the HTTP status (reference §5).
+from `error.code` through `ERROR_CLASSES`, never from the HTTP status (vtiger's WebServiceErrorCode.php).
 Messages name the operation and the module or record involved; they never contain the access key or
 the session id.
 """
@@ -41,8 +41,15 @@ class VtigerError(Exception):
 
     transient: bool = False
 
-    def __init__(self, message: str, *, code: str | int | None = None, server_message: str = "",
-                 operation: str = "", subject: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | int | None = None,
+        server_message: str = "",
+        operation: str = "",
+        subject: str = "",
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
@@ -61,8 +68,8 @@ class VtigerAuthError(VtigerError):
 class VtigerSessionExpired(VtigerAuthError):
     """INVALID_SESSIONID, SESSION_EXPIRED, SESSION_LEFT_IDLE, AUTHENTICATION_REQUIRED.
 
-    In practice only INVALID_SESSIONID is observed (PHP garbage-collected the session, reference §1.6);
-    the client logs in again and retries the call once before letting this escape.
+    In practice only INVALID_SESSIONID is observed (PHP garbage-collected the session; SessionManager.php's
+    own expiry never trips); the client logs in again and retries the call once before letting this escape.
     """
 
 
@@ -78,8 +85,8 @@ class VtigerCredentialsError(VtigerAuthError):
 class VtigerAccessDenied(VtigerError):
     """ACCESS_DENIED: unknown or inaccessible module or field, missing permission.
 
-    vtiger also answers ACCESS_DENIED for a record that does not exist or was deleted (reference §3.2),
-    so this is what a lookup of a missing id raises.
+    vtiger also answers ACCESS_DENIED for a record that does not exist or was deleted (vtiger's Retrieve.php,
+    Update.php, Revise.php, Delete.php), so this is what a lookup of a missing id raises.
     """
 
 
@@ -122,8 +129,9 @@ class VtigerProtocolError(VtigerError):
         body_excerpt: the first characters of the body (secrets removed), for diagnosis.
     """
 
-    def __init__(self, message: str, *, status: int, body_excerpt: str, operation: str = "",
-                 subject: str = "") -> None:
+    def __init__(
+        self, message: str, *, status: int, body_excerpt: str, operation: str = "", subject: str = ""
+    ) -> None:
         super().__init__(message, operation=operation, subject=subject)
         self.status = status
         self.body_excerpt = body_excerpt
@@ -139,22 +147,49 @@ class VtigerConnectionError(VtigerError):
 
 
 _CODES: dict[type[VtigerError], tuple[str | int, ...]] = {
-    VtigerSessionExpired: ("INVALID_SESSIONID", "SESSION_EXPIRED", "SESSION_LEFT_IDLE",
-                           "AUTHENTICATION_REQUIRED"),
-    VtigerCredentialsError: ("INVALID_AUTH_TOKEN", "INVALID_USER_CREDENTIALS", "ACCESSKEY_UNDEFINED",
-                             "AUTHENTICATION_FAILURE"),
+    VtigerSessionExpired: (
+        "INVALID_SESSIONID",
+        "SESSION_EXPIRED",
+        "SESSION_LEFT_IDLE",
+        "AUTHENTICATION_REQUIRED",
+    ),
+    VtigerCredentialsError: (
+        "INVALID_AUTH_TOKEN",
+        "INVALID_USER_CREDENTIALS",
+        "ACCESSKEY_UNDEFINED",
+        "AUTHENTICATION_FAILURE",
+    ),
     VtigerAccessDenied: ("ACCESS_DENIED",),
-    VtigerInvalidRequest: ("MANDATORY_FIELDS_MISSING", "QUERY_SYNTAX_ERROR", "INVALID_ID_ATTRIBUTE",
-                           "REFERENCE_INVALID", "UNKOWN_ENTITY", "OPERATION_NOT_SUPPORTED",
-                           "UNKNOWN_OPERATION", "LEAD_ALREADY_CONVERTED", "INVALID_POTENTIAL_FOR_CONVERTLEAD",
-                           "POTENTIAL_ALREADY_CONVERTED", "CURRENCY_INACTIVE", "INVALID_OLD_PASSWORD",
-                           "NEW_PASSWORD_MISMATCH", "PASSWORD_NOT_STRONG"),
+    VtigerInvalidRequest: (
+        "MANDATORY_FIELDS_MISSING",
+        "QUERY_SYNTAX_ERROR",
+        "INVALID_ID_ATTRIBUTE",
+        "REFERENCE_INVALID",
+        "UNKOWN_ENTITY",
+        "OPERATION_NOT_SUPPORTED",
+        "UNKNOWN_OPERATION",
+        "LEAD_ALREADY_CONVERTED",
+        "INVALID_POTENTIAL_FOR_CONVERTLEAD",
+        "POTENTIAL_ALREADY_CONVERTED",
+        "CURRENCY_INACTIVE",
+        "INVALID_OLD_PASSWORD",
+        "NEW_PASSWORD_MISMATCH",
+        "PASSWORD_NOT_STRONG",
+    ),
     VtigerNotFound: ("RECORD_NOT_FOUND",),
     VtigerDuplicate: (0,),
-    VtigerServerError: ("INTERNAL_SERVER_ERROR", "DATABASE_QUERY_ERROR", "LEAD_RELATEDLIST_UPDATE_FAILED",
-                        "FAILED_TO_CREATE_RELATION", "FAILED_TO_MARK_LEAD_CONVERTED",
-                        "FAILED_TO_MARK_POTENTIAL_CONVERTED", "POTENTIAL_RELATEDLIST_UPDATE_FAILED",
-                        "FAILED_TO_CREATE", "FAILED_TO_UPDATE", "CHANGE_PASSWORD_FAILURE"),
+    VtigerServerError: (
+        "INTERNAL_SERVER_ERROR",
+        "DATABASE_QUERY_ERROR",
+        "LEAD_RELATEDLIST_UPDATE_FAILED",
+        "FAILED_TO_CREATE_RELATION",
+        "FAILED_TO_MARK_LEAD_CONVERTED",
+        "FAILED_TO_MARK_POTENTIAL_CONVERTED",
+        "POTENTIAL_RELATEDLIST_UPDATE_FAILED",
+        "FAILED_TO_CREATE",
+        "FAILED_TO_UPDATE",
+        "CHANGE_PASSWORD_FAILURE",
+    ),
 }
 
 #: vtiger error code -> exception class (the registry; anything else is VtigerUnknownError).
@@ -192,5 +227,10 @@ def error_from_envelope(error: Any, *, operation: str, subject: str = "") -> Vti
     about = f" {subject}" if subject else ""
     shown_code = "duplicate (code 0)" if code == 0 else str(code if code is not None else raw_code)
     message = f"vtiger {operation}{about} failed: {shown_code}: {server_message}".rstrip(": ")
-    return cls(message, code=code if code is not None else raw_code, server_message=server_message,
-               operation=operation, subject=subject)
+    return cls(
+        message,
+        code=code if code is not None else raw_code,
+        server_message=server_message,
+        operation=operation,
+        subject=subject,
+    )

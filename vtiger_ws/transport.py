@@ -1,8 +1,9 @@
 """HTTP exchange with `webservice.php` and parsing of its answers.
 
 Each operation is registered as GET or POST and the server reads its parameters from exactly one place:
-the query string for GET operations, the form body for POST operations (reference §1.2). Parameters in
-the wrong place are silently ignored, so the method table here is the single source of truth.
+the query string for GET operations, the form body for POST operations (vtiger's
+OperationManager::getOperationInput). Parameters in the wrong place are silently ignored, so the method table
+here is the single source of truth.
 """
 
 from __future__ import annotations
@@ -21,17 +22,33 @@ from .errors import VtigerConnectionError, VtigerError, VtigerProtocolError, err
 
 log = logging.getLogger(__name__)
 
-#: operation -> HTTP method, as registered in `vtiger_ws_operation` (reference §1.3).
+#: operation -> HTTP method, as registered in `vtiger_ws_operation` (vtiger's DefaultDataPopulator.php and
+#: the migrations).
 OPERATION_METHODS: Mapping[str, str] = {
-    "getchallenge": "GET", "login": "POST", "logout": "POST", "extendsession": "POST",
-    "listtypes": "GET", "describe": "GET", "create": "POST", "retrieve": "GET", "update": "POST",
-    "revise": "POST", "delete": "POST", "query": "GET", "sync": "GET", "convertlead": "POST",
-    "retrieve_inventory": "GET", "relatedtypes": "GET", "retrieve_related": "GET", "query_related": "GET",
-    "add_related": "POST", "files_retrieve": "GET",
+    "getchallenge": "GET",
+    "login": "POST",
+    "logout": "POST",
+    "extendsession": "POST",
+    "listtypes": "GET",
+    "describe": "GET",
+    "create": "POST",
+    "retrieve": "GET",
+    "update": "POST",
+    "revise": "POST",
+    "delete": "POST",
+    "query": "GET",
+    "sync": "GET",
+    "convertlead": "POST",
+    "retrieve_inventory": "GET",
+    "relatedtypes": "GET",
+    "retrieve_related": "GET",
+    "query_related": "GET",
+    "add_related": "POST",
+    "files_retrieve": "GET",
 }
 
 #: Operations that run without a session; sending a stale `sessionName` with them would make the server
-#: answer INVALID_SESSIONID and lock the client out (reference §2.2).
+#: answer INVALID_SESSIONID and lock the client out (webservice.php resumes it before its prelogin check).
 PRELOGIN_OPERATIONS = frozenset({"getchallenge", "login", "extendsession"})
 
 _EXCERPT_CHARS = 200
@@ -51,7 +68,7 @@ def encode_element(element: Mapping[str, Any]) -> str:
     """`element` as vtiger wants it: compact JSON with raw UTF-8.
 
     8.x's decoder corrupts `\\uXXXX` surrogate pairs and chokes on escaped quotes written as `\\u0022`,
-    so non-ASCII is sent raw (reference §1.5).
+    so non-ASCII is sent raw (8.x's Zend_Json_Decoder).
     """
     return json.dumps(dict(element), ensure_ascii=False, separators=(",", ":"))
 
@@ -64,8 +81,9 @@ def _excerpt(text: str, secrets: Iterable[str]) -> str:
     return short
 
 
-def parse_response(operation: str, status: int, body: bytes, *, subject: str = "",
-                   secrets: Iterable[str] = ()) -> Any:
+def parse_response(
+    operation: str, status: int, body: bytes, *, subject: str = "", secrets: Iterable[str] = ()
+) -> Any:
     """The `result` of a webservice answer, or the matching VtigerError.
 
     Args:
@@ -91,11 +109,14 @@ def parse_response(operation: str, status: int, body: bytes, *, subject: str = "
         excerpt = _excerpt(text, secrets)
         return VtigerProtocolError(
             f"vtiger {operation}{about}: {what} (HTTP {status}, body {excerpt!r})",
-            status=status, body_excerpt=excerpt, operation=operation, subject=subject,
+            status=status,
+            body_excerpt=excerpt,
+            operation=operation,
+            subject=subject,
         )
 
     if status != 200:
-        # vtiger answers handled errors with 200; anything else is a PHP fatal or a proxy (reference §1.4)
+        # vtiger answers handled errors with 200; anything else is a PHP fatal or a proxy (webservice.php)
         raise protocol_error("HTTP error instead of a webservice answer")
     if not text.strip():
         raise protocol_error("empty answer")
@@ -112,8 +133,9 @@ def parse_response(operation: str, status: int, body: bytes, *, subject: str = "
     raise protocol_error("envelope has a non-boolean 'success'")
 
 
-def _redirect_error(operation: str, response: requests.Response, *, subject: str,
-                    secrets: Iterable[str]) -> VtigerProtocolError:
+def _redirect_error(
+    operation: str, response: requests.Response, *, subject: str, secrets: Iterable[str]
+) -> VtigerProtocolError:
     """The error for a 3xx answer, naming only the scheme and host it pointed to.
 
     The rest of the Location is left out: a redirected GET usually echoes its query string, which holds
@@ -134,7 +156,10 @@ def _redirect_error(operation: str, response: requests.Response, *, subject: str
         f"vtiger {operation}{about}: the server answered with a redirect (HTTP {response.status_code})"
         f"{where} instead of a webservice answer; it was not followed. Check that the configured CRM URL "
         "is the one the server actually serves (e.g. https:// instead of http://)",
-        status=response.status_code, body_excerpt=excerpt, operation=operation, subject=subject,
+        status=response.status_code,
+        body_excerpt=excerpt,
+        operation=operation,
+        subject=subject,
     )
 
 
@@ -162,8 +187,9 @@ class Transport:
         if self._own_session:
             self.session.close()
 
-    def call(self, operation: str, params: Mapping[str, str], *, subject: str = "",
-             secrets: Iterable[str] = ()) -> Any:
+    def call(
+        self, operation: str, params: Mapping[str, str], *, subject: str = "", secrets: Iterable[str] = ()
+    ) -> Any:
         """Send `operation` with `params` (placed per OPERATION_METHODS) and return its `result`.
 
         Raises:
@@ -172,7 +198,8 @@ class Transport:
         """
         method = OPERATION_METHODS.get(operation)
         if method is None:
-            # An unknown operation is an HTTP 500 on the server (reference §1.4); fail early instead.
+            # An unknown operation is an HTTP 500 on the server (webservice.php: outside its try); fail early
+            # instead.
             raise ValueError(f"unknown vtiger operation {operation!r}")
         fields = {"operation": operation, **params}
         with self._stats_lock:
@@ -182,24 +209,28 @@ class Transport:
             # following it would send the session id (in a GET's query) there; requests would also turn a
             # POST into a GET on 302. A 3xx is reported as a protocol error below.
             if method == "GET":
-                response = self.session.get(self.url, params=fields, timeout=self.timeout,
-                                            allow_redirects=False)
+                response = self.session.get(
+                    self.url, params=fields, timeout=self.timeout, allow_redirects=False
+                )
             else:
-                response = self.session.post(self.url, data=fields, timeout=self.timeout,
-                                             allow_redirects=False)
+                response = self.session.post(
+                    self.url, data=fields, timeout=self.timeout, allow_redirects=False
+                )
         except requests.RequestException as exc:
             about = f" {subject}" if subject else ""
             # The exception text of requests can contain the URL with the query string (and thus the
             # session id of a GET); only its class name is kept.
             raise VtigerConnectionError(
                 f"vtiger {operation}{about}: connection failed ({type(exc).__name__})",
-                operation=operation, subject=subject,
+                operation=operation,
+                subject=subject,
             ) from None
         try:
             if 300 <= response.status_code < 400:
                 raise _redirect_error(operation, response, subject=subject, secrets=secrets)
-            return parse_response(operation, response.status_code, response.content, subject=subject,
-                                  secrets=secrets)
+            return parse_response(
+                operation, response.status_code, response.content, subject=subject, secrets=secrets
+            )
         except VtigerError:
             log.debug("vtiger %s failed with HTTP %s", operation, response.status_code)
             raise

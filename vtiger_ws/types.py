@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, NewType
 
-#: A webservice id "<module prefix>x<crmid>", e.g. "12x345" (reference §3.2). The prefix is
+#: A webservice id "<module prefix>x<crmid>", e.g. "12x345" (vtiger's Utils.php vtws_getId). The prefix is
 #: install-specific: read it from `describe(...).id_prefix`, never hard-code it.
 VtigerId = NewType("VtigerId", str)
 
@@ -13,15 +13,15 @@ VtigerId = NewType("VtigerId", str)
 ModuleName = NewType("ModuleName", str)
 
 #: Columns that must never be selected explicitly or through `SELECT *`: on SalesPlatform 7.2 a query
-#: touching `tags` answers HTTP 500 (reference "Observed" C.1).
+#: touching `tags` answers HTTP 500 (SalesPlatform 7.2 lacks Vtiger_Tag_Model::getAllAccessibleTags).
 UNSELECTABLE_FIELDS = frozenset({"tags"})
 
 
 def crmid_of(record_id: str) -> int:
     """The numeric crmid of a webservice id ("12x345" -> 345).
 
-    VTQL compares ids by crmid only and ignores the prefix (reference §4.4), so keyset cursors must be
-    ordered numerically: "12x99" < "12x100".
+    VTQL compares ids by crmid only and ignores the prefix (vtiger's VTQL_Parser.php), so keyset cursors must
+    be ordered numerically: "12x99" < "12x100".
 
     Raises:
         ValueError: `record_id` is not of the form "<digits>x<digits>".
@@ -58,10 +58,14 @@ class FieldInfo:
     def from_json(cls, data: dict[str, Any]) -> FieldInfo:
         type_info = data.get("type") or {}
         return cls(
-            name=str(data.get("name", "")), label=str(data.get("label", "")),
+            name=str(data.get("name", "")),
+            label=str(data.get("label", "")),
             type_name=str(type_info.get("name", "")) if isinstance(type_info, dict) else "",
-            mandatory=bool(data.get("mandatory", False)), editable=bool(data.get("editable", False)),
-            nullable=bool(data.get("nullable", True)), default=str(data.get("default") or ""), raw=data,
+            mandatory=bool(data.get("mandatory", False)),
+            editable=bool(data.get("editable", False)),
+            nullable=bool(data.get("nullable", True)),
+            default=str(data.get("default") or ""),
+            raw=data,
         )
 
 
@@ -78,7 +82,8 @@ class ModuleDescription:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ModuleDescription:
         return cls(
-            name=ModuleName(str(data.get("name", ""))), label=str(data.get("label", "")),
+            name=ModuleName(str(data.get("name", ""))),
+            label=str(data.get("label", "")),
             id_prefix=str(data.get("idPrefix", "")),
             fields=tuple(FieldInfo.from_json(f) for f in data.get("fields") or () if isinstance(f, dict)),
             raw=data,

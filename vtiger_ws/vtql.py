@@ -4,13 +4,13 @@
     >>> vtql.select("Contacts", ["lastname"], where=vtql.eq("lastname", "O'Brien") | vtql.eq("id", "12x7"))
     "SELECT lastname FROM Contacts WHERE lastname = 'O''Brien' OR id = '12x7';"
 
-Quoting follows reference §4.5 exactly: vtiger's lexer knows only `''` as an escaped quote, but it hands
-the literal to MySQL unchanged and MySQL treats `\\` as an escape, so every backslash is doubled first,
-then every quote. The empty literal `''` cannot be lexed at all (INTERNAL_SERVER_ERROR), so asking for
+Quoting follows vtiger's VTQL_Lexer.php and MySQL exactly: vtiger's lexer knows only `''` as an escaped quote,
+but it hands the literal to MySQL unchanged and MySQL treats `\\` as an escape, so every backslash is doubled
+first, then every quote. The empty literal `''` cannot be lexed at all (INTERNAL_SERVER_ERROR), so asking for
 it raises ValueError here.
 
-VTQL has no parentheses and AND binds tighter than OR (reference §4.2). A `Condition` is therefore kept
-in disjunctive normal form (an OR of ANDs), which renders without parentheses and still means exactly
+VTQL has no parentheses and AND binds tighter than OR (vtiger's VTQL_Parser.php). A `Condition` is therefore
+kept in disjunctive normal form (an OR of ANDs), which renders without parentheses and still means exactly
 what `and_`/`or_` (or `&`/`|`) composed: `(a | b) & c` renders `a AND c OR b AND c`.
 """
 
@@ -22,11 +22,28 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 __all__ = [
-    "MAX_LIMIT", "Condition", "and_", "contains", "endswith", "eq", "ge", "gt", "identifier", "in_", "le",
-    "like", "like_escape", "lt", "ne", "or_", "quote", "select", "startswith",
+    "MAX_LIMIT",
+    "Condition",
+    "and_",
+    "contains",
+    "endswith",
+    "eq",
+    "ge",
+    "gt",
+    "identifier",
+    "in_",
+    "le",
+    "like",
+    "like_escape",
+    "lt",
+    "ne",
+    "or_",
+    "quote",
+    "select",
+    "startswith",
 ]
 
-#: The server clamps every page to 100 rows (reference §4.3).
+#: The server clamps every page to 100 rows (VTQL_Parser::buildSelectStmt).
 MAX_LIMIT = 100
 
 # Conjunctions a composed condition may expand to; distributing AND over OR multiplies terms.
@@ -66,8 +83,10 @@ def quote(value: Value) -> str:
     """
     text = _text(value)
     if text == "":
-        raise ValueError("VTQL cannot express the empty string literal '' (the server fails to lex it); "
-                         "select the rows and filter client-side instead")
+        raise ValueError(
+            "VTQL cannot express the empty string literal '' (the server fails to lex it); "
+            "select the rows and filter client-side instead"
+        )
     return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
@@ -198,8 +217,8 @@ def _columns(fields: Sequence[str] | None) -> str:
     names = [identifier(f) for f in dict.fromkeys(fields)]
     if not names:
         raise ValueError("select() needs at least one field (or fields=None for *)")
-    # The server finds the module with the unanchored regex `from\s+([^\s;]+)` before parsing (reference
-    # §3.10), so a column such as `valid_from` followed by a space would be taken for the FROM keyword.
+    # The server finds the module with the unanchored regex `from\s+([^\s;]+)` before parsing (vtiger's
+    # Query.php), so a column such as `valid_from` followed by a space would be taken for the FROM keyword.
     # Columns are joined without spaces, and `id` (always returned anyway) is moved to the end if the
     # last column ends in "from".
     if names[-1].lower().endswith("from"):
@@ -207,9 +226,17 @@ def _columns(fields: Sequence[str] | None) -> str:
     return ",".join(names)
 
 
-def select(module: str, fields: Sequence[str] | None, *, where: Condition | None = None,
-           order_by: str | Sequence[str] | None = None, descending: bool = False,
-           limit: int | None = None, offset: int | None = None, terminate: bool = True) -> str:
+def select(
+    module: str,
+    fields: Sequence[str] | None,
+    *,
+    where: Condition | None = None,
+    order_by: str | Sequence[str] | None = None,
+    descending: bool = False,
+    limit: int | None = None,
+    offset: int | None = None,
+    terminate: bool = True,
+) -> str:
     """A complete VTQL SELECT.
 
     Args:

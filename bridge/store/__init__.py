@@ -1,33 +1,54 @@
-"""The bridge's durable state store: the only package that touches SQLite."""
+"""The bridge's durable state, one SQLite file: the only package that touches SQLite.
 
-from bridge.store.audit import AuditEntry
+One class per table, each the typed interface the services depend on:
+
+    outbox.py     `Outbox`: sends and their per-network targets (claims: outbox_claims.py, reads:
+                  outbox_status.py, row types: outbox_rows.py)
+    ledger.py     `Ledger`: every network message recorded in the CRM, and who records it
+    urlindex.py   `UrlIndexTable`: which client record holds which profile link
+    events.py     `WebhookEvents`: accepted webhook events until they are done
+    cursors.py    `ImportCursors`: where each network's import goes on from
+    audit.py      `ProfileAudit`: what profile imports wrote
+    kv.py         `KeyValues`: small values without a table of their own
+    store.py      `Store`: opens, migrates and closes the file; holds one object per table
+    retention.py  what is dropped or forgotten after a while; db.py the connection; upgrade/ migrations
+"""
+
+from bridge.store.audit import AuditEntry, ProfileAudit
+from bridge.store.cursors import ImportCursors
 from bridge.store.db import SchemaTooNewError, StateError, StoreError
-from bridge.store.events import WebhookEvent
-from bridge.store.ledger import ForeignMessageError, LedgerEntry, LedgerOrigin
+from bridge.store.events import WebhookEvent, WebhookEvents
+from bridge.store.kv import KeyValues
+from bridge.store.ledger import ForeignMessageError, Ledger, LedgerEntry, LedgerOrigin
+from bridge.store.outbox import Outbox
 from bridge.store.outbox_rows import (
     OutboxSend,
     OutboxTarget,
     SendTarget,
     TargetState,
-    backoff_delay,
     new_idempotency_key,
 )
 from bridge.store.outbox_status import SendFilter
 from bridge.store.retention import PruneReport, event_age_limit
 from bridge.store.store import Store
 from bridge.store.upgrade import LATEST_VERSION
-from bridge.store.urlindex import IndexKey, IndexRow, UnresolvedRef, UrlIndexRow
+from bridge.store.urlindex import IndexKey, IndexRow, UnresolvedRef, UrlIndexTable
 
 __all__ = [
     "LATEST_VERSION",
     "AuditEntry",
     "ForeignMessageError",
+    "ImportCursors",
     "IndexKey",
     "IndexRow",
+    "KeyValues",
+    "Ledger",
     "LedgerEntry",
     "LedgerOrigin",
+    "Outbox",
     "OutboxSend",
     "OutboxTarget",
+    "ProfileAudit",
     "PruneReport",
     "SchemaTooNewError",
     "SendFilter",
@@ -37,9 +58,9 @@ __all__ = [
     "StoreError",
     "TargetState",
     "UnresolvedRef",
-    "UrlIndexRow",
+    "UrlIndexTable",
     "WebhookEvent",
-    "backoff_delay",
+    "WebhookEvents",
     "event_age_limit",
     "new_idempotency_key",
 ]

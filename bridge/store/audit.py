@@ -1,4 +1,4 @@
-"""Audit trail of profile writes: what was written into a CRM record, what was left alone and why."""
+"""The `profile_audit` table: what a profile import wrote into a CRM record, what it left alone and why."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bridge.store.db import StoreComponent, from_json, require_time, to_json
+from bridge.store.db import Table, from_json, require_time, to_json
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,8 +23,10 @@ class AuditEntry:
     created_at: dt.datetime
 
 
-class AuditMixin(StoreComponent):
-    def audit_profile_write(
+class ProfileAudit(Table):
+    """The `profile_audit` table (see the module docstring)."""
+
+    def profile_write(
         self,
         record_id: str,
         network: str,
@@ -54,7 +56,7 @@ class AuditMixin(StoreComponent):
             assert cur.lastrowid is not None
             return cur.lastrowid
 
-    def audit_for(self, record_id: str, limit: int = 100) -> list[AuditEntry]:
+    def for_record(self, record_id: str, limit: int = 100) -> list[AuditEntry]:
         """The record's audit rows, newest first."""
         rows = self._db.execute(
             "SELECT * FROM profile_audit WHERE record_id = ? ORDER BY id DESC LIMIT ?", (record_id, limit)

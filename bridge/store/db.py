@@ -87,14 +87,22 @@ def _hint(path: str) -> str:
     """Say what SQLite's "unable to open database file" (or a refused create) means for an operator."""
     folder = Path(path).parent
     if not folder.exists():
-        return (f" (the folder {str(folder)!r} does not exist and this user may not create it; create it "
-                f"for the user the bridge runs as: sudo install -d -o {current_user()} -m 0700 {folder})")
+        return (
+            f" (the folder {str(folder)!r} does not exist and this user may not create it; create it "
+            f"for the user the bridge runs as: sudo install -d -o {current_user()} -m 0700 {folder})"
+        )
     try:
         writable = os.access(folder, os.W_OK) and not os.statvfs(folder).f_flag & os.ST_RDONLY
     except OSError:
         return ""
-    return "" if writable else (f" (the folder {str(folder)!r} is on a read-only filesystem or not writable "
-                                f"by user {current_user()})")
+    return (
+        ""
+        if writable
+        else (
+            f" (the folder {str(folder)!r} is on a read-only filesystem or not writable "
+            f"by user {current_user()})"
+        )
+    )
 
 
 def current_user() -> str:
@@ -120,8 +128,10 @@ class Database:
                     file.parent.mkdir(parents=True, exist_ok=True)
                     _create_private_file(file)
                 except OSError as exc:  # the usual first run: a non-root user and a folder under /var/lib
-                    raise StoreError(f"cannot create the state store {self.path!r}: {exc.strerror or exc}"
-                                     f"{_hint(self.path)}") from None
+                    raise StoreError(
+                        f"cannot create the state store {self.path!r}: {exc.strerror or exc}"
+                        f"{_hint(self.path)}"
+                    ) from None
         # isolation_level=None: the sqlite3 module must not open transactions behind our back; we issue
         # BEGIN/COMMIT ourselves so each method's writes are exactly one transaction.
         self._conn = sqlite3.connect(
@@ -187,11 +197,13 @@ class Database:
             self._conn.close()
 
 
-class StoreComponent:
-    """Base of the per-concern mixins that make up `Store`: the shared connection and the injected clock."""
+class Table:
+    """Base of the table classes (one per table, see `bridge.store`): the shared connection and the injected
+    clock, which stamps created/updated times so tests control time."""
 
-    _db: Database
-    _clock: Callable[[], dt.datetime]
+    def __init__(self, db: Database, clock: Callable[[], dt.datetime] = utc_now) -> None:
+        self._db = db
+        self._clock = clock
 
     def _now(self) -> str:
         return to_db_time(self._clock())

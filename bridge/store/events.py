@@ -1,9 +1,10 @@
-"""Webhook events accepted but not yet processed, and a small key-value table for flags.
+"""The `webhook_event` table: webhook events accepted but not yet processed, and the errors of those that
+could not be carried out.
 
-The webhook answers 2xx only after `remember_event` committed, so an accepted event survives a crash;
+The webhook answers 2xx only after `remember` committed, so an accepted event survives a crash;
 a retried delivery of the same event id is recognised and not processed twice. An event whose record
-the CRM does not show as saved yet is put off (`defer_event`) and stays pending until it is done; an
-event that could not be carried out keeps its error (`event_failures`).
+the CRM does not show as saved yet is put off (`defer`) and stays pending until it is done; an
+event that could not be carried out keeps its error (`failures`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from bridge.store.db import StoreComponent, from_db_time, from_json, require_time, to_db_time, to_json
+from bridge.store.db import Table, from_db_time, from_json, require_time, to_db_time, to_json
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,12 +32,22 @@ _COLUMNS = "event_id, kind, payload, received_at, attempts, next_attempt_at, las
 
 
 def _event(r: Any) -> WebhookEvent:
-    return WebhookEvent(r[0], r[1], from_json(r[2]), require_time(r[3]), int(r[4]), from_db_time(r[5]),
-                        r[8] if r[7] is not None else r[6], from_db_time(r[7]))
+    return WebhookEvent(
+        r[0],
+        r[1],
+        from_json(r[2]),
+        require_time(r[3]),
+        int(r[4]),
+        from_db_time(r[5]),
+        r[8] if r[7] is not None else r[6],
+        from_db_time(r[7]),
+    )
 
 
-class EventsMixin(StoreComponent):
-    def remember_event(self, event_id: str, kind: str, payload: Any) -> bool:
+class WebhookEvents(Table):
+    """The `webhook_event` table (see the module docstring)."""
+
+    def remember(self, event_id: str, kind: str, payload: Any) -> bool:
         """Store an accepted event; False when this event id was seen before (nothing is changed)."""
         with self._db.transaction() as conn:
             cur = conn.execute(
@@ -46,7 +57,7 @@ class EventsMixin(StoreComponent):
             )
             return cur.rowcount == 1
 
-    def pending_events(self, limit: int = 100) -> list[WebhookEvent]:
+    def pending(self, limit: int = 100) -> list[WebhookEvent]:
         """Events not yet done (including those put off until later), oldest first."""
         rows = self._db.execute(
             f"SELECT {_COLUMNS} FROM webhook_event WHERE done_at IS NULL"
@@ -55,7 +66,7 @@ class EventsMixin(StoreComponent):
         )
         return [_event(r) for r in rows]
 
-    def due_events(self, now: dt.datetime, limit: int = 100) -> list[WebhookEvent]:
+    def due(self, now: dt.datetime, limit: int = 100) -> list[WebhookEvent]:
         """Events not yet done whose next attempt is due at `now`, oldest first."""
         rows = self._db.execute(
             f"SELECT {_COLUMNS} FROM webhook_event WHERE done_at IS NULL"
@@ -64,7 +75,7 @@ class EventsMixin(StoreComponent):
         )
         return [_event(r) for r in rows]
 
-    def defer_event(self, event_id: str, next_attempt_at: dt.datetime, reason: str) -> int:
+    def defer(self, event_id: str, next_attempt_at: dt.datetime, reason: str) -> int:
         """Put a pending event off until `next_attempt_at`; returns how many times it has been put off."""
         with self._db.transaction() as conn:
             conn.execute(
@@ -77,7 +88,7 @@ class EventsMixin(StoreComponent):
             ).fetchone()
             return int(row[0]) if row else 0
 
-    def next_event_attempt(self) -> dt.datetime | None:
+    def next_attempt(self) -> dt.datetime | None:
         """When the earliest put-off event is due again (for a worker that sleeps until then), or None."""
         rows = self._db.execute(
             "SELECT MIN(next_attempt_at) FROM webhook_event"
@@ -85,7 +96,7 @@ class EventsMixin(StoreComponent):
         )
         return from_db_time(rows[0][0]) if rows else None
 
-    def event_failures(self, limit: int = 20) -> list[WebhookEvent]:
+    def failures(self, limit: int = 20) -> list[WebhookEvent]:
         """Events done with an error (not carried out), newest first: what `status` reports."""
         rows = self._db.execute(
             f"SELECT {_COLUMNS} FROM webhook_event WHERE done_at IS NOT NULL AND error IS NOT NULL"
@@ -94,7 +105,7 @@ class EventsMixin(StoreComponent):
         )
         return [_event(r) for r in rows]
 
-    def mark_event_done(self, event_id: str, error: str | None = None) -> bool:
+    def mark_done(self, event_id: str, error: str | None = None) -> bool:
         """Close an event, with the error if it could not be processed; False if unknown or already done."""
         with self._db.transaction() as conn:
             cur = conn.execute(
@@ -103,40 +114,6 @@ class EventsMixin(StoreComponent):
             )
             return cur.rowcount == 1
 
-    def event_error(self, event_id: str) -> str | None:
+    def error(self, event_id: str) -> str | None:
         rows = self._db.execute("SELECT error FROM webhook_event WHERE event_id = ?", (event_id,))
         return rows[0][0] if rows else None
-
-    def kv_get(self, key: str, default: Any = None) -> Any:
-        """A small JSON value stored under `key` (e.g. the CRM's detected utf8 capability)."""
-        rows = self._db.execute("SELECT value FROM kv WHERE key = ?", (key,))
-        return from_json(rows[0][0]) if rows else default
-
-    def kv_set(self, key: str, value: Any) -> None:
-        with self._db.transaction() as conn:
-            conn.execute(
-                "INSERT INTO kv (key, value, updated_at) VALUES (?, ?, ?)"
-                " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                (key, to_json(value), self._now()),
-            )
-
-    def kv_delete(self, key: str) -> bool:
-        with self._db.transaction() as conn:
-            return conn.execute("DELETE FROM kv WHERE key = ?", (key,)).rowcount == 1
-
-    def kv_increment(self, key: str, by: int = 1) -> None:
-        """Add `by` to the integer stored under `key` (0 when absent), atomically across processes."""
-        with self._db.transaction() as conn:
-            conn.execute(
-                "INSERT INTO kv (key, value, updated_at) VALUES (?, ?, ?)"
-                " ON CONFLICT (key) DO UPDATE SET value = CAST(kv.value AS INTEGER) + excluded.value,"
-                " updated_at = excluded.updated_at",
-                (key, str(int(by)), self._now()),
-            )
-
-    def kv_items(self, prefix: str) -> dict[str, Any]:
-        """Every key starting with `prefix`, with its value."""
-        rows = self._db.execute(
-            "SELECT key, value FROM kv WHERE substr(key, 1, ?) = ?", (len(prefix), prefix)
-        )
-        return {r[0]: from_json(r[1]) for r in rows}

@@ -2,12 +2,13 @@
 claim that lets exactly one writer record it.
 
 Every path that puts a network message into the CRM claims (network, message id) first: the outbox when a
-network accepts a send (`OutboxMixin.mark_target_sent`), the import and any other intake (`ledger_claim`,
-used by `bridge.intake`). Whoever claims a message first is its only writer; the others adopt its record:
+network accepts a send (`Outbox.mark_target_sent`), the import and any other intake (`Ledger.claim`,
+used by `bridge.services.intake`). Whoever claims a message first is its only writer; the others adopt its
+record:
 
 - not in the ledger: the claim is taken. The writer looks the message up in the CRM by network message id
   (a new state file knows nothing of what the CRM holds), then creates the record or adopts the one found,
-  and `ledger_record`s it.
+  and `Ledger.record`s it.
 - recorded (CRM id set): nobody creates it again; a later path adopts the record (links it, completes its
   statuses).
 - claimed by an intake that is alive (`claim_until` not passed): the others leave it alone and come back.
@@ -32,7 +33,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from bridge.store.db import StateError, StoreComponent, chunked, placeholders, to_db_time
+from bridge.store.db import StateError, Table, chunked, placeholders, to_db_time
 
 LedgerOrigin = Literal["import", "outbox"]
 
@@ -144,15 +145,17 @@ def claim_for_send(
     return read_entries(conn, network, [message_id], now)[message_id]
 
 
-class LedgerMixin(StoreComponent):
-    def ledger_entries(self, network: str, message_ids: Sequence[str]) -> dict[str, LedgerEntry]:
+class Ledger(Table):
+    """The `message_ledger` table (see the module docstring)."""
+
+    def entries(self, network: str, message_ids: Sequence[str]) -> dict[str, LedgerEntry]:
         """The given ids that are in the ledger, as they stand now."""
         with self._db.transaction(write=False) as conn:
             return read_entries(conn, network, message_ids, self._now())
 
-    def ledger_lookup(self, network: str, message_ids: Sequence[str]) -> dict[str, str | None]:
+    def lookup(self, network: str, message_ids: Sequence[str]) -> dict[str, str | None]:
         """The given ids already in the ledger, mapped to their CRM id (None while still being recorded)."""
-        return {k: e.crm_message_id for k, e in self.ledger_entries(network, message_ids).items()}
+        return {k: e.crm_message_id for k, e in self.entries(network, message_ids).items()}
 
     def sends_in_flight(self, network: str, peers: Collection[str]) -> set[str]:
         """The `peers` an open send is delivering to on `network` now (its target is `sending`: the network
@@ -174,7 +177,7 @@ class LedgerMixin(StoreComponent):
             found.update(str(r[0]) for r in rows)
         return found
 
-    def ledger_claim(
+    def claim(
         self,
         network: str,
         messages: Mapping[str, str | None],
@@ -215,7 +218,7 @@ class LedgerMixin(StoreComponent):
                 )
             return read_entries(conn, network, ids, now)
 
-    def ledger_record(self, network: str, message_id: str, token: str, crm_message_id: str) -> None:
+    def record(self, network: str, message_id: str, token: str, crm_message_id: str) -> None:
         """Record the CRM id of a message claimed with `token`; the claim ends.
 
         Raises:
@@ -241,7 +244,7 @@ class LedgerMixin(StoreComponent):
                 (crm_message_id, network, message_id),
             )
 
-    def ledger_release(self, token: str, keep: Sequence[str] = ()) -> int:
+    def release(self, token: str, keep: Sequence[str] = ()) -> int:
         """End the claims of `token` that were not recorded (a failed create, an unknown sender).
 
         Rows only this writer knew are forgotten; rows a send marked meanwhile stay, for that send to
@@ -262,7 +265,7 @@ class LedgerMixin(StoreComponent):
             ).rowcount
         return int(dropped + freed)
 
-    def ledger_unfinished(self, network: str) -> list[str]:
+    def unfinished(self, network: str) -> list[str]:
         """Message ids in the ledger without a CRM record yet (being recorded, or left by a crash)."""
         rows = self._db.execute(
             "SELECT message_id FROM message_ledger WHERE network = ? AND crm_message_id IS NULL"

@@ -1,4 +1,6 @@
-"""Outbox writes: enqueue, lease claims and the persisted state machine (see `outbox_rows`)."""
+"""The `outbox` and `outbox_target` tables: sends waiting to go out, their lease, and the persisted state
+machine of each (see `outbox_rows`). `Outbox` is the table's one interface; its claims for the outbox
+workers are in `outbox_claims`, its reads for health and `status` in `outbox_status`."""
 
 from __future__ import annotations
 
@@ -7,8 +9,9 @@ import sqlite3
 import uuid
 from collections.abc import Sequence
 
-from bridge.store.db import StateError, StoreComponent, placeholders, to_db_time
+from bridge.store.db import StateError, placeholders, to_db_time
 from bridge.store.ledger import LedgerEntry, claim_for_send
+from bridge.store.outbox_claims import OutboxClaims
 from bridge.store.outbox_rows import (
     OutboxSend,
     OutboxTarget,
@@ -17,6 +20,7 @@ from bridge.store.outbox_rows import (
     load_sends,
     new_idempotency_key,
 )
+from bridge.store.outbox_status import OutboxReads
 
 # A send is due when it is open, not leased, and either some target needs work now (pending and due, or
 # left in `sending` by a crashed worker) or every target is finished and only the CRM phase remains.
@@ -36,7 +40,7 @@ LIMIT :limit
 """
 
 
-class OutboxMixin(StoreComponent):
+class Outbox(OutboxClaims, OutboxReads):
     def enqueue_send(
         self,
         *,
@@ -89,18 +93,6 @@ class OutboxMixin(StoreComponent):
                 (until, token, *ids),
             )
             return load_sends(conn, ids)
-
-    def release_all_leases(self) -> int:
-        """Free every send lease and every ledger claim: called when the daemon starts, since a killed
-        predecessor cannot release its own (one daemon per state file). Returns how many sends were leased."""
-        with self._db.transaction() as conn:
-            conn.execute(
-                "UPDATE message_ledger SET claim_token = NULL, claim_until = NULL"
-                " WHERE claim_token IS NOT NULL"
-            )
-            return conn.execute(
-                "UPDATE outbox SET lease_until = NULL, lease_token = NULL WHERE lease_token IS NOT NULL"
-            ).rowcount
 
     def release(self, outbox_id: int, lease_token: str) -> bool:
         """Give a lease back early; a no-op (False) if the lease has meanwhile passed to another worker."""
@@ -225,6 +217,16 @@ class OutboxMixin(StoreComponent):
                 "state = 'pending', next_attempt_at = NULL, idempotency_key = ?, error_code = ?,"
                 " error_text = ?",
                 (new_idempotency_key(), error_code, error_text),
+            )
+
+    def mark_crm_create_started(self, outbox_id: int) -> None:
+        """The send's CRM record is about to be created: from now on a resumed send looks for it in the CRM
+        before creating one (the create may have succeeded without its answer reaching us)."""
+        with self._db.transaction() as conn:
+            self._open_send(conn, outbox_id)
+            conn.execute(
+                "UPDATE outbox SET crm_create_started_at = COALESCE(crm_create_started_at, ?) WHERE id = ?",
+                (self._now(), outbox_id),
             )
 
     def set_send_crm_message_id(self, outbox_id: int, crm_message_id: str) -> None:

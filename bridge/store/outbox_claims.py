@@ -1,4 +1,4 @@
-"""Outbox claims for the outbox workers (`bridge.outbox_workers`): one send at a time, per lane.
+"""Outbox claims for the outbox workers (`bridge.services.outbox_workers`): one send at a time, per lane.
 
 A delivery lane takes the oldest send with a due target on *its* network; a recorder takes the oldest
 send whose targets on every lane's network are finished (only its CRM record is left). Both take the
@@ -13,7 +13,7 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 
-from bridge.store.db import StoreComponent, from_db_time, placeholders, to_db_time
+from bridge.store.db import Table, from_db_time, placeholders, to_db_time
 from bridge.store.outbox_rows import OutboxSend, load_sends
 
 _FREE = "o.done_at IS NULL AND (o.lease_until IS NULL OR o.lease_until <= ?)"
@@ -33,7 +33,9 @@ def _unfinished_lane_target(lanes: Sequence[str]) -> str:
     )
 
 
-class OutboxClaimsMixin(StoreComponent):
+class OutboxClaims(Table):
+    """Part of `Outbox`: claims one send at a time for a delivery lane or a recorder."""
+
     def claim_send_for(self, network: str, now: dt.datetime, lease_seconds: float) -> OutboxSend | None:
         """Lease the oldest send with a due `network` target; None when there is none now."""
         at = to_db_time(now)

@@ -5,11 +5,13 @@ completes, so a worker that dies at any line leaves a row that the next claim re
 
     target:  pending -> sending (attempt recorded BEFORE the network call) -> sent | failed
                         sending -> pending (transient failure, with next_attempt_at)
-    send:    crm_message_id (right after the CRM create) -> linked_at -> commented_at -> done_at
+    send:    crm_create_started_at (before the CRM create) -> crm_message_id (right after it)
+             -> linked_at -> commented_at -> done_at
 
 A resumed target in `sending` is retried with the same idempotency key (random, drawn at enqueue), so the
 network (or the provider's own de-duplication) can recognise the second attempt; a resumed send with
-`crm_message_id` set never creates a second CRM record.
+`crm_message_id` set never creates a second CRM record, and one with only `crm_create_started_at` set
+looks in the CRM for the record its create may have made before creating one.
 """
 
 from __future__ import annotations
@@ -44,17 +46,6 @@ def new_idempotency_key() -> str:
     with another send's message while delivering nothing (v02 migration).
     """
     return f"{IDEMPOTENCY_PREFIX}-{secrets.token_hex(16)}"
-
-
-def backoff_delay(
-    attempts: int, *, base: dt.timedelta = dt.timedelta(seconds=30), cap: dt.timedelta = dt.timedelta(hours=1)
-) -> dt.timedelta:
-    """Exponential backoff after `attempts` failed attempts: base, 2*base, 4*base, ... capped at `cap`."""
-    if attempts < 1:
-        return dt.timedelta(0)
-    # Bound the exponent so huge attempt counts cannot overflow timedelta before the cap applies.
-    factor: int = 2 ** min(attempts - 1, 30)
-    return min(cap, base * factor)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +89,7 @@ class OutboxSend:
     event_id: str | None
     requested_by: str
     created_at: dt.datetime
+    crm_create_started_at: dt.datetime | None  # a CRM create may have happened from then on
     crm_message_id: str | None
     linked_at: dt.datetime | None
     commented_at: dt.datetime | None
@@ -157,6 +149,7 @@ def load_sends(conn: sqlite3.Connection, ids: Sequence[int]) -> list[OutboxSend]
             event_id=row["event_id"],
             requested_by=row["requested_by"],
             created_at=require_time(row["created_at"]),
+            crm_create_started_at=from_db_time(row["crm_create_started_at"]),
             crm_message_id=row["crm_message_id"],
             linked_at=from_db_time(row["linked_at"]),
             commented_at=from_db_time(row["commented_at"]),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from bridge.store.db import StoreComponent, require_time
+from bridge.store.db import Table, require_time
 from bridge.store.outbox_rows import OutboxSend, load_sends
 
 SendFilter = Literal["open", "done", "all"]
@@ -17,13 +17,15 @@ _FILTERS: dict[str, str] = {
 }
 
 
-class OutboxStatusMixin(StoreComponent):
+class OutboxReads(Table):
+    """Part of `Outbox`: what health, metrics and `status` read."""
+
     def get_send(self, outbox_id: int) -> OutboxSend | None:
         with self._db.transaction(write=False) as conn:
             found = load_sends(conn, [outbox_id])
         return found[0] if found else None
 
-    def outbox_depth(self) -> int:
+    def depth(self) -> int:
         """Sends not yet done (waiting, in progress or only missing their CRM phase)."""
         return int(self._db.execute("SELECT COUNT(*) FROM outbox WHERE done_at IS NULL")[0][0])
 

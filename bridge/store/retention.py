@@ -10,7 +10,7 @@ Two horizons, counted from when a send or an event was finished (`done_at`), nev
 - after `forget_after`: the rows themselves go. Outbox ids are AUTOINCREMENT, so none is issued twice;
   the message ledger (ids only, no text) is not pruned, since the import checks every fetched message
   against it. An event id can only be forgotten because the webhook
-  refuses any event whose own `ts` is older than `forget_after` less a day (`bridge/webhook.py`): a
+  refuses any event whose own `ts` is older than `forget_after` less a day (`bridge/webhook/endpoint.py`): a
   spooled event re-sent after its row is gone is older than that by construction.
 
 Work goes in batches of `batch` rows per transaction, so a first prune of a large file never holds the
@@ -24,7 +24,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from bridge.store.db import StoreComponent, from_json, to_db_time
+from bridge.store.db import Table, from_json, to_db_time
 
 # What a pruned payload starts with: no stored payload does (`to_json` sorts keys, "pruned" sorts after
 # every key of an event), so the prefix tells pruned rows apart without a schema change.
@@ -61,9 +61,12 @@ def pruned_payload(payload: Any) -> str:
     return _PRUNED_PREFIX + ("," + body[1:] if kept else "}")
 
 
-class RetentionMixin(StoreComponent):
-    def prune(self, now: dt.datetime, *, keep_texts: dt.timedelta, forget_after: dt.timedelta,
-              batch: int = 500) -> PruneReport:
+class Retention(Table):
+    """Pruning across the `outbox` and `webhook_event` tables (see the module docstring)."""
+
+    def prune(
+        self, now: dt.datetime, *, keep_texts: dt.timedelta, forget_after: dt.timedelta, batch: int = 500
+    ) -> PruneReport:
         """Drop texts of sends and events finished before `now - keep_texts`, and the rows of those
         finished before `now - forget_after` (see the module docstring)."""
         if keep_texts < dt.timedelta(0) or forget_after < keep_texts:
@@ -72,13 +75,22 @@ class RetentionMixin(StoreComponent):
         rows_before = to_db_time(now - forget_after)
         sends_forgotten = self._in_batches(
             "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox"
-            " WHERE done_at IS NOT NULL AND done_at < ? LIMIT ?)", rows_before, batch)
+            " WHERE done_at IS NOT NULL AND done_at < ? LIMIT ?)",
+            rows_before,
+            batch,
+        )
         events_forgotten = self._in_batches(
             "DELETE FROM webhook_event WHERE event_id IN (SELECT event_id FROM webhook_event"
-            " WHERE done_at IS NOT NULL AND done_at < ? LIMIT ?)", rows_before, batch)
+            " WHERE done_at IS NOT NULL AND done_at < ? LIMIT ?)",
+            rows_before,
+            batch,
+        )
         send_texts = self._in_batches(
             "UPDATE outbox SET text = '' WHERE id IN (SELECT id FROM outbox"
-            " WHERE done_at IS NOT NULL AND done_at < ? AND text != '' LIMIT ?)", texts_before, batch)
+            " WHERE done_at IS NOT NULL AND done_at < ? AND text != '' LIMIT ?)",
+            texts_before,
+            batch,
+        )
         event_texts = 0
         while True:
             with self._db.transaction() as conn:

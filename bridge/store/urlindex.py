@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from bridge.store.db import StoreComponent, from_json, to_json
+from bridge.store.db import Table, from_json, to_json
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,9 +24,6 @@ class IndexRow:
     ref_value: str
     account_id: str | None = None
     modifiedtime: str | None = None  # the CRM's own modifiedtime text, used as the refresh watermark
-
-
-UrlIndexRow = IndexRow  # alias: the name the services first reached for
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,25 +76,27 @@ def _params(row: IndexRow) -> tuple[str | None, ...]:
     )
 
 
-class UrlIndexMixin(StoreComponent):
-    def index_upsert(self, rows: Iterable[IndexRow]) -> int:
+class UrlIndexTable(Table):
+    """The `url_index` table (see the module docstring); the refresh watermarks live in `kv`."""
+
+    def upsert(self, rows: Iterable[IndexRow]) -> int:
         """Insert or update rows keyed by (record_id, field) in one transaction; returns how many."""
         params = [_params(r) for r in rows]
         with self._db.transaction() as conn:
             conn.executemany(_UPSERT, params)
         return len(params)
 
-    def index_replace_record(self, record_id: str, rows: Iterable[IndexRow]) -> None:
+    def replace_record(self, record_id: str, rows: Iterable[IndexRow]) -> None:
         """Make `rows` the record's whole entry: fields emptied in the CRM disappear from the index."""
-        self.index_replace_records({record_id: list(rows)})
+        self.replace_records({record_id: list(rows)})
 
-    def index_replace_records(self, entries: Mapping[str, Iterable[IndexRow]]) -> None:
-        """`index_replace_record` for many records in one transaction (one fsync per page, not per record)."""
+    def replace_records(self, entries: Mapping[str, Iterable[IndexRow]]) -> None:
+        """`replace_record` for many records in one transaction (one fsync per page, not per record)."""
         with self._db.transaction() as conn:
             for record_id, rows in entries.items():
                 params = [_params(r) for r in rows]
                 if any(p[1] != record_id for p in params):
-                    raise ValueError(f"rows for another record given to index_replace_record({record_id!r})")
+                    raise ValueError(f"rows for another record given to replace_record({record_id!r})")
                 keep = {p[2] for p in params}
                 for (field,) in conn.execute(
                     "SELECT field FROM url_index WHERE record_id = ?", (record_id,)
@@ -108,12 +107,12 @@ class UrlIndexMixin(StoreComponent):
                         )
                 conn.executemany(_UPSERT, params)
 
-    def index_remove_record(self, record_id: str) -> int:
+    def remove_record(self, record_id: str) -> int:
         """Forget a record (deleted in the CRM); returns the rows removed."""
         with self._db.transaction() as conn:
             return conn.execute("DELETE FROM url_index WHERE record_id = ?", (record_id,)).rowcount
 
-    def index_prune(self, module: str, keep_record_ids: Iterable[str]) -> int:
+    def prune(self, module: str, keep_record_ids: Iterable[str]) -> int:
         """After a full refresh of `module`, drop its records not seen (deleted in the CRM)."""
         keep = set(keep_record_ids)
         with self._db.transaction() as conn:
@@ -129,7 +128,7 @@ class UrlIndexMixin(StoreComponent):
                     ).rowcount
             return removed
 
-    def index_records_for_account(self, network: str, account_id: str) -> list[IndexKey]:
+    def records_for_account(self, network: str, account_id: str) -> list[IndexKey]:
         rows = self._db.execute(
             "SELECT module, record_id, field FROM url_index WHERE network = ? AND account_id = ?"
             " ORDER BY record_id, field",
@@ -137,7 +136,7 @@ class UrlIndexMixin(StoreComponent):
         )
         return [IndexKey(r[0], r[1], r[2]) for r in rows]
 
-    def index_rows_of(self, record_id: str) -> list[IndexRow]:
+    def rows_of(self, record_id: str) -> list[IndexRow]:
         """The index entry of one record (one row per social field that holds a usable link)."""
         rows = self._db.execute(
             "SELECT module, record_id, field, url, network, ref_kind, ref_value, account_id, modifiedtime"
@@ -146,7 +145,7 @@ class UrlIndexMixin(StoreComponent):
         )
         return [IndexRow(*row) for row in rows]
 
-    def index_unresolved(self, network: str, limit: int = 100) -> list[UnresolvedRef]:
+    def unresolved(self, network: str, limit: int = 100) -> list[UnresolvedRef]:
         """Distinct profile references of this network whose account id is not known yet."""
         rows = self._db.execute(
             "SELECT DISTINCT ref_kind, ref_value FROM url_index WHERE network = ? AND account_id IS NULL"
@@ -155,7 +154,7 @@ class UrlIndexMixin(StoreComponent):
         )
         return [UnresolvedRef(r[0], r[1]) for r in rows]
 
-    def index_set_account(self, network: str, ref_kind: str, ref_value: str, account_id: str) -> int:
+    def set_account(self, network: str, ref_kind: str, ref_value: str, account_id: str) -> int:
         """Fill the account id into every row naming this profile; returns the rows updated."""
         with self._db.transaction() as conn:
             return conn.execute(
@@ -163,10 +162,10 @@ class UrlIndexMixin(StoreComponent):
                 (account_id, network, ref_kind, ref_value),
             ).rowcount
 
-    def index_watermark(self, module: str) -> str | None:
+    def watermark(self, module: str) -> str | None:
         """The newest CRM modifiedtime seen for `module`: the next refresh asks for records after it.
 
-        The maximum of the indexed rows and of `index_set_watermark`, because records without any URL
+        The maximum of the indexed rows and of `set_watermark`, because records without any URL
         leave no row behind but must not be re-read on every refresh.
         """
         with self._db.transaction(write=False) as conn:
@@ -175,9 +174,9 @@ class UrlIndexMixin(StoreComponent):
             marks = [indexed.fetchone()[0], *(from_json(r[0]) for r in stored)]
         return max((m for m in marks if m is not None), default=None)
 
-    def index_set_watermark(self, module: str, modifiedtime: str) -> None:
+    def set_watermark(self, module: str, modifiedtime: str) -> None:
         """Remember how far a refresh of `module` got (never moves backwards)."""
-        if (self.index_watermark(module) or "") >= modifiedtime:
+        if (self.watermark(module) or "") >= modifiedtime:
             return
         with self._db.transaction() as conn:
             conn.execute(
@@ -186,5 +185,5 @@ class UrlIndexMixin(StoreComponent):
                 (_WATERMARK_KEY + module, to_json(modifiedtime), self._now()),
             )
 
-    def index_count(self) -> int:
+    def count(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM url_index")[0][0])

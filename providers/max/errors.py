@@ -2,8 +2,8 @@
 
 Seen codes (contracts/max-bot-api/README.md): `verify.token` (401), `chat.denied` (403: the person stopped
 or removed the bot, `Key: error.dialog.suspended`, or never started it), `attachment.not.ready`. 429 has no
-documented code and no retry-after hint: the provider backs off 5 s doubling to 60 s, as MAX's own
-TypeScript client does, unless a `Retry-After` header says otherwise.
+documented code and no retry-after hint: the transport backs off (`rate.py`) unless a `Retry-After`
+header says otherwise.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from providers.errors import (
     ProviderRateLimited,
     ProviderUnavailable,
 )
+from providers.max.rate import BACKOFF_FIRST
 
 NETWORK = "max"
-BACKOFF_FIRST, BACKOFF_MAX = 5.0, 60.0
 
 
 def to_provider_error(

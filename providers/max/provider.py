@@ -1,6 +1,6 @@
 """MAX (VK's national messenger, Bot API) behind `providers.base.Provider`, with long polling.
 
-What a MAX bot may do, stated honestly (the team's reference, messengers.md; contracts/max-bot-api/):
+What a MAX bot may do, stated honestly (contracts/max-bot-api/README.md and the API description there):
 
 * Bots exist only for verified Russian businesses, after moderation; the token goes in the
   `Authorization` header only.
@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import requests
@@ -45,6 +45,7 @@ from providers.base import (
 from providers.botapi import (
     BotProviderBase,
     OutcomeUnknown,
+    bot_options,
     check_ca_bundle,
     check_proxy_url,
     decode_offset,
@@ -62,13 +63,13 @@ from providers.errors import (
 )
 from providers.max.messages import UPDATE_TYPES, parse_update, when
 from providers.max.profiles import PROFILE_FIELD_NAMES, to_profile
+from providers.max.rate import default_limiter, rate_limiter
 from providers.max.transport import MaxTransport
 from providers.max.urls import NETWORK, max_profile_url, parse_max_url
 from providers.ratelimit import Clock, RateLimiter, Sleep
 
 MAX_TEXT = 4000  # NewMessageBody.text maxLength
 MAX_PARTS = 10  # a longer CRM text is refused rather than sent as a flood of messages
-DEFAULT_RPS = 25.0  # MAX: "at most 30 requests per second" to the API host
 MAX_POLL_TIMEOUT = 90.0
 DIALOG_PAGE = 100  # GET /messages count maximum
 CLOCK_SLACK = dt.timedelta(seconds=5)
@@ -115,7 +116,7 @@ class MaxProvider(BotProviderBase):
     ) -> None:
         if not token or token != token.strip():
             raise ValueError("max: the bot token is required (business.max.ru → Чат-боты → Настройки)")
-        limiter = rate_limiter or RateLimiter(DEFAULT_RPS, burst=1, clock=clock, sleep=sleep)
+        limiter = rate_limiter or default_limiter(clock=clock, sleep=sleep)
         self._http = MaxTransport(
             token,
             api_url=api_url,
@@ -146,6 +147,12 @@ class MaxProvider(BotProviderBase):
             resolves_profile_links=False,
             reads_history=False,
         )
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> MaxProvider:
+        """A provider from its network's settings (token revealed): `token`, and what `bot_options` reads.
+        The configuration has no `networks.max` section yet: nothing builds one today."""
+        return cls(str(settings["token"]), **bot_options(settings, rate_limiter))
 
     # --- the bot ----------------------------------------------------------------------------------
     def bot_identity(self) -> tuple[str, str]:

@@ -11,21 +11,32 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers.botapi import BotTransport, OutcomeUnknown
-from providers.max.errors import BACKOFF_FIRST, BACKOFF_MAX, NETWORK, to_provider_error
+from providers.max.errors import NETWORK, to_provider_error
+from providers.max.rate import BACKOFF_FIRST, BACKOFF_MAX
 
 
 class MaxTransport(BotTransport):
     network, display = NETWORK, "MAX"
-    certificate_hint = (" MAX's certificate chain ends at the Russian Trusted Root CA (Минцифры), which "
-                        "default bundles lack: set max.ca_bundle to a PEM file that holds it.")
+    certificate_hint = (
+        " MAX's certificate chain ends at the Russian Trusted Root CA (Минцифры), which "
+        "default bundles lack: set max.ca_bundle to a PEM file that holds it."
+    )
 
     def __init__(self, token: str, **options: Any) -> None:
         super().__init__(**options)
         self._token = token
         self._backoff = 0.0  # the current 429 backoff, doubled per 429 in a row
 
-    def call(self, method: str, path: str, operation: str, *, params: Mapping[str, object] | None = None,
-             body: Mapping[str, Any] | None = None, wait: float = 0.0) -> Any:
+    def call(
+        self,
+        method: str,
+        path: str,
+        operation: str,
+        *,
+        params: Mapping[str, object] | None = None,
+        body: Mapping[str, Any] | None = None,
+        wait: float = 0.0,
+    ) -> Any:
         """The JSON answer of one call; `operation` names it for stats and errors ("POST /messages").
 
         Raises:
@@ -33,27 +44,43 @@ class MaxTransport(BotTransport):
             ProviderUnavailable: it surely did not.
             other ProviderError: MAX's refusal (`to_provider_error`).
         """
-        query = {key: str(value).lower() if isinstance(value, bool) else str(value)
-                 for key, value in (params or {}).items() if value is not None}
-        answer = self._exchange(method, self.api_url + path, operation, wait=wait, params=query,
-                                json=dict(body) if body is not None else None,
-                                headers={"Authorization": self._token})
+        query = {
+            key: str(value).lower() if isinstance(value, bool) else str(value)
+            for key, value in (params or {}).items()
+            if value is not None
+        }
+        answer = self._exchange(
+            method,
+            self.api_url + path,
+            operation,
+            wait=wait,
+            params=query,
+            json=dict(body) if body is not None else None,
+            headers={"Authorization": self._token},
+        )
         status, reply = answer.status, answer.body
         if 200 <= status < 300 and reply is not None:
             self._backoff = 0.0
             return reply
         if not isinstance(reply, dict) or not isinstance(reply.get("code"), str):
-            raise OutcomeUnknown(f"{self.api_url} answered {operation} with HTTP {status} and no MAX answer; "
-                                 "if this persists, check the MAX API address in the bridge settings.",
-                                 network=NETWORK, code=status)
+            raise OutcomeUnknown(
+                f"{self.api_url} answered {operation} with HTTP {status} and no MAX answer; "
+                "if this persists, check the MAX API address in the bridge settings.",
+                network=NETWORK,
+                code=status,
+            )
         retry_after = _retry_after(answer.headers.get("Retry-After"))
         if status == 429:
             self._backoff = min(BACKOFF_MAX, self._backoff * 2 if self._backoff else BACKOFF_FIRST)
             retry_after = retry_after or self._backoff
             self.limiter.defer(retry_after)
         if status >= 500:
-            raise OutcomeUnknown(f"MAX had an internal error ({status}) on {operation}; it may still have "
-                                 "done what was asked.", network=NETWORK, code=reply.get("code") or status)
+            raise OutcomeUnknown(
+                f"MAX had an internal error ({status}) on {operation}; it may still have "
+                "done what was asked.",
+                network=NETWORK,
+                code=reply.get("code") or status,
+            )
         raise to_provider_error(status, reply, operation, retry_after=retry_after)
 
 

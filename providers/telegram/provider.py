@@ -1,6 +1,6 @@
 """Telegram (Bot API) behind `providers.base.Provider`, with long polling (`providers.base.LongPolling`).
 
-What a Telegram bot may do, stated honestly (the team's reference, messengers.md):
+What a Telegram bot may do, stated honestly (contracts/telegram-bot-api/README.md, core.telegram.org/bots):
 
 * It cannot open a conversation: the client presses Start first (`t.me/<bot>?start=<payload>`, see
   `invitation_link`), after which the bot may write. A `t.me/<username>` link cannot be turned into a user
@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import requests
 
@@ -40,6 +41,7 @@ from providers.base import (
 from providers.botapi import (
     BotProviderBase,
     OutcomeUnknown,
+    bot_options,
     check_ca_bundle,
     check_proxy_url,
     decode_offset,
@@ -58,11 +60,11 @@ from providers.errors import (
 from providers.ratelimit import Clock, RateLimiter, Sleep
 from providers.telegram.messages import ALLOWED_UPDATES, PAYLOAD, parse_update
 from providers.telegram.profiles import PROFILE_FIELD_NAMES, to_profile
+from providers.telegram.rate import default_limiter, rate_limiter
 from providers.telegram.transport import TelegramTransport
 from providers.telegram.urls import NETWORK, parse_telegram_url, telegram_profile_url
 
 MAX_TEXT = 4096  # sendMessage.text: 1-4096 characters after entity parsing (api.json)
-DEFAULT_RPS = 25.0  # Telegram's FAQ: ~30 messages/s overall; stay under it
 MAX_UPDATES = 100  # getUpdates limit 1-100
 MAX_POLL_TIMEOUT = 50.0
 NO_LOOKUP = (
@@ -113,7 +115,7 @@ class TelegramProvider(BotProviderBase):
     ) -> None:
         if not token or ":" not in token:
             raise ValueError("telegram: the bot token must look like <digits>:<secret> (from @BotFather)")
-        limiter = rate_limiter or RateLimiter(DEFAULT_RPS, burst=1, clock=clock, sleep=sleep)
+        limiter = rate_limiter or default_limiter(clock=clock, sleep=sleep)
         self._http = TelegramTransport(
             token,
             api_url=api_url,
@@ -140,6 +142,12 @@ class TelegramProvider(BotProviderBase):
             resolves_profile_links=False,
             reads_history=False,
         )
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> TelegramProvider:
+        """A provider from its network's settings (token revealed): `token`, and what `bot_options` reads.
+        The configuration has no `networks.telegram` section yet: nothing builds one today."""
+        return cls(str(settings["token"]), **bot_options(settings, rate_limiter))
 
     # --- the bot ----------------------------------------------------------------------------------
     def bot_identity(self) -> tuple[str, str]:

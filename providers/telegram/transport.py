@@ -53,20 +53,28 @@ class TelegramTransport(BotTransport):
             ProviderUnavailable: it surely did not (connection refused, TLS or proxy failure).
             other ProviderError: Telegram's own refusal (`to_provider_error`).
         """
-        answer = self._exchange("POST", f"{self.api_url}/bot{self._token}/{method}", method, wait=wait,
-                                json=dict(params))
+        answer = self._exchange(
+            "POST", f"{self.api_url}/bot{self._token}/{method}", method, wait=wait, json=dict(params)
+        )
         body = answer.body
         if not isinstance(body, dict) or not isinstance(body.get("ok"), bool):
             # A proxy's or load balancer's page, not Telegram's envelope: the request may have gone through.
-            raise OutcomeUnknown(f"{self.api_url} answered HTTP {answer.status} without a Bot API answer; if "
-                                 "this persists, check the Telegram API address and proxy in the bridge "
-                                 "settings.", network=NETWORK, code=answer.status)
+            raise OutcomeUnknown(
+                f"{self.api_url} answered HTTP {answer.status} without a Bot API answer; if "
+                "this persists, check the Telegram API address and proxy in the bridge "
+                "settings.",
+                network=NETWORK,
+                code=answer.status,
+            )
         if body["ok"]:
             return body.get("result")
         code = body.get("error_code")
         if code == 429:
             self.limiter.defer(retry_after_of(body))
         if isinstance(code, int) and code >= 500:
-            raise OutcomeUnknown(f"Telegram had an internal error ({code}); it may still have done what was "
-                                 "asked.", network=NETWORK, code=code)
+            raise OutcomeUnknown(
+                f"Telegram had an internal error ({code}); it may still have done what was asked.",
+                network=NETWORK,
+                code=code,
+            )
         raise to_provider_error(body, method)

@@ -5,7 +5,7 @@
         mx.press_start(uid, "crm-token")            # the client opened max.ru/<bot>?start=crm-token
         provider = MaxProvider(mx.token, api_url=mx.url)
 
-Faithful where the bridge depends on it (contracts/max-bot-api/ and messengers.md):
+Faithful where the bridge depends on it (contracts/max-bot-api/):
 - the token only in `Authorization: <token>`; anything else (a query `access_token`, `Bearer`) is 401
   `verify.token`; errors are a non-2xx status with `{"code", "message"}`;
 - a bot cannot write first: 403 `chat.denied` until the person pressed Start, and again after they

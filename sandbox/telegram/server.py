@@ -5,7 +5,7 @@
         tg.press_start(uid, "crm-token")          # the client opened t.me/<bot>?start=crm-token
         provider = TelegramProvider(tg.token, api_url=tg.url)
 
-Faithful where the bridge depends on it (contracts/telegram-bot-api/ and messengers.md):
+Faithful where the bridge depends on it (contracts/telegram-bot-api/):
 - the token is the path segment `bot<token>`: a malformed one answers 404 "Not Found", an unknown one 401;
 - every answer is the `{"ok": ...}` envelope with HTTP status = `error_code`; 429 carries
   `parameters.retry_after`; sends beyond `rate_limit` per second (injectable clock) get it;

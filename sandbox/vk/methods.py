@@ -1,7 +1,7 @@
 """The VK API methods the sandbox serves, as functions of (world, token, params) -> response.
 
-Behaviour follows dev.vk.com and VKCOM/vk-api-schema 5.199 (see the reference notes in
-social-apis.md A1); where VK is undocumented the choice is stated next to the code.
+Behaviour follows dev.vk.com and VKCOM/vk-api-schema 5.199 (its JSON schemas are in contracts/vk-api-schema/);
+where VK is undocumented the choice is stated next to the code.
 """
 
 from __future__ import annotations
@@ -147,8 +147,9 @@ def messages_send(world: World, token: VkToken, params: dict[str, str]) -> Any:
         raise error(902)
     if token.kind == "group" and not user.allows_messages:
         raise error(901)
-    message = world.add_message(peer, out=True, text=text, date=int(time.time()),
-                                random_id=random_id, via_api=True)
+    message = world.add_message(
+        peer, out=True, text=text, date=int(time.time()), random_id=random_id, via_api=True
+    )
     if random_id != 0:
         world.sent_by_random_id[(sender, random_id)] = message
     return message.id
@@ -164,7 +165,8 @@ def _conversation_json(world: World, peer_id: int, last: VkMessage) -> dict[str,
             "peer": {"id": peer_id, "type": "user", "local_id": peer_id},
             "last_message_id": last.id,
             "last_conversation_message_id": last.conversation_message_id,
-            "in_read": max(incoming, default=0), "out_read": max(outgoing, default=0),
+            "in_read": max(incoming, default=0),
+            "out_read": max(outgoing, default=0),
             "version": last.id,
             "can_write": {"allowed": bool(user and user.allows_messages and not user.deactivated)},
         },
@@ -183,7 +185,7 @@ def messages_get_conversations(world: World, token: VkToken, params: dict[str, s
     for message in world.messages:
         last_by_peer[message.peer_id] = message  # ascending ids: the last one wins
     ordered = sorted(last_by_peer.items(), key=lambda item: item[1].id, reverse=True)
-    page = ordered[offset:offset + count]
+    page = ordered[offset : offset + count]
     return {"count": len(ordered), "items": [_conversation_json(world, p, m) for p, m in page]}
 
 
@@ -212,7 +214,7 @@ def messages_get_history(world: World, token: VkToken, params: dict[str, str]) -
         if offset < 0:
             raise error(100, "offset must be >= 0")
         begin = offset
-    window = ordered[begin:begin + count]
+    window = ordered[begin : begin + count]
     return {"count": len(history), "items": [m.as_json() for m in window]}
 
 
@@ -260,8 +262,15 @@ def groups_get_by_id(world: World, token: VkToken, params: dict[str, str]) -> An
         community = world.communities.get(int(ref)) if ref.isdigit() else world.community_by_name(ref)
         if community is None:
             raise error(100, "invalid group id")
-        found.append({"id": community.id, "name": community.name, "screen_name": community.screen_name,
-                      "is_closed": 0, "type": "page"})
+        found.append(
+            {
+                "id": community.id,
+                "name": community.name,
+                "screen_name": community.screen_name,
+                "is_closed": 0,
+                "type": "page",
+            }
+        )
     return {"groups": found, "profiles": []}
 
 

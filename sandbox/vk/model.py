@@ -100,9 +100,17 @@ class VkMessage:
 
     def as_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "date": self.date, "from_id": self.from_id, "id": self.id, "out": self.out,
-            "version": self.id, "attachments": [], "conversation_message_id": self.conversation_message_id,
-            "important": False, "is_hidden": False, "peer_id": self.peer_id, "text": self.text,
+            "date": self.date,
+            "from_id": self.from_id,
+            "id": self.id,
+            "out": self.out,
+            "version": self.id,
+            "attachments": [],
+            "conversation_message_id": self.conversation_message_id,
+            "important": False,
+            "is_hidden": False,
+            "peer_id": self.peer_id,
+            "text": self.text,
         }
         if self.out:
             body["random_id"] = self.random_id  # VK echoes it for outgoing messages only
@@ -139,8 +147,10 @@ class World:
     def community_by_name(self, name: str) -> VkCommunity | None:
         lowered = name.lower()
         for community in self.communities.values():
-            if community.screen_name.lower() == lowered or lowered in (f"club{community.id}",
-                                                                       f"public{community.id}"):
+            if community.screen_name.lower() == lowered or lowered in (
+                f"club{community.id}",
+                f"public{community.id}",
+            ):
                 return community
         return None
 
@@ -159,13 +169,20 @@ class World:
     def geo_id(self, title: str) -> int:
         return self.geo_ids.setdefault(title, len(self.geo_ids) + 1)
 
-    def add_message(self, peer_id: int, *, out: bool, text: str, date: int, random_id: int = 0,
-                    via_api: bool = False) -> VkMessage:
+    def add_message(
+        self, peer_id: int, *, out: bool, text: str, date: int, random_id: int = 0, via_api: bool = False
+    ) -> VkMessage:
         in_peer = sum(1 for m in self.messages if m.peer_id == peer_id)
         message = VkMessage(
-            id=self.next_message_id, peer_id=peer_id, from_id=-self.group_id if out else peer_id,
-            out=int(out), text=text, date=date, conversation_message_id=in_peer + 1,
-            random_id=random_id, via_api=via_api,
+            id=self.next_message_id,
+            peer_id=peer_id,
+            from_id=-self.group_id if out else peer_id,
+            out=int(out),
+            text=text,
+            date=date,
+            conversation_message_id=in_peer + 1,
+            random_id=random_id,
+            via_api=via_api,
         )
         self.next_message_id += 1
         self.messages.append(message)

@@ -31,9 +31,17 @@ PREFIX = "/method/"
 class VkSandbox(SandboxServer):
     name = "vk"
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, group_id: int = 229000001,
-                 group_screen_name: str = "bridge_shop", rate_limit: float | None = 20,
-                 user_rate_limit: float | None = 3, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        group_id: int = 229000001,
+        group_screen_name: str = "bridge_shop",
+        rate_limit: float | None = 20,
+        user_rate_limit: float | None = 3,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__(host, port)
         self.world = World(group_id=group_id)
         self.world.communities[group_id] = VkCommunity(group_id, group_screen_name, "Bridge Shop")
@@ -63,19 +71,36 @@ class VkSandbox(SandboxServer):
         with self._lock:
             self.world.tokens[token].revoked = True
 
-    def add_user(self, first_name: str, last_name: str, *, user_id: int | None = None,
-                 screen_name: str | None = None, allows_messages: bool = True,
-                 deactivated: str | None = None, is_closed: bool = False, blacklisted_us: bool = False,
-                 messages_privacy: bool = False, **profile_fields: Any) -> int:
+    def add_user(
+        self,
+        first_name: str,
+        last_name: str,
+        *,
+        user_id: int | None = None,
+        screen_name: str | None = None,
+        allows_messages: bool = True,
+        deactivated: str | None = None,
+        is_closed: bool = False,
+        blacklisted_us: bool = False,
+        messages_privacy: bool = False,
+        **profile_fields: Any,
+    ) -> int:
         """Add a person; `profile_fields`: bdate, city, country (titles), mobile_phone, home_phone,
         site, about, photo_max_orig, photo_200."""
         with self._lock:
             uid = user_id if user_id is not None else self.world.next_user_id
             self.world.next_user_id = max(self.world.next_user_id, uid + 1)
             self.world.users[uid] = VkUser(
-                uid, first_name, last_name, screen_name=screen_name, allows_messages=allows_messages,
-                deactivated=deactivated, is_closed=is_closed, blacklisted_us=blacklisted_us,
-                messages_privacy=messages_privacy, fields=dict(profile_fields),
+                uid,
+                first_name,
+                last_name,
+                screen_name=screen_name,
+                allows_messages=allows_messages,
+                deactivated=deactivated,
+                is_closed=is_closed,
+                blacklisted_us=blacklisted_us,
+                messages_privacy=messages_privacy,
+                fields=dict(profile_fields),
             )
             return uid
 
@@ -121,8 +146,7 @@ class VkSandbox(SandboxServer):
         with self._lock:
             return [m.as_json() for m in self.world.messages if m.peer_id == user_id and m.via_api]
 
-    def fail_next(self, code: int, *, method: str | None = None, times: int | None = 1,
-                  **extra: Any) -> None:
+    def fail_next(self, code: int, *, method: str | None = None, times: int | None = 1, **extra: Any) -> None:
         """Answer the next `times` calls (of `method`, or any) with VK error `code` (9, 14, 10, 5...)."""
         if code == 14:
             extra.setdefault("captcha_sid", "548396318459")
@@ -135,7 +159,7 @@ class VkSandbox(SandboxServer):
 
     # --- HTTP -----------------------------------------------------------------------------------
     def operation_of(self, request: Request) -> str:
-        return request.path[len(PREFIX):] if request.path.startswith(PREFIX) else request.path
+        return request.path[len(PREFIX) :] if request.path.startswith(PREFIX) else request.path
 
     @staticmethod
     def _params(request: Request) -> dict[str, str]:
@@ -174,7 +198,7 @@ class VkSandbox(SandboxServer):
         params = self._params(request)
         if not request.path.startswith(PREFIX):
             return Response.text("<html><body>404 Not Found</body></html>", status=404)
-        method = request.path[len(PREFIX):]
+        method = request.path[len(PREFIX) :]
         try:
             with self._lock:
                 if not params.get("v"):

@@ -15,13 +15,15 @@
         crm.ui_save("Contacts", fields[, id]) / crm.ui_mass_edit  #   webservice saves before the commit,
                                                                   #   web-UI saves after it
 
-Module map: server (HTTP, routing, sessions on each call), auth (tokens, sessions), records (CRUD),
-relations (related ops, sync), queryexec + vtql + mysql (VTQL in its two layers), storage (rows and MySQL
-storage rules), schema (describe metadata from sandbox/data/vtiger), profiles (version differences),
-workflows (workflow conditions and tasks), transactions (saves not yet committed while their workflows run).
+Module map: server (HTTP, routing, sessions on each call), operations (the operations and their
+parameters), auth (tokens, sessions), records (CRUD), relations (related ops, sync), queryexec + vtql +
+mysql (VTQL in its two layers), storage (rows and MySQL storage rules), schema (describe metadata from
+sandbox/data/vtiger), profiles (version differences), workflows (workflow conditions and tasks),
+transactions (saves not yet committed while their workflows run).
 """
 
 from .latency import LatencyModel, RealisticVtigerSandbox  # a real server's timing: see latency.py
-from .server import DEFAULT_ACCESS_KEY, OPERATIONS, VtigerSandbox
+from .operations import OPERATIONS
+from .server import DEFAULT_ACCESS_KEY, VtigerSandbox
 
 __all__ = ["DEFAULT_ACCESS_KEY", "OPERATIONS", "LatencyModel", "RealisticVtigerSandbox", "VtigerSandbox"]

@@ -67,8 +67,12 @@ class Auth:
         return session
 
     def login_result(self, session: Session) -> dict[str, str]:
-        return {"sessionName": session.name, "userId": f"{USERS_PREFIX}x{session.user_id}",
-                "version": "0.22", "vtigerVersion": self.store.profile.vtiger_version}
+        return {
+            "sessionName": session.name,
+            "userId": f"{USERS_PREFIX}x{session.user_id}",
+            "version": "0.22",
+            "vtigerVersion": self.store.profile.vtiger_version,
+        }
 
     def resolve(self, name: str) -> Session | None:
         session = self.sessions.get(name)

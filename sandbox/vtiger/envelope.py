@@ -53,7 +53,7 @@ def _php_arrays(value: Any) -> Any:
 
 def _php_json(payload: Any) -> bytes:
     # PHP 7's json_encode: non-ASCII as \uXXXX and "/" escaped as "\/" (vtiger 6.x/7.x never switch on
-    # their own encoder, see the reference section 1.5).
+    # their own encoder: OperationManager::setBuiltIn sets an instance flag, not the static one).
     text = json.dumps(_php_arrays(payload), ensure_ascii=True, separators=(",", ":"))
     return text.replace("/", "\\/").encode("ascii")
 

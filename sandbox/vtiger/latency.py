@@ -36,9 +36,20 @@ from .server import VtigerSandbox
 from .storage import split_ws_id
 
 READ_MS: dict[str, float] = {
-    "getchallenge": 4, "login": 3, "logout": 3, "extendsession": 3, "listtypes": 5, "relatedtypes": 4,
-    "describe": 9, "retrieve": 8, "query": 8, "query_related": 9, "retrieve_related": 9, "sync": 8,
-    "add_related": 7, "delete": 13,
+    "getchallenge": 4,
+    "login": 3,
+    "logout": 3,
+    "extendsession": 3,
+    "listtypes": 5,
+    "relatedtypes": 4,
+    "describe": 9,
+    "retrieve": 8,
+    "query": 8,
+    "query_related": 9,
+    "retrieve_related": 9,
+    "sync": 8,
+    "add_related": 7,
+    "delete": 13,
 }
 CLIENT_MODULES = ("Contacts", "Accounts", "Leads")
 
@@ -57,11 +68,13 @@ class LatencyModel:
 
     def summary(self) -> str:
         reads = sorted(self.reads.values())
-        return (f"reads {reads[0]:g}-{reads[-1]:g} ms; create/revise of Contacts, Accounts, Leads "
-                f"{self.client_save_ms:g} ms + {self.client_save_per_1000:g} ms per 1,000 rows of the "
-                f"module, of messages and comments {self.other_save_ms:g} ms + {self.other_save_per_1000:g} "
-                f"ms; creates hold one lock (all but their first {self.before_lock_ms:g} ms) and a create "
-                f"that waited reuses the auto-number it read before")
+        return (
+            f"reads {reads[0]:g}-{reads[-1]:g} ms; create/revise of Contacts, Accounts, Leads "
+            f"{self.client_save_ms:g} ms + {self.client_save_per_1000:g} ms per 1,000 rows of the "
+            f"module, of messages and comments {self.other_save_ms:g} ms + {self.other_save_per_1000:g} "
+            f"ms; creates hold one lock (all but their first {self.before_lock_ms:g} ms) and a create "
+            f"that waited reuses the auto-number it read before"
+        )
 
     def save_ms(self, module: str, rows: int) -> float:
         if module in CLIENT_MODULES:
@@ -129,8 +142,9 @@ class RealisticVtigerSandbox(VtigerSandbox):
     def _timed_create(self, request: Request, module: str, total: float, before: float) -> Response:
         with self._counts:
             self.creates_in_flight[module] += 1
-            self.max_creates_in_flight[module] = max(self.max_creates_in_flight[module],
-                                                     self.creates_in_flight[module])
+            self.max_creates_in_flight[module] = max(
+                self.max_creates_in_flight[module], self.creates_in_flight[module]
+            )
         try:
             time.sleep(before)
             snapshot = self.store.autonumber_value(module)  # the transaction's consistent read

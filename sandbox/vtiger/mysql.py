@@ -20,7 +20,8 @@ _ESCAPES = {"0": "\0", "b": "\b", "n": "\n", "r": "\r", "t": "\t", "Z": "\x1a", 
 _SQL_TOKEN = re.compile(
     r"(?P<space>\s+)|(?P<comment>#[^\n]*|--(?=\s|$)[^\n]*|/\*.*?\*/)"
     r"|(?P<num>[0-9]+(?:\.[0-9]+)?(?![A-Za-z_]))|(?P<ident>[A-Za-z0-9_$.]+)"
-    r"|(?P<op><=>|<=|>=|!=|<>|&&|\|\||[=<>(),;!+-])", re.S,
+    r"|(?P<op><=>|<=|>=|!=|<>|&&|\|\||[=<>(),;!+-])",
+    re.S,
 )
 Value = Any  # str | float | int | None
 _COMPARISONS = ("=", "!=", "<>", "<", ">", "<=", ">=", "<=>")
@@ -219,8 +220,9 @@ class Statement:
         raise SqlError("syntax")
 
 
-def _combine(op: Callable[[Value, Value], Value], a: Callable[[Row], Value],
-             b: Callable[[Row], Value]) -> Callable[[Row], Value]:
+def _combine(
+    op: Callable[[Value, Value], Value], a: Callable[[Row], Value], b: Callable[[Row], Value]
+) -> Callable[[Row], Value]:
     return lambda row: op(a(row), b(row))
 
 
@@ -260,8 +262,18 @@ def _compare(op: str, a: Value, b: Value) -> Value:
         x, y = collation_key(a), collation_key(b)
     else:
         x, y = _number(a), _number(b)
-    return int({"=": x == y, "<=>": x == y, "!=": x != y, "<>": x != y, "<": x < y, ">": x > y,
-                "<=": x <= y, ">=": x >= y}[op])
+    return int(
+        {
+            "=": x == y,
+            "<=>": x == y,
+            "!=": x != y,
+            "<>": x != y,
+            "<": x < y,
+            ">": x > y,
+            "<=": x <= y,
+            ">=": x >= y,
+        }[op]
+    )
 
 
 def _in(a: Value, items: list[Value]) -> Value:

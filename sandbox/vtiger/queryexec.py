@@ -33,6 +33,7 @@ def _checker(module: Module) -> Any:
         if in_select:
             raise access_denied(f"Permission to access '.{name}.' attribute denied.")
         raise access_denied(f"Permission to access {name} attribute denied.")
+
     return check
 
 
@@ -41,6 +42,7 @@ def _reference_checker(module: Module) -> Any:
         fld = module.by_name.get(name)
         if fld is not None and fld.is_reference and any("x" not in literal for literal in literals):
             raise WsError("INVALID_ID_ATTRIBUTE", INVALID_ID)
+
     return check
 
 
@@ -48,6 +50,7 @@ def _module_checker(store: Store) -> Any:
     def check(name: str) -> None:
         if store.schema.module(name) is None:
             raise access_denied(f"Permission to perform the operation is denied for name : {name}")
+
     return check
 
 
@@ -137,6 +140,7 @@ def execute(store: Store, text: str) -> Any:
         for tok in statement.toks:  # MySQL resolves every column before it reads a row
             if tok.kind == "ident":
                 _column(module, 0, {}, False, str(tok.value))
+
         def reader(row: tuple[int, dict[str, str], bool]) -> mysql.Row:
             return lambda name: _column(module, row[0], row[1], row[2], name)
 
@@ -153,12 +157,13 @@ def execute(store: Store, text: str) -> Any:
     if query.count:
         return [{"count": str(len(matched))}]
     end = None if statement.count is None else statement.offset + statement.count
-    page = matched[statement.offset:end]
+    page = matched[statement.offset : end]
     if page and store.profile.tags_query_fatal and "tags" in module.by_name and "tags" in selected:
         # Only rows make SalesPlatform look their tags up, with a method it does not have.
         raise PhpFatal("Call to undefined method Vtiger_Tag_Model::getAllAccessibleTags()")
     # Rows are keyed by column: fields sharing one are answered once, under one name (schema.SAME_COLUMN).
-    columns = list(dict.fromkeys(module.column_name(c) for c in (selected if "id" in selected
-                                                                 else [*selected, "id"])))
+    columns = list(
+        dict.fromkeys(module.column_name(c) for c in (selected if "id" in selected else [*selected, "id"]))
+    )
     shown = [store.view(module.name, number, values) for number, values, _ in page]
     return [{name: values.get(name, "") for name in columns} for values in shown]

@@ -91,8 +91,11 @@ def listtypes(store: Store, field_types: str | None) -> dict[str, Any]:
     wanted = decode_element(field_types)
     if not isinstance(wanted, list) or not wanted:
         return data
-    names = [n for n in data["types"] if (m := store.schema.module(n)) is not None
-             and any(f.type_name in wanted for f in m.fields)]
+    names = [
+        n
+        for n in data["types"]
+        if (m := store.schema.module(n)) is not None and any(f.type_name in wanted for f in m.fields)
+    ]
     return {"types": names, "information": {n: data["information"][n] for n in names}}
 
 
@@ -161,14 +164,20 @@ def _check_owner(store: Store, user: User, element: dict[str, Any]) -> None:
         return
     owner = _php_string(value)
     parts = split_ws_id(owner)
-    if parts is not None and parts[0] == str(USERS_PREFIX) and parts[1].isdigit() \
-            and int(parts[1]) not in store.users:
+    if (
+        parts is not None
+        and parts[0] == str(USERS_PREFIX)
+        and parts[1].isdigit()
+        and int(parts[1]) not in store.users
+    ):
         # The privileges file of a user that does not exist: vtiger dies inside the open transaction
         # (and, with its persistent connections, keeps that transaction's locks: not modelled).
         raise PhpDie("Sorry! Attempt to access restricted file. - user_privileges/user_privileges_.php")
     allowed = store.owner_exists(owner) and (
-        user.is_admin or owner == f"{USERS_PREFIX}x{user.id}"
-        or any(owner == f"{GROUPS_PREFIX}x{g}" for g in user.groups))
+        user.is_admin
+        or owner == f"{USERS_PREFIX}x{user.id}"
+        or any(owner == f"{GROUPS_PREFIX}x{g}" for g in user.groups)
+    )
     if not allowed:
         raise access_denied("Cannot assign record to the given user")
 
@@ -177,8 +186,12 @@ def _check_duplicates(store: Store, module: Module, values: dict[str, str], own:
     for name in module.unique_fields:
         key = collation_key(values.get(name, ""))
         for rec in store.records.values():
-            if rec.module == module.name and not rec.deleted and rec.crmid != own \
-                    and collation_key(rec.values.get(name, "")) == key:
+            if (
+                rec.module == module.name
+                and not rec.deleted
+                and rec.crmid != own
+                and collation_key(rec.values.get(name, "")) == key
+            ):
                 raise WsError(0, store.profile.duplicates_message)
 
 
@@ -201,8 +214,14 @@ def save_new(store: Store, user: User, module: Module, element: dict[str, Any]) 
     now = store.now()
     me = f"{USERS_PREFIX}x{user.id}"
     source = values.get("source") or "WEBSERVICE"
-    for name, value in (("createdtime", now), ("modifiedtime", now), ("modifiedby", me),
-                        ("created_user_id", me), ("creator", me), ("source", source)):
+    for name, value in (
+        ("createdtime", now),
+        ("modifiedtime", now),
+        ("modifiedby", me),
+        ("created_user_id", me),
+        ("creator", me),
+        ("source", source),
+    ):
         if name in module.by_name:
             values[name] = value
     if module.name in AUTONUMBER:

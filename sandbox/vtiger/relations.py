@@ -43,8 +43,9 @@ def add_related(store: Store, source: str | None, related: str | None, label: st
     return {"message": "successfull"}
 
 
-def query_related(store: Store, query: str | None, ws_id: str | None,
-                  label: str | None) -> list[dict[str, Any]]:
+def query_related(
+    store: Store, query: str | None, ws_id: str | None, label: str | None
+) -> list[dict[str, Any]]:
     try:
         _, record = resolve(store, ws_id)
     except WsError as err:
@@ -60,8 +61,11 @@ def query_related(store: Store, query: str | None, ws_id: str | None,
     info = store.schema.related_info(record.module)["information"].get(label or "")
     if info is None or info["name"] != module_name:
         raise WsError("UNKOWN_ENTITY", "Relation specified is incorrect")
-    ids = sorted(crmid for crmid in store.linked(record.crmid)
-                 if (rec := store.live(crmid)) is not None and rec.module == module_name)
+    ids = sorted(
+        crmid
+        for crmid in store.linked(record.crmid)
+        if (rec := store.live(crmid)) is not None and rec.module == module_name
+    )
     if not ids:
         return []
     # ORDER BY or LIMIT end up before the injected WHERE: the parser rejects that (as recorded).
@@ -72,11 +76,13 @@ def query_related(store: Store, query: str | None, ws_id: str | None,
         injected = f"{parts[0]} WHERE {in_list} AND {parts[1] if len(parts) > 1 else ''};"
     else:
         injected = f"{text} WHERE {in_list};"
-    return queryexec.execute(store, injected)
+    rows: list[dict[str, Any]] = queryexec.execute(store, injected)
+    return rows
 
 
-def retrieve_related(store: Store, ws_id: str | None, related_type: str | None,
-                     label: str | None) -> list[dict[str, Any]]:
+def retrieve_related(
+    store: Store, ws_id: str | None, related_type: str | None, label: str | None
+) -> list[dict[str, Any]]:
     return query_related(store, f"SELECT * FROM {related_type or ''}", ws_id, label)
 
 

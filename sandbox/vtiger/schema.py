@@ -21,13 +21,46 @@ SOCIAL_URL_MODULES = ("Contacts", "Accounts", "Leads")
 # Column lengths of the varchar columns behind the fields (MySQL cuts longer values silently in the
 # non-strict sql_mode vtiger installs with). Fields not listed use the default of their type.
 COLUMN_LENGTHS: dict[str, int] = {
-    "firstname": 40, "lastname": 80, "vk_url": 155, "tw_url": 155, "fb_url": 155, "email": 100,
-    "secondaryemail": 100, "email1": 100, "email2": 100, "accountname": 100, "title": 50, "department": 30,
-    "salutationtype": 200, "company": 100, "designation": 50, "website": 100, "assistant": 30,
-    "mailingcity": 40, "othercity": 40, "mailingstate": 30, "otherstate": 30, "mailingzip": 30,
-    "otherzip": 30, "mailingcountry": 40, "othercountry": 40, "mailingpobox": 30, "otherpobox": 30,
-    "city": 30, "code": 30, "state": 30, "country": 30, "pobox": 30, "tickersymbol": 30, "ownership": 50,
-    "siccode": 50, "inn": 30, "kpp": 30, "one_s_id": 255, "user_name": 255, "groupname": 100,
+    "firstname": 40,
+    "lastname": 80,
+    "vk_url": 155,
+    "tw_url": 155,
+    "fb_url": 155,
+    "email": 100,
+    "secondaryemail": 100,
+    "email1": 100,
+    "email2": 100,
+    "accountname": 100,
+    "title": 50,
+    "department": 30,
+    "salutationtype": 200,
+    "company": 100,
+    "designation": 50,
+    "website": 100,
+    "assistant": 30,
+    "mailingcity": 40,
+    "othercity": 40,
+    "mailingstate": 30,
+    "otherstate": 30,
+    "mailingzip": 30,
+    "otherzip": 30,
+    "mailingcountry": 40,
+    "othercountry": 40,
+    "mailingpobox": 30,
+    "otherpobox": 30,
+    "city": 30,
+    "code": 30,
+    "state": 30,
+    "country": 30,
+    "pobox": 30,
+    "tickersymbol": 30,
+    "ownership": 50,
+    "siccode": 50,
+    "inn": 30,
+    "kpp": 30,
+    "one_s_id": 255,
+    "user_name": 255,
+    "groupname": 100,
 }
 TYPE_LENGTHS: dict[str, int] = {"string": 255, "phone": 50, "email": 100, "url": 255, "picklist": 255}
 # Columns declared NOT NULL without a default: a create that leaves them out fails in MySQL.
@@ -97,15 +130,28 @@ def _load(name: str) -> dict[str, Any]:
 
 
 def _fb_url_field() -> dict[str, Any]:
-    return {"name": "fb_url", "label": "Facebook URL", "mandatory": False, "type": {"name": "url"},
-            "isunique": False, "nullable": True, "editable": True, "default": ""}
+    return {
+        "name": "fb_url",
+        "label": "Facebook URL",
+        "mandatory": False,
+        "type": {"name": "url"},
+        "isunique": False,
+        "nullable": True,
+        "editable": True,
+        "default": "",
+    }
 
 
 def _module(describe: dict[str, Any]) -> Module:
     fields = [
-        Field(name=f["name"], type_name=f["type"]["name"], mandatory=bool(f["mandatory"]),
-              editable=bool(f["editable"]), refers_to=list(f["type"].get("refersTo", [])),
-              length=COLUMN_LENGTHS.get(f["name"], TYPE_LENGTHS.get(f["type"]["name"])))
+        Field(
+            name=f["name"],
+            type_name=f["type"]["name"],
+            mandatory=bool(f["mandatory"]),
+            editable=bool(f["editable"]),
+            refers_to=list(f["type"].get("refersTo", [])),
+            length=COLUMN_LENGTHS.get(f["name"], TYPE_LENGTHS.get(f["type"]["name"])),
+        )
         for f in describe["fields"]
     ]
     return Module(name=describe["name"], prefix=int(describe["idPrefix"]), describe=describe, fields=fields)

@@ -22,48 +22,31 @@ from .envelope import (
     ok,
 )
 from .envelope import error as error_response
+from .operations import OPERATIONS, request_value
 from .profiles import get_profile
 from .schema import Schema
 from .storage import USERS_PREFIX, Record, Store, User, split_ws_id
 from .transactions import PendingSave, Transactions
 from .workflows import ON_EVERY_SAVE, RequestScope, Task, Workflow, Workflows
 
-# name -> (HTTP method whose superglobal holds the params, prelogin, registered params)
-OPERATIONS: dict[str, tuple[str, bool, tuple[str, ...]]] = {
-    "getchallenge": ("GET", True, ("username",)),
-    "login": ("POST", True, ("username", "accessKey")),
-    "extendsession": ("POST", True, ()),
-    "logout": ("POST", False, ("sessionName",)),
-    "listtypes": ("GET", False, ("fieldTypeList",)),
-    "describe": ("GET", False, ("elementType",)),
-    "create": ("POST", False, ("elementType", "element")),
-    "retrieve": ("GET", False, ("id",)),
-    "update": ("POST", False, ("element",)),
-    "revise": ("POST", False, ("element",)),
-    "delete": ("POST", False, ("id",)),
-    "query": ("GET", False, ("query",)),
-    "sync": ("GET", False, ("modifiedTime", "elementType")),
-    "relatedtypes": ("GET", False, ("elementType",)),
-    "retrieve_related": ("GET", False, ("id", "relatedType", "relatedLabel")),
-    "query_related": ("GET", False, ("query", "id", "relatedLabel")),
-    "add_related": ("POST", False, ("sourceRecordId", "relatedRecordId", "relationIdLabel")),
-}
 DEFAULT_ACCESS_KEY = "sandboxAccessKey01"
-
-
-def _request_value(request: Request, name: str) -> str | None:
-    """$_REQUEST: the query string, overridden by the form body."""
-    value = request.arg(name, source="form")
-    return value if value is not None else request.arg(name)
 
 
 class VtigerSandbox(SandboxServer):
     name = "vtiger"
 
-    def __init__(self, profile: str = "salesplatform-7.2", *, access_key: str = DEFAULT_ACCESS_KEY,
-                 fb_url: bool = False, host: str = "127.0.0.1", port: int = 0,
-                 session_idle_seconds: float | None = 1440.0,
-                 clock: Callable[[], datetime] | None = None, timezone: str = "UTC") -> None:
+    def __init__(
+        self,
+        profile: str = "salesplatform-7.2",
+        *,
+        access_key: str = DEFAULT_ACCESS_KEY,
+        fb_url: bool = False,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        session_idle_seconds: float | None = 1440.0,
+        clock: Callable[[], datetime] | None = None,
+        timezone: str = "UTC",
+    ) -> None:
         super().__init__(host, port)
         self.profile = get_profile(profile)
         self._fixed_time: datetime | None = None
@@ -75,8 +58,14 @@ class VtigerSandbox(SandboxServer):
         self.auth = Auth(self.store, self.clock, session_idle_seconds)
         self.username = "admin"
         self.access_key = access_key
-        self.store.users[1] = User(1, "admin", access_key, is_admin=True,
-                                   last_name=self.profile.admin_last_name, email="admin@example.com")
+        self.store.users[1] = User(
+            1,
+            "admin",
+            access_key,
+            is_admin=True,
+            last_name=self.profile.admin_last_name,
+            email="admin@example.com",
+        )
         self.lock = self.store.lock
         self._expire_on: set[str] = set()
         self.workflows = Workflows()
@@ -111,14 +100,21 @@ class VtigerSandbox(SandboxServer):
             else:
                 self._expire_on.add(on_next.lower())
 
-    def fail(self, operation: str, code: str = "INTERNAL_SERVER_ERROR", message: str = UNKNOWN_ERROR,
-             *, times: int | None = 1) -> None:
+    def fail(
+        self,
+        operation: str,
+        code: str = "INTERNAL_SERVER_ERROR",
+        message: str = UNKNOWN_ERROR,
+        *,
+        times: int | None = 1,
+    ) -> None:
         """Answer the next `times` calls of `operation` with a vtiger error envelope."""
         response = error_response(WsError(code, message))
         self.faults.custom(lambda _request: response, operation=operation, times=times)
 
-    def workflow_error(self, operation: str = "create", *, times: int | None = 1,
-                       workflow: str = "Notify the bridge") -> None:
+    def workflow_error(
+        self, operation: str = "create", *, times: int | None = 1, workflow: str = "Notify the bridge"
+    ) -> None:
         """Save as usual, then answer HTTP 200 with the HTML a failing workflow task echoes before `die`
         (VTWorkflowManager::performTasks): the record exists although the answer is not JSON."""
         page = f"There seems to be some problem with workflow <b>{workflow}</b>"
@@ -159,26 +155,47 @@ class VtigerSandbox(SandboxServer):
 
     def records(self, module: str) -> list[dict[str, str]]:
         with self.lock:
-            return [self.store.as_ws(r) for r in sorted(self.store.records.values(), key=lambda r: r.crmid)
-                    if r.module == module and not r.deleted]
+            return [
+                self.store.as_ws(r)
+                for r in sorted(self.store.records.values(), key=lambda r: r.crmid)
+                if r.module == module and not r.deleted
+            ]
 
     def related(self, record_id: str) -> list[str]:
         with self.lock:
             crmid = int(record_id.partition("x")[2])
             return [self.store.ws_id(self.store.records[c]) for c in sorted(self.store.linked(crmid))]
 
-    def add_user(self, user_name: str, *, access_key: str = "", is_admin: bool = False, first_name: str = "",
-                 last_name: str = "", email: str = "", status: str = "Active",
-                 groups: tuple[int, ...] = ()) -> str:
+    def add_user(
+        self,
+        user_name: str,
+        *,
+        access_key: str = "",
+        is_admin: bool = False,
+        first_name: str = "",
+        last_name: str = "",
+        email: str = "",
+        status: str = "Active",
+        groups: tuple[int, ...] = (),
+    ) -> str:
         with self.lock:
             uid = self.store.new_user_id()
-            self.store.users[uid] = User(uid, user_name, access_key, is_admin, status, first_name,
-                                         last_name or user_name, email, set(groups))
+            self.store.users[uid] = User(
+                uid,
+                user_name,
+                access_key,
+                is_admin,
+                status,
+                first_name,
+                last_name or user_name,
+                email,
+                set(groups),
+            )
             return f"{USERS_PREFIX}x{uid}"
 
     # --- HTTP ---------------------------------------------------------------------------------------
     def operation_of(self, request: Request) -> str:
-        return (_request_value(request, "operation") or "").lower()
+        return (request_value(request, "operation") or "").lower()
 
     def handle(self, request: Request) -> Response:
         if request.path != "/webservice.php":
@@ -192,7 +209,7 @@ class VtigerSandbox(SandboxServer):
         for name in names:
             value = request.arg(name, source=source)
             params[name] = value if value not in ("", "0") else None  # PHP-falsy means absent
-        session_name = _request_value(request, "sessionName")
+        session_name = request_value(request, "sessionName")
         with self.lock:
             if request.operation in self._expire_on:
                 self._expire_on.discard(request.operation)
@@ -246,10 +263,12 @@ class VtigerSandbox(SandboxServer):
             "sync": lambda: relations.sync(store, user, p["modifiedTime"], p["elementType"]),
             "relatedtypes": lambda: relations.relatedtypes(store, p["elementType"]),
             "retrieve_related": lambda: relations.retrieve_related(
-                store, p["id"], p["relatedType"], p["relatedLabel"]),
+                store, p["id"], p["relatedType"], p["relatedLabel"]
+            ),
             "query_related": lambda: relations.query_related(store, p["query"], p["id"], p["relatedLabel"]),
             "add_related": lambda: relations.add_related(
-                store, p["sourceRecordId"], p["relatedRecordId"], p["relationIdLabel"]),
+                store, p["sourceRecordId"], p["relatedRecordId"], p["relationIdLabel"]
+            ),
         }
         return handlers[op]()
 
@@ -292,23 +311,42 @@ class VtigerSandbox(SandboxServer):
         request ends (PHP's shutdown functions) and the client gets the record as committed."""
         scope = RequestScope()
         try:
-            self.workflows.fire(pending.module, pending.after_ws["id"], pending.before_ws, pending.after_ws,
-                                committed=False, request=scope)
+            self.workflows.fire(
+                pending.module,
+                pending.after_ws["id"],
+                pending.before_ws,
+                pending.after_ws,
+                committed=False,
+                request=scope,
+            )
         finally:
             with self.lock:
                 committed = self.store.as_ws(self.transactions.commit(pending))
             scope.end()
         return committed
 
-    def add_workflow(self, module: str, *tasks: Task, execution_condition: int = ON_EVERY_SAVE,
-                     test: str | list[Any] = "", summary: str = "") -> Workflow:
+    def add_workflow(
+        self,
+        module: str,
+        *tasks: Task,
+        execution_condition: int = ON_EVERY_SAVE,
+        test: str | list[Any] = "",
+        summary: str = "",
+    ) -> Workflow:
         """Register a workflow (com_vtiger_workflows row + its tasks): `test` is the conditions in
         vtiger's stored JSON format (VTJsonCondition), `execution_condition` vtiger's trigger mode."""
         stored = test if isinstance(test, str) else json.dumps(test)
         return self.workflows.add(Workflow(module, list(tasks), execution_condition, stored, summary))
 
-    def ui_save(self, module: str, fields: dict[str, Any], record_id: str | None = None, *,
-                user_id: int = 1, request: RequestScope | None = None) -> str:
+    def ui_save(
+        self,
+        module: str,
+        fields: dict[str, Any],
+        record_id: str | None = None,
+        *,
+        user_id: int = 1,
+        request: RequestScope | None = None,
+    ) -> str:
         """A save as the web UI makes it (Vtiger_Save_Action): no outer transaction, so the row is
         committed before the workflows run. Returns the record's ws id."""
         scope = request or RequestScope()
@@ -331,8 +369,9 @@ class VtigerSandbox(SandboxServer):
             scope.end()
         return record_id
 
-    def ui_mass_edit(self, module: str, record_ids: list[str], fields: dict[str, Any], *,
-                     user_id: int = 1) -> None:
+    def ui_mass_edit(
+        self, module: str, record_ids: list[str], fields: dict[str, Any], *, user_id: int = 1
+    ) -> None:
         """Mass edit in the list view: one request saving each record in turn (workflows per record)."""
         scope = RequestScope()
         try:

@@ -61,8 +61,9 @@ def split_ws_id(value: str) -> tuple[str, str] | None:
 
 
 class Store:
-    def __init__(self, schema: Schema, profile: Profile, clock: Callable[[], datetime],
-                 timezone: tzinfo = UTC) -> None:
+    def __init__(
+        self, schema: Schema, profile: Profile, clock: Callable[[], datetime], timezone: tzinfo = UTC
+    ) -> None:
         self.schema = schema
         self.profile = profile
         self.clock = clock
@@ -181,12 +182,17 @@ class Store:
         Stored values: references as written, even to a deleted record (MySQL still holds its crmid);
         `view` gives what a query answers for the row."""
         if module == "Users":
-            return [(u.id, self.user_ws(u), u.status != "Active") for u in sorted(
-                self.users.values(), key=lambda u: u.id)]
+            return [
+                (u.id, self.user_ws(u), u.status != "Active")
+                for u in sorted(self.users.values(), key=lambda u: u.id)
+            ]
         if module == "Groups":
             return [(gid, self.group_ws(gid), False) for gid in sorted(self.groups)]
-        return [(r.crmid, r.values, r.deleted) for r in sorted(
-            self.records.values(), key=lambda r: r.crmid) if r.module == module]
+        return [
+            (r.crmid, r.values, r.deleted)
+            for r in sorted(self.records.values(), key=lambda r: r.crmid)
+            if r.module == module
+        ]
 
     def view(self, module: str, number: int, values: dict[str, str]) -> dict[str, str]:
         """A row of `rows` as answers show it: references to deleted records read ''."""

@@ -47,17 +47,19 @@ class Transactions:
         if not self.released.wait_for(lambda: crmid not in self.open_rows, timeout=self.lock_wait_seconds):
             raise WsError("DATABASE_QUERY_ERROR", self.store.profile.database_error)
 
-    def stage(self, module: str, crmid: int, before: Record | None,
-              before_ws: dict[str, str] | None) -> PendingSave:
+    def stage(
+        self, module: str, crmid: int, before: Record | None, before_ws: dict[str, str] | None
+    ) -> PendingSave:
         """Take a save just made to record `crmid` back out of the shared rows until `commit`."""
         store = self.store
         record = store.records[crmid]
         pending = PendingSave(
-            module=module, record=Record(record.crmid, record.module, dict(record.values), record.deleted,
-                                         record.modified),
+            module=module,
+            record=Record(record.crmid, record.module, dict(record.values), record.deleted, record.modified),
             before_values=None if before is None else dict(before.values),
             before_modified="" if before is None else before.modified,
-            before_ws=before_ws, after_ws=store.as_ws(record),
+            before_ws=before_ws,
+            after_ws=store.as_ws(record),
         )
         if before is None:
             del store.records[crmid]

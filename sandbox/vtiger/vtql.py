@@ -54,8 +54,12 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def parse(text: str, check_field: CheckField | None = None, check_values: CheckValues | None = None,
-          check_module: Callable[[str], None] | None = None) -> Select | object:
+def parse(
+    text: str,
+    check_field: CheckField | None = None,
+    check_values: CheckValues | None = None,
+    check_module: Callable[[str], None] | None = None,
+) -> Select | object:
     """The parsed query, or NoResult; raises the WsError vtiger answers for it."""
     out = vtql_lemon.run(text, check_module or (lambda name: None))
     if not out["success"]:
@@ -78,14 +82,22 @@ def parse(text: str, check_field: CheckField | None = None, check_values: CheckV
                 if check_values is not None:
                     literals = value if isinstance(value, list) else [value]
                     check_values(_text(name), [_text(v) for v in literals])
-    select = Select(columns=None if "*" in columns else columns, count="count(*)" in columns,
-                    table=_text(out.get("moduleName")), built=built)
+    select = Select(
+        columns=None if "*" in columns else columns,
+        count="count(*)" in columns,
+        table=_text(out.get("moduleName")),
+        built=built,
+    )
     if where:
-        for name, op, value in zip(where["column_names"], where["column_operators"], where["column_values"],
-                                   strict=True):
+        for name, op, value in zip(
+            where["column_names"], where["column_operators"], where["column_values"], strict=True
+        ):
             literals = value if isinstance(value, list) else [value]
-            select.conditions.append(Condition(_text(name), op, [Token("VALUE", _text(v)) for v in literals],
-                                               isinstance(value, list)))
+            select.conditions.append(
+                Condition(
+                    _text(name), op, [Token("VALUE", _text(v)) for v in literals], isinstance(value, list)
+                )
+            )
         select.connectors = [_text(o).upper() for o in where["operators"]]
     select.order_by = [_text(c) for c in out.get("orderby", [])]
     select.direction = out.get("sortOrder", "")

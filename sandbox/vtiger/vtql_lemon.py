@@ -7,7 +7,7 @@ The PHP parser has quirks that decide what a client sees, and the port keeps the
   without restoring it (the PHP port of lemon's bug), so later actions can be skipped;
 - a null token compares equal to 0 (end of input) wherever PHP compares loosely.
 The parser's output is the `out` array of the PHP actions; `vtql.py` turns it into a `Select`.
-Tables, rules and messages are copied from the PHP file.
+Messages are copied from the PHP file; its tables and rules are in `vtql_tables.py`.
 """
 
 from __future__ import annotations
@@ -17,40 +17,24 @@ from typing import Any
 
 from .envelope import UNKNOWN_ERROR, PhpFatal, WsError
 from .vtql_lexer import TOKEN_NAMES, Lexer, LexError, Tok, ilower
-
-# --- the parser tables (VTQL_Parser.php) -------------------------------------------------------------------
-YY_ACTION = (
-    36, 29, 28, 30, 31, 38, 39, 37, 41, 26, 18, 57, 7, 10, 27, 22, 50, 55, 17, 18, 15, 9, 12, 42, 43, 35,
-    25, 16, 33, 51, 52, 101, 56, 21, 47, 2, 19, 46, 52, 44, 3, 20, 53, 49, 24, 34, 23, 6, 40, 45, 1, 4, 13,
-    54, 11, 48, 5, 14, 32, 8)
-YY_LOOKAHEAD = (
-    14, 15, 16, 17, 18, 19, 20, 21, 41, 42, 43, 13, 44, 33, 46, 47, 11, 12, 42, 43, 37, 38, 2, 23, 24, 4, 5,
-    30, 8, 7, 8, 28, 29, 36, 35, 22, 4, 13, 8, 8, 1, 6, 26, 3, 8, 3, 13, 3, 7, 45, 40, 6, 34, 39, 31, 48,
-    10, 32, 9, 25)
-YY_SHIFT_USE_DFLT, YY_REDUCE_USE_DFLT = -15, -34
-YY_SHIFT_OFST = (
-    39, 45, -15, 21, -15, -15, -14, 0, 33, 44, 34, 46, 49, 16, 13, 5, 20, 22, -2, 41, 32, 42, 40, 36, 24,
-    35, 30, 31)
-YY_REDUCE_OFST = (3, -33, -32, -3, -24, -17, 10, 4, 7, 14, 18, 25, 23, -1, -20)
-YY_EXPECTED: tuple[tuple[int, ...], ...] = (
-    (1,), (6,), (), (4, 5), (), (), (14, 15, 16, 17, 18, 19, 20, 21), (23, 24), (13,), (3,), (25,), (10,),
-    (9,), (26,), (22,), (11, 12), (2, 8), (7, 8), (13,), (7,), (4,), (3,), (3,), (8,), (13,), (6,), (8,),
-    (8,),
-) + ((),) * 30
-YY_DEFAULT = (
-    100, 77, 91, 64, 77, 71, 100, 94, 100, 100, 96, 67, 100, 100, 87, 66, 100, 100, 100, 100, 100, 100, 100,
-    97, 100, 100, 74, 88, 80, 79, 81, 82, 65, 63, 60, 61, 78, 85, 83, 84, 62, 72, 92, 93, 90, 86, 98, 59,
-    95, 89, 69, 73, 76, 99, 68, 70, 58, 75)
-YYNOCODE, YYNSTATE, YYNRULE, YYERRORSYMBOL = 50, 58, 42, 27
-YY_ERROR_ACTION, YY_ACCEPT_ACTION = 100, 101
-YY_NO_ACTION = 102
-# (lhs, number of rhs symbols) per rule
-RULES = (
-    (28, 1), (29, 8), (30, 2), (30, 1), (30, 4), (36, 2), (36, 0), (31, 1), (32, 2), (32, 0), (37, 2),
-    (38, 2), (38, 2), (38, 0), (39, 3), (41, 3), (41, 1), (42, 2), (43, 2), (43, 0), (40, 1), (40, 1),
-    (40, 1), (40, 1), (40, 1), (40, 1), (40, 1), (40, 1), (33, 3), (33, 0), (44, 1), (46, 2), (47, 2),
-    (47, 0), (45, 1), (45, 1), (45, 0), (34, 2), (34, 0), (48, 1), (48, 3), (35, 1))
-OPERATORS = {20: "=", 21: "<", 22: ">", 23: "<=", 24: ">=", 25: "!=", 26: "IN", 27: "LIKE"}
+from .vtql_tables import (
+    OPERATORS,
+    RULES,
+    YY_ACTION,
+    YY_DEFAULT,
+    YY_ERROR_ACTION,
+    YY_EXPECTED,
+    YY_LOOKAHEAD,
+    YY_NO_ACTION,
+    YY_REDUCE_OFST,
+    YY_REDUCE_USE_DFLT,
+    YY_SHIFT_OFST,
+    YY_SHIFT_USE_DFLT,
+    YYERRORSYMBOL,
+    YYNOCODE,
+    YYNRULE,
+    YYNSTATE,
+)
 
 
 def _loose_ne(a: int, b: Tok) -> bool:
@@ -163,12 +147,12 @@ class Parser:
                     restore()
                     return _unique(expected) if expected is not None else True
                 done += 1
-                lhs, size = RULES[act - YYNSTATE]
+                lhs, size = RULES[act - YYNSTATE]  # type: ignore[operator]  # unguarded, as in the PHP port
                 self.yyidx -= size
                 nxt = self.find_reduce_action(self._state(), lhs)
                 if nxt is not None and nxt < len(YY_EXPECTED):
                     if expected is not None:
-                        expected += YY_EXPECTED[nxt][len(expected):]  # PHP's array union: by index
+                        expected += YY_EXPECTED[nxt][len(expected) :]  # PHP's array union: by index
                     if token in YY_EXPECTED[nxt]:
                         restore()
                         return _unique(expected) if expected is not None else True
@@ -248,11 +232,19 @@ class Parser:
 
     def syntax_error(self, major: Tok, value: Any) -> WsError:
         names = [TOKEN_NAMES[t] for t in self.expected_tokens(major)]
-        kind = "End of Input" if major == 0 else TOKEN_NAMES[major] if major is not None and 0 < major < len(
-            TOKEN_NAMES) else "Unknown"
+        kind = (
+            "End of Input"
+            if major == 0
+            else TOKEN_NAMES[major]
+            if major is not None and 0 < major < len(TOKEN_NAMES)
+            else "Unknown"
+        )
         shown, last = ("0" if value == 0 else str(value)), self.lex.value
-        return ParseError("QUERY_SYNTAX_ERROR", f"Syntax Error on line 1: token '{last}' Unexpected "
-                                                f"{kind}({shown}), expected one of: {','.join(names)}")
+        return ParseError(
+            "QUERY_SYNTAX_ERROR",
+            f"Syntax Error on line 1: token '{last}' Unexpected "
+            f"{kind}({shown}), expected one of: {','.join(names)}",
+        )
 
     def parse_token(self, major: Tok, value: Any) -> None:
         """doParse()."""
@@ -303,8 +295,10 @@ class Parser:
     def _action(self, rule: int) -> None:
         out = self.out
         if rule in (11, 12, 14, 17) or rule in OPERATORS:  # the PHP array exists once a WHERE action ran
-            where = out.setdefault("where_condition", {"column_operators": [], "column_names": [],
-                                                       "column_values": [], "operators": []})
+            where = out.setdefault(
+                "where_condition",
+                {"column_operators": [], "column_names": [], "column_values": [], "operators": []},
+            )
         if rule == 1:
             out["select"] = self._minor(-7)
             out["built"] = True  # buildSelectStmt: the checks run in vtql.py, on the finished `out`
@@ -331,8 +325,12 @@ class Parser:
             values, ops = where["column_values"], where["column_operators"]
             pos = max(len(values) - 1, 0)
             current = values[pos] if pos < len(values) else None
-            if pos < len(ops) and ilower(str(ops[pos])) == "in" and current not in (None, "", "0", [], 0) \
-                    and not out.get("columnDone"):
+            if (
+                pos < len(ops)
+                and ilower(str(ops[pos])) == "in"
+                and current not in (None, "", "0", [], 0)
+                and not out.get("columnDone")
+            ):
                 if not isinstance(current, list):
                     values[pos] = [current]
                 values[pos].append(self._minor(0))

@@ -11,12 +11,56 @@ SELECT, FRM, COLUMNNAME, ASTERISK, COUNT, PARENOPEN, PARENCLOSE, COMMA, TABLENAM
 LOGICAL_AND, LOGICAL_OR, VALUE, EQ, LT, GT, LTE, GTE, NE, IN, LIKE, ORDERBY, ASC, DESC, LIMIT = range(11, 26)
 SEMICOLON = 26
 TOKEN_NAMES = (
-    "$", "SELECT", "FRM", "COLUMNNAME", "ASTERISK", "COUNT", "PARENOPEN", "PARENCLOSE", "COMMA",
-    "TABLENAME", "WHERE", "LOGICAL_AND", "LOGICAL_OR", "VALUE", "EQ", "LT", "GT", "LTE", "GTE", "NE", "IN",
-    "LIKE", "ORDERBY", "ASC", "DESC", "LIMIT", "SEMICOLON", "error", "sql", "select_statement",
-    "selectcol_list", "table_list", "where_condition", "order_clause", "limit_clause", "end_stmt",
-    "selectcolumn_exp", "condition", "expr_set", "expr", "logical_term", "valuelist", "valueref",
-    "value_exp", "column_group", "clause", "column_list", "column_exp", "limit_set")
+    "$",
+    "SELECT",
+    "FRM",
+    "COLUMNNAME",
+    "ASTERISK",
+    "COUNT",
+    "PARENOPEN",
+    "PARENCLOSE",
+    "COMMA",
+    "TABLENAME",
+    "WHERE",
+    "LOGICAL_AND",
+    "LOGICAL_OR",
+    "VALUE",
+    "EQ",
+    "LT",
+    "GT",
+    "LTE",
+    "GTE",
+    "NE",
+    "IN",
+    "LIKE",
+    "ORDERBY",
+    "ASC",
+    "DESC",
+    "LIMIT",
+    "SEMICOLON",
+    "error",
+    "sql",
+    "select_statement",
+    "selectcol_list",
+    "table_list",
+    "where_condition",
+    "order_clause",
+    "limit_clause",
+    "end_stmt",
+    "selectcolumn_exp",
+    "condition",
+    "expr_set",
+    "expr",
+    "logical_term",
+    "valuelist",
+    "valueref",
+    "value_exp",
+    "column_group",
+    "clause",
+    "column_list",
+    "column_exp",
+    "limit_set",
+)
 
 Tok = int | None  # a token kind; None where a PHP handler returned nothing
 
@@ -30,8 +74,11 @@ def _same(a: str, b: str) -> bool:  # strcasecmp(a, b) === 0
 
 
 # --- the lexer (VTQL_Lexer.php) -----------------------------------------------------------------------------
-_PATTERN = re.compile(r"((\w+|'(?:[^']|'')+'|\(|\)|(\+|-)?\d+|,|\*|(?!<|>)=|<(?!=)|>(?!=)|<=|>=|!=|;))"
-                      r"|([ \t\r\n]+)", re.ASCII)
+_PATTERN = re.compile(
+    r"((\w+|'(?:[^']|'')+'|\(|\)|(\+|-)?\d+|,|\*|(?!<|>)=|<(?!=)|>(?!=)|<=|>=|!=|;))"
+    r"|([ \t\r\n]+)",
+    re.ASCII,
+)
 MANDATORY_STATES = ("select", "column_list", "from", "table")
 OPTIONAL_STATES = ("where", "orderby", "limit")
 
@@ -163,8 +210,9 @@ class Lexer:
         if not self.orderby:
             self.orderby = True
             return ORDERBY
-        return {",": COMMA}.get(value) or (ASC if _same(value, "asc") else DESC if _same(value, "desc")
-                                           else COLUMNNAME)
+        return {",": COMMA}.get(value) or (
+            ASC if _same(value, "asc") else DESC if _same(value, "desc") else COLUMNNAME
+        )
 
     def _limit(self, value: str) -> Tok:
         if _same(value, "limit"):

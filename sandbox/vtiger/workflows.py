@@ -204,8 +204,16 @@ class Workflows:
     def for_module(self, module: str) -> list[Workflow]:
         return [w for w in self._items if w.module == module]
 
-    def fire(self, module: str, record_id: str, before: Mapping[str, str] | None, after: Mapping[str, str],
-             *, committed: bool, request: RequestScope) -> int:
+    def fire(
+        self,
+        module: str,
+        record_id: str,
+        before: Mapping[str, str] | None,
+        after: Mapping[str, str],
+        *,
+        committed: bool,
+        request: RequestScope,
+    ) -> int:
         """Run the matching workflows' tasks for one save; returns how many workflows ran."""
         data = decode_html(after)
         delta = entity_delta(before, after)

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from bridge.crm import Crm
-from bridge.importing import Importer
-from bridge.linking import UrlIndex
-from bridge.profiles import ProfileImporter
-from bridge.sending import Sender
+from bridge.services.importing import Importer
+from bridge.services.linking import UrlIndex
+from bridge.services.profiles import ProfileImporter
+from bridge.services.sending import Sender
 from bridge.store import Store
 from providers.facebook import FacebookProvider
 from providers.ratelimit import RateLimiter
@@ -43,23 +43,31 @@ class World:
         return {"vk": self.vk, "x": self.x, "facebook": self.fb}
 
     def sender(self, **kwargs: object) -> Sender:
-        return Sender(self.crm, self.providers, self.store, api_user_id="19x1", **kwargs)  # type: ignore[arg-type]
+        return Sender(
+            self.crm,
+            self.providers,
+            self.store.outbox,
+            self.store.ledger,
+            api_user_id="19x1",  # type: ignore[arg-type]
+            **kwargs,  # type: ignore[arg-type]
+        )
 
     def index(self) -> UrlIndex:
-        return UrlIndex(self.crm, self.providers, self.store)  # type: ignore[arg-type]
+        return UrlIndex(self.crm, self.providers, self.store.url_index)  # type: ignore[arg-type]
 
     def importer(self, **kwargs: object) -> Importer:
         return Importer(
             self.crm,
             self.providers,
-            self.store,
+            self.store.cursors,
+            self.store.ledger,
             self.index(),
             api_user_id="19x1",
             **kwargs,  # type: ignore[arg-type]
         )
 
     def profiles(self) -> ProfileImporter:
-        return ProfileImporter(self.crm, self.providers, self.store)  # type: ignore[arg-type]
+        return ProfileImporter(self.crm, self.providers, self.store.audit)  # type: ignore[arg-type]
 
     def contact(self, lastname: str = "Petrov", **fields: str) -> str:
         return self.crm_box.seed("Contacts", {"lastname": lastname, "assigned_user_id": "19x1", **fields})

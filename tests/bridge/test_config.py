@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bridge.config import ConfigError, load_config
-from bridge.secrets import Secret, mask
+from bridge.config.secrets import Secret, mask
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "config" / "example-config.yaml"

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from bridge.app import App
 from bridge.config import load_config
 from bridge.crm import Crm
-from bridge.crm_texts import FailedTarget, failure_comment, language_of
-from bridge.sending import SendRequest
-from bridge.wiring import build, detect_language
+from bridge.crm.texts import FailedTarget, failure_comment, language_of
+from bridge.daemon.app import App
+from bridge.daemon.wiring import build, detect_language
+from bridge.services.sending import SendRequest
 from sandbox.vk import VkSandbox
 from sandbox.vtiger import VtigerSandbox
 from tests.bridge.conftest import World
@@ -47,8 +47,11 @@ def test_every_refusal_a_network_can_give_has_russian_words() -> None:
     from providers.errors import NotAllowedReason
 
     codes = [(str(reason), network) for reason in NotAllowedReason for network in ("vk", "x", "facebook")]
-    codes += [(code, network) for code in ("ProviderNotFound", "NOT_FOUND", "InvalidProfileUrl", "DISABLED")
-              for network in ("vk", "x", "facebook")]
+    codes += [
+        (code, network)
+        for code in ("ProviderNotFound", "NOT_FOUND", "InvalidProfileUrl", "DISABLED")
+        for network in ("vk", "x", "facebook")
+    ]
     for code, network in codes:
         target = FailedTarget(network, code, "English text of the network", "https://vk.com/someone")
         text = failure_comment("ru", "привет", [target])
@@ -65,8 +68,9 @@ def test_an_unknown_failure_keeps_the_networks_words_introduced_in_russian() -> 
     assert english.endswith("- VK: The message is too long for VK. (VK error 914)")
 
 
-@pytest.mark.parametrize(("vtiger", "bridge"), [("ru_ru", "ru"), ("en_us", "en"), ("de_de", "en"),
-                                                ("RU_RU", "ru"), ("", "en")])
+@pytest.mark.parametrize(
+    ("vtiger", "bridge"), [("ru_ru", "ru"), ("en_us", "en"), ("de_de", "en"), ("RU_RU", "ru"), ("", "en")]
+)
 def test_vtiger_languages_map_to_the_bridges(vtiger: str, bridge: str) -> None:
     assert language_of(vtiger) == bridge
 
@@ -83,7 +87,7 @@ def test_an_english_vtiger_gets_english_comments(
     crm_box, vk = english_crm
     parts = build(load_config(write_config(tmp_path, crm_box, vk), env={}))
     try:
-        info = parts.client.login()
+        info = parts.crm.login()
         detect_language(parts, info.user_id)
         parts.crm.check_schema(["vk"])
         assert parts.crm.language == "en"
@@ -105,7 +109,7 @@ def test_the_configuration_overrides_the_crms_language(world: World, tmp_path: P
     config.write_text(config.read_text().replace("username: admin,", "username: admin, language: en,"))
     parts = build(load_config(config, env={}))
     try:
-        detect_language(parts, parts.client.login().user_id)
+        detect_language(parts, parts.crm.login().user_id)
         assert parts.crm.language == "en"  # although the CRM is ru_ru
     finally:
         parts.close()

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from bridge.events import Event, parse_event
-from bridge.freshness import NotVisibleYet, check_saved_state, retry_delay
 from bridge.store import Store
 from bridge.store.db import Database
 from bridge.store.upgrade import MIGRATIONS, upgrade
+from bridge.webhook.events import Event, parse_event
+from bridge.webhook.freshness import NotVisibleYet, check_saved_state, retry_delay
 
 T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -29,7 +29,7 @@ def test_modifiedtime_and_is_new_are_read_from_the_event_or_its_data() -> None:
     flat = _parse({"modifiedtime": "01-03-2026 12:00", "is_new": "0"})  # a Cloud body in the user's format
     assert (flat.modifiedtime, flat.is_new, flat.data) == (None, False, {})
     assert _parse({"is_new": ["x"]}).is_new is None
-    assert Event(**{**event.to_payload(), "ts": 0.0}).modifiedtime == "2026-03-01 12:00:05"
+    assert Event.from_payload({**event.to_payload(), "ts": 0.0}).modifiedtime == "2026-03-01 12:00:05"
 
 
 def _event(modifiedtime: str | None, **data: str) -> Event:
@@ -60,18 +60,21 @@ def test_the_record_must_show_the_save() -> None:
 def test_events_wait_until_due_and_failures_are_listed() -> None:
     with Store(":memory:", clock=lambda: T0) as store:
         for n in (1, 2, 3):
-            store.remember_event(f"e{n}", "send", {"n": n})
-        assert store.defer_event("e1", T0 + dt.timedelta(seconds=5), "not committed yet") == 1
-        assert [e.event_id for e in store.due_events(T0)] == ["e2", "e3"]
-        assert [e.event_id for e in store.due_events(T0 + dt.timedelta(seconds=5))] == ["e1", "e2", "e3"]
-        assert store.next_event_attempt() == T0 + dt.timedelta(seconds=5)
-        [waiting] = [e for e in store.pending_events() if e.event_id == "e1"]
+            store.events.remember(f"e{n}", "send", {"n": n})
+        assert store.events.defer("e1", T0 + dt.timedelta(seconds=5), "not committed yet") == 1
+        assert [e.event_id for e in store.events.due(T0)] == ["e2", "e3"]
+        assert [e.event_id for e in store.events.due(T0 + dt.timedelta(seconds=5))] == ["e1", "e2", "e3"]
+        assert store.events.next_attempt() == T0 + dt.timedelta(seconds=5)
+        [waiting] = [e for e in store.events.pending() if e.event_id == "e1"]
         assert (waiting.attempts, waiting.error) == (1, "not committed yet")
-        store.mark_event_done("e2", "record 12x5 could not be read")
-        store.mark_event_done("e3")
-        [failure] = store.event_failures()
+        store.events.mark_done("e2", "record 12x5 could not be read")
+        store.events.mark_done("e3")
+        [failure] = store.events.failures()
         assert (failure.event_id, failure.error, failure.done_at) == (
-            "e2", "record 12x5 could not be read", T0)
+            "e2",
+            "record 12x5 could not be read",
+            T0,
+        )
 
 
 def test_a_state_file_from_before_the_retries_is_upgraded_with_its_events(tmp_path: Path) -> None:
@@ -79,9 +82,11 @@ def test_a_state_file_from_before_the_retries_is_upgraded_with_its_events(tmp_pa
     db = Database(path)
     upgrade(db, MIGRATIONS[:1])
     with db.transaction() as conn:
-        conn.execute("INSERT INTO webhook_event (event_id, kind, payload, received_at)"
-                     " VALUES ('old', 'send', '{}', '2026-03-01T12:00:00.000000Z')")
+        conn.execute(
+            "INSERT INTO webhook_event (event_id, kind, payload, received_at)"
+            " VALUES ('old', 'send', '{}', '2026-03-01T12:00:00.000000Z')"
+        )
     db.close()
     with Store(path) as store:
-        [event] = store.due_events(T0)
+        [event] = store.events.due(T0)
         assert (event.event_id, event.attempts, event.next_attempt_at, event.error) == ("old", 0, None, None)

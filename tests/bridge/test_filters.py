@@ -5,28 +5,45 @@ from __future__ import annotations
 
 import pytest
 
-from bridge.filters import parse_where
+from bridge.crm.filters import parse_where
 from sandbox.vtiger import VtigerSandbox
 from vtiger_ws import VtigerClient, vtql
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("lastname = 'Smith AND Sons'", vtql.eq("lastname", "Smith AND Sons")),
-    ('lastname = "Smith and Sons"', vtql.eq("lastname", "Smith and Sons")),
-    ("lastname = 'Smith AND Sons' AND mailingcity = 'Омск'",
-     vtql.and_(vtql.eq("lastname", "Smith AND Sons"), vtql.eq("mailingcity", "Омск"))),
-    ("mailingcity = 'A AND B' and lastname != 'C'",
-     vtql.and_(vtql.eq("mailingcity", "A AND B"), vtql.ne("lastname", "C"))),
-    ("lastname = 'O''Brien AND Co'", vtql.eq("lastname", "O'Brien AND Co")),
-    ("vk_url LIKE '%vk.com%'", vtql.like("vk_url", "%vk.com%")),
-    ("  id > 5   AND   id <= 9 ", vtql.and_(vtql.gt("id", "5"), vtql.le("id", "9"))),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("lastname = 'Smith AND Sons'", vtql.eq("lastname", "Smith AND Sons")),
+        ('lastname = "Smith and Sons"', vtql.eq("lastname", "Smith and Sons")),
+        (
+            "lastname = 'Smith AND Sons' AND mailingcity = 'Омск'",
+            vtql.and_(vtql.eq("lastname", "Smith AND Sons"), vtql.eq("mailingcity", "Омск")),
+        ),
+        (
+            "mailingcity = 'A AND B' and lastname != 'C'",
+            vtql.and_(vtql.eq("mailingcity", "A AND B"), vtql.ne("lastname", "C")),
+        ),
+        ("lastname = 'O''Brien AND Co'", vtql.eq("lastname", "O'Brien AND Co")),
+        ("vk_url LIKE '%vk.com%'", vtql.like("vk_url", "%vk.com%")),
+        ("  id > 5   AND   id <= 9 ", vtql.and_(vtql.gt("id", "5"), vtql.le("id", "9"))),
+    ],
+)
 def test_quoted_values_keep_the_word_and(text: str, expected: vtql.Condition) -> None:
     assert parse_where(text).render() == expected.render()
 
 
-@pytest.mark.parametrize("text", ["", "1=1 OR 1", "lastname = 'x' OR lastname = 'y'", "lastname = 'x' AND",
-                                  "AND lastname = 'x'", "lastname = 'x' lastname = 'y'", "lastname = 'open"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "1=1 OR 1",
+        "lastname = 'x' OR lastname = 'y'",
+        "lastname = 'x' AND",
+        "AND lastname = 'x'",
+        "lastname = 'x' lastname = 'y'",
+        "lastname = 'open",
+    ],
+)
 def test_what_is_not_the_grammar_is_refused(text: str) -> None:
     with pytest.raises(ValueError, match="cannot read the condition"):
         parse_where(text)

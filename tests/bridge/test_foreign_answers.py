@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.sending import SendRequest
+from bridge.services.sending import SendRequest
 from bridge.store import Store
 from providers.vk import VkProvider, random_id_for
 from providers.x import XProvider
@@ -81,7 +81,7 @@ def test_a_key_vk_kept_for_another_person_is_caught_and_the_send_goes_out_under_
     boris, boris_uid = person(world, "boris_key")
     first = world.sender().enqueue(SendRequest(anna, "for Anna", networks=("vk",)))
     world.sender().process_due()
-    send = world.store.get_send(first)
+    send = world.store.outbox.get_send(first)
     assert send is not None
     anna_key = send.target("vk").idempotency_key
 
@@ -95,7 +95,7 @@ def test_a_key_vk_kept_for_another_person_is_caught_and_the_send_goes_out_under_
     assert world.crm_box.related(record_of(world, "for Anna")["id"]) == [anna]
     boris_record = record_of(world, "for Boris")
     assert world.crm_box.related(boris_record["id"]) == [boris] and boris_record["vk_status"] == "Sent"
-    done = world.store.get_send(second)
+    done = world.store.outbox.get_send(second)
     assert done is not None and done.target("vk").idempotency_key != anna_key
 
 
@@ -123,7 +123,7 @@ def test_a_second_foreign_answer_fails_the_send_and_says_so_in_the_crm(
     boris, boris_uid = person(world, "boris_again")
     first = world.sender().enqueue(SendRequest(anna, "for Anna", networks=("vk",)))
     world.sender().process_due()
-    send = world.store.get_send(first)
+    send = world.store.outbox.get_send(first)
     assert send is not None
     anna_key = send.target("vk").idempotency_key
 
@@ -136,7 +136,7 @@ def test_a_second_foreign_answer_fails_the_send_and_says_so_in_the_crm(
     world.sender().process_due()
 
     assert world.vk_box.delivered_to(boris_uid) == []
-    done = world.store.get_send(second)
+    done = world.store.outbox.get_send(second)
     assert done is not None and done.target("vk").error_code == "FOREIGN_MESSAGE"
     record = record_of(world, "for Boris")
     assert record["vk_status"] == "Not sent" and world.crm_box.related(record["id"]) == [boris]
@@ -154,20 +154,25 @@ def test_an_x_message_found_for_another_send_is_not_taken_for_this_one(world: Wo
     sender.enqueue(SendRequest(record, "Thank you!", networks=("x",)))
     sender.process_due()
     second = sender.enqueue(SendRequest(record, "Thank you!", networks=("x",)))
-    crash_after(world.store, "mark_target_sending")  # the process dies as the X call starts
+    crash_after(world.store.outbox, "mark_target_sending")  # the process dies as the X call starts
     with pytest.raises(Crash):
         sender.process_due()
-    del world.store.mark_target_sending
+    del world.store.outbox.mark_target_sending
     world.x.close()
     box = world.x_box
     world.x = XProvider(  # a new process: X's lookup finds the first send's identical DM
-        box.consumer_key, box.consumer_secret, box.access_token, box.access_token_secret,
-        api_url=box.url, rate_limiter=fast_limiter(), wall_clock=box.clock,
+        box.consumer_key,
+        box.consumer_secret,
+        box.access_token,
+        box.access_token_secret,
+        api_url=box.url,
+        rate_limiter=fast_limiter(),
+        wall_clock=box.clock,
     )
     world.sender(now=clock).process_due()
 
     assert len(world.x_box.delivered_to(xid)) == 1
-    done = world.store.get_send(second)
+    done = world.store.outbox.get_send(second)
     assert done is not None and done.target("x").error_code == "FOREIGN_MESSAGE"
     records = [m for m in world.messages() if m["message"] == "Thank you!"]
     assert sorted(m["tw_status"] for m in records) == ["Not sent", "Sent"]

@@ -7,13 +7,18 @@ from collections import Counter
 from types import SimpleNamespace
 from typing import Any
 
-from bridge.health import Health, State
-from bridge.jobs import _vtiger_health
+from bridge.daemon.health import Health, State
+from bridge.daemon.jobs import _vtiger_health
 from vtiger_ws.errors import VtigerServerError
 
 
 def _parts() -> Any:
-    return SimpleNamespace(client=SimpleNamespace(stats=Counter()), health=Health())
+    stats: Counter[str] = Counter()  # the vtiger client's request counter, which the gateway sums
+    return SimpleNamespace(
+        client=SimpleNamespace(stats=stats),
+        health=Health(),
+        crm=SimpleNamespace(requests_made=lambda: sum(stats.values())),
+    )
 
 
 def test_a_failure_seen_by_another_job_while_this_one_ran_is_kept() -> None:

@@ -31,8 +31,10 @@ def test_two_hundred_waiting_messages_all_arrive_over_the_first_runs_none_twice(
     uids = _clients(world, 4)
     now = time.time()
     old = [world.vk_box.incoming(uids[0], f"old {n}", date=int(now - 60 * DAY + n)) for n in range(5)]
-    waiting = [world.vk_box.incoming(uids[n % 4], f"waiting {n}", date=int(now - 2 * DAY + 60 * n))
-               for n in range(200)]
+    waiting = [
+        world.vk_box.incoming(uids[n % 4], f"waiting {n}", date=int(now - 2 * DAY + 60 * n))
+        for n in range(200)
+    ]
     importer = world.importer(limit=20)  # the default start: the last 30 days
     assert ImportConfig().start == "last_days 30"
 
@@ -60,7 +62,7 @@ def test_the_start_is_fixed_at_the_first_run(world: World) -> None:
     world.vk_box.faults.custom(fail_after_the_start, operation="messages.getHistory", times=None)  # type: ignore[arg-type]
     with pytest.raises(ProviderUnavailable):
         importer.run("vk")
-    cursor = world.store.get_cursor("vk")
+    cursor = world.store.cursors.get("vk")
     assert cursor is not None
     world.vk_box.faults.clear()
     world.vk_box.incoming(uid, "later", date=int(now))
@@ -68,8 +70,9 @@ def test_the_start_is_fixed_at_the_first_run(world: World) -> None:
     assert sorted(m["message"] for m in world.messages()) == ["in the window", "later"]
 
 
-@pytest.mark.parametrize(("start", "expected"), [("now", []), ("all", ["a year ago", "yesterday"]),
-                                                 ("last_days 7", ["yesterday"])])
+@pytest.mark.parametrize(
+    ("start", "expected"), [("now", []), ("all", ["a year ago", "yesterday"]), ("last_days 7", ["yesterday"])]
+)
 def test_each_start_setting(world: World, start: str, expected: list[str]) -> None:
     (uid,) = _clients(world, 1)
     now = time.time()
@@ -83,7 +86,7 @@ def test_each_start_setting(world: World, start: str, expected: list[str]) -> No
 
 
 def test_an_unknown_start_is_refused() -> None:
-    from bridge.import_start import parse_start
+    from bridge.config.import_start import parse_start
 
     for text in ("yesterday", "last_days", "last_days -3", "last_days nan", "last_days 2 4", ""):
         with pytest.raises(ValueError, match="now, all or last_days N"):

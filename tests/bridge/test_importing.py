@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bridge.sending import SendRequest
+from bridge.services.sending import SendRequest
 from tests.bridge.conftest import World
 
 

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 
 from bridge.crm import Crm
-from bridge.importing import Importer
-from bridge.linking import UrlIndex
-from bridge.sending import Sender, SendRequest
+from bridge.services.importing import Importer
+from bridge.services.linking import UrlIndex
+from bridge.services.sending import Sender, SendRequest
 from bridge.store import Store, TargetState
 from providers.vk import VkProvider
 from tests.bridge.conftest import World, fast_limiter
@@ -60,8 +60,15 @@ class Clock:
 def hasty_vk(world: World) -> Iterator[VkProvider]:
     """VK as a bridge talks to it that gives up waiting for an answer after 1.5 s."""
     box = world.vk_box
-    with closing(VkProvider(box.community_token, group_id=box.group_id, api_url=box.url,
-                            rate_limiter=fast_limiter(), timeout=1.5)) as vk:
+    with closing(
+        VkProvider(
+            box.community_token,
+            group_id=box.group_id,
+            api_url=box.url,
+            rate_limiter=fast_limiter(),
+            timeout=1.5,
+        )
+    ) as vk:
         yield vk
 
 
@@ -69,11 +76,13 @@ def unheard_send(world: World, vk: VkProvider, record: str, text: str) -> Sender
     """A VK send that VK delivered but whose answer never came (the bridge's read timed out): it waits for
     its retry, its message in VK's history and in no ledger. Returns its sender, the retry due now."""
     clock = Clock()
-    sender = Sender(world.crm, {"vk": vk}, world.store, api_user_id="19x1", now=clock)
+    sender = Sender(
+        world.crm, {"vk": vk}, world.store.outbox, world.store.ledger, api_user_id="19x1", now=clock
+    )
     outbox_id = sender.enqueue(SendRequest(record, text, networks=("vk",)))
     world.vk_box.faults.slow(4.0, operation="messages.send", after=True, times=1)
     assert sender.process_due() == 0
-    send = world.store.get_send(outbox_id)
+    send = world.store.outbox.get_send(outbox_id)
     assert send is not None and send.target("vk").state is TargetState.PENDING
     clock.now += dt.timedelta(hours=1)
     return sender
@@ -111,8 +120,8 @@ def test_an_import_that_sees_a_sent_message_first_records_it_and_the_send_adopts
     (delivered,) = world.vk_box.delivered_to(uid)
     assert (message["vk_status"], message["vk_message_id"]) == ("Sent", str(delivered["id"]))
     assert world.crm_box.related(message["id"]) == [record]
-    assert world.store.outbox_depth() == 0
-    assert world.store.ledger_lookup("vk", [str(delivered["id"])]) == {str(delivered["id"]): message["id"]}
+    assert world.store.outbox.depth() == 0
+    assert world.store.ledger.lookup("vk", [str(delivered["id"])]) == {str(delivered["id"]): message["id"]}
 
 
 def test_a_send_recording_its_message_slowly_is_left_alone_by_the_import(world: World) -> None:
@@ -145,7 +154,7 @@ def test_a_send_takes_over_from_an_import_that_died_after_its_create(
     importing = started(importer.run, "vk")
     assert wait_for(lambda: len(records_of(world, "taken over")) == 1)  # the import's record exists
     sender.process_due()  # the import holds the claim: the send waits for it
-    assert world.store.outbox_depth() == 1
+    assert world.store.outbox.depth() == 1
     # The import's process dies here (its thread is left hanging); the next start frees its claim.
     world.store.release_all_leases()
     sender.process_due()  # looks the message up in the CRM by its VK id before creating: finds it
@@ -154,35 +163,35 @@ def test_a_send_takes_over_from_an_import_that_died_after_its_create(
 
     (message,) = records_of(world, "taken over")
     assert world.crm_box.related(message["id"]) == [record] and message["vk_status"] == "Sent"
-    assert world.store.outbox_depth() == 0
+    assert world.store.outbox.depth() == 0
 
 
 def test_an_import_run_meeting_another_live_run_reads_its_window_again(world: World) -> None:
     record, uid, first = caught_up(world)
     second = world.importer()  # as another process: no lock shared with the first
     world.vk_box.incoming(uid, "wanted once")
-    cursor = world.store.get_cursor("vk")
+    cursor = world.store.cursors.get("vk")
     creates, create = world.crm_box.count("create"), threading.Event()
     world.crm_box.faults.hold(create, operation="create")
 
     running = started(first.run, "vk")
     assert wait_for(lambda: world.crm_box.count("create") == creates + 1)
     report = second.run("vk")
-    unmoved = world.store.get_cursor("vk") == cursor  # the window is read again, not passed
+    unmoved = world.store.cursors.get("vk") == cursor  # the window is read again, not passed
     create.set()
     running.join(15)
 
     assert (report.busy, report.created, report.fetched, unmoved) == (1, 0, 1, True)
     (message,) = records_of(world, "wanted once")
     assert world.crm_box.related(message["id"]) == [record]
-    assert second.run("vk").fetched == 0 and world.store.get_cursor("vk") != cursor
+    assert second.run("vk").fetched == 0 and world.store.cursors.get("vk") != cursor
 
 
 def test_a_new_state_file_adopts_the_messages_the_crm_already_holds(world: World, tmp_path: Path) -> None:
     record, uid, importer = caught_up(world)
     ids = [1] + [world.vk_box.incoming(uid, f"before the loss {n}") for n in range(3)]
     assert importer.run("vk").created == 3
-    cursor = world.store.get_cursor("vk")
+    cursor = world.store.cursors.get("vk")
 
     # The state file is lost; a fresh one starts with no cursor and no ledger.
     world.store.close()
@@ -194,11 +203,11 @@ def test_a_new_state_file_adopts_the_messages_the_crm_already_holds(world: World
     second = importer.run("vk")
 
     assert (first.created, first.already_known) == (1, 4) and second.fetched == 0
-    assert world.store.get_cursor("vk") not in (None, cursor)
+    assert world.store.cursors.get("vk") not in (None, cursor)
     messages = world.messages()
     assert sorted(int(m["vk_message_id"]) for m in messages) == sorted([*ids, later])
     assert all(world.crm_box.related(m["id"]) == [record] for m in messages)
-    assert world.store.ledger_lookup("vk", [str(i) for i in ids])  # adopted into the ledger
+    assert world.store.ledger.lookup("vk", [str(i) for i in ids])  # adopted into the ledger
 
 
 def test_two_messages_from_one_unknown_sender_make_one_lead(world: World) -> None:
@@ -221,12 +230,20 @@ def test_an_import_create_left_without_an_answer_keeps_its_claim_so_the_send_doe
     in the CRM yet and create a second record."""
     record, uid, _ = caught_up(world)
     # The import talks to the CRM through a client that gives up after 1 s, as a real one does at its timeout.
-    impatient = VtigerClient(world.crm_box.url, world.crm_box.username, world.crm_box.access_key,
-                             timeout=(5.0, 1.0))
+    impatient = VtigerClient(
+        world.crm_box.url, world.crm_box.username, world.crm_box.access_key, timeout=(5.0, 1.0)
+    )
     crm = Crm(impatient, timezone="UTC")
     crm.check_schema(["vk", "x", "facebook"])
-    importer = Importer(crm, world.providers, world.store, UrlIndex(crm, world.providers, world.store),  # type: ignore[arg-type]
-                        api_user_id="19x1")
+    index = UrlIndex(crm, world.providers, world.store.url_index)  # type: ignore[arg-type]
+    importer = Importer(
+        crm,
+        world.providers,
+        world.store.cursors,
+        world.store.ledger,
+        index,  # type: ignore[arg-type]
+        api_user_id="19x1",
+    )
     importer.intake.lease_seconds = 3.0
     sender = unheard_send(world, hasty_vk, record, "written after the timeout")
     import_create = threading.Event()
@@ -238,7 +255,7 @@ def test_an_import_create_left_without_an_answer_keeps_its_claim_so_the_send_doe
     import_create.set()  # now vtiger commits the import's record
     assert wait_for(lambda: len(records_of(world, "written after the timeout")) == 1)
     # When the dead run's claim has run out, the send looks in the CRM first and adopts that record.
-    assert wait_for(lambda: sender.process_due() >= 0 and world.store.outbox_depth() == 0, timeout=20)
+    assert wait_for(lambda: sender.process_due() >= 0 and world.store.outbox.depth() == 0, timeout=20)
 
     (message,) = records_of(world, "written after the timeout")
     (delivered,) = world.vk_box.delivered_to(uid)
@@ -271,7 +288,7 @@ def the_one_record(world: World, text: str, record: str, uid: int, xid: str) -> 
     assert (message["vk_status"], message["vk_message_id"]) == ("Sent", str(vk["id"]))
     assert (message["tw_status"], message["tw_message_id"]) == ("Sent", str(x["id"]))
     assert world.crm_box.related(message["id"]) == [record]
-    assert world.store.outbox_depth() == 0
+    assert world.store.outbox.depth() == 0
 
 
 def test_each_network_import_seeing_its_message_of_one_send_first_makes_one_record(world: World) -> None:
@@ -308,16 +325,16 @@ def test_a_send_killed_after_x_accepted_makes_one_record_with_both_imports_runni
     record, uid, xid, importer = vk_and_x_client(world)
     sender = world.sender()
     outbox_id = sender.enqueue(SendRequest(record, "killed after X"))
-    send = world.store.claim_send_for("x", sender.now(), sender.lease_seconds)
+    send = world.store.outbox.claim_send_for("x", sender.now(), sender.lease_seconds)
     assert send is not None and send.id == outbox_id
 
     def killed(*args: object, **kwargs: object) -> None:
         raise Killed("the daemon dies before it hears X's answer")
 
-    world.store.mark_target_sent = killed  # type: ignore[method-assign]
+    world.store.outbox.mark_target_sent = killed  # type: ignore[method-assign]
     with pytest.raises(Killed):
         sender.deliver_to(send, "x")
-    del world.store.mark_target_sent
+    del world.store.outbox.mark_target_sent
     assert len(world.x_box.delivered_to(xid)) == 1
     world.store.release_all_leases()  # the restart (App.prepare)
 

@@ -10,8 +10,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from bridge.outbox_workers import OutboxWorkers
-from bridge.sending import Sender, SendRequest
+from bridge.services.outbox_workers import OutboxWorkers
+from bridge.services.sending import Sender, SendRequest
 from sandbox.x_model import generic_problem, problem
 from tests.bridge.conftest import World
 from tests.daemon.helpers import wait_for
@@ -51,7 +51,7 @@ def test_a_burst_is_delivered_and_recorded_once_each_with_no_pass_to_wait_for(wo
     with workers(sender) as pump:
         for n, (record, _) in enumerate(clients):
             sender.enqueue(SendRequest(record, f"burst {n}"))
-        assert wait_for(lambda: world.store.outbox_depth() == 0, timeout=60)
+        assert wait_for(lambda: world.store.outbox.depth() == 0, timeout=60)
         assert pump.drain(timeout=30)
     texts = records_by_text(world)
     for n, (record, uid) in enumerate(clients):
@@ -69,20 +69,23 @@ def test_sends_left_in_the_outbox_go_out_when_the_workers_start(world: World) ->
     for n, (record, _) in enumerate(clients):
         sender.enqueue(SendRequest(record, f"left {n}"))  # nobody is woken: no workers yet
     with workers(sender):
-        assert wait_for(lambda: world.store.outbox_depth() == 0, timeout=30)
+        assert wait_for(lambda: world.store.outbox.depth() == 0, timeout=30)
     assert all(len(world.vk_box.delivered_to(uid)) == 1 for _, uid in clients)
 
 
 def test_x_held_by_its_rate_limit_does_not_hold_back_vk(world: World) -> None:
     reset = str(int(time.time()) + 600)
     headers = {"x-rate-limit-limit": "15", "x-rate-limit-remaining": "0", "x-rate-limit-reset": reset}
-    world.x_box.faults.custom(lambda _r: problem(429, generic_problem(429, "Too Many Requests"), headers),
-                              operation="dm_create")
+    world.x_box.faults.custom(
+        lambda _r: problem(429, generic_problem(429, "Too Many Requests"), headers), operation="dm_create"
+    )
     clients = []
     for n in range(6):
         uid = world.vk_box.add_user("Both", f"n{n}")
         xid = world.x_box.add_user(f"both_x{n}", f"Both {n}")
-        record = world.contact(f"Both{n}", vk_url=f"https://vk.com/id{uid}", tw_url=f"https://x.com/both_x{n}")
+        record = world.contact(
+            f"Both{n}", vk_url=f"https://vk.com/id{uid}", tw_url=f"https://x.com/both_x{n}"
+        )
         clients.append((record, uid, xid))
     sender = world.sender()
     with workers(sender):
@@ -92,9 +95,9 @@ def test_x_held_by_its_rate_limit_does_not_hold_back_vk(world: World) -> None:
         assert wait_for(lambda: all(world.vk_box.delivered_to(uid) for _, uid, _ in clients), timeout=30)
         assert all(world.x_box.delivered_to(xid) == [] for _, _, xid in clients)
     assert world.messages() == []  # each record waits for its send's X outcome
-    assert world.store.outbox_depth() == len(clients)
+    assert world.store.outbox.depth() == len(clients)
     assert world.x_box.count("dm_create") == 1  # no DM was fired into the pause ...
-    attempts = sorted(s.target("x").attempts for s in world.store.list_sends("open", limit=10))
+    attempts = sorted(s.target("x").attempts for s in world.store.outbox.list_sends("open", limit=10))
     assert attempts == [0] * (len(clients) - 1) + [1]  # ... nor was any other X target tried
 
 
@@ -108,7 +111,7 @@ def test_a_crm_outage_holds_the_records_back_not_the_deliveries(world: World) ->
         assert wait_for(lambda: all(world.vk_box.delivered_to(uid) for _, uid in clients), timeout=30)
         assert world.messages() == []
         world.crm_box.faults.clear()
-        assert wait_for(lambda: world.store.outbox_depth() == 0, timeout=30)
+        assert wait_for(lambda: world.store.outbox.depth() == 0, timeout=30)
     texts = records_by_text(world)
     assert sorted(texts) == sorted(f"outage {n}" for n in range(len(clients)))
     assert all(len(recs) == 1 for recs in texts.values())
@@ -132,11 +135,11 @@ def test_a_transient_failure_is_tried_again_when_its_time_comes(world: World) ->
         sender.enqueue(SendRequest(record, "retry me"))
         assert wait_for(lambda: world.vk_box.count("messages.send") == 4, timeout=30)
         assert pump.drain(timeout=30)
-        (send,) = world.store.list_sends("open", limit=5)
+        (send,) = world.store.outbox.list_sends("open", limit=5)
         assert send.target("vk").next_attempt_at is not None
         assert world.vk_box.delivered_to(uid) == []
         clock.now = send.target("vk").next_attempt_at + dt.timedelta(seconds=1)
         pump.wake()  # the lane's own timer runs on the real clock; this one was moved by hand
-        assert wait_for(lambda: world.store.outbox_depth() == 0, timeout=30)
+        assert wait_for(lambda: world.store.outbox.depth() == 0, timeout=30)
     assert len(world.vk_box.delivered_to(uid)) == 1
     assert len(world.messages()) == 1

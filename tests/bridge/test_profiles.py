@@ -37,7 +37,7 @@ def test_fills_only_empty_fields_with_one_revise(world: World) -> None:
     assert "email" in report.not_provided
     assert world.client.stats["revise"] == 1
     assert uid
-    audit = world.store.audit_for(record)
+    audit = world.store.audit.for_record(record)
     assert audit and audit[0].written["firstname"] == "Ivan"
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bridge.sending import Sender, SendRefused, SendRequest
+from bridge.services.sending import Sender, SendRefused, SendRequest
 from bridge.store import Store
 from tests.bridge.conftest import World
 
@@ -66,7 +66,7 @@ def test_vk_and_x_with_x_refusing_gives_one_record_two_statuses_and_a_comment(wo
     comments = [c for c in world.crm_box.records("ModComments") if c["related_to"] == record]
     assert len(comments) == 1
     assert "X (Twitter)" in comments[0]["commentcontent"]
-    assert world.store.outbox_depth() == 0
+    assert world.store.outbox.depth() == 0
 
 
 def test_record_without_links_is_refused_naming_record_and_fields(world: World) -> None:
@@ -74,14 +74,14 @@ def test_record_without_links_is_refused_naming_record_and_fields(world: World) 
     with pytest.raises(SendRefused) as err:
         world.sender().enqueue(SendRequest(record, "hello"))
     assert record in str(err.value) and "vk_url" in str(err.value) and "tw_url" in str(err.value)
-    assert world.store.outbox_depth() == 0
+    assert world.store.outbox.depth() == 0
 
 
 def test_empty_text_is_refused(world: World) -> None:
     record, _, _ = vk_and_x_client(world)
     with pytest.raises(SendRefused):
         world.sender().enqueue(SendRequest(record, "   "))
-    assert world.store.outbox_depth() == 0
+    assert world.store.outbox.depth() == 0
 
 
 def test_facebook_profile_link_is_refused_with_the_reason_recorded(world: World) -> None:
@@ -137,7 +137,7 @@ def test_crash_at_each_step_then_restart_gives_one_delivery_and_one_record(
     clock = Clock()
     sender = world.sender(now=clock)
     sender.enqueue(SendRequest(record, "exactly once"))
-    crash_after(world.store, crash_point)
+    crash_after(world.store.outbox, crash_point)
     with pytest.raises(Crash):
         sender.process_due()
 
@@ -150,7 +150,7 @@ def test_crash_at_each_step_then_restart_gives_one_delivery_and_one_record(
     assert len(messages) == 1
     assert messages[0]["vk_status"] == "Sent" and messages[0]["tw_status"] == "Sent"
     assert record in world.crm_box.related(messages[0]["id"])
-    assert world.store.outbox_depth() == 0
+    assert world.store.outbox.depth() == 0
 
 
 def test_crash_between_provider_send_and_store_write(world: World) -> None:
@@ -246,7 +246,7 @@ def test_long_text_is_shortened_visibly_and_kept_whole_in_the_store(world: World
     sender.process_due()
     text = world.messages()[0]["message"]
     assert len(text) <= 50 and text.endswith("…")
-    send = world.store.get_send(outbox_id)
+    send = world.store.outbox.get_send(outbox_id)
     assert send is not None and send.text == "слово " * 40
 
 

@@ -28,15 +28,15 @@ WRITER = textwrap.dedent(
     i = 0
     while True:
         i += 1
-        store.remember_event(f"{run}ev{i}", "send", {"i": i, "text": "Привет " * 50})
-        oid = store.enqueue_send(record_id=f"{run}-12x{i}", module="Contacts", text="Привет " * 50,
+        store.events.remember(f"{run}ev{i}", "send", {"i": i, "text": "Привет " * 50})
+        oid = store.outbox.enqueue_send(record_id=f"{run}-12x{i}", module="Contacts", text="Привет " * 50,
                                  targets=targets, event_id=f"{run}ev{i}", requested_by="19x1")
-        store.mark_target_sending(oid, "vk")
-        store.mark_target_sent(oid, "vk", f"{run}m{i}")
-        store.set_send_crm_message_id(oid, f"{run}45x{i}")
+        store.outbox.mark_target_sending(oid, "vk")
+        store.outbox.mark_target_sent(oid, "vk", f"{run}m{i}")
+        store.outbox.set_send_crm_message_id(oid, f"{run}45x{i}")
         rows = [IndexRow("Contacts", f"{run}-{i}x{k}", "vk_url", "u", "vk", "id", str(k)) for k in range(25)]
-        store.index_upsert(rows)
-        store.mark_event_done(f"{run}ev{i}")
+        store.url_index.upsert(rows)
+        store.events.mark_done(f"{run}ev{i}")
         print(i, flush=True)
     """
 )
@@ -75,7 +75,7 @@ def _check_consistent(store: Store, run: str, acknowledged: int) -> None:
     db = store._db
     assert db.execute("PRAGMA integrity_check")[0][0] == "ok"
     assert db.execute("PRAGMA foreign_key_check") == []
-    sends = store.list_sends("all", limit=10_000)
+    sends = store.outbox.list_sends("all", limit=10_000)
     by_record = {s.record_id: s for s in sends}
     assert len(by_record) == len(sends)
     for send in sends:
@@ -110,9 +110,9 @@ def test_sigkill_mid_loop_leaves_whole_rows_and_a_usable_store(tmp_path: Path, k
     with Store(path) as store:
         _check_consistent(store, "a", acknowledged)
         # The store keeps working after the crash.
-        open_sends = store.outbox_depth()
+        open_sends = store.outbox.depth()
         assert open_sends >= acknowledged
-        assert store.remember_event("after-crash", "send", {}) is True
+        assert store.events.remember("after-crash", "send", {}) is True
     # A second crash on the same file, then recovery again.
     again = _run_and_kill(path, "b", 3)
     with Store(path) as store:

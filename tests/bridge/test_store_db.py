@@ -53,9 +53,9 @@ def test_fresh_file_is_migrated_to_latest_with_descriptions(tmp_path: Path) -> N
 def test_reopen_is_idempotent_and_keeps_data(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     with Store(path) as store:
-        store.kv_set("crm.utf8", True)
+        store.kv.set("crm.utf8", True)
     with Store(path) as store:
-        assert store.kv_get("crm.utf8") is True
+        assert store.kv.get("crm.utf8") is True
         assert upgrade(store._db) == []
     conn = _raw(path)
     try:
@@ -66,10 +66,10 @@ def test_reopen_is_idempotent_and_keeps_data(tmp_path: Path) -> None:
 
 def test_memory_store_works_and_context_manager_closes() -> None:
     with Store(":memory:") as store:
-        store.kv_set("a", {"b": [1, "я"]})
-        assert store.kv_get("a") == {"b": [1, "я"]}
+        store.kv.set("a", {"b": [1, "я"]})
+        assert store.kv.get("a") == {"b": [1, "я"]}
     with pytest.raises(sqlite3.ProgrammingError):
-        store.kv_get("a")
+        store.kv.get("a")
 
 
 def test_newer_schema_is_refused_with_a_clear_error_and_left_untouched(tmp_path: Path) -> None:
@@ -124,7 +124,7 @@ def test_file_and_wal_are_private_whatever_the_umask(tmp_path: Path) -> None:
     old = os.umask(0o000)
     try:
         with Store(path) as store:
-            store.kv_set("x", 1)  # forces the -wal file into existence
+            store.kv.set("x", 1)  # forces the -wal file into existence
             for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
                 assert stat.S_IMODE(file.stat().st_mode) == 0o600, file
     finally:
@@ -154,13 +154,13 @@ def test_transaction_rolls_back_everything_on_error_including_savepoints() -> No
             with store._db.transaction() as inner:
                 inner.execute("INSERT INTO kv VALUES ('b', '2', 'x')")
             raise ValueError("boom")
-        assert store.kv_get("a") is None and store.kv_get("b") is None
+        assert store.kv.get("a") is None and store.kv.get("b") is None
         with store._db.transaction() as conn:
             conn.execute("INSERT INTO kv VALUES ('a', '1', 'x')")
             with pytest.raises(ValueError), store._db.transaction() as inner:
                 inner.execute("INSERT INTO kv VALUES ('b', '2', 'x')")
                 raise ValueError("inner only")
-        assert store.kv_get("a") == 1 and store.kv_get("b") is None
+        assert store.kv.get("a") == 1 and store.kv.get("b") is None
 
 
 def test_times_are_aware_utc_and_naive_ones_are_refused() -> None:
@@ -180,3 +180,32 @@ def test_package_exports_what_it_declares() -> None:
     assert {"Store", "OutboxSend", "OutboxTarget", "SendTarget", "IndexRow", "AuditEntry"} <= set(
         store_pkg.__all__
     )
+
+
+def test_v04_moves_the_crm_create_flag_from_kv_into_the_outbox_row(tmp_path: Path) -> None:
+    """A v03 file of a bridge that crashed around a send's CRM create: the send still looks in the CRM."""
+    path = tmp_path / "v3.sqlite3"
+    db = Database(path)
+    upgrade(db, MIGRATIONS[:3])
+    started = "2024-03-01T12:00:05.000000Z"
+    with db.transaction() as conn:
+        for oid, crm_id in ((7, None), (8, "45x8")):  # 8: its record was made and noted after the flag
+            conn.execute(
+                "INSERT INTO outbox (id, record_id, module, text, requested_by, created_at, crm_message_id)"
+                " VALUES (?, '12x7', 'Contacts', 'hi', 'cli', '2024-03-01T12:00:00.000000Z', ?)",
+                (oid, crm_id),
+            )
+            conn.execute(
+                "INSERT INTO kv (key, value, updated_at) VALUES (?, 'true', ?)",
+                (f"outbox.crm_create_started.{oid}", started),
+            )
+        conn.execute(
+            "INSERT INTO kv (key, value, updated_at) VALUES ('backfill.Contacts.', '\"12x9\"', ?)", (started,)
+        )
+    db.close()
+    with Store(path) as migrated:
+        send, done = migrated.outbox.get_send(7), migrated.outbox.get_send(8)
+        assert send is not None and send.crm_create_started_at == from_db_time(started)
+        assert done is not None and done.crm_create_started_at is None
+        assert migrated.kv.items("outbox.") == {}
+        assert migrated.kv.get("backfill.Contacts.") == "12x9"  # other keys stay

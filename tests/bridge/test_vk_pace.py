@@ -2,7 +2,7 @@
 
 Requests reach VK a few milliseconds after the limiter lets them go, by varying amounts; at exactly the
 limit, 21 then now and then fall into one of VK's 1-second windows and VK answers error 6. The daemon's
-limiter (`bridge.wiring.vk_rate_limiter`) runs a little under the configured rate for that reason: these
+limiter (`providers.vk.rate.rate_limiter`) runs a little under the configured rate for that reason: these
 tests drive that limiter, and the provider the daemon wires from its config, against the VK sandbox
 enforcing the configured rate, so taking the margin out of the daemon's wiring makes them fail.
 """
@@ -13,12 +13,14 @@ import itertools
 from collections.abc import Callable
 
 from bridge.config import Config, NetworksConfig, VkConfig
-from bridge.secrets import Secret
-from bridge.wiring import build_provider, vk_rate_limiter
+from bridge.config.secrets import Secret
+from bridge.daemon.wiring import build_provider
 from providers.base import AccountId
-from providers.ratelimit import FakeClock, RateLimiter
+from providers.ratelimit import RateLimiter
 from providers.vk import VkProvider
+from providers.vk.rate import rate_limiter as vk_rate_limiter
 from sandbox.vk import VkSandbox
+from tests.fakes import FakeClock
 
 RATE = 20  # VK's limit for a community token, and the daemon's default `networks.vk.rate_limit`
 
@@ -37,8 +39,14 @@ def sends_with_jitter(make_limiter: Callable[[FakeClock], RateLimiter], sends: i
     with VkSandbox(rate_limit=RATE, clock=arrival) as box:
         uid = box.add_user("Jitter", "Peer")
         limiter = make_limiter(clock)
-        with VkProvider(box.community_token, group_id=box.group_id, api_url=box.url, rate_limiter=limiter,
-                        clock=clock, sleep=clock.sleep) as vk:
+        with VkProvider(
+            box.community_token,
+            group_id=box.group_id,
+            api_url=box.url,
+            rate_limiter=limiter,
+            clock=clock,
+            sleep=clock.sleep,
+        ) as vk:
             start = clock.now
             for i in range(sends):
                 vk.send_message(AccountId(str(uid)), f"m{i}", f"jitter-{i}")
@@ -60,8 +68,13 @@ def test_the_daemons_vk_limiter_survives_arrival_jitter_at_the_configured_rate()
 def test_the_wired_vk_provider_stays_under_the_configured_rate_as_vk_sees_it() -> None:
     with VkSandbox(rate_limit=RATE) as box:
         uid = box.add_user("Real", "Clock")
-        vk_config = VkConfig(enabled=True, token=Secret(box.community_token), group_id=box.group_id,
-                             api_url=box.url, rate_limit=RATE)
+        vk_config = VkConfig(
+            enabled=True,
+            token=Secret(box.community_token),
+            group_id=box.group_id,
+            api_url=box.url,
+            rate_limit=RATE,
+        )
         provider = build_provider(Config(networks=NetworksConfig(vk=vk_config)), "vk")
         try:
             for i in range(45):

@@ -9,9 +9,10 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
-from bridge.events import Event
-from bridge.webhook import EVENTS_PATH, MAX_BODY, WebhookServer, make_app, store_acceptor
-from bridge.webhook_auth import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, verify
+from bridge.webhook.endpoint import EVENTS_PATH, MAX_BODY, make_app, store_acceptor
+from bridge.webhook.events import Event
+from bridge.webhook.server import WebhookServer
+from bridge.webhook.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, verify
 from tests.bridge.test_webhook_support import NOW, SECRET, Bridge, event, running_bridge
 
 JSON = "application/json"
@@ -32,12 +33,13 @@ def _error(response: object) -> tuple[int, str, str]:
 
 # --- authentication -------------------------------------------------------------------------------
 
+
 def test_signed_event_is_accepted_and_handed_over_before_the_answer(bridge: Bridge) -> None:
     r = bridge.post_event(event(event_id="evt-1"))
     assert r.status_code == 202
     assert r.json() == {"accepted": True, "event_id": "evt-1"}
     [got] = bridge.recorder.events
-    assert (got.event, got.module, got.id, got.crmid) == ("record_saved", "Contacts", "12x5", 5)
+    assert (got.event, got.module, got.record_id, got.crmid) == ("record_saved", "Contacts", "12x5", 5)
     assert got.data["lastname"] == "Иванов" and got.changed == ["cf_vk"] and got.ts == NOW
 
 
@@ -70,8 +72,9 @@ def test_wrong_signature_is_401_and_never_echoes_the_secret(bridge: Bridge, tamp
     assert bridge.recorder.calls == 0
 
 
-@pytest.mark.parametrize(("offset", "ok"), [(-301, False), (-300, True), (300, True), (301, False),
-                                             (86_400, False)])
+@pytest.mark.parametrize(
+    ("offset", "ok"), [(-301, False), (-300, True), (300, True), (301, False), (86_400, False)]
+)
 def test_stale_and_future_timestamps_are_refused(bridge: Bridge, offset: int, ok: bool) -> None:
     r = bridge.post_signed(json.dumps(event()).encode(), ts=NOW + offset)
     if ok:
@@ -116,6 +119,7 @@ def test_verify_is_exact_about_the_window() -> None:
 
 # --- limits and content types ---------------------------------------------------------------------
 
+
 def test_body_over_64_kib_is_413_by_content_length(bridge: Bridge) -> None:
     body = json.dumps(event(data={"x": "a" * MAX_BODY})).encode()
     status, code, _ = _error(bridge.post_signed(body))
@@ -125,7 +129,7 @@ def test_body_over_64_kib_is_413_by_content_length(bridge: Bridge) -> None:
 def test_body_over_64_kib_is_413_when_chunked_without_content_length(bridge: Bridge) -> None:
     body = json.dumps(event(data={"x": "a" * MAX_BODY})).encode()
     headers = sign(SECRET, body, NOW) | {"Content-Type": JSON}
-    chunks = (body[i:i + 8192] for i in range(0, len(body), 8192))  # a generator makes requests chunk
+    chunks = (body[i : i + 8192] for i in range(0, len(body), 8192))  # a generator makes requests chunk
     r = bridge.session.post(bridge.url + EVENTS_PATH, data=chunks, headers=headers, timeout=5)
     assert _error(r)[:2] == (413, "body_too_large") and bridge.recorder.calls == 0
 
@@ -137,8 +141,16 @@ def test_body_of_exactly_64_kib_is_accepted(bridge: Bridge) -> None:
     assert bridge.post_signed(body).status_code == 202
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/xml", "multipart/form-data; boundary=x",
-                                          "application/json; charset=latin-1", ""])
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/plain",
+        "application/xml",
+        "multipart/form-data; boundary=x",
+        "application/json; charset=latin-1",
+        "",
+    ],
+)
 def test_other_content_types_are_415(bridge: Bridge, content_type: str) -> None:
     status, code, _ = _error(bridge.post_signed(json.dumps(event()).encode(), content_type))
     assert (status, code) == (415, "unsupported_media_type") and bridge.recorder.calls == 0
@@ -149,24 +161,29 @@ def test_json_content_type_parameters_are_tolerated(bridge: Bridge) -> None:
     assert r.status_code == 202
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    (b"{not json", "body"),
-    (b"\xff\xfe{}", "body"),
-    (b'{"event": NaN}', "body"),
-    (b"[1, 2]", "object"),
-    (json.dumps(event(event="delete")).encode(), "'event'"),
-    (json.dumps(event(module="Potentials")).encode(), "'module'"),
-    (json.dumps(event(id="5x")).encode(), "'id'"),
-    (json.dumps(event(id=None)).encode(), "'id'"),
-    (json.dumps(event(data=[1])).encode(), "'data'"),
-    (json.dumps(event(changed=5)).encode(), "'changed'"),
-    (json.dumps(event(ts="yesterday")).encode(), "'ts'"),
-    (json.dumps(event(ts=True)).encode(), "'ts'"),
-    (json.dumps(event(event_id="has space")).encode(), "'event_id'"),
-    (json.dumps(event(event="send", networks=["vk", "myspace"])).encode(), "'networks'"),
-    (json.dumps(event(event="send", text=42)).encode(), "'text'"),
-    (json.dumps(event(text="hi")).encode(), "'text'"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (b"{not json", "body"),
+        (b"\xff\xfe{}", "body"),
+        (b'{"event": NaN}', "body"),
+        (b"[1, 2]", "object"),
+        (json.dumps(event(event="delete")).encode(), "'event'"),
+        (json.dumps(event(module="Potentials")).encode(), "'module'"),
+        (json.dumps(event(id="5x")).encode(), "'id'"),
+        (json.dumps(event(id=None)).encode(), "'id'"),
+        (json.dumps(event(data=[1])).encode(), "'data'"),
+        (json.dumps(event(changed=5)).encode(), "'changed'"),
+        (json.dumps(event(ts="yesterday")).encode(), "'ts'"),
+        (json.dumps(event(ts=True)).encode(), "'ts'"),
+        (json.dumps(event(event_id="has space")).encode(), "'event_id'"),
+        (json.dumps(event(event="send", networks=["vk", "myspace"])).encode(), "'networks'"),
+        # registered providers the configuration has no section for yet (Telegram, MAX) are not sendable
+        (json.dumps(event(event="send", networks=["vk", "telegram"])).encode(), "'networks'"),
+        (json.dumps(event(event="send", text=42)).encode(), "'text'"),
+        (json.dumps(event(text="hi")).encode(), "'text'"),
+    ],
+)
 def test_malformed_or_wrongly_typed_events_are_422_naming_the_problem(
     bridge: Bridge, body: bytes, field: str
 ) -> None:
@@ -187,12 +204,20 @@ def test_form_with_json_payload_field(bridge: Bridge) -> None:
     payload = json.dumps(event(event="import_profile", module="Leads", id="10x7"))
     body = urlencode({"payload": payload}).encode()
     assert bridge.post_signed(body, FORM).status_code == 202
-    assert bridge.recorder.events[0].id == "10x7"
+    assert bridge.recorder.events[0].record_id == "10x7"
 
 
 def test_form_with_flat_fields(bridge: Bridge) -> None:
-    fields = {"event": "send", "module": "Accounts", "id": "11x3", "networks": "vk,facebook",
-              "text": "Hello", "ts": "1800000000", "data.accountname": "ACME", "phone": "+7 900"}
+    fields = {
+        "event": "send",
+        "module": "Accounts",
+        "id": "11x3",
+        "networks": "vk,facebook",
+        "text": "Hello",
+        "ts": "1800000000",
+        "data.accountname": "ACME",
+        "phone": "+7 900",
+    }
     assert bridge.post_signed(urlencode(fields).encode(), FORM).status_code == 202
     [got] = bridge.recorder.events
     assert got.networks == ("vk", "facebook") and got.ts == NOW
@@ -207,29 +232,48 @@ def test_form_with_repeated_field_is_422(bridge: Bridge) -> None:
 
 # --- Vtiger Cloud "Webhook" action shape ----------------------------------------------------------
 
+
 def test_vtiger_cloud_flat_json_maps_onto_the_model(bridge: Bridge) -> None:
     # Cloud posts the administrator's parameter map as one flat JSON object (dot notation nests).
-    cloud = {"event": "record_saved", "module": "Contacts", "record_id": "5", "firstname": "Anna",
-             "lastname": "Smith", "cf_vk_url": "https://vk.com/anna", "changed": "cf_vk_url"}
+    cloud = {
+        "event": "record_saved",
+        "module": "Contacts",
+        "record_id": "5",
+        "firstname": "Anna",
+        "lastname": "Smith",
+        "cf_vk_url": "https://vk.com/anna",
+        "changed": "cf_vk_url",
+    }
     assert bridge.post_event(cloud).status_code == 202
     [got] = bridge.recorder.events
-    assert got.id == "12x5"  # bare crmid + the module's webservice prefix
+    assert got.record_id == "12x5"  # bare crmid + the module's webservice prefix
     assert got.data == {"firstname": "Anna", "lastname": "Smith", "cf_vk_url": "https://vk.com/anna"}
     assert got.changed == ["cf_vk_url"] and got.ts == NOW  # ts defaults to the signed timestamp
 
 
 def test_cloud_nested_data_object_and_ws_id(bridge: Bridge) -> None:
-    cloud = {"event": "import_profile", "module": "Leads", "recordId": "10x42",
-             "data": {"email": "a@example.org"}, "email": "ignored duplicate"}
+    cloud = {
+        "event": "import_profile",
+        "module": "Leads",
+        "recordId": "10x42",
+        "data": {"email": "a@example.org"},
+        "email": "ignored duplicate",
+    }
     assert bridge.post_event(cloud).status_code == 202
     got = bridge.recorder.events[0]
-    assert got.id == "10x42" and got.data == {"email": "a@example.org"}
+    assert got.record_id == "10x42" and got.data == {"email": "a@example.org"}
 
 
 def test_custom_id_prefixes_for_bare_crmids() -> None:
     recorder: list[Event] = []
-    app = make_app(secret=SECRET, accept=lambda e: recorder.append(e) is None, health=lambda: (200, {}),
-                   metrics=lambda: (b"", "text/plain"), clock=lambda: NOW, id_prefixes={"Contacts": 4})
+    app = make_app(
+        secret=SECRET,
+        accept=lambda e: recorder.append(e) is None,
+        health=lambda: (200, {}),
+        metrics=lambda: (b"", "text/plain"),
+        clock=lambda: NOW,
+        id_prefixes={"Contacts": 4},
+    )
     with WebhookServer(app) as server:
         import requests
 
@@ -237,10 +281,11 @@ def test_custom_id_prefixes_for_bare_crmids() -> None:
         headers = sign(SECRET, body, NOW) | {"Content-Type": JSON}
         with requests.Session() as s:
             assert s.post(server.url + EVENTS_PATH, data=body, headers=headers, timeout=5).status_code == 202
-    assert recorder[0].id == "4x9"
+    assert recorder[0].record_id == "4x9"
 
 
 # --- the store boundary ---------------------------------------------------------------------------
+
 
 def test_accept_raising_is_503_and_not_claimed_as_accepted(bridge: Bridge) -> None:
     bridge.recorder.fail = OSError(30, "Read-only file system")
@@ -255,17 +300,18 @@ def test_store_acceptor_uses_remember_event() -> None:
     calls: list[tuple[str, str, dict[str, object]]] = []
 
     class FakeStore:
-        def remember_event(self, event_id: str, kind: str, payload: dict[str, object]) -> bool:
+        def remember(self, event_id: str, kind: str, payload: dict[str, object]) -> bool:
             calls.append((event_id, kind, payload))
             return len(calls) == 1
 
     accept = store_acceptor(FakeStore())
-    ev = Event(event="send", module="Contacts", id="12x1", event_id="e1", ts=NOW, text="t")
+    ev = Event(event="send", module="Contacts", record_id="12x1", event_id="e1", ts=NOW, text="t")
     assert accept(ev) is True and accept(ev) is False
     assert calls[0] == ("e1", "send", ev.to_payload()) and calls[0][2]["text"] == "t"
 
 
 # --- health, metrics, routing ---------------------------------------------------------------------
+
 
 def test_health_and_metrics_pass_through_without_auth(bridge: Bridge) -> None:
     r = bridge.session.get(bridge.url + "/healthz", timeout=5)
@@ -293,8 +339,9 @@ def test_empty_secret_is_refused() -> None:
 
 @pytest.fixture
 def started() -> Iterator[WebhookServer]:
-    app = make_app(secret=SECRET, accept=lambda e: True, health=lambda: (200, {}),
-                   metrics=lambda: (b"", "text/plain"))
+    app = make_app(
+        secret=SECRET, accept=lambda e: True, health=lambda: (200, {}), metrics=lambda: (b"", "text/plain")
+    )
     server = WebhookServer(app).start()
     yield server
     server.stop()

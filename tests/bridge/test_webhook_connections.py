@@ -1,5 +1,5 @@
 """Clients that hold connections without finishing a request cannot starve signed calls or /healthz
-(bridge/webhook_server.py): real sockets against the real server, deadlines generous for a loaded box."""
+(bridge/webhook/server.py): real sockets against the real server, deadlines generous for a loaded box."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from bridge.webhook import EVENTS_PATH, WebhookServer, make_app
-from bridge.webhook_auth import sign
-from bridge.webhook_server import MAX_CONNECTIONS, MAX_PER_CLIENT
+from bridge.webhook.endpoint import EVENTS_PATH, make_app
+from bridge.webhook.server import MAX_CONNECTIONS, MAX_PER_CLIENT, WebhookServer
+from bridge.webhook.signing import sign
 from tests.bridge.test_webhook_support import NOW, SECRET, Recorder, event
 from tests.bridge.webhook_clients import (
     LOOPBACKS,
@@ -35,8 +35,9 @@ def _app(recorder: Recorder, gate: threading.Event | None = None) -> object:
             gate.wait(30)  # a request in progress for as long as the test wants
         return 200, {"status": "ok"}
 
-    return make_app(secret=SECRET, accept=recorder, health=health,
-                    metrics=lambda: (b"", "text/plain"), clock=lambda: NOW)
+    return make_app(
+        secret=SECRET, accept=recorder, health=health, metrics=lambda: (b"", "text/plain"), clock=lambda: NOW
+    )
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -123,8 +124,9 @@ def test_a_dripping_request_is_cut_at_the_deadline_however_active(recorder: Reco
         drip = open_idle("127.0.0.1", quick.port, 3)
         try:
             with Dripper(drip, every=0.1):  # a byte every 0.1 s: never idle, never finished
-                assert wait_for(lambda: len(drip) == 3 and all(closed_by_server(s, 0.3) for s in drip),
-                                timeout=DEADLINE)
+                assert wait_for(
+                    lambda: len(drip) == 3 and all(closed_by_server(s, 0.3) for s in drip), timeout=DEADLINE
+                )
         finally:
             close_all(drip)
         _served(quick.url, "after-drip")
@@ -145,8 +147,10 @@ def test_a_request_in_progress_is_never_closed_to_make_room(recorder: Recorder) 
     gate = threading.Event()
     with WebhookServer(_app(recorder, gate), max_per_client=3, request_timeout=1.0) as small:
         answer: list[int] = []
-        slow = threading.Thread(target=lambda: answer.append(
-            requests.get(small.url + "/healthz", timeout=30).status_code), daemon=True)
+        slow = threading.Thread(
+            target=lambda: answer.append(requests.get(small.url + "/healthz", timeout=30).status_code),
+            daemon=True,
+        )
         slow.start()
         idle: list[socket.socket] = []
         try:

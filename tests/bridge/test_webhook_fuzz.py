@@ -11,21 +11,56 @@ from hypothesis import strategies as st
 
 from tests.bridge.test_webhook_support import Bridge, event, running_bridge
 
-FUZZ = settings(max_examples=120, deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=120,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 bridge_server = contextmanager(running_bridge)
 
 _header_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=80).map(str.strip)
-_content_types = st.sampled_from([
-    "application/json", "application/x-www-form-urlencoded", "text/plain", "", "application/json; charset=x",
-    "application/x-www-form-urlencoded; charset=utf-8", "multipart/form-data",
-])
-_json_scalars = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False) | \
-    st.text(max_size=20)
-_json_values = st.recursive(_json_scalars, lambda inner: st.lists(inner, max_size=4)
-                            | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=12)
-_field_names = st.sampled_from(["event", "module", "id", "record_id", "crmid", "data", "changed", "event_id",
-                                "ts", "text", "networks", "data.x", "other"])
+_content_types = st.sampled_from(
+    [
+        "application/json",
+        "application/x-www-form-urlencoded",
+        "text/plain",
+        "",
+        "application/json; charset=x",
+        "application/x-www-form-urlencoded; charset=utf-8",
+        "multipart/form-data",
+    ]
+)
+_json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=20)
+)
+_json_values = st.recursive(
+    _json_scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+_field_names = st.sampled_from(
+    [
+        "event",
+        "module",
+        "id",
+        "record_id",
+        "crmid",
+        "data",
+        "changed",
+        "event_id",
+        "ts",
+        "text",
+        "networks",
+        "data.x",
+        "other",
+    ]
+)
 
 
 def _assert_error_shape(status: int, body: bytes) -> None:
@@ -67,8 +102,10 @@ def test_fuzz_signed_garbage_bodies_are_4xx_and_never_accepted() -> None:
 @given(changes=st.dictionaries(_field_names, _json_values, min_size=1, max_size=4))
 def _mutated_events(b: Bridge, changes: dict[str, Any]) -> None:
     before = b.recorder.calls
-    r = b.post_event(event(**{k: v for k, v in changes.items() if k.isidentifier()})
-                     | {k: v for k, v in changes.items() if not k.isidentifier()})
+    r = b.post_event(
+        event(**{k: v for k, v in changes.items() if k.isidentifier()})
+        | {k: v for k, v in changes.items() if not k.isidentifier()}
+    )
     if r.status_code in (200, 202):
         assert b.recorder.calls == before + 1  # accepted means handed over
     else:

@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 import requests
 
-from bridge.health import Health
+from bridge.daemon.health import Health
 from bridge.store import Store
 from bridge.store.outbox_rows import SendTarget
-from bridge.webhook import WebhookServer, make_app
-from bridge.webhook_auth import sign
-from bridge.webhook_status import RECENT, STATUS_PATH, build_status
+from bridge.webhook.endpoint import make_app
+from bridge.webhook.server import WebhookServer
+from bridge.webhook.signing import sign
+from bridge.webhook.status import RECENT, STATUS_PATH, build_status
 from providers.errors import ProviderAuthError
 from tests.bridge.test_webhook_support import SECRET, Clock, Recorder
 
@@ -39,43 +40,68 @@ class Server:
         self.url = url
         self.clock = clock
 
-    def get(self, *, secret: str = SECRET, ts: float | None = None, signed: bool = True,
-            body: bytes = b"") -> requests.Response:
+    def get(
+        self, *, secret: str = SECRET, ts: float | None = None, signed: bool = True, body: bytes = b""
+    ) -> requests.Response:
         headers = sign(secret, body, self.clock.now if ts is None else ts) if signed else {}
         return requests.get(self.url + STATUS_PATH, headers=headers, data=body or None, timeout=5)
 
 
 def _serve(status: Any, clock: Clock) -> WebhookServer:
-    app = make_app(secret=SECRET, accept=Recorder(), health=lambda: (200, {}),
-                   metrics=lambda: (b"", "text/plain"), clock=clock, status=status)
+    app = make_app(
+        secret=SECRET,
+        accept=Recorder(),
+        health=lambda: (200, {}),
+        metrics=lambda: (b"", "text/plain"),
+        clock=clock,
+        status=status,
+    )
     return WebhookServer(app)
 
 
 @pytest.fixture
 def server(store: Store, health: Health) -> Iterator[Server]:
     clock = Clock()
-    status = lambda: build_status(store=store, health=health.snapshot, version="9.9.9",  # noqa: E731
-                                  crm_url="http://crm.example/")
+
+    def status() -> dict[str, Any]:
+        return build_status(
+            outbox=store.outbox,
+            events=store.events,
+            health=health.snapshot,
+            version="9.9.9",
+            crm_url="http://crm.example/",
+        )
+
     with _serve(status, clock) as running:
         yield Server(running.url, clock)
 
 
 def _fail_a_send(store: Store, record: str, text: str) -> int:
-    outbox_id = store.enqueue_send(record_id=record, module="Contacts", text=text,
-                                   targets=[SendTarget("vk", "vk_url", "https://vk.com/id1")],
-                                   event_id=None, requested_by="test")
-    store.mark_target_sending(outbox_id, "vk")
-    store.mark_target_failed(outbox_id, "vk", "privacy", "the user does not accept messages")
+    outbox_id = store.outbox.enqueue_send(
+        record_id=record,
+        module="Contacts",
+        text=text,
+        targets=[SendTarget("vk", "vk_url", "https://vk.com/id1")],
+        event_id=None,
+        requested_by="test",
+    )
+    store.outbox.mark_target_sending(outbox_id, "vk")
+    store.outbox.mark_target_failed(outbox_id, "vk", "privacy", "the user does not accept messages")
     return outbox_id
 
 
 def test_signed_status_shows_health_outbox_and_recent_failures(server: Server, store: Store) -> None:
     failed = _fail_a_send(store, "12x5", "Здравствуйте")
-    store.enqueue_send(record_id="12x6", module="Contacts", text="waits",
-                       targets=[SendTarget("vk", "vk_url", "https://vk.com/id2")], event_id=None,
-                       requested_by="test")
-    store.remember_event("vt-1", "import_profile", {"event": "import_profile", "id": "12x7"})
-    store.mark_event_done("vt-1", "record 12x7 could not be read")
+    store.outbox.enqueue_send(
+        record_id="12x6",
+        module="Contacts",
+        text="waits",
+        targets=[SendTarget("vk", "vk_url", "https://vk.com/id2")],
+        event_id=None,
+        requested_by="test",
+    )
+    store.events.remember("vt-1", "import_profile", {"event": "import_profile", "id": "12x7"})
+    store.events.mark_done("vt-1", "record 12x7 could not be read")
     answer = server.get()
     assert answer.status_code == 200, answer.text
     body = answer.json()
@@ -87,10 +113,17 @@ def test_signed_status_shows_health_outbox_and_recent_failures(server: Server, s
     assert body["outbox"]["unfinished"] == 2 and body["outbox"]["oldest_seconds"] >= 0
     [send] = body["failures"]["sends"]
     assert (send["send"], send["record"], send["network"], send["error"]) == (
-        failed, "12x5", "vk", "the user does not accept messages")
+        failed,
+        "12x5",
+        "vk",
+        "the user does not accept messages",
+    )
     [event] = body["failures"]["events"]
     assert (event["event_id"], event["record"], event["error"]) == (
-        "vt-1", "12x7", "record 12x7 could not be read")
+        "vt-1",
+        "12x7",
+        "record 12x7 could not be read",
+    )
 
 
 def test_failures_are_bounded(server: Server, store: Store) -> None:
@@ -99,11 +132,14 @@ def test_failures_are_bounded(server: Server, store: Store) -> None:
     assert len(server.get().json()["failures"]["sends"]) == RECENT
 
 
-@pytest.mark.parametrize(("kwargs", "code"), [
-    ({"signed": False}, "missing_signature"),
-    ({"secret": "not-the-secret-123"}, "bad_signature"),
-    ({"ts": 1_800_000_000.0 - 301}, "stale_timestamp"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "code"),
+    [
+        ({"signed": False}, "missing_signature"),
+        ({"secret": "not-the-secret-123"}, "bad_signature"),
+        ({"ts": 1_800_000_000.0 - 301}, "stale_timestamp"),
+    ],
+)
 def test_an_unsigned_or_wrongly_signed_call_learns_nothing(
     server: Server, kwargs: dict[str, Any], code: str
 ) -> None:
@@ -139,8 +175,14 @@ def test_a_failing_status_source_is_a_503_without_details() -> None:
 
 def test_build_status_of_an_empty_store(store: Store) -> None:
     now = dt.datetime(2026, 1, 31, 10, 0, tzinfo=dt.UTC)
-    body = build_status(store=store, health=lambda: (200, {"status": "ok", "components": {}}),
-                        version="1", crm_url="u", now=lambda: now)
+    body = build_status(
+        outbox=store.outbox,
+        events=store.events,
+        health=lambda: (200, {"status": "ok", "components": {}}),
+        version="1",
+        crm_url="u",
+        now=lambda: now,
+    )
     assert body["bridge"]["time"] == "2026-01-31T10:00:00Z"
     assert body["outbox"] == {"unfinished": 0, "oldest_seconds": None}
     assert body["failures"] == {"sends": [], "events": []}

@@ -10,9 +10,10 @@ from typing import Any
 
 import requests
 
-from bridge.events import Event
-from bridge.webhook import EVENTS_PATH, WebhookServer, make_app
-from bridge.webhook_auth import sign
+from bridge.webhook.endpoint import EVENTS_PATH, make_app
+from bridge.webhook.events import Event
+from bridge.webhook.server import WebhookServer
+from bridge.webhook.signing import sign
 
 SECRET = "test-secret-9f2c41"
 NOW = 1_800_000_000.0
@@ -59,8 +60,14 @@ class Bridge:
     def post_raw(self, body: bytes, headers: dict[str, str] | None = None) -> requests.Response:
         return self.session.post(self.url + EVENTS_PATH, data=body, headers=headers or {}, timeout=5)
 
-    def post_signed(self, body: bytes, content_type: str = "application/json", *,
-                    ts: float | None = None, secret: str = SECRET) -> requests.Response:
+    def post_signed(
+        self,
+        body: bytes,
+        content_type: str = "application/json",
+        *,
+        ts: float | None = None,
+        secret: str = SECRET,
+    ) -> requests.Response:
         headers = {**sign(secret, body, self.clock.now if ts is None else ts), "Content-Type": content_type}
         return self.post_raw(body, headers)
 
@@ -77,8 +84,10 @@ def running_bridge() -> Iterator[Bridge]:
         secret=SECRET,
         accept=recorder,
         health=lambda: (health["status"], health["body"]),
-        metrics=lambda: (b"# TYPE bridge_events_total counter\nbridge_events_total 3\n",
-                         "text/plain; version=0.0.4; charset=utf-8"),
+        metrics=lambda: (
+            b"# TYPE bridge_events_total counter\nbridge_events_total 3\n",
+            "text/plain; version=0.0.4; charset=utf-8",
+        ),
         clock=clock,
     )
     with WebhookServer(app) as server, requests.Session() as session:
@@ -86,8 +95,13 @@ def running_bridge() -> Iterator[Bridge]:
 
 
 def event(**overrides: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {"event": "record_saved", "module": "Contacts", "id": "12x5",
-                            "data": {"lastname": "Иванов", "cf_vk": "https://vk.com/id1"},
-                            "changed": ["cf_vk"], "ts": NOW}
+    base: dict[str, Any] = {
+        "event": "record_saved",
+        "module": "Contacts",
+        "id": "12x5",
+        "data": {"lastname": "Иванов", "cf_vk": "https://vk.com/id1"},
+        "changed": ["cf_vk"],
+        "ts": NOW,
+    }
     base.update(overrides)
     return {k: v for k, v in base.items() if v is not None}

@@ -15,8 +15,9 @@ LOOPBACKS = [f"127.0.0.{n}" for n in range(1, 8)]
 
 def open_idle(host: str, port: int, count: int, source: str = "127.0.0.1") -> list[socket.socket]:
     """`count` connected sockets that say nothing."""
-    return [socket.create_connection((host, port), timeout=10, source_address=(source, 0))
-            for _ in range(count)]
+    return [
+        socket.create_connection((host, port), timeout=10, source_address=(source, 0)) for _ in range(count)
+    ]
 
 
 class Dripper:

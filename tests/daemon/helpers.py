@@ -16,7 +16,7 @@ from typing import Any
 
 import requests
 
-from bridge.webhook_auth import sign
+from bridge.webhook.signing import sign
 
 SECRET = "test-webhook-secret-0123456789"
 

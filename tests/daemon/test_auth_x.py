@@ -15,7 +15,7 @@ import requests
 import yaml
 from requests_oauthlib import OAuth1Session
 
-from bridge.cli import main
+from bridge.cli.main import main
 from bridge.config import load_config
 from providers.x import XProvider
 from sandbox.x import XSandbox
@@ -56,14 +56,17 @@ def example_config(tmp_path: Path, x: XSandbox, *, consumer_secret: str | None =
 def flow_config(tmp_path: Path, x: XSandbox) -> Path:
     """A compact file with X enabled in flow style, its old token about to be replaced."""
     path = tmp_path / "flow.yaml"
-    path.write_text(f"""version: 1  # compact style
+    path.write_text(
+        f"""version: 1  # compact style
 vtiger: {{url: "https://crm.acme.test", username: admin, access_key: "k3yK3yK3yK3yK3y"}}
 networks:
   x: {{enabled: true, consumer_key: "{x.consumer_key}", consumer_secret: "{x.consumer_secret}",
        access_token: "{x.access_token}", access_token_secret: "{x.access_token_secret}",
        api_url: "{x.url}"}}   # rotated yearly
 webhook: {{secret: "{WEBHOOK_SECRET}"}}
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     load_config(path, env={})
     return path
 
@@ -71,8 +74,9 @@ webhook: {{secret: "{WEBHOOK_SECRET}"}}
 class Person:
     """The administrator at the terminal: opens the printed address, authorises, types the PIN."""
 
-    def __init__(self, x: XSandbox, capsys: pytest.CaptureFixture[str], *, confirm: str = "y",
-                 pin: str | None = None) -> None:
+    def __init__(
+        self, x: XSandbox, capsys: pytest.CaptureFixture[str], *, confirm: str = "y", pin: str | None = None
+    ) -> None:
         self.x, self.capsys, self.confirm, self.pin = x, capsys, confirm, pin
         self.prompts: list[str] = []
         self.out = ""
@@ -109,7 +113,10 @@ def printed_tokens(out: str) -> tuple[str, str]:
 
 
 def test_pin_flow_prints_a_token_that_works_for_api_calls(
-    tmp_path: Path, x: XSandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    x: XSandbox,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     path = example_config(tmp_path, x)
     before = path.read_bytes()
@@ -129,7 +136,10 @@ def test_pin_flow_prints_a_token_that_works_for_api_calls(
 
 
 def test_write_yes_replaces_exactly_the_two_values(
-    tmp_path: Path, x: XSandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    x: XSandbox,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     path = example_config(tmp_path, x)
     before = path.read_text(encoding="utf-8")
@@ -143,9 +153,13 @@ def test_write_yes_replaces_exactly_the_two_values(
     after = path.read_text(encoding="utf-8").splitlines()
     changed = [(old, new) for old, new in zip(before.splitlines(), after, strict=True) if old != new]
     assert [old.strip() for old, _ in changed] == [
-        "access_token: CHANGE_ME", "access_token_secret: CHANGE_ME"]
+        "access_token: CHANGE_ME",
+        "access_token_secret: CHANGE_ME",
+    ]
     assert [yaml.safe_load(new.strip()) for _, new in changed] == [
-        {"access_token": token}, {"access_token_secret": secret}]
+        {"access_token": token},
+        {"access_token_secret": secret},
+    ]
     config = load_config(path, env={"VSB_NETWORKS_X_ENABLED": "true"})
     assert config.networks.x.access_token.reveal() == token
     assert config.networks.x.access_token_secret.reveal() == secret
@@ -154,7 +168,10 @@ def test_write_yes_replaces_exactly_the_two_values(
 
 
 def test_write_into_a_flow_style_section_keeps_quotes_and_comments(
-    tmp_path: Path, x: XSandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    x: XSandbox,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     path = flow_config(tmp_path, x)
     before = path.read_text(encoding="utf-8")
@@ -162,15 +179,21 @@ def test_write_into_a_flow_style_section_keeps_quotes_and_comments(
     assert code == 0, out
     token, secret = printed_tokens(out)
     expected = before.replace(f'"{x.access_token}"', f'"{token}"').replace(
-        f'"{x.access_token_secret}"', f'"{secret}"')
+        f'"{x.access_token_secret}"', f'"{secret}"'
+    )
     assert path.read_text(encoding="utf-8") == expected
     config = load_config(path, env={})
     assert (config.networks.x.access_token.reveal(), config.networks.x.access_token_secret.reveal()) == (
-        token, secret)
+        token,
+        secret,
+    )
 
 
 def test_write_no_writes_nothing(
-    tmp_path: Path, x: XSandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    x: XSandbox,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     path = example_config(tmp_path, x)
     before = path.read_bytes()
@@ -183,8 +206,8 @@ def test_write_no_writes_nothing(
 
 @pytest.mark.parametrize("pin", ["0000000", ""])
 def test_wrong_pin_is_a_clear_error_without_traceback_or_secret(
-        tmp_path: Path, x: XSandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-        pin: str) -> None:
+    tmp_path: Path, x: XSandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, pin: str
+) -> None:
     path = example_config(tmp_path, x)
     before = path.read_bytes()
     person = Person(x, capsys, pin=pin)
@@ -198,7 +221,10 @@ def test_wrong_pin_is_a_clear_error_without_traceback_or_secret(
 
 
 def test_wrong_consumer_secret_is_a_clear_error(
-    tmp_path: Path, x: XSandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    x: XSandbox,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     wrong = "xcs-not-the-right-one-0123456789"
     path = example_config(tmp_path, x, consumer_secret=wrong)
@@ -211,11 +237,18 @@ def test_wrong_consumer_secret_is_a_clear_error(
 
 
 def test_missing_consumer_key_is_a_clear_error(
-    tmp_path: Path, x: XSandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    x: XSandbox,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     path = example_config(tmp_path, x)
-    path.write_text(path.read_text(encoding="utf-8").replace(f"consumer_key: {x.consumer_key}",
-                                                             "consumer_key: CHANGE_ME"), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(
+            f"consumer_key: {x.consumer_key}", "consumer_key: CHANGE_ME"
+        ),
+        encoding="utf-8",
+    )
     person = Person(x, capsys)
     code, out = run_auth(path, person, monkeypatch)
     assert code not in (0, 1), out
@@ -231,36 +264,50 @@ def test_sandbox_request_token_needs_a_good_signature_and_a_callback(x: XSandbox
     good = OAuth1Session(x.consumer_key, client_secret=x.consumer_secret, callback_uri="oob")
     answer = good.post(x.url + "/oauth/request_token", timeout=5)
     assert answer.status_code == 200
-    assert re.fullmatch(r"oauth_token=[^&]+&oauth_token_secret=[^&]+&oauth_callback_confirmed=true",
-                        answer.text)
+    assert re.fullmatch(
+        r"oauth_token=[^&]+&oauth_token_secret=[^&]+&oauth_callback_confirmed=true", answer.text
+    )
 
 
 def test_sandbox_request_token_is_good_for_one_access_token_only(x: XSandbox) -> None:
     oauth = OAuth1Session(x.consumer_key, client_secret=x.consumer_secret, callback_uri="oob")
     request_token = oauth.fetch_request_token(x.url + "/oauth/request_token")["oauth_token"]
     pin = x.authorize(request_token)
-    forged = OAuth1Session(x.consumer_key, client_secret=x.consumer_secret, resource_owner_key=request_token,
-                           resource_owner_secret="not-the-request-token-secret", verifier=pin)
+    forged = OAuth1Session(
+        x.consumer_key,
+        client_secret=x.consumer_secret,
+        resource_owner_key=request_token,
+        resource_owner_secret="not-the-request-token-secret",
+        verifier=pin,
+    )
     assert forged.post(x.url + "/oauth/access_token", timeout=5).status_code == 401
     tokens = oauth.fetch_access_token(x.url + "/oauth/access_token", verifier=pin)
     assert tokens["user_id"] == x.me and tokens["screen_name"] == "CrmBridgeDesk"
-    again = OAuth1Session(x.consumer_key, client_secret=x.consumer_secret, resource_owner_key=request_token,
-                          resource_owner_secret=oauth.auth.client.resource_owner_secret or "", verifier=pin)
+    again = OAuth1Session(
+        x.consumer_key,
+        client_secret=x.consumer_secret,
+        resource_owner_key=request_token,
+        resource_owner_secret=oauth.auth.client.resource_owner_secret or "",
+        verifier=pin,
+    )
     assert again.post(x.url + "/oauth/access_token", timeout=5).status_code == 401
     with pytest.raises(KeyError):
         x.authorize(request_token)
 
 
 def test_writer_keeps_crlf_fills_an_empty_value_and_refuses_a_file_without_x(tmp_path: Path) -> None:
-    from bridge.commands_auth import _write_x_tokens
+    from bridge.cli.auth import _write_x_tokens
 
     path = tmp_path / "crlf.yaml"
-    text = ("networks:\r\n  x:\r\n    enabled: true   # on\r\n    access_token:\r\n"
-            "    access_token_secret: 'old'  # keep me\r\n  vk: {enabled: false}\r\n")
+    text = (
+        "networks:\r\n  x:\r\n    enabled: true   # on\r\n    access_token:\r\n"
+        "    access_token_secret: 'old'  # keep me\r\n  vk: {enabled: false}\r\n"
+    )
     path.write_bytes(text.encode("utf-8"))
     _write_x_tokens(path, "123-abc", "s3cr'et")
     assert path.read_bytes().decode("utf-8") == text.replace(
-        "access_token:\r\n", "access_token: 123-abc\r\n").replace("'old'", "'s3cr''et'")
+        "access_token:\r\n", "access_token: 123-abc\r\n"
+    ).replace("'old'", "'s3cr''et'")
     other = tmp_path / "no-x.yaml"
     other.write_text("networks:\n  vk: {enabled: true}\n  # x:\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"no networks\.x section"):
@@ -269,7 +316,10 @@ def test_writer_keeps_crlf_fills_an_empty_value_and_refuses_a_file_without_x(tmp
 
 
 def test_auth_works_while_x_is_enabled_with_placeholder_tokens_and_says_what_next(
-    tmp_path: Path, x: XSandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    x: XSandbox,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Switching X on before having its token used to make `auth x` itself refuse the file (exit 78)."""
     path = example_config(tmp_path, x)
@@ -283,7 +333,10 @@ def test_auth_works_while_x_is_enabled_with_placeholder_tokens_and_says_what_nex
 
 
 def test_auth_without_write_says_where_the_values_go(
-    tmp_path: Path, x: XSandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    x: XSandbox,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     code, out = run_auth(example_config(tmp_path, x), Person(x, capsys), monkeypatch)
     assert code == 0, out

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.cli import main
+from bridge.cli.main import main
 from sandbox.vk import VkSandbox
 from sandbox.vtiger import VtigerSandbox
 from tests.daemon.helpers import write_config

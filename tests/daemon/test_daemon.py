@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from bridge.app import App
 from bridge.config import load_config
-from bridge.scheduler import import_job_id
-from bridge.webhook_auth import sign
-from bridge.webhook_status import STATUS_PATH
+from bridge.daemon.app import App
+from bridge.daemon.scheduler import import_job_id
+from bridge.webhook.signing import sign
+from bridge.webhook.status import STATUS_PATH
 from sandbox.vk import VkSandbox
 from sandbox.vtiger import VtigerSandbox
 from sandbox.x import XSandbox
@@ -72,9 +72,9 @@ def test_workflow_send_uses_and_clears_the_outgoing_field_and_its_echo_is_ignore
         },
     )
     assert echo.status_code == 202
-    assert wait_for(lambda: app.parts.store.pending_events() == [])
+    assert wait_for(lambda: app.parts.store.events.pending() == [])
     # The record is written by the outbox's recorders after the delivery: wait for the queue to empty.
-    assert wait_for(lambda: app.parts.store.outbox_depth() == 0)
+    assert wait_for(lambda: app.parts.store.outbox.depth() == 0)
     assert len(vk.delivered_to(uid)) == 1
     assert len(crm.records("SPSocialConnector")) == 1
 
@@ -112,7 +112,7 @@ def test_record_saved_with_a_new_link_imports_the_profile(
             "event_id": "s2",
         },
     )
-    assert wait_for(lambda: app.parts.store.pending_events() == [])
+    assert wait_for(lambda: app.parts.store.events.pending() == [])
     assert crm.count("revise") == revises
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from bridge import exits
-from bridge.cli import main
+from bridge.cli.main import main
 from sandbox.vk import VkSandbox
 from sandbox.vtiger import VtigerSandbox
 from tests.daemon.helpers import Daemon, wait_for, write_config
@@ -28,8 +28,12 @@ ROOT = Path(__file__).resolve().parents[2]
 NOBODY = 65534
 
 
-def run_cli(*args: str, stdin: int | None = subprocess.DEVNULL, unprivileged: bool = False,
-            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str,
+    stdin: int | None = subprocess.DEVNULL,
+    unprivileged: bool = False,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
     """`python run_bridge.py ARGS`. `unprivileged`: as root, without the right to write into folders of
     other users (what an ordinary user meets on a first run); needs `setpriv` (util-linux)."""
     prefix: list[str] = []
@@ -39,8 +43,13 @@ def run_cli(*args: str, stdin: int | None = subprocess.DEVNULL, unprivileged: bo
             pytest.skip("running as root and setpriv is missing: cannot act as an ordinary user")
         prefix = [setpriv, "--bounding-set", "-dac_override,-dac_read_search", "--"]
     return subprocess.run(
-        [*prefix, sys.executable, "run_bridge.py", *args], cwd=ROOT, capture_output=True, text=True,
-        timeout=120, stdin=stdin, env={**os.environ, **(env or {})},
+        [*prefix, sys.executable, "run_bridge.py", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=stdin,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -91,7 +100,9 @@ def test_0_check_of_a_good_setup(world: tuple[VtigerSandbox, VkSandbox], tmp_pat
 
 # --- 1 -----------------------------------------------------------------------------------------------
 def test_1_a_bug_keeps_its_traceback_in_the_log(
-    world: tuple[VtigerSandbox, VkSandbox], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    world: tuple[VtigerSandbox, VkSandbox],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     crm, vk = world
@@ -99,7 +110,7 @@ def test_1_a_bug_keeps_its_traceback_in_the_log(
     def broken(config: object, args: object) -> int:
         raise RuntimeError("a bug in the bridge")
 
-    monkeypatch.setattr("bridge.commands.cmd_check", broken)  # the only way to have a bug on purpose
+    monkeypatch.setattr("bridge.cli.commands.cmd_check", broken)  # the only way to have a bug on purpose
     assert main(["-c", str(write_config(tmp_path, crm, vk)), "check"]) == exits.EXIT_CRASH
     assert any("RuntimeError: a bug in the bridge" in (r.exc_text or "") for r in caplog.records)
 
@@ -151,9 +162,18 @@ def test_2_more_than_50_records_without_a_terminal_asks_for_yes(
     crm, vk = world
     for n in range(51):
         vk.add_user(f"Many{n}", "People", screen_name=f"many_{n}")
-        crm.seed("Contacts", {"lastname": "People", "mailingcity": "Тверь", "vk_url": f"https://vk.com/many_{n}"})
-    done = run_cli("-c", str(write_config(tmp_path, crm, vk)), "send", "--where", "mailingcity = 'Тверь'",
-                   "--text", "hi all")
+        crm.seed(
+            "Contacts", {"lastname": "People", "mailingcity": "Тверь", "vk_url": f"https://vk.com/many_{n}"}
+        )
+    done = run_cli(
+        "-c",
+        str(write_config(tmp_path, crm, vk)),
+        "send",
+        "--where",
+        "mailingcity = 'Тверь'",
+        "--text",
+        "hi all",
+    )
     assert done.returncode == exits.EXIT_USAGE
     one_clear_line(done, "no terminal", "--yes")
     assert vk.count("messages.send") == 0

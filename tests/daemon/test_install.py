@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.cli import main
+from bridge.cli.main import main
 from sandbox.vk import VkSandbox
 from sandbox.vtiger import VtigerSandbox
 from tests.daemon.helpers import write_config
@@ -33,13 +33,13 @@ STAND_INS = {
     "useradd": "exit 0",
     "systemctl": "exit 0",
     "runuser": 'while [ "$1" != "--" ]; do shift; done; shift; exec "$@"',
-    "install": 'args=(); while [ $# -gt 0 ]; do\n'
-               'case "$1" in -o|-g) shift 2;; *) args+=("$1"); shift;; esac; done\n'
-               'exec /usr/bin/install "${args[@]}"',
+    "install": "args=(); while [ $# -gt 0 ]; do\n"
+    'case "$1" in -o|-g) shift 2;; *) args+=("$1"); shift;; esac; done\n'
+    'exec /usr/bin/install "${args[@]}"',
     "git": 'if [ "$1" = clone ]; then mkdir -p "$3" && cd "$REPO" && '
-           'git ls-files -z --cached --others --exclude-standard |\n'
-           'xargs -0 cp -a --parents -t "$3"; exit; fi\n'
-           'exec /usr/bin/git "$@"',
+    "git ls-files -z --cached --others --exclude-standard |\n"
+    'xargs -0 cp -a --parents -t "$3"; exit; fi\n'
+    'exec /usr/bin/git "$@"',
 }
 
 
@@ -71,18 +71,35 @@ def test_the_readme_install_steps_work_as_written(tmp_path: Path) -> None:
         edited = write_config(tmp_path, crm, vk)
         # The state path is moved under the temporary tree like the script's own paths: the test must never
         # touch the real /var/lib (other checkouts' runs would meet its state file there).
-        edited.write_text(edited.read_text().replace(str(tmp_path / "state.sqlite3"),
-                                                     f"{fs}/var/lib/vtiger-social-bridge/state.sqlite3"))
+        edited.write_text(
+            edited.read_text().replace(
+                str(tmp_path / "state.sqlite3"), f"{fs}/var/lib/vtiger-social-bridge/state.sqlite3"
+            )
+        )
         script = readme_install_block().replace("<this repository>", "https://git.example.invalid/vsb.git")
-        script = re.sub(r"^# now edit .*$", f"cp {edited} /etc/vtiger-social-bridge/config.yaml", script,
-                        flags=re.MULTILINE)
+        script = re.sub(
+            r"^# now edit .*$",
+            f"cp {edited} /etc/vtiger-social-bridge/config.yaml",
+            script,
+            flags=re.MULTILINE,
+        )
         for prefix in MOVED:
             script = script.replace(prefix, f"{fs}{prefix}")
-        env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "CALLS": str(calls),
-               "REPO": str(ROOT)}
+        env = {
+            **os.environ,
+            "PATH": f"{bin_dir}:{os.environ['PATH']}",
+            "CALLS": str(calls),
+            "REPO": str(ROOT),
+        }
         env.pop("VIRTUAL_ENV", None)
-        done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=600)
+        done = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", script],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert re.search(r"vtiger login\s+ok", done.stdout), done.stdout
     recorded = calls.read_text()
@@ -106,8 +123,9 @@ def test_the_readme_install_steps_work_as_written(tmp_path: Path) -> None:
     assert Path(f"{fs}{exec_start.group(2)}").is_file()
     # The installed (not editable) command finds the plugin and the example wherever it is started.
     installed = fs / "opt" / "vtiger-social-bridge" / ".venv" / "bin" / "vtiger-social-bridge"
-    shown = subprocess.run([str(installed), "plugin"], cwd=tmp_path, capture_output=True, text=True,
-                           timeout=60)
+    shown = subprocess.run(
+        [str(installed), "plugin"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
     assert shown.returncode == 0, shown.stderr
     plugin = Path(re.search(r"plugin is in (\S+)", shown.stdout).group(1))  # type: ignore[union-attr]
     example = Path(re.search(r"configuration of the bridge itself: (\S+)", shown.stdout).group(1))  # type: ignore[union-attr]
@@ -115,11 +133,12 @@ def test_the_readme_install_steps_work_as_written(tmp_path: Path) -> None:
     assert (plugin / "languages" / "ru_ru.php").is_file() and (plugin / "logs" / ".htaccess").is_file()
     assert example.is_file() and "access_key: CHANGE_ME" in example.read_text()
     # ... and builds the same module zip from the installed files as from a checkout.
-    built = subprocess.run([str(installed), "module-zip", "-o", str(tmp_path)], capture_output=True,
-                           text=True, timeout=60)
+    built = subprocess.run(
+        [str(installed), "module-zip", "-o", str(tmp_path)], capture_output=True, text=True, timeout=60
+    )
     assert built.returncode == 0, built.stderr
     [package] = list(tmp_path.glob("SocialBridge-*.zip"))
-    from bridge.module_zip import entries
+    from bridge.cli.module_zip import entries
 
     with zipfile.ZipFile(package) as archive:
         assert sorted(archive.namelist()) == sorted(entries())
@@ -143,8 +162,9 @@ def test_an_unknown_vsb_variable_is_warned_about(
     with VtigerSandbox() as crm, VkSandbox() as vk:
         assert main(["-c", str(write_config(tmp_path, crm, vk)), "check"]) == 0
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
-    assert any("VSB_VTIGER_ACESS_KEY is not a setting" in w and "VSB_VTIGER_ACCESS_KEY" in w
-               for w in warnings)
+    assert any(
+        "VSB_VTIGER_ACESS_KEY is not a setting" in w and "VSB_VTIGER_ACCESS_KEY" in w for w in warnings
+    )
     assert not any("typo" in w for w in warnings)
 
 
@@ -154,8 +174,9 @@ def test_the_usage_line_names_the_command_that_was_run() -> None:
         pytest.skip("the console script is not installed in this environment")
     done = subprocess.run([str(script), "frobnicate"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and done.stderr.startswith("usage: vtiger-social-bridge ")
-    done = subprocess.run([sys.executable, "run_bridge.py", "--version"], cwd=ROOT, capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "run_bridge.py", "--version"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0 and done.stdout.startswith("run_bridge.py ")
 
 

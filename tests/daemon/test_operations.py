@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from bridge import exits
-from bridge.logs import configure
+from bridge.daemon.logs import configure
 from sandbox.vk import VkSandbox
 from sandbox.vtiger import VtigerSandbox
 from tests.daemon.helpers import SECRET, Daemon, post_event, wait_for, write_config
@@ -32,8 +32,14 @@ def world() -> Iterator[tuple[VtigerSandbox, VkSandbox]]:
 
 
 def cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "run_bridge.py", "-c", str(config), *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "run_bridge.py", "-c", str(config), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def metric(url: str, name: str, **labels: str) -> float:
@@ -91,8 +97,13 @@ def test_the_systemd_unit_reloads_with_sighup_and_lists_the_exit_codes_not_to_re
     prevent = re.search(r"^RestartPreventExitStatus=(.*)$", unit, re.MULTILINE)
     assert prevent is not None
     codes = {int(code) for code in prevent.group(1).split()}
-    assert codes == {exits.EXIT_USAGE, exits.EXIT_STARTUP, exits.EXIT_CANTCREAT, exits.EXIT_TEMPFAIL,
-                     exits.EXIT_CONFIG}
+    assert codes == {
+        exits.EXIT_USAGE,
+        exits.EXIT_STARTUP,
+        exits.EXIT_CANTCREAT,
+        exits.EXIT_TEMPFAIL,
+        exits.EXIT_CONFIG,
+    }
     assert exits.EXIT_UNAVAILABLE not in codes and exits.EXIT_CRASH not in codes  # those are retried
     assert "User=vsb" in unit
 
@@ -157,8 +168,11 @@ def test_refused_webhook_calls_are_logged_with_reason_and_caller_and_counted(
         event = {"event": "send", "module": "Contacts", "id": record, "event_id": "w-1", "text": "hi"}
         wrong = "wrong-secret-0123456789abcdef"
         assert post_event(daemon.url, event, secret=wrong).status_code == 401
-        headers = {"Content-Type": "application/json", "X-Bridge-Timestamp": "1000",
-                   "X-Bridge-Signature": "sha256=00"}
+        headers = {
+            "Content-Type": "application/json",
+            "X-Bridge-Timestamp": "1000",
+            "X-Bridge-Signature": "sha256=00",
+        }
         stale = requests.post(f"{daemon.url}/v1/vtiger/events", data=b"{}", timeout=5, headers=headers)
         assert stale.status_code == 401
         assert post_event(daemon.url, event).status_code == 202
@@ -194,9 +208,13 @@ def test_sends_from_the_command_line_show_in_the_daemons_metrics_and_health_per_
         vk.revoke_token(vk.community_token)
         event = {"event": "send", "module": "Contacts", "id": record, "event_id": "m-2", "text": "again"}
         assert post_event(daemon.url, event).status_code == 202
-        assert wait_for(lambda: metric(daemon.url or "", "bridge_component_healthy", component="vk",
-                                       state="bad credentials") == 0.0
-                        and "bad credentials" in requests.get(f"{daemon.url}/metrics", timeout=5).text)
+        assert wait_for(
+            lambda: (
+                metric(daemon.url or "", "bridge_component_healthy", component="vk", state="bad credentials")
+                == 0.0
+                and "bad credentials" in requests.get(f"{daemon.url}/metrics", timeout=5).text
+            )
+        )
         assert daemon.terminate() == 0
 
 
@@ -249,3 +267,25 @@ def test_no_second_traceback_after_the_bridges_own_line(
         crm.faults.clear()
         assert daemon.terminate() == 0
     assert "Traceback" not in daemon.log, daemon.log[-3000:]
+
+
+def test_a_reload_gives_the_running_import_its_new_unknown_sender_rule_and_limit(
+    world: tuple[VtigerSandbox, VkSandbox], tmp_path: Path
+) -> None:
+    """`networks.<n>.imports` is reloadable: the import that runs next uses the new values."""
+    from bridge.config import load_config
+    from bridge.daemon.app import App
+    from bridge.daemon.reload import reload_config
+
+    crm, vk = world
+    config = write_config(tmp_path, crm, vk)
+    app = App(load_config(config, env={}))
+    try:
+        importer = app.parts.importers["vk"]
+        assert (importer.intake.unknown_sender, importer.limit) == ("skip", 20)
+        imports = "imports: {interval_minutes: 60, unknown_sender: create_lead, limit: 7}"
+        config.write_text(config.read_text().replace("imports: {interval_minutes: 60}", imports))
+        reload_config(app.parts, app.scheduler)
+        assert (importer.intake.unknown_sender, importer.limit) == ("create_lead", 7)
+    finally:
+        app.parts.close()

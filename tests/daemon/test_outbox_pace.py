@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from bridge.app import App
 from bridge.config import load_config
-from bridge.events import Event
+from bridge.daemon.app import App
 from bridge.store import SendTarget, Store
-from bridge.webhook import store_acceptor
+from bridge.webhook.endpoint import store_acceptor
+from bridge.webhook.events import Event
 from sandbox.vk import VkSandbox
 from sandbox.vtiger import VtigerSandbox
 from tests.daemon.helpers import post_event, wait_for, write_config
@@ -33,8 +33,10 @@ def contacts(crm: VtigerSandbox, vk: VkSandbox, count: int) -> list[tuple[str, i
     out = []
     for n in range(count):
         uid = vk.add_user("Pace", f"N{n}")
-        record = crm.seed("Contacts", {"lastname": f"Pace{n}", "assigned_user_id": "19x1",
-                                       "vk_url": f"https://vk.com/id{uid}"})
+        record = crm.seed(
+            "Contacts",
+            {"lastname": f"Pace{n}", "assigned_user_id": "19x1", "vk_url": f"https://vk.com/id{uid}"},
+        )
         out.append((record, uid))
     return out
 
@@ -76,8 +78,11 @@ def test_a_burst_of_webhook_sends_goes_out_at_the_networks_pace_without_an_outbo
         assert app.webhook is not None
         url = app.webhook.url
         with ThreadPoolExecutor(8) as pool:
-            answers = list(pool.map(lambda n: post_event(url, send_payload(clients[n][0], n)).status_code,
-                                    range(len(clients))))
+            answers = list(
+                pool.map(
+                    lambda n: post_event(url, send_payload(clients[n][0], n)).status_code, range(len(clients))
+                )
+            )
         assert answers == [202] * len(clients)
         # ~6.3 s at 19 messages/s; the deadline only guards against waiting for a pass that never comes.
         assert wait_for(lambda: all_done(crm, vk, clients), timeout=120)
@@ -96,24 +101,46 @@ def test_what_a_killed_daemon_left_is_taken_up_at_start_with_no_new_event(
     # What a daemon killed right after answering 202 leaves: stored events, not yet processed, more than
     # one batch of them (100 saves that changed nothing social, then two sends) ...
     with Store(config.state.path) as store:
-        accept = store_acceptor(store)
+        accept = store_acceptor(store.events)
         for n in range(100):
-            assert accept(Event(event="record_saved", module="Contacts", id=clients[0][0], ts=0.0,
-                                event_id=f"a-saved-{n:03}", changed=["description"]))
+            assert accept(
+                Event(
+                    event="record_saved",
+                    module="Contacts",
+                    record_id=clients[0][0],
+                    ts=0.0,
+                    event_id=f"a-saved-{n:03}",
+                    changed=["description"],
+                )
+            )
         for n in (0, 1):
             payload = send_payload(clients[n][0], n)
-            assert accept(Event(event="send", module="Contacts", id=str(payload["id"]), ts=0.0,
-                                event_id=str(payload["event_id"]), text=str(payload["text"])))
+            assert accept(
+                Event(
+                    event="send",
+                    module="Contacts",
+                    record_id=str(payload["id"]),
+                    ts=0.0,
+                    event_id=str(payload["event_id"]),
+                    text=str(payload["text"]),
+                )
+            )
         # ... and two sends queued (as `Sender.enqueue` writes them) but never delivered.
         for n in (2, 3):
             record, uid = clients[n]
             target = SendTarget("vk", "vk_url", f"https://vk.com/id{uid}", account_id=str(uid))
-            store.enqueue_send(record_id=record, module="Contacts", text=f"pace {n}", targets=[target],
-                               event_id=f"pace-{n}", requested_by="workflow")
+            store.outbox.enqueue_send(
+                record_id=record,
+                module="Contacts",
+                text=f"pace {n}",
+                targets=[target],
+                event_id=f"pace-{n}",
+                requested_by="workflow",
+            )
     app = start(tmp_path, crm, vk)
     try:
         assert wait_for(lambda: all_done(crm, vk, clients), timeout=60)
-        assert app.parts.store.pending_events() == []
+        assert app.parts.store.events.pending() == []
     finally:
         app.shutdown()
     check_once_each(crm, vk, clients)

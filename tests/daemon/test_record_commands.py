@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bridge import exits
-from bridge.cli import main
+from bridge.cli.main import main
 from sandbox.vk import VkSandbox
 from sandbox.vtiger import VtigerSandbox
 from tests.daemon.helpers import write_config
@@ -30,8 +30,13 @@ def world() -> Iterator[tuple[VtigerSandbox, VkSandbox]]:
 def on_a_terminal(*args: str) -> tuple[int, str]:
     """Run the CLI with its output on a pseudo-terminal, as an administrator sees it."""
     leader, follower = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "run_bridge.py", *args], cwd=ROOT, stdout=follower,
-                            stderr=follower, stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "run_bridge.py", *args],
+        cwd=ROOT,
+        stdout=follower,
+        stderr=follower,
+        stdin=subprocess.DEVNULL,
+    )
     os.close(follower)
     chunks = []
     while True:
@@ -69,12 +74,23 @@ def test_send_to_a_filter_names_each_failed_record_and_why(
     crm, vk = world
     for n in range(3):
         vk.add_user(f"Ok{n}", "Client", screen_name=f"ok_client_{n}")
-        crm.seed("Contacts", {"lastname": "Client", "mailingcity": "Псков", "vk_url": f"https://vk.com/ok_client_{n}"})
+        crm.seed(
+            "Contacts",
+            {"lastname": "Client", "mailingcity": "Псков", "vk_url": f"https://vk.com/ok_client_{n}"},
+        )
     vk.add_user("Closed", "Client", screen_name="closed_client", allows_messages=False)
-    closed = crm.seed("Contacts", {"lastname": "Closed", "mailingcity": "Псков",
-                                   "vk_url": "https://vk.com/closed_client"})
-    code, out = on_a_terminal("-c", str(write_config(tmp_path, crm, vk)), "send", "--where",
-                              "mailingcity = 'Псков'", "--text", "hello")
+    closed = crm.seed(
+        "Contacts", {"lastname": "Closed", "mailingcity": "Псков", "vk_url": "https://vk.com/closed_client"}
+    )
+    code, out = on_a_terminal(
+        "-c",
+        str(write_config(tmp_path, crm, vk)),
+        "send",
+        "--where",
+        "mailingcity = 'Псков'",
+        "--text",
+        "hello",
+    )
     assert code == exits.EXIT_RECORDS, out
     assert "\rqueued 4 of 4, 0 refused (4 read)" in out  # live progress, one rewritten line
     assert "\rdelivered " in out

@@ -21,18 +21,56 @@ from tests.bridge.conftest import World
 from tests.security.world_support import open_world
 
 NASTY = [
-    "<script>alert('x')</script>", "<b>Анна</b>", "O'Brien \"Jr\"", "' OR 1=1 --", "a\x00b\x07c",
+    "<script>alert('x')</script>",
+    "<b>Анна</b>",
+    'O\'Brien "Jr"',
+    "' OR 1=1 --",
+    "a\x00b\x07c",
     "line\r\nbreak",
-    "&amp;&lt;&#x27;", "\u202eevil", "%s%n{0}", "{{7*7}}", "\\'\\\"", "\t \u00a0 ", "", "   ", "😀 emoji",
-    "Ё" * 10240, "x" * 10240, "<" * 5000, "Зеленоград, ул. \"Центральная\"",
+    "&amp;&lt;&#x27;",
+    "\u202eevil",
+    "%s%n{0}",
+    "{{7*7}}",
+    "\\'\\\"",
+    "\t \u00a0 ",
+    "",
+    "   ",
+    "😀 emoji",
+    "Ё" * 10240,
+    "x" * 10240,
+    "<" * 5000,
+    'Зеленоград, ул. "Центральная"',
 ]
-BDATES = ["3.7.1991", "31.2.2000", "29.2.2001", "29.2.2000", "1.13.1990", "0.0.0", "12/05/1990",
-          "1990-05-12", "3.7", "99.99.9999", "", "..", "1.1.-5", "١.١.١٩٩٠", "3.7.1991<br>", "3.7.19910"]
+BDATES = [
+    "3.7.1991",
+    "31.2.2000",
+    "29.2.2001",
+    "29.2.2000",
+    "1.13.1990",
+    "0.0.0",
+    "12/05/1990",
+    "1990-05-12",
+    "3.7",
+    "99.99.9999",
+    "",
+    "..",
+    "1.1.-5",
+    "١.١.١٩٩٠",
+    "3.7.1991<br>",
+    "3.7.19910",
+]
 # Which VK field feeds which Contacts field (the default profile map).
-FED = {"mobile_phone": "mobile", "home_phone": "homephone", "city": "mailingcity",
-       "country": "mailingcountry"}
-SENTINELS = {"description": "описание <не трогать> 'as is'", "mailingstreet": "ул. Ленина, 1",
-             "department": "Sales & \"Co\""}
+FED = {
+    "mobile_phone": "mobile",
+    "home_phone": "homephone",
+    "city": "mailingcity",
+    "country": "mailingcountry",
+}
+SENTINELS = {
+    "description": "описание <не трогать> 'as is'",
+    "mailingstreet": "ул. Ленина, 1",
+    "department": 'Sales & "Co"',
+}
 ASTRAL = re.compile(r"[\U00010000-\U0010FFFF]")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Kept by vtiger itself on every save: the modification stamp and the record label derived from the name.
@@ -43,8 +81,9 @@ def _values() -> st.SearchStrategy[str]:
     return st.one_of(
         st.sampled_from(NASTY),
         st.text(max_size=40),
-        st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=8)
-        .map(lambda s: (s * 2000)[:10240]),  # long values: 10 KB and over a column's size
+        st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=8).map(
+            lambda s: (s * 2000)[:10240]
+        ),  # long values: 10 KB and over a column's size
     )
 
 
@@ -87,11 +126,20 @@ def _check_one(world: World, names: tuple[str, str], fields: dict[str, str], bda
             assert crm_field in accounted or report.errors, (crm_field, report)
 
 
-@settings(max_examples=40, derandomize=True, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                 HealthCheck.data_too_large])
+@settings(
+    max_examples=40,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
 @given(
-    first=_values(), last=_values(),
+    first=_values(),
+    last=_values(),
     fields=st.fixed_dictionaries({}, optional={name: _values() for name in FED}),
     bdate=st.one_of(st.sampled_from(BDATES), st.text(max_size=12)),
 )

@@ -37,13 +37,23 @@ class PluginTasks:
             if proc is None:
                 proc = subprocess.Popen(
                     [PHP or "php", str(REQUEST), str(self.vtiger.plugin_dir / "SocialBridge.php")],
-                    cwd=self.vtiger.root, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE, text=True, encoding="utf-8",
+                    cwd=self.vtiger.root,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                    encoding="utf-8",
                 )
                 wf.request.state[_STATE] = proc
                 wf.request.at_end(lambda: self._end(proc))
-            message = {"call": function, "id": wf.record_id, "module": wf.module, "data": wf.data,
-                       "delta": wf.delta, "is_new": wf.is_new}
+            message = {
+                "call": function,
+                "id": wf.record_id,
+                "module": wf.module,
+                "data": wf.data,
+                "delta": wf.delta,
+                "is_new": wf.is_new,
+            }
             reply = self._ask(proc, message)
             assert reply["threw"] is None and reply["printed"] == "", reply
             with self._lock:

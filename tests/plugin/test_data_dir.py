@@ -40,8 +40,11 @@ def site(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    server = subprocess.Popen([PHP or "php", "-S", f"127.0.0.1:{port}", "-t", str(root)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [PHP or "php", "-S", f"127.0.0.1:{port}", "-t", str(root)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + 30
@@ -60,8 +63,12 @@ def site(tmp_path: Path) -> Iterator[tuple[Path, str]]:
 def test_a_folder_inside_the_web_root_is_found_served(site: tuple[Path, str]) -> None:
     root, url = site
     inside = root / "modules" / "SocialBridge" / "logs"
-    found = php("echo json_encode(SocialBridge_DataDir::exposure($argv[1], $argv[2], $argv[3]));",
-                str(inside), str(root), url)
+    found = php(
+        "echo json_encode(SocialBridge_DataDir::exposure($argv[1], $argv[2], $argv[3]));",
+        str(inside),
+        str(root),
+        url,
+    )
     assert found["state"] == "reachable" and found["url"] == f"{url}modules/SocialBridge/logs/"
     assert list(inside.iterdir()) == []  # the probe file is removed
 
@@ -70,8 +77,12 @@ def test_a_folder_outside_the_web_root_is_private(site: tuple[Path, str], tmp_pa
     root, url = site
     outside = tmp_path / "data"
     outside.mkdir()
-    found = php("echo json_encode(SocialBridge_DataDir::exposure($argv[1], $argv[2], $argv[3]));",
-                str(outside), str(root), url)
+    found = php(
+        "echo json_encode(SocialBridge_DataDir::exposure($argv[1], $argv[2], $argv[3]));",
+        str(outside),
+        str(root),
+        url,
+    )
     assert found["state"] == "private"
 
 
@@ -89,6 +100,9 @@ def test_the_installer_chooses_a_folder_outside_the_root_and_names_it_per_crm(tm
 def test_when_the_folder_above_is_the_document_root_it_falls_back_and_says_so(tmp_path: Path) -> None:
     root = tmp_path / "html" / "vtigercrm"  # vtiger at /var/www/html/vtigercrm, served from /var/www/html
     root.mkdir(parents=True)
-    chosen = php("echo json_encode(SocialBridge_DataDir::choose($argv[1], $argv[2]));", str(root),
-                 str(tmp_path / "html"))
+    chosen = php(
+        "echo json_encode(SocialBridge_DataDir::choose($argv[1], $argv[2]));",
+        str(root),
+        str(tmp_path / "html"),
+    )
     assert chosen == str(root / "modules" / "SocialBridge" / "logs")  # the settings page then checks it

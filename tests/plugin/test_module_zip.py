@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from bridge.cli import main
+from bridge.cli.main import main
+from bridge.cli.module_zip import build, entries
 from bridge.config import FieldsConfig, MessagesConfig
-from bridge.module_zip import build, entries
-from bridge.webhook_status import package_version
+from bridge.webhook.status import package_version
 
 PHP = shutil.which("php")
 if PHP is None:
@@ -94,8 +94,10 @@ def test_every_php_file_parses_with_php_cli(unpacked: Path) -> None:
 
 
 def _strings(path: Path) -> dict[str, dict[str, str]]:
-    code = ("include $argv[1]; echo json_encode(array('languageStrings' => $languageStrings,"
-            " 'jsLanguageStrings' => $jsLanguageStrings));")
+    code = (
+        "include $argv[1]; echo json_encode(array('languageStrings' => $languageStrings,"
+        " 'jsLanguageStrings' => $jsLanguageStrings));"
+    )
     done = subprocess.run([PHP or "php", "-r", code, str(path)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     # json_encode writes an empty array as []
@@ -117,18 +119,40 @@ def test_every_text_key_the_templates_and_code_use_exists(unpacked: Path) -> Non
 
     settings = _strings(unpacked / "languages" / "en_us" / "Settings" / "SocialBridge.php")["languageStrings"]
     module = _strings(unpacked / "languages" / "en_us" / "SocialBridge.php")["languageStrings"]
-    used_settings = set(re.findall(r"'(LBL_[A-Z_]+)'", "".join(
-        p.read_text() for p in (unpacked / "layouts" / "v7" / "modules" / "Settings").rglob("*.tpl"))))
-    used_settings |= set(re.findall(r"notice=(LBL_[A-Z_]+)", "".join(
-        p.read_text() for p in (unpacked / "settings").rglob("*.php"))))
+    used_settings = set(
+        re.findall(
+            r"'(LBL_[A-Z_]+)'",
+            "".join(
+                p.read_text() for p in (unpacked / "layouts" / "v7" / "modules" / "Settings").rglob("*.tpl")
+            ),
+        )
+    )
+    used_settings |= set(
+        re.findall(
+            r"notice=(LBL_[A-Z_]+)", "".join(p.read_text() for p in (unpacked / "settings").rglob("*.php"))
+        )
+    )
     used_settings.discard("LBL_STATE_")  # Status.tpl: LBL_STATE_<state>, the states of views/Status.php
     used_settings |= {f"LBL_STATE_{s}" for s in ("not_set_up", "down", "secret", "old_bridge", "error")}
     assert used_settings - set(settings) == set()
-    used_module = set(re.findall(r"'(LBL_[A-Z_]+)'", "".join(
-        p.read_text() for p in [*(unpacked / "modules" / "SocialBridge").rglob("*.php"),
-                                *(unpacked / "layouts" / "v7" / "modules" / "SocialBridge").rglob("*.tpl")])))
-    vtiger_own = {"LBL_INTEGRATION", "LBL_OTHER_SETTINGS", "LBL_PERMISSION_DENIED",  # vtiger's, not ours
-                  "LBL_SPSOCIALCONNECTOR_INFORMATION"}  # the messages module's block: messages/languages/
+    used_module = set(
+        re.findall(
+            r"'(LBL_[A-Z_]+)'",
+            "".join(
+                p.read_text()
+                for p in [
+                    *(unpacked / "modules" / "SocialBridge").rglob("*.php"),
+                    *(unpacked / "layouts" / "v7" / "modules" / "SocialBridge").rglob("*.tpl"),
+                ]
+            ),
+        )
+    )
+    vtiger_own = {
+        "LBL_INTEGRATION",
+        "LBL_OTHER_SETTINGS",
+        "LBL_PERMISSION_DENIED",  # vtiger's, not ours
+        "LBL_SPSOCIALCONNECTOR_INFORMATION",
+    }  # the messages module's block: messages/languages/
     assert used_module - vtiger_own - set(module) == set()
 
 
@@ -139,12 +163,13 @@ def test_the_schema_it_creates_is_the_one_the_bridge_checks() -> None:
     fields = {f["name"]: f for f in messages["fields"]}
     config = MessagesConfig()
     assert messages["name"] == config.module
-    # bridge/crm.py check_schema: these must exist, and the statuses and ids of VK and X
+    # bridge/crm/schema.py check_schema: these must exist, and the statuses and ids of VK and X
     assert {"message", "assigned_user_id", "message_datetime", "type"} <= set(fields)
     for network in ("vk", "x"):
         assert config.status_fields[network] in fields and config.id_fields[network] in fields
         assert {config.status_sent, config.status_not_sent, config.status_received} <= set(
-            fields[config.status_fields[network]]["picklist"])
+            fields[config.status_fields[network]]["picklist"]
+        )
     assert {config.type_outbound, config.type_inbound} == set(fields["type"]["picklist"])
     assert set(messages["related_to"]) == {"Contacts", "Accounts", "Leads"}
     urls = {f["name"]: f for f in schema["client_fields"]}

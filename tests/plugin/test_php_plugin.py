@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from bridge.webhook import WebhookServer, make_app
+from bridge.webhook.endpoint import make_app
+from bridge.webhook.server import WebhookServer
 from tests.bridge.test_webhook_support import Recorder
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,21 +47,41 @@ class Vtiger:
     def log(self) -> str:
         return self.log_file.read_text() if self.log_file.exists() else ""
 
-    def harness_command(self, function: str, *, ws_id: str = "12x5", module: str = "Contacts",
-                        data: dict[str, Any] | None = None, delta: dict[str, Any] | None = None,
-                        repeat: int = 1, start_at: float | None = None,
-                        is_new: bool | None = None) -> list[str]:
+    def harness_command(
+        self,
+        function: str,
+        *,
+        ws_id: str = "12x5",
+        module: str = "Contacts",
+        data: dict[str, Any] | None = None,
+        delta: dict[str, Any] | None = None,
+        repeat: int = 1,
+        start_at: float | None = None,
+        is_new: bool | None = None,
+    ) -> list[str]:
         args: dict[str, Any] = {
-            "plugin": str(self.plugin_dir / "SocialBridge.php"), "function": function, "id": ws_id,
-            "module": module, "data": data if data is not None else {}, "delta": delta, "repeat": repeat,
-            "start_at": start_at}
+            "plugin": str(self.plugin_dir / "SocialBridge.php"),
+            "function": function,
+            "id": ws_id,
+            "module": module,
+            "data": data if data is not None else {},
+            "delta": delta,
+            "repeat": repeat,
+            "start_at": start_at,
+        }
         if is_new is not None:
             args["is_new"] = is_new
         return [PHP or "php", str(HARNESS), json.dumps(args)]
 
     def call(self, function: str, **kwargs: Any) -> dict[str, Any]:
-        done = subprocess.run(self.harness_command(function, **kwargs), cwd=self.root,
-                              capture_output=True, text=True, timeout=60, check=False)
+        done = subprocess.run(
+            self.harness_command(function, **kwargs),
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         return harness_result(done.returncode, done.stdout, done.stderr)
 
 
@@ -72,8 +93,9 @@ def harness_result(returncode: int, stdout: str, stderr: str) -> dict[str, Any]:
 
 @pytest.fixture
 def bridge_url(recorder: Recorder) -> Iterator[str]:
-    app = make_app(secret=SECRET, accept=recorder, health=lambda: (200, {}),
-                   metrics=lambda: (b"", "text/plain"))
+    app = make_app(
+        secret=SECRET, accept=recorder, health=lambda: (200, {}), metrics=lambda: (b"", "text/plain")
+    )
     with WebhookServer(app) as server:
         yield server.url
 
@@ -91,7 +113,7 @@ def test_record_saved_is_signed_accepted_and_carries_the_delta(
     result = vtiger.call("socialbridge_record_saved", data=data, delta=delta)
     _clean(result)
     [event] = recorder.events  # accepted means the PHP signature verified in Python
-    assert (event.event, event.module, event.id) == ("record_saved", "Contacts", "12x5")
+    assert (event.event, event.module, event.record_id) == ("record_saved", "Contacts", "12x5")
     assert event.data == data and event.changed == ["cf_vk"]
     assert abs(event.ts - time.time()) < 60
     assert vtiger.log() == ""
@@ -103,7 +125,7 @@ def test_record_saved_without_vtentitydelta_and_empty_data(
     vtiger.configure(bridge_url)
     _clean(vtiger.call("socialbridge_record_saved", ws_id="11x9", module="Accounts"))
     [event] = recorder.events
-    assert event.id == "11x9" and event.data == {} and event.changed is None
+    assert event.record_id == "11x9" and event.data == {} and event.changed is None
 
 
 def test_send_and_import_profile(vtiger: Vtiger, bridge_url: str, recorder: Recorder) -> None:
@@ -113,8 +135,12 @@ def test_send_and_import_profile(vtiger: Vtiger, bridge_url: str, recorder: Reco
     send, imp = recorder.events
     # The bridge takes the text from the record data (its fields.outgoing_text_field), never from the plugin.
     assert (send.event, send.text, send.data["cf_message"], send.is_new) == (
-        "send", None, "Здравствуйте!", False)
-    assert (imp.event, imp.module, imp.id, imp.is_new) == ("import_profile", "Leads", "10x3", True)
+        "send",
+        None,
+        "Здравствуйте!",
+        False,
+    )
+    assert (imp.event, imp.module, imp.record_id, imp.is_new) == ("import_profile", "Leads", "10x3", True)
 
 
 def test_events_carry_the_saved_modifiedtime(vtiger: Vtiger, bridge_url: str, recorder: Recorder) -> None:
@@ -129,8 +155,11 @@ def test_oversized_record_leaves_out_its_largest_values(
     vtiger: Vtiger, bridge_url: str, recorder: Recorder
 ) -> None:
     vtiger.configure(bridge_url)
-    data = {"description": "x" * 70_000, "vk_url": "https://vk.com/id1",
-            "modifiedtime": "2026-01-31 10:15:02"}
+    data = {
+        "description": "x" * 70_000,
+        "vk_url": "https://vk.com/id1",
+        "modifiedtime": "2026-01-31 10:15:02",
+    }
     _clean(vtiger.call("socialbridge_record_saved", data=data))
     [event] = recorder.events
     assert event.data == {"vk_url": "https://vk.com/id1", "modifiedtime": "2026-01-31 10:15:02"}

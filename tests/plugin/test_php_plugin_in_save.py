@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from bridge.webhook import WebhookServer, make_app
+from bridge.webhook.endpoint import make_app
+from bridge.webhook.server import WebhookServer
 from sandbox.vtiger import VtigerSandbox
 from sandbox.vtiger.workflows import WorkflowRun
 from tests.bridge.test_webhook_support import Recorder
@@ -35,8 +36,9 @@ def client(crm: VtigerSandbox) -> Iterator[VtigerClient]:
 
 @pytest.fixture
 def plugin(vtiger: Vtiger, recorder: Recorder) -> Iterator[PluginTasks]:
-    app = make_app(secret=SECRET, accept=recorder, health=lambda: (200, {}),
-                   metrics=lambda: (b"", "text/plain"))
+    app = make_app(
+        secret=SECRET, accept=recorder, health=lambda: (200, {}), metrics=lambda: (b"", "text/plain")
+    )
     with WebhookServer(app) as server:
         vtiger.configure(server.url)
         yield PluginTasks(vtiger, server.url)
@@ -52,12 +54,13 @@ def test_a_webservice_revise_posts_after_the_commit_with_the_saved_record(
 ) -> None:
     record = crm.seed("Contacts", {"lastname": "Petrov", "vk_url": "https://vk.com/old"})
     during: list[int] = []
-    crm.add_workflow("Contacts", plugin.task("socialbridge_record_saved"),
-                     _posted_during_the_save(recorder, during))
+    crm.add_workflow(
+        "Contacts", plugin.task("socialbridge_record_saved"), _posted_during_the_save(recorder, during)
+    )
     saved = client.revise({"id": record, "vk_url": "https://vk.com/new"})
     assert during == [0]  # nothing left while the transaction was open
     [event] = recorder.events
-    assert (event.event, event.id, event.is_new) == ("record_saved", record, False)
+    assert (event.event, event.record_id, event.is_new) == ("record_saved", record, False)
     assert event.data["vk_url"] == "https://vk.com/new"
     assert event.modifiedtime == saved["modifiedtime"] == event.data["modifiedtime"]
     assert event.changed is not None and "vk_url" in event.changed
@@ -75,16 +78,22 @@ def test_a_webservice_create_posts_once_the_record_can_be_read(
                 readable.append(bool(client.retrieve(run.record_id)))
             except VtigerAccessDenied:
                 readable.append(False)
+
         read()  # inside the transaction: ACCESS_DENIED, as on the real server
         run.request.at_end(read)  # registered after the plugin's shutdown function, so it runs after it
 
     crm.add_workflow("Contacts", plugin.task("socialbridge_import_profile"), bridge_reads)
-    created = client.create("Contacts", {"lastname": "New", "vk_url": "https://vk.com/new",
-                                         "assigned_user_id": "19x1"})
+    created = client.create(
+        "Contacts", {"lastname": "New", "vk_url": "https://vk.com/new", "assigned_user_id": "19x1"}
+    )
     assert readable == [False, True]
     [event] = recorder.events
-    assert (event.event, event.id, event.is_new, event.modifiedtime) == (
-        "import_profile", created["id"], True, created["modifiedtime"])
+    assert (event.event, event.record_id, event.is_new, event.modifiedtime) == (
+        "import_profile",
+        created["id"],
+        True,
+        created["modifiedtime"],
+    )
     assert event.changed is not None and {"lastname", "vk_url"} <= set(event.changed)
 
 
@@ -93,11 +102,13 @@ def test_a_mass_edit_posts_every_event_at_the_end_in_order(
 ) -> None:
     ids = [crm.seed("Contacts", {"lastname": f"M{n}"}) for n in range(3)]
     during: list[int] = []
-    crm.add_workflow("Contacts", plugin.task("socialbridge_record_saved"),
-                     _posted_during_the_save(recorder, during))
+    crm.add_workflow(
+        "Contacts", plugin.task("socialbridge_record_saved"), _posted_during_the_save(recorder, during)
+    )
     crm.ui_mass_edit("Contacts", ids, {"title": "Mass"})
     assert during == [0, 0, 0]
-    assert [e.id for e in recorder.events] == ids and all(e.data["title"] == "Mass" for e in recorder.events)
+    assert [e.record_id for e in recorder.events] == ids
+    assert all(e.data["title"] == "Mass" for e in recorder.events)
     assert len(plugin.ends) == 1 and plugin.ends[0]["elapsed"] < 2.5
 
 

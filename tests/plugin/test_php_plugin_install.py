@@ -68,8 +68,15 @@ def _run(cwd: Path, script: Path, *args: str) -> tuple[subprocess.CompletedProce
     calls = script.parents[2].parent / "calls.jsonl"
     calls.unlink(missing_ok=True)
     env = {**os.environ, "SOCIALBRIDGE_CALLS": str(calls)}
-    done = subprocess.run([PHP or "php", str(script), *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=30, check=False)
+    done = subprocess.run(
+        [PHP or "php", str(script), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     recorded = [json.loads(line) for line in calls.read_text().splitlines()] if calls.exists() else []
     return done, recorded
 
@@ -79,8 +86,11 @@ def test_install_registers_three_functions_for_three_modules(vtiger_root: Path) 
     done, calls = _run(vtiger_root, script)
     assert done.returncode == 0, done.stderr
     adds = [c for c in calls if c[0] == "add"]
-    expected = [["add", m, label, "modules/SocialBridge/SocialBridge.php", fn, "adb-instance"]
-                for m in MODULES for label, fn in LABELS.items()]
+    expected = [
+        ["add", m, label, "modules/SocialBridge/SocialBridge.php", fn, "adb-instance"]
+        for m in MODULES
+        for label, fn in LABELS.items()
+    ]
     assert adds == expected
     # each add is preceded by a remove of the same (module, label): re-running is harmless
     for i, call in enumerate(calls):

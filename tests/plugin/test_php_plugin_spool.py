@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from bridge.events import Event
-from bridge.webhook import WebhookServer, make_app
+from bridge.webhook.endpoint import make_app
+from bridge.webhook.events import Event
+from bridge.webhook.server import WebhookServer
 from tests.bridge.test_webhook_support import Recorder
 
 if shutil.which("php") is None:
@@ -41,8 +42,14 @@ class SpoolVtiger(Vtiger):
         return [json.loads(line) for line in text.splitlines()]
 
     def flush(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([PHP or "php", "modules/SocialBridge/flush.php", *args], cwd=self.root,
-                              capture_output=True, text=True, timeout=60, check=False)
+        return subprocess.run(
+            [PHP or "php", "modules/SocialBridge/flush.php", *args],
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
 
 
 @pytest.fixture
@@ -58,8 +65,9 @@ def recorder() -> Recorder:
 
 
 def _serve(recorder: Any, port: int = 0) -> WebhookServer:
-    app = make_app(secret=SECRET, accept=recorder, health=lambda: (200, {}),
-                   metrics=lambda: (b"", "text/plain"))
+    app = make_app(
+        secret=SECRET, accept=recorder, health=lambda: (200, {}), metrics=lambda: (b"", "text/plain")
+    )
     return WebhookServer(app, port=port)
 
 
@@ -267,10 +275,19 @@ def test_concurrent_requests_keep_the_spool_valid(vtiger: SpoolVtiger, down_port
     vtiger.configure(f"http://127.0.0.1:{down_port}")
     start_at = time.time() + 1.0
     procs = [
-        subprocess.Popen(vtiger.harness_command("socialbridge_record_saved", ws_id=f"12x{p + 1}",
-                                                data={"p": p, "filler": "ж" * 3000}, repeat=10,
-                                                start_at=start_at),
-                         cwd=vtiger.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            vtiger.harness_command(
+                "socialbridge_record_saved",
+                ws_id=f"12x{p + 1}",
+                data={"p": p, "filler": "ж" * 3000},
+                repeat=10,
+                start_at=start_at,
+            ),
+            cwd=vtiger.root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for p in range(8)
     ]
     for proc in procs:

@@ -106,8 +106,11 @@ class VTTaskManager {
     }
 }
 """
-FIELDS = {"Contacts": ["lastname", "vk_url", "tw_url", "description"], "Accounts": ["accountname", "vk_url",
-          "description"], "Leads": ["lastname", "description"]}
+FIELDS = {
+    "Contacts": ["lastname", "vk_url", "tw_url", "description"],
+    "Accounts": ["accountname", "vk_url", "description"],
+    "Leads": ["lastname", "description"],
+}
 
 
 @pytest.fixture
@@ -116,35 +119,49 @@ def root(tmp_path: Path) -> Path:
     workflow_dir = vtiger / "modules" / "com_vtiger_workflow"
     workflow_dir.mkdir(parents=True)
     (vtiger / "include" / "utils").mkdir(parents=True)
-    for empty in ("config.php", "include/Webservices/Relation.php", "vtlib/Vtiger/Module.php",
-                  "includes/main/WebUI.php", "modules/com_vtiger_workflow/tasks/VTEntityMethodTask.inc"):
+    for empty in (
+        "config.php",
+        "include/Webservices/Relation.php",
+        "vtlib/Vtiger/Module.php",
+        "includes/main/WebUI.php",
+        "modules/com_vtiger_workflow/tasks/VTEntityMethodTask.inc",
+    ):
         (vtiger / empty).parent.mkdir(parents=True, exist_ok=True)
         (vtiger / empty).write_text("<?php\n")
     (vtiger / "include" / "utils" / "utils.php").write_text(_STUB_DB)
     (workflow_dir / "VTWorkflowManager.inc").write_text(_STUB_WORKFLOWS)
     (workflow_dir / "include.inc").write_text(
-        "<?php\nrequire_once 'modules/com_vtiger_workflow/VTWorkflowManager.inc';\n")
+        "<?php\nrequire_once 'modules/com_vtiger_workflow/VTWorkflowManager.inc';\n"
+    )
     (workflow_dir / "VTTaskManager.inc").write_text(_STUB_TASKS)
     (workflow_dir / "VTEntityMethodManager.inc").write_text(_STUB_METHODS)
     shutil.copytree(PLUGIN, vtiger / "modules" / "SocialBridge")
     methods = ["Social bridge: send message", "Social bridge: import profile", "Social bridge: record saved"]
-    (tmp_path / "db.json").write_text(json.dumps({"next_id": 10, "workflows": [], "fields": FIELDS,
-                                                  "methods": methods}))
+    (tmp_path / "db.json").write_text(
+        json.dumps({"next_id": 10, "workflows": [], "fields": FIELDS, "methods": methods})
+    )
     return vtiger
 
 
 def _run(root: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
     db = root.parent / "db.json"
-    done = subprocess.run([PHP or "php", "modules/SocialBridge/workflows.php", *args], cwd=root,
-                          env={**os.environ, "SB_DB": str(db)}, capture_output=True, text=True, timeout=60,
-                          check=False)
+    done = subprocess.run(
+        [PHP or "php", "modules/SocialBridge/workflows.php", *args],
+        cwd=root,
+        env={**os.environ, "SB_DB": str(db)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     state: dict[str, Any] = json.loads(db.read_text())
     return done, state
 
 
 def _printed(root: Path, module: str, url_fields: str) -> list[dict[str, Any]]:
-    done, _ = _run(root, "--print", f"--module={module}", f"--url-fields={url_fields}",
-                   "--send-field=description")
+    done, _ = _run(
+        root, "--print", f"--module={module}", f"--url-fields={url_fields}", "--send-field=description"
+    )
     assert done.returncode == 0, done.stderr
     result: list[dict[str, Any]] = json.loads(done.stdout)
     return result
@@ -167,10 +184,17 @@ def test_the_workflows_are_stored_as_the_editor_stores_them(root: Path) -> None:
     for wf, spec in zip(state["workflows"], expected, strict=False):
         assert json.loads(wf["test"]) == spec["test"]
         assert (wf["execution_condition"], wf["status"], wf["filtersavedinnew"], wf["name"]) == (
-            spec["execution_condition"], 1, 6, spec["summary"])
+            spec["execution_condition"],
+            1,
+            6,
+            spec["summary"],
+        )
         [task] = wf["tasks"]
         assert (task["taskType"], task["methodName"], task["summary"]) == (
-            "VTEntityMethodTask", spec["task"]["methodName"], spec["task"]["summary"])
+            "VTEntityMethodTask",
+            spec["task"]["methodName"],
+            spec["task"]["summary"],
+        )
     accounts_new = state["workflows"][3]
     assert [c["fieldname"] for c in json.loads(accounts_new["test"])] == ["vk_url"]
     assert json.loads(accounts_new["test"])[0]["joincondition"] == ""
@@ -184,7 +208,8 @@ def test_the_stored_rows_are_byte_for_byte_the_editors_own(root: Path) -> None:
     done, state = _run(root, "--module=Contacts", "--send-field=description")
     assert done.returncode == 0, done.stderr
     assert [(w["summary"], w["execution_condition"], w["test"]) for w in state["workflows"]] == [
-        (r["shipped"], r["execution_condition"], r["test"]) for r in recorded]
+        (r["shipped"], r["execution_condition"], r["test"]) for r in recorded
+    ]
 
 
 def test_running_again_replaces_and_remove_deletes(root: Path) -> None:
@@ -201,9 +226,15 @@ def test_a_send_field_the_module_lacks_is_refused_with_one_line(root: Path) -> N
     assert done.returncode == 2 and state["workflows"] == []
     assert done.stderr.strip().splitlines() == [
         "socialbridge workflows: Contacts has no field cf_999 (--send-field): create it first"
-        " (Settings, Module Layouts & Fields) or name an existing one"]
-    bad = subprocess.run([PHP or "php", str(PLUGIN / "workflows.php"), "--module=Potentials"],
-                         capture_output=True, text=True, timeout=60, check=False)
+        " (Settings, Module Layouts & Fields) or name an existing one"
+    ]
+    bad = subprocess.run(
+        [PHP or "php", str(PLUGIN / "workflows.php"), "--module=Potentials"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert bad.returncode == 2 and "--module must be Contacts, Accounts or Leads" in bad.stderr
 
 
@@ -219,11 +250,16 @@ def test_tasks_name_the_functions_by_the_labels_install_registered_in_the_crms_l
     """On a ru_ru CRM (SalesPlatform) install.php registers the Russian labels; the workflow task must call
     the function by the label that is registered, or vtiger finds no function to run."""
     db = root.parent / "db.json"
-    russian = ["Соцсети: отправить сообщение", "Соцсети: заполнить карточку из профиля",
-               "Соцсети: запись сохранена"]
+    russian = [
+        "Соцсети: отправить сообщение",
+        "Соцсети: заполнить карточку из профиля",
+        "Соцсети: запись сохранена",
+    ]
     db.write_text(json.dumps({**json.loads(db.read_text()), "methods": russian}, ensure_ascii=False))
     done, state = _run(root, "--module=Contacts", "--send-field=description")
     assert done.returncode == 0, done.stderr
     assert [t["methodName"] for w in state["workflows"] for t in w["tasks"]] == [
-        "Соцсети: заполнить карточку из профиля", "Соцсети: заполнить карточку из профиля",
-        "Соцсети: отправить сообщение"]
+        "Соцсети: заполнить карточку из профиля",
+        "Соцсети: заполнить карточку из профиля",
+        "Соцсети: отправить сообщение",
+    ]

@@ -26,7 +26,6 @@ from providers.errors import (
 )
 from providers.facebook import FacebookProvider
 from providers.max import MaxProvider
-from providers.ratelimit import FakeClock
 from providers.telegram import TelegramProvider
 from providers.vk import VkProvider
 from providers.x import XProvider
@@ -36,6 +35,7 @@ from sandbox.max import MaxSandbox
 from sandbox.telegram import TelegramSandbox
 from sandbox.vk import VkSandbox
 from sandbox.x import XSandbox
+from tests.fakes import FakeClock
 from tests.x_support import EPOCH_START, make_provider
 
 NETWORKS = ("vk", "x", "facebook", "telegram", "max")
@@ -66,8 +66,9 @@ class Harness:
 def _vk() -> Iterator[Harness]:
     clock = FakeClock()
     with VkSandbox(clock=clock) as box:
-        provider = VkProvider(box.community_token, group_id=box.group_id, api_url=box.url, clock=clock,
-                              sleep=clock.sleep)
+        provider = VkProvider(
+            box.community_token, group_id=box.group_id, api_url=box.url, clock=clock, sleep=clock.sleep
+        )
 
         def person(name: str) -> AccountId:
             uid = box.add_user(name.title(), "Contract", screen_name=name)
@@ -75,19 +76,28 @@ def _vk() -> Iterator[Harness]:
             return AccountId(str(uid))
 
         def bad() -> VkProvider:
-            return VkProvider("vk1.a.not-a-real-token", group_id=box.group_id, api_url=box.url, clock=clock,
-                              sleep=clock.sleep)
+            return VkProvider(
+                "vk1.a.not-a-real-token",
+                group_id=box.group_id,
+                api_url=box.url,
+                clock=clock,
+                sleep=clock.sleep,
+            )
 
         # VK answers 6 ("too many requests per second") and the provider retries it 3 times inside
         # the call: four refusals in a row surface as ProviderRateLimited.
         yield Harness(
-            "vk", provider, box, clock,
+            "vk",
+            provider,
+            box,
+            clock,
             refs=[ProfileRef("vk", "id", "1"), ProfileRef("vk", "screen_name", "durov_shop")],
             foreign_url="https://x.com/jack",
             person=person,
             inbound=lambda account, text: box.incoming(int(account), text) and None,
             delivered=lambda account: box.delivered_to(int(account)),
-            bad_token=bad, unknown_account=AccountId("987654321"),
+            bad_token=bad,
+            unknown_account=AccountId("987654321"),
             rate_limit_next=lambda: box.fail_next(6, times=4),
             can_start_conversation=False,
         )
@@ -110,20 +120,40 @@ def _x() -> Iterator[Harness]:
 
         def rate_limit_next() -> None:
             reset = int(clock() + 120)
-            headers = {"x-rate-limit-limit": "300", "x-rate-limit-remaining": "0",
-                       "x-rate-limit-reset": str(reset), "Content-Type": "application/problem+json"}
-            body = {"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank",
-                    "status": 429}
+            headers = {
+                "x-rate-limit-limit": "300",
+                "x-rate-limit-remaining": "0",
+                "x-rate-limit-reset": str(reset),
+                "Content-Type": "application/problem+json",
+            }
+            body = {
+                "title": "Too Many Requests",
+                "detail": "Too Many Requests",
+                "type": "about:blank",
+                "status": 429,
+            }
             box.faults.custom(lambda _r: Response.json(body, 429, headers), times=1)
 
         yield Harness(
-            "x", provider, box, clock,
+            "x",
+            provider,
+            box,
+            clock,
             refs=[ProfileRef("x", "screen_name", "jack"), ProfileRef("x", "id", "2244994945")],
             foreign_url="https://vk.com/durov",
-            person=person, inbound=inbound,
+            person=person,
+            inbound=inbound,
             delivered=lambda account: box.delivered_to(account),
-            bad_token=lambda: XProvider(box.consumer_key, box.consumer_secret, box.access_token, "stale",
-                                        api_url=box.url, clock=clock, sleep=clock.sleep, wall_clock=clock),
+            bad_token=lambda: XProvider(
+                box.consumer_key,
+                box.consumer_secret,
+                box.access_token,
+                "stale",
+                api_url=box.url,
+                clock=clock,
+                sleep=clock.sleep,
+                wall_clock=clock,
+            ),
             unknown_account=AccountId("1999999999999"),
             rate_limit_next=rate_limit_next,
             can_start_conversation=True,
@@ -147,10 +177,14 @@ def _facebook() -> Iterator[Harness]:
             box.incoming(account, text)
 
         yield Harness(
-            "facebook", provider, box, clock,
+            "facebook",
+            provider,
+            box,
+            clock,
             refs=[ProfileRef("facebook", "psid", "2400000000000042")],
             foreign_url="https://vk.com/durov",
-            person=person, inbound=inbound,
+            person=person,
+            inbound=inbound,
             delivered=lambda account: box.delivered_to(account),
             bad_token=lambda: FacebookProvider("EAABnot-a-real-token", box.page_id, **options),
             unknown_account=AccountId("2400000000099999"),
@@ -177,7 +211,10 @@ def _telegram() -> Iterator[Harness]:
             return AccountId(str(uid))
 
         yield Harness(
-            "telegram", provider, box, clock,
+            "telegram",
+            provider,
+            box,
+            clock,
             refs=[ProfileRef("telegram", "screen_name", "ivan_petrov")],
             foreign_url="https://vk.com/durov",
             person=person,
@@ -186,7 +223,8 @@ def _telegram() -> Iterator[Harness]:
             bad_token=lambda: TelegramProvider(box.token.split(":")[0] + ":" + "Z" * 35, **options),
             unknown_account=AccountId("987654321"),
             rate_limit_next=lambda: box.flood(7, method=None),
-            can_start_conversation=False, start=start,
+            can_start_conversation=False,
+            start=start,
         )
         provider.close()
 
@@ -210,7 +248,10 @@ def _max() -> Iterator[Harness]:
             return AccountId(str(uid))
 
         yield Harness(
-            "max", provider, box, clock,
+            "max",
+            provider,
+            box,
+            clock,
             refs=[ProfileRef("max", "link", "f9LHodD0cOK0hnwTQdNmyN3ezvS1b3v9hDMU4iAaLIQ")],
             foreign_url="https://t.me/durov",
             person=person,
@@ -219,7 +260,8 @@ def _max() -> Iterator[Harness]:
             bad_token=lambda: MaxProvider("not-" + box.token, **options),
             unknown_account=AccountId("987654321"),
             rate_limit_next=lambda: box.fail_next(429, "too.many.requests"),
-            can_start_conversation=False, start=start,
+            can_start_conversation=False,
+            start=start,
         )
         provider.close()
 
@@ -374,7 +416,8 @@ def test_a_bot_learns_of_a_start_with_its_payload_and_the_offset_confirms_it(net
         account = net.start("lead-7_x")
         result = net.provider.poll_updates(offset, 0)
         assert [(e.kind, e.account_id, e.payload) for e in result.events] == [
-            (EventKind.STARTED, account, "lead-7_x")]
+            (EventKind.STARTED, account, "lead-7_x")
+        ]
         assert result.events[0].profile is not None and result.events[0].profile.first_name == "Starter"
         net.provider.send_message(account, "Добро пожаловать", "welcome")  # Start made them reachable
         assert len(net.delivered(account)) == 1

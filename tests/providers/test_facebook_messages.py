@@ -11,8 +11,8 @@ import pytest
 from providers.base import AccountId, Direction, NetworkMessage
 from providers.errors import ProviderNotAllowed, ProviderUnavailable
 from providers.facebook import FacebookProvider
-from providers.ratelimit import FakeClock
 from sandbox.facebook import FacebookSandbox
+from tests.fakes import FakeClock
 
 
 @pytest.fixture
@@ -23,8 +23,9 @@ def fb() -> Iterator[FacebookSandbox]:
 
 def make(fb: FacebookSandbox) -> FacebookProvider:
     clock = FakeClock()
-    return FacebookProvider(fb.page_token, fb.page_id, api_url=fb.url, now=fb.clock, clock=clock,
-                            sleep=clock.sleep)
+    return FacebookProvider(
+        fb.page_token, fb.page_id, api_url=fb.url, now=fb.clock, clock=clock, sleep=clock.sleep
+    )
 
 
 @pytest.fixture
@@ -60,8 +61,9 @@ def test_find_delivered_prevents_a_double_delivery_after_a_crash(fb: FacebookSan
     assert len(fb.delivered_to(psid)) == 1
 
 
-def test_retry_after_a_lost_answer_does_not_deliver_twice(fb: FacebookSandbox,
-                                                          provider: FacebookProvider) -> None:
+def test_retry_after_a_lost_answer_does_not_deliver_twice(
+    fb: FacebookSandbox, provider: FacebookProvider
+) -> None:
     psid = AccountId(fb.add_person("Ann", "Lee"))
     fb.incoming(psid, "hello")
     fb.deliver_then_drop()
@@ -87,8 +89,10 @@ def test_fetch_messages_directions_peers_and_order(fb: FacebookSandbox, provider
     out = provider.send_message(AccountId(ann), "to ann", "k")
     msgs, cursor = provider.fetch_messages(None, 10)
     assert [(m.message_id, m.peer_id, m.direction, m.text) for m in msgs] == [
-        (a1, ann, Direction.IN, "from ann"), (b1, bob, Direction.IN, "from bob"),
-        (out.message_id, ann, Direction.OUT, "to ann")]
+        (a1, ann, Direction.IN, "from ann"),
+        (b1, bob, Direction.IN, "from bob"),
+        (out.message_id, ann, Direction.OUT, "to ann"),
+    ]
     assert all(m.network == "facebook" and m.sent_at.utcoffset() is not None for m in msgs)
     assert provider.fetch_messages(cursor, 10) == ([], cursor)
 
@@ -110,8 +114,9 @@ def test_empty_inbox(provider: FacebookProvider) -> None:
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
-def test_fetch_messages_never_skips_or_repeats(fb: FacebookSandbox, provider: FacebookProvider,
-                                               seed: int) -> None:
+def test_fetch_messages_never_skips_or_repeats(
+    fb: FacebookSandbox, provider: FacebookProvider, seed: int
+) -> None:
     """Random traffic (many messages per second, many threads, sends) between small-limit fetches."""
     rng = random.Random(seed)
     people = [fb.add_person(f"N{i}", "Q") for i in range(4)]
@@ -147,7 +152,8 @@ def test_fetch_messages_never_skips_or_repeats(fb: FacebookSandbox, provider: Fa
 
 
 def test_same_text_under_two_keys_is_two_messages_even_after_a_lost_answer(
-        fb: FacebookSandbox, provider: FacebookProvider) -> None:
+    fb: FacebookSandbox, provider: FacebookProvider
+) -> None:
     psid = AccountId(fb.add_person("Ann", "Lee"))
     fb.incoming(psid, "hello")
     first = provider.send_message(psid, "OK", "k1")

@@ -17,8 +17,8 @@ from providers.errors import (
     ProviderUnavailable,
 )
 from providers.facebook import FacebookProvider
-from providers.ratelimit import FakeClock
 from sandbox.facebook import FacebookSandbox
+from tests.fakes import FakeClock
 
 
 @pytest.fixture
@@ -59,8 +59,9 @@ def test_capabilities_are_honest(provider: FacebookProvider, tagged: FacebookPro
     assert caps.max_text_length == 2000
 
 
-def test_profile_link_cannot_be_resolved_and_says_what_to_do(fb: FacebookSandbox,
-                                                              provider: FacebookProvider) -> None:
+def test_profile_link_cannot_be_resolved_and_says_what_to_do(
+    fb: FacebookSandbox, provider: FacebookProvider
+) -> None:
     for url in ("https://www.facebook.com/zuck", "https://www.facebook.com/profile.php?id=4"):
         ref = provider.parse_profile_url(url)
         assert ref is not None and ref.kind in ("screen_name", "id")
@@ -82,7 +83,8 @@ def test_psid_resolves_to_itself_without_a_request(fb: FacebookSandbox, provider
 
 
 def test_fetch_profiles_returns_names_and_photo_and_leaves_unknown_out(
-        fb: FacebookSandbox, provider: FacebookProvider) -> None:
+    fb: FacebookSandbox, provider: FacebookProvider
+) -> None:
     psid = fb.add_person("Анна", "Ли")
     profiles = provider.fetch_profiles([AccountId(psid), AccountId("999"), AccountId(psid)])
     assert list(profiles) == [psid]
@@ -94,8 +96,9 @@ def test_fetch_profiles_returns_names_and_photo_and_leaves_unknown_out(
     assert fb.count("object") == 2  # one request per distinct PSID
 
 
-def test_send_inside_window_delivers_once_as_response(fb: FacebookSandbox,
-                                                      provider: FacebookProvider) -> None:
+def test_send_inside_window_delivers_once_as_response(
+    fb: FacebookSandbox, provider: FacebookProvider
+) -> None:
     psid = fb.add_person("Ann", "Lee")
     fb.incoming(psid, "hello")
     fb.advance(hours=23)
@@ -104,15 +107,17 @@ def test_send_inside_window_delivers_once_as_response(fb: FacebookSandbox,
     assert again == sent
     ledger = fb.delivered_to(psid)
     assert [(d["message_id"], d["text"], d["messaging_type"], d["tag"]) for d in ledger] == [
-        (sent.message_id, "Здравствуйте!", "RESPONSE", None)]
+        (sent.message_id, "Здравствуйте!", "RESPONSE", None)
+    ]
     send = next(r for r in fb.requests if r.operation == "send")
     assert send.arg("access_token", source="form") == fb.page_token
     assert "access_token" not in send.query  # the token travels in the POST body, not the URL
     assert provider.stats["sent"] == 1
 
 
-def test_window_closed_after_25_hours_from_the_server(fb: FacebookSandbox,
-                                                      provider: FacebookProvider) -> None:
+def test_window_closed_after_25_hours_from_the_server(
+    fb: FacebookSandbox, provider: FacebookProvider
+) -> None:
     psid = fb.add_person("Ann", "Lee")
     fb.incoming(psid, "hello")
     fb.advance(hours=25)
@@ -123,12 +128,15 @@ def test_window_closed_after_25_hours_from_the_server(fb: FacebookSandbox,
     assert fb.delivered_to(psid) == []
     # A refusal is final for that key: a new inbound message opens the window for a new send.
     fb.incoming(psid, "are you there?")
-    assert provider.send_message(AccountId(psid), "yes", "key-2").message_id == fb.delivered_to(psid)[0][
-        "message_id"]
+    assert (
+        provider.send_message(AccountId(psid), "yes", "key-2").message_id
+        == fb.delivered_to(psid)[0]["message_id"]
+    )
 
 
-def test_window_checked_locally_when_the_last_inbound_is_known(fb: FacebookSandbox,
-                                                                provider: FacebookProvider) -> None:
+def test_window_checked_locally_when_the_last_inbound_is_known(
+    fb: FacebookSandbox, provider: FacebookProvider
+) -> None:
     psid = fb.add_person("Ann", "Lee")
     fb.incoming(psid, "hello")
     provider.fetch_messages(None, 10)  # learns the person's last message time
@@ -151,9 +159,12 @@ def test_human_agent_tag_extends_to_seven_days(fb: FacebookSandbox, tagged: Face
     tagged.send_message(AccountId(known), "six days later", "k1")  # local knowledge: tag straight away
     tagged.send_message(AccountId(unknown), "six days later", "k2")  # server refuses RESPONSE, tag retried
     assert [(d["messaging_type"], d["tag"]) for d in fb.delivered_to(known)] == [
-        ("RESPONSE", None), ("MESSAGE_TAG", "HUMAN_AGENT")]
+        ("RESPONSE", None),
+        ("MESSAGE_TAG", "HUMAN_AGENT"),
+    ]
     assert [(d["messaging_type"], d["tag"]) for d in fb.delivered_to(unknown)] == [
-        ("MESSAGE_TAG", "HUMAN_AGENT")]
+        ("MESSAGE_TAG", "HUMAN_AGENT")
+    ]
     fb.advance(days=1, hours=1)
     for psid, key in ((known, "k3"), (unknown, "k4")):
         with pytest.raises(ProviderNotAllowed) as caught:
@@ -168,8 +179,9 @@ def test_unknown_psid_is_not_found(fb: FacebookSandbox, provider: FacebookProvid
     assert caught.value.code == 100
 
 
-def test_person_who_blocked_the_page_is_not_reachable(fb: FacebookSandbox,
-                                                      provider: FacebookProvider) -> None:
+def test_person_who_blocked_the_page_is_not_reachable(
+    fb: FacebookSandbox, provider: FacebookProvider
+) -> None:
     psid = fb.add_person("Ann", "Lee")
     fb.incoming(psid, "hi")
     fb.make_unavailable(psid)
@@ -205,8 +217,9 @@ def test_rate_limit_codes_raise_rate_limited_and_defer_the_next_call(fb: Faceboo
         p.close()
 
 
-def test_server_errors_and_dropped_connections_are_unavailable(fb: FacebookSandbox,
-                                                                provider: FacebookProvider) -> None:
+def test_server_errors_and_dropped_connections_are_unavailable(
+    fb: FacebookSandbox, provider: FacebookProvider
+) -> None:
     psid = fb.add_person("Ann", "Lee")
     fb.faults.http_error(502)
     with pytest.raises(ProviderUnavailable):

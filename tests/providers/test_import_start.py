@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 from providers.facebook import FacebookProvider
-from providers.ratelimit import FakeClock
 from providers.vk import VkProvider
 from sandbox.facebook import FacebookSandbox, UtcClock
 from sandbox.vk import VkSandbox
 from sandbox.x import XSandbox
+from tests.fakes import FakeClock
 from tests.x_support import EPOCH_START, make_provider
 
 DAY = 86400.0
@@ -41,9 +41,13 @@ def _vk() -> Iterator[Timeline]:
         now = time.time()
         turn = iter(range(10**6))
         provider = VkProvider(box.community_token, group_id=box.group_id, api_url=box.url)
-        yield Timeline("vk", provider,
-                       lambda age, text: box.incoming(people[next(turn) % 3], text, date=int(now - age * DAY))
-                       and None, lambda: None, None)
+        yield Timeline(
+            "vk",
+            provider,
+            lambda age, text: box.incoming(people[next(turn) % 3], text, date=int(now - age * DAY)) and None,
+            lambda: None,
+            None,
+        )
         provider.close()
 
 
@@ -157,8 +161,10 @@ def test_vk_reads_a_long_conversation_back_page_by_page_to_find_the_start() -> N
         other = box.add_user("Short", "Talk", screen_name="short_talk")
         now = time.time()
         old = [box.incoming(uid, f"old-{n}", date=int(now - 10 * DAY + n)) for n in range(10)]
-        recent = [box.incoming(other if n % 9 == 5 else uid, f"new-{n}", date=int(now - 3 * DAY + n))
-                  for n in range(450)]  # over two pages of 200 in the long conversation
+        recent = [
+            box.incoming(other if n % 9 == 5 else uid, f"new-{n}", date=int(now - 3 * DAY + n))
+            for n in range(450)
+        ]  # over two pages of 200 in the long conversation
         with VkProvider(box.community_token, group_id=box.group_id, api_url=box.url) as provider:
             cursor = provider.start_cursor(7.0)
             assert cursor == str(min(recent) - 1) and int(cursor) >= max(old)

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 import trustme
 
+from providers import PROVIDERS
 from providers.base import AccountId, EventKind, LongPolling, ProfileRef
 from providers.errors import (
     NotAllowedReason,
@@ -21,9 +22,9 @@ from providers.errors import (
     ProviderUnavailable,
 )
 from providers.max import MaxProvider
-from providers.ratelimit import FakeClock
 from sandbox.max import MaxSandbox
 from tests.contracts_max import contract_violations
+from tests.fakes import FakeClock
 
 
 @pytest.fixture
@@ -273,3 +274,15 @@ def test_a_bad_token_and_the_token_kept_out_of_errors(mx: MaxSandbox) -> None:
             wrong.send_message(AccountId("1"), "x", "k")
     assert mx.token not in str(caught.value) and mx.token not in repr(wrong)
     assert all("access_token" not in r.raw_path for r in mx.requests)  # the header, never the query
+
+
+def test_the_registry_builds_it_from_settings_at_the_configured_pace(mx: MaxSandbox) -> None:
+    built = PROVIDERS["max"].from_settings({"token": mx.token, "api_url": mx.url, "rate_limit": 5.0})
+    assert isinstance(built, MaxProvider)
+    with built:
+        assert (built.rate_limiter.rate, built.rate_limiter.burst) == (5.0, 1)
+        account = started(mx, built)
+        built.send_message(account, "из настроек", "k-settings")
+        assert texts(mx, account) == ["из настроек"]
+    with MaxProvider.from_settings({"token": mx.token}) as default:  # MAX's own address and pace
+        assert default.rate_limiter.rate == 25.0 and "platform-api2.max.ru" in repr(default)

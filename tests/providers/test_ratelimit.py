@@ -6,7 +6,8 @@ import threading
 
 import pytest
 
-from providers.ratelimit import FakeClock, RateLimiter
+from providers.ratelimit import RateLimiter
+from tests.fakes import FakeClock
 
 
 def limiter(rate: float, burst: int | None = None) -> tuple[RateLimiter, FakeClock]:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
+from providers import PROVIDERS
 from providers.base import AccountId, EventKind, LongPolling, ProfileRef
 from providers.errors import (
     NotAllowedReason,
@@ -21,11 +22,11 @@ from providers.errors import (
     ProviderRateLimited,
     ProviderUnavailable,
 )
-from providers.ratelimit import FakeClock
 from providers.telegram import TelegramProvider
 from sandbox._http import Request, Response, SandboxServer
 from sandbox.telegram import TelegramSandbox
 from tests.contracts_telegram import contract_violations
+from tests.fakes import FakeClock
 
 
 @pytest.fixture
@@ -314,13 +315,19 @@ class _ForwardProxy(SandboxServer):
         target = request.raw_path  # absolute-form: the client addressed the proxy
         with requests.Session() as session:
             session.trust_env = False  # the test sets a dead proxy in the environment: not for the relay
-            answer = session.request(request.method, target, data=request.body, timeout=30,
-                                     headers={"Content-Type": request.headers.get("content-type", "")})
+            answer = session.request(
+                request.method,
+                target,
+                data=request.body,
+                timeout=30,
+                headers={"Content-Type": request.headers.get("content-type", "")},
+            )
         return Response(answer.status_code, answer.content, {"Content-Type": answer.headers["Content-Type"]})
 
 
-def test_requests_go_through_the_configured_proxy(tg: TelegramSandbox,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_requests_go_through_the_configured_proxy(
+    tg: TelegramSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
     account = started(tg)
     for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY"):  # the environment's proxy must not win
         monkeypatch.setenv(name, "http://127.0.0.1:9")
@@ -346,3 +353,15 @@ def test_bad_settings_get_one_clear_line(setting: dict[str, object]) -> None:
     with pytest.raises(ValueError) as caught:
         TelegramProvider(token, **options)  # type: ignore[arg-type]
     assert "\n" not in str(caught.value) and str(caught.value).startswith("telegram:")
+
+
+def test_the_registry_builds_it_from_settings_at_the_configured_pace(tg: TelegramSandbox) -> None:
+    built = PROVIDERS["telegram"].from_settings({"token": tg.token, "api_url": tg.url, "rate_limit": 5.0})
+    assert isinstance(built, TelegramProvider)
+    with built:
+        assert (built.rate_limiter.rate, built.rate_limiter.burst) == (5.0, 1)
+        account = started(tg)
+        built.send_message(account, "из настроек", "k-settings")
+        assert len(tg.delivered_to(int(account))) == 1
+    with TelegramProvider.from_settings({"token": tg.token}) as default:  # Telegram's own address and pace
+        assert default.rate_limiter.rate == 25.0 and "api.telegram.org" in repr(default)

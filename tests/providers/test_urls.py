@@ -8,17 +8,9 @@ import pytest
 
 from providers.base import ProfileRef
 from providers.errors import InvalidProfileUrl
-from providers.urls import (
-    FACEBOOK_HOSTS,
-    VK_HOSTS,
-    X_HOSTS,
-    facebook_profile_url,
-    parse_facebook_url,
-    parse_vk_url,
-    parse_x_url,
-    vk_profile_url,
-    x_profile_url,
-)
+from providers.facebook.urls import FACEBOOK_HOSTS, facebook_profile_url, parse_facebook_url
+from providers.vk.urls import VK_HOSTS, parse_vk_url, vk_profile_url
+from providers.x.urls import X_HOSTS, parse_x_url, x_profile_url
 
 Parser = Callable[[str], ProfileRef | None]
 PARSERS: dict[str, Parser] = {"vk": parse_vk_url, "x": parse_x_url, "facebook": parse_facebook_url}

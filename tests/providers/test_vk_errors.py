@@ -1,4 +1,4 @@
-"""Every VK error in the reference maps to providers.errors; 6/10 are retried; bursts stay under the limit."""
+"""Every VK error the bridge knows maps to providers.errors; 6/10 are retried; bursts stay under the limit."""
 
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ from providers.errors import (
     ProviderRateLimited,
     ProviderUnavailable,
 )
-from providers.ratelimit import FakeClock
 from providers.vk import VkProvider
 from sandbox._http import Request, Response
 from sandbox.vk import VkSandbox
+from tests.fakes import FakeClock
 
 
 @pytest.fixture
@@ -36,8 +36,9 @@ def vk(clock: FakeClock) -> Iterator[VkSandbox]:
 
 @pytest.fixture
 def provider(vk: VkSandbox, clock: FakeClock) -> Iterator[VkProvider]:
-    with VkProvider(vk.community_token, group_id=vk.group_id, api_url=vk.url, clock=clock,
-                    sleep=clock.sleep, timeout=5.0) as p:
+    with VkProvider(
+        vk.community_token, group_id=vk.group_id, api_url=vk.url, clock=clock, sleep=clock.sleep, timeout=5.0
+    ) as p:
         yield p
 
 
@@ -72,8 +73,14 @@ CASES: list[tuple[int, type[ProviderError], NotAllowedReason | None]] = [
 
 
 @pytest.mark.parametrize(("code", "kind", "reason"), CASES, ids=[str(c[0]) for c in CASES])
-def test_each_vk_error_code_is_mapped(provider: VkProvider, vk: VkSandbox, uid: int, code: int,
-                                      kind: type[ProviderError], reason: NotAllowedReason | None) -> None:
+def test_each_vk_error_code_is_mapped(
+    provider: VkProvider,
+    vk: VkSandbox,
+    uid: int,
+    code: int,
+    kind: type[ProviderError],
+    reason: NotAllowedReason | None,
+) -> None:
     vk.fail_next(code, method="messages.send", times=None)  # persistent: retries must give up too
     with pytest.raises(ProviderError) as caught:
         provider.send_message(AccountId(str(uid)), "hi", "key")
@@ -94,8 +101,9 @@ def test_each_vk_error_code_is_mapped(provider: VkProvider, vk: VkSandbox, uid: 
 
 
 @pytest.mark.parametrize("code", [6, 10])
-def test_transient_6_and_10_are_retried_inside_the_call(provider: VkProvider, vk: VkSandbox, uid: int,
-                                                        clock: FakeClock, code: int) -> None:
+def test_transient_6_and_10_are_retried_inside_the_call(
+    provider: VkProvider, vk: VkSandbox, uid: int, clock: FakeClock, code: int
+) -> None:
     vk.fail_next(code, method="messages.send", times=2)
     sent = provider.send_message(AccountId(str(uid)), "hi", "key")
     assert sent.message_id and len(vk.delivered_to(uid)) == 1
@@ -110,9 +118,12 @@ def test_execute_partial_errors(provider: VkProvider, vk: VkSandbox) -> None:
     assert len(profiles) == 1500
 
     def partial(request: Request) -> Response:
-        return Response.json({"response": [[{"id": ids[0], "first_name": "A", "last_name": "B"}], False],
-                              "execute_errors": [{"method": "users.get", "error_code": 15,
-                                                  "error_msg": "Access denied"}]})
+        return Response.json(
+            {
+                "response": [[{"id": ids[0], "first_name": "A", "last_name": "B"}], False],
+                "execute_errors": [{"method": "users.get", "error_code": 15, "error_msg": "Access denied"}],
+            }
+        )
 
     vk.faults.custom(partial, operation="execute")
     with pytest.raises(ProviderNotAllowed) as caught:
@@ -120,15 +131,23 @@ def test_execute_partial_errors(provider: VkProvider, vk: VkSandbox) -> None:
     assert caught.value.code == 15
 
 
-def test_execute_sub_calls_failing_with_10_are_rerun(provider: VkProvider, vk: VkSandbox,
-                                                     clock: FakeClock) -> None:
+def test_execute_sub_calls_failing_with_10_are_rerun(
+    provider: VkProvider, vk: VkSandbox, clock: FakeClock
+) -> None:
     ids = vk.add_users(1200)
     calls = {"n": 0}
 
     def flaky(request: Request) -> Response:
         calls["n"] += 1
-        return Response.json({"response": [False, False], "execute_errors": [
-            {"method": "users.get", "error_code": 10, "error_msg": "Internal server error"}] * 2})
+        return Response.json(
+            {
+                "response": [False, False],
+                "execute_errors": [
+                    {"method": "users.get", "error_code": 10, "error_msg": "Internal server error"}
+                ]
+                * 2,
+            }
+        )
 
     vk.faults.custom(flaky, operation="execute")
     profiles = provider.fetch_profiles([AccountId(str(i)) for i in ids])
@@ -147,8 +166,14 @@ def test_network_failures_are_unavailable(vk: VkSandbox, clock: FakeClock, uid: 
     else:
         vk.faults.latency = 0.5  # over the 0.2 s timeout below
     try:
-        with VkProvider(vk.community_token, group_id=vk.group_id, api_url=vk.url, clock=clock,
-                        sleep=clock.sleep, timeout=0.2) as provider:
+        with VkProvider(
+            vk.community_token,
+            group_id=vk.group_id,
+            api_url=vk.url,
+            clock=clock,
+            sleep=clock.sleep,
+            timeout=0.2,
+        ) as provider:
             with pytest.raises(ProviderUnavailable) as caught:
                 provider.fetch_profiles([AccountId(str(uid))])
     finally:
@@ -158,13 +183,15 @@ def test_network_failures_are_unavailable(vk: VkSandbox, clock: FakeClock, uid: 
 
 
 @pytest.mark.parametrize(("token_type", "calls"), [("community", 60), ("user", 12)])
-def test_rate_limiter_keeps_bursts_under_the_vk_limit(vk: VkSandbox, clock: FakeClock, token_type: str,
-                                                      calls: int) -> None:
+def test_rate_limiter_keeps_bursts_under_the_vk_limit(
+    vk: VkSandbox, clock: FakeClock, token_type: str, calls: int
+) -> None:
     token = vk.community_token if token_type == "community" else vk.user_token
     uid = vk.add_user("A", "B")
     start = clock.now
-    with VkProvider(token, token_type=token_type, group_id=vk.group_id, api_url=vk.url, clock=clock,
-                    sleep=clock.sleep) as p:
+    with VkProvider(
+        token, token_type=token_type, group_id=vk.group_id, api_url=vk.url, clock=clock, sleep=clock.sleep
+    ) as p:
         for _ in range(calls):
             assert p.fetch_profiles([AccountId(str(uid))])
     assert vk.rate_limited == 0  # not a single error-6 answer
@@ -172,15 +199,22 @@ def test_rate_limiter_keeps_bursts_under_the_vk_limit(vk: VkSandbox, clock: Fake
     assert clock.now - start >= (calls - 1) / rate - 1e-6
 
 
-def test_without_a_limiter_the_sandbox_answers_6_and_the_provider_recovers(vk: VkSandbox,
-                                                                          clock: FakeClock) -> None:
+def test_without_a_limiter_the_sandbox_answers_6_and_the_provider_recovers(
+    vk: VkSandbox, clock: FakeClock
+) -> None:
     # A too generous limiter (100/s) provokes VK's error 6; the provider defers and retries.
     from providers.ratelimit import RateLimiter
 
     uid = vk.add_user("A", "B")
     limiter = RateLimiter(100, burst=100, clock=clock, sleep=clock.sleep)
-    with VkProvider(vk.community_token, group_id=vk.group_id, api_url=vk.url, rate_limiter=limiter,
-                    clock=clock, sleep=clock.sleep) as p:
+    with VkProvider(
+        vk.community_token,
+        group_id=vk.group_id,
+        api_url=vk.url,
+        rate_limiter=limiter,
+        clock=clock,
+        sleep=clock.sleep,
+    ) as p:
         for _ in range(30):
             p.fetch_profiles([AccountId(str(uid))])
     assert vk.rate_limited >= 1

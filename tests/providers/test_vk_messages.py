@@ -8,10 +8,10 @@ from collections.abc import Iterator
 import pytest
 
 from providers.base import AccountId, Direction, NetworkMessage
-from providers.ratelimit import FakeClock
 from providers.vk import VkProvider, random_id_for
 from sandbox._http import Request, Response
 from sandbox.vk import VkSandbox
+from tests.fakes import FakeClock
 
 
 @pytest.fixture
@@ -27,8 +27,9 @@ def vk(clock: FakeClock) -> Iterator[VkSandbox]:
 
 @pytest.fixture
 def provider(vk: VkSandbox, clock: FakeClock) -> Iterator[VkProvider]:
-    with VkProvider(vk.community_token, group_id=vk.group_id, api_url=vk.url, clock=clock,
-                    sleep=clock.sleep) as p:
+    with VkProvider(
+        vk.community_token, group_id=vk.group_id, api_url=vk.url, clock=clock, sleep=clock.sleep
+    ) as p:
         yield p
 
 
@@ -63,8 +64,9 @@ def test_idle_call_costs_exactly_one_request(provider: VkProvider, vk: VkSandbox
     assert vk.count() == 1 and vk.count("messages.getConversations") == 1
 
 
-def test_twenty_messages_from_twenty_peers_in_at_most_three_requests(provider: VkProvider,
-                                                                     vk: VkSandbox) -> None:
+def test_twenty_messages_from_twenty_peers_in_at_most_three_requests(
+    provider: VkProvider, vk: VkSandbox
+) -> None:
     people = [vk.add_user(f"P{n}", "X") for n in range(20)]
     vk.incoming(people[0], "old")
     _, cursor = provider.fetch_messages(None, 20)
@@ -90,8 +92,9 @@ def test_both_directions_with_random_id_of_our_own_sends(provider: VkProvider, v
     assert all(m.peer_id == str(uid) for m in messages)
 
 
-def test_45_new_with_limit_20_three_calls_none_twice_none_skipped(provider: VkProvider,
-                                                                  vk: VkSandbox) -> None:
+def test_45_new_with_limit_20_three_calls_none_twice_none_skipped(
+    provider: VkProvider, vk: VkSandbox
+) -> None:
     people = [vk.add_user(f"P{n}", "X") for n in range(4)]
     vk.incoming(people[0], "before")
     _, cursor = provider.fetch_messages(None, 20)
@@ -104,8 +107,9 @@ def test_45_new_with_limit_20_three_calls_none_twice_none_skipped(provider: VkPr
     assert [i for b in batches for i in b] == new
 
 
-def test_messages_arriving_between_calls_are_neither_skipped_nor_repeated(provider: VkProvider,
-                                                                          vk: VkSandbox) -> None:
+def test_messages_arriving_between_calls_are_neither_skipped_nor_repeated(
+    provider: VkProvider, vk: VkSandbox
+) -> None:
     people = [vk.add_user(f"P{n}", "X") for n in range(5)]
     vk.incoming(people[0], "before")
     _, cursor = provider.fetch_messages(None, 20)
@@ -139,8 +143,9 @@ def test_a_conversation_with_more_news_than_one_window(provider: VkProvider, vk:
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_random_interleavings_deliver_every_message_exactly_once(provider: VkProvider, vk: VkSandbox,
-                                                                 seed: int) -> None:
+def test_random_interleavings_deliver_every_message_exactly_once(
+    provider: VkProvider, vk: VkSandbox, seed: int
+) -> None:
     rng = random.Random(seed)
     people = [vk.add_user(f"P{n}", "X") for n in range(30)]
     vk.incoming(people[0], "before")

@@ -8,9 +8,9 @@ import pytest
 
 from providers.base import AccountId, Birthday, Profile, ProfileRef, Provider
 from providers.errors import NotAllowedReason, ProviderKeyReused, ProviderNotAllowed
-from providers.ratelimit import FakeClock
 from providers.vk import VkProvider, random_id_for
 from sandbox.vk import VkSandbox
+from tests.fakes import FakeClock
 
 
 @pytest.fixture
@@ -26,13 +26,15 @@ def vk(clock: FakeClock) -> Iterator[VkSandbox]:
 
 @pytest.fixture
 def provider(vk: VkSandbox, clock: FakeClock) -> Iterator[VkProvider]:
-    with VkProvider(vk.community_token, group_id=vk.group_id, api_url=vk.url, clock=clock,
-                    sleep=clock.sleep) as p:
+    with VkProvider(
+        vk.community_token, group_id=vk.group_id, api_url=vk.url, clock=clock, sleep=clock.sleep
+    ) as p:
         yield p
 
 
-def test_is_a_provider_with_honest_capabilities(provider: VkProvider, vk: VkSandbox,
-                                                clock: FakeClock) -> None:
+def test_is_a_provider_with_honest_capabilities(
+    provider: VkProvider, vk: VkSandbox, clock: FakeClock
+) -> None:
     assert isinstance(provider, Provider)
     assert provider.name == "vk"
     assert provider.capabilities.can_start_conversation is False
@@ -50,14 +52,20 @@ def test_urls_delegate_to_the_shared_parsers(provider: VkProvider) -> None:
     assert provider.profile_url(ProfileRef("vk", "id", "1")) == "https://vk.com/id1"
 
 
-def test_resolve_ids_free_names_batched_and_id_prefixed_names_kept(provider: VkProvider,
-                                                                   vk: VkSandbox) -> None:
+def test_resolve_ids_free_names_batched_and_id_prefixed_names_kept(
+    provider: VkProvider, vk: VkSandbox
+) -> None:
     idealist = vk.add_user("Ideal", "List", screen_name="idealist")
     durov = vk.add_user("Pavel", "Durov", screen_name="Durov")
     vk.add_community("shopgroup")
-    refs = [ProfileRef("vk", "id", "42"), ProfileRef("vk", "screen_name", "idealist"),
-            ProfileRef("vk", "screen_name", "durov"), ProfileRef("vk", "screen_name", "shopgroup"),
-            ProfileRef("vk", "screen_name", "ghost_name"), ProfileRef("x", "screen_name", "jack")]
+    refs = [
+        ProfileRef("vk", "id", "42"),
+        ProfileRef("vk", "screen_name", "idealist"),
+        ProfileRef("vk", "screen_name", "durov"),
+        ProfileRef("vk", "screen_name", "shopgroup"),
+        ProfileRef("vk", "screen_name", "ghost_name"),
+        ProfileRef("x", "screen_name", "jack"),
+    ]
     vk.reset_log()
     resolved = provider.resolve(refs)
     assert resolved == {refs[0]: "42", refs[1]: str(idealist), refs[2]: str(durov)}
@@ -68,18 +76,38 @@ def test_resolve_ids_free_names_batched_and_id_prefixed_names_kept(provider: VkP
 
 
 def test_profile_mapping_every_field(provider: VkProvider, vk: VkSandbox) -> None:
-    full = vk.add_user("Анна", "Петрова", screen_name="anna_p", bdate="3.7.1991", city="Москва",
-                       country="Россия", mobile_phone="+7 916 000-00-00", home_phone="495 000",
-                       site="https://anna.example", about="Designer", photo_max_orig="https://pp.vk/a.jpg",
-                       photo_200="https://pp.vk/a200.jpg")
+    full = vk.add_user(
+        "Анна",
+        "Петрова",
+        screen_name="anna_p",
+        bdate="3.7.1991",
+        city="Москва",
+        country="Россия",
+        mobile_phone="+7 916 000-00-00",
+        home_phone="495 000",
+        site="https://anna.example",
+        about="Designer",
+        photo_max_orig="https://pp.vk/a.jpg",
+        photo_200="https://pp.vk/a200.jpg",
+    )
     no_year = vk.add_user("Boris", "Bez", bdate="29.2", photo_200="https://pp.vk/b200.jpg")
     profiles = provider.fetch_profiles([AccountId(str(full)), AccountId(str(no_year)), AccountId("9999")])
     assert set(profiles) == {str(full), str(no_year)}
     assert profiles[AccountId(str(full))] == Profile(
-        network="vk", account_id=AccountId(str(full)), first_name="Анна", last_name="Петрова",
-        full_name="Анна Петрова", birthday=Birthday(3, 7, 1991), mobile_phone="+7 916 000-00-00",
-        home_phone="495 000", city="Москва", country="Россия", website="https://anna.example",
-        about="Designer", photo_url="https://pp.vk/a.jpg", screen_name="anna_p",
+        network="vk",
+        account_id=AccountId(str(full)),
+        first_name="Анна",
+        last_name="Петрова",
+        full_name="Анна Петрова",
+        birthday=Birthday(3, 7, 1991),
+        mobile_phone="+7 916 000-00-00",
+        home_phone="495 000",
+        city="Москва",
+        country="Россия",
+        website="https://anna.example",
+        about="Designer",
+        photo_url="https://pp.vk/a.jpg",
+        screen_name="anna_p",
         profile_url="https://vk.com/anna_p",
     )
     boris = profiles[AccountId(str(no_year))]
@@ -102,8 +130,9 @@ def test_deleted_banned_and_private_profiles_invent_nothing(provider: VkProvider
     assert closed.birthday is None and closed.mobile_phone is None
 
 
-def test_five_thousand_profiles_resolved_and_fetched_in_few_requests(provider: VkProvider,
-                                                                     vk: VkSandbox) -> None:
+def test_five_thousand_profiles_resolved_and_fetched_in_few_requests(
+    provider: VkProvider, vk: VkSandbox
+) -> None:
     ids = vk.add_users(5000, screen_prefix="bulk_")
     refs = [ProfileRef("vk", "screen_name", f"bulk_{n}") for n in range(5000)]
     vk.reset_log()

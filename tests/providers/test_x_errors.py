@@ -17,11 +17,11 @@ from providers.errors import (
     ProviderRateLimited,
     ProviderUnavailable,
 )
-from providers.ratelimit import FakeClock
 from providers.x import E_DM_CREATE, XProvider
-from providers.x_http import dm_refusal_reason
+from providers.x.errors import dm_refusal_reason
 from sandbox._http import Response
 from sandbox.x import XSandbox
+from tests.fakes import FakeClock
 from tests.x_support import EPOCH_START, contract_violations, make_provider
 
 
@@ -69,16 +69,29 @@ def test_recipient_who_blocked_us(x: XSandbox, provider: XProvider) -> None:
     assert info.value.reason is NotAllowedReason.PRIVACY
 
 
-@pytest.mark.parametrize(("problem", "reason"), [
-    ({"title": "Forbidden", "type": "about:blank", "status": 403, "detail": "Forbidden"},
-     NotAllowedReason.PERMISSION_DENIED),
-    ({"title": "Client Forbidden", "type": "https://api.twitter.com/2/problems/client-forbidden",
-      "reason": "client-not-enrolled", "detail": "When authenticating requests..."},
-     NotAllowedReason.PERMISSION_DENIED),
-    ({"detail": "You cannot send messages to users who are not following you."},
-     NotAllowedReason.NOT_OPTED_IN),
-    ({"detail": "You cannot send messages to this user."}, NotAllowedReason.PRIVACY),
-])
+@pytest.mark.parametrize(
+    ("problem", "reason"),
+    [
+        (
+            {"title": "Forbidden", "type": "about:blank", "status": 403, "detail": "Forbidden"},
+            NotAllowedReason.PERMISSION_DENIED,
+        ),
+        (
+            {
+                "title": "Client Forbidden",
+                "type": "https://api.twitter.com/2/problems/client-forbidden",
+                "reason": "client-not-enrolled",
+                "detail": "When authenticating requests...",
+            },
+            NotAllowedReason.PERMISSION_DENIED,
+        ),
+        (
+            {"detail": "You cannot send messages to users who are not following you."},
+            NotAllowedReason.NOT_OPTED_IN,
+        ),
+        ({"detail": "You cannot send messages to this user."}, NotAllowedReason.PRIVACY),
+    ],
+)
 def test_403_problem_wording_decides_the_reason(problem: dict[str, str], reason: NotAllowedReason) -> None:
     assert dm_refusal_reason(problem) is reason
 
@@ -100,8 +113,16 @@ def test_unknown_names_in_a_200_errors_array_are_left_out(x: XSandbox, provider:
 
 
 def test_wrong_credentials_are_an_auth_error_without_secrets(x: XSandbox, clock: FakeClock) -> None:
-    with XProvider(x.consumer_key, x.consumer_secret, x.access_token, "stolen-or-stale",
-                   api_url=x.url, clock=clock, sleep=clock.sleep, wall_clock=clock) as bad:
+    with XProvider(
+        x.consumer_key,
+        x.consumer_secret,
+        x.access_token,
+        "stolen-or-stale",
+        api_url=x.url,
+        clock=clock,
+        sleep=clock.sleep,
+        wall_clock=clock,
+    ) as bad:
         with pytest.raises(ProviderAuthError) as info:
             bad.fetch_profiles([AccountId(x.me)])
     assert "Reconnect the X account" in str(info.value)
@@ -109,12 +130,17 @@ def test_wrong_credentials_are_an_auth_error_without_secrets(x: XSandbox, clock:
     assert "stolen-or-stale" not in str(info.value)
 
 
-def test_429_uses_the_reset_header_and_defers_the_limiter(x: XSandbox, clock: FakeClock,
-                                                           provider: XProvider) -> None:
+def test_429_uses_the_reset_header_and_defers_the_limiter(
+    x: XSandbox, clock: FakeClock, provider: XProvider
+) -> None:
     reset = int(clock() + 600)
     body = {"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank", "status": 429}
-    headers = {"x-rate-limit-limit": "200", "x-rate-limit-remaining": "0", "x-rate-limit-reset": str(reset),
-               "Content-Type": "application/problem+json"}
+    headers = {
+        "x-rate-limit-limit": "200",
+        "x-rate-limit-remaining": "0",
+        "x-rate-limit-reset": str(reset),
+        "Content-Type": "application/problem+json",
+    }
     x.faults.custom(lambda _r: Response.json(body, 429, headers), operation="dm_create")
     uid = x.add_user("client", "Client")
     with pytest.raises(ProviderRateLimited) as info:
@@ -129,8 +155,9 @@ def test_429_uses_the_reset_header_and_defers_the_limiter(x: XSandbox, clock: Fa
     assert provider.send_message(AccountId(uid), "hello", "k").message_id == x.delivered_to(uid)[0]["id"]
 
 
-def test_window_headers_are_honoured_before_the_server_says_429(x: XSandbox, clock: FakeClock,
-                                                                 provider: XProvider) -> None:
+def test_window_headers_are_honoured_before_the_server_says_429(
+    x: XSandbox, clock: FakeClock, provider: XProvider
+) -> None:
     x.limits["dm_create"] = 2
     uid = x.add_user("client", "Client")
     provider.send_message(AccountId(uid), "one", "k1")
@@ -145,8 +172,9 @@ def test_window_headers_are_honoured_before_the_server_says_429(x: XSandbox, clo
     assert [d["text"] for d in x.delivered_to(uid)] == ["one", "two", "three"]
 
 
-def test_a_window_that_resets_within_seconds_is_slept_through(x: XSandbox, clock: FakeClock,
-                                                               provider: XProvider) -> None:
+def test_a_window_that_resets_within_seconds_is_slept_through(
+    x: XSandbox, clock: FakeClock, provider: XProvider
+) -> None:
     x.limits["dm_create"] = 1
     uid = x.add_user("client", "Client")
     provider.send_message(AccountId(uid), "one", "k1")

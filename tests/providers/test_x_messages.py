@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from providers.base import AccountId, Direction, NetworkMessage
-from providers.ratelimit import FakeClock
 from providers.x import E_DM_EVENTS, E_ME, XProvider
-from providers.x_mapping import message_from_event
+from providers.x.messages import message_from_event
 from sandbox.x import XSandbox
+from tests.fakes import FakeClock
 from tests.x_support import EPOCH_START, contract_violations, make_provider
 
 
@@ -47,8 +47,9 @@ def drain(provider: XProvider, cursor: str | None, limit: int) -> tuple[list[Net
     raise AssertionError("fetch_messages never ran dry")
 
 
-def test_first_call_returns_the_newest_oldest_first(x: XSandbox, clock: FakeClock,
-                                                    provider: XProvider) -> None:
+def test_first_call_returns_the_newest_oldest_first(
+    x: XSandbox, clock: FakeClock, provider: XProvider
+) -> None:
     peer = x.add_user("client", "Client")
     for i in range(5):
         x.incoming_dm(peer, f"in {i}")
@@ -67,7 +68,9 @@ def test_direction_and_peer_of_our_own_messages(x: XSandbox, provider: XProvider
     provider.send_message(AccountId(peer), "answer", "k")
     messages, _ = provider.fetch_messages(None, 10)
     assert [(m.text, m.direction, m.peer_id) for m in messages] == [
-        ("question", Direction.IN, peer), ("answer", Direction.OUT, peer)]
+        ("question", Direction.IN, peer),
+        ("answer", Direction.OUT, peer),
+    ]
 
 
 def test_burst_larger_than_limit_is_delivered_without_gap_or_repeat(x: XSandbox, provider: XProvider) -> None:
@@ -105,22 +108,39 @@ def test_empty_account_then_first_messages(x: XSandbox, provider: XProvider) -> 
 
 
 def test_group_events_are_consumed_not_returned() -> None:
-    event = {"id": "5", "event_type": "MessageCreate", "text": "hi all", "sender_id": "7",
-             "dm_conversation_id": "1585823815904395264"}
+    event = {
+        "id": "5",
+        "event_type": "MessageCreate",
+        "text": "hi all",
+        "sender_id": "7",
+        "dm_conversation_id": "1585823815904395264",
+    }
     assert message_from_event(event, "1") is None
-    one_to_one = dict(event, dm_conversation_id="1-7", entities={"urls": [
-        {"url": "https://t.co/abc", "expanded_url": "https://shop.example/x", "start": 0, "end": 1}]},
-        text="see https://t.co/abc", attachments={"media_keys": ["3_1"]})
+    one_to_one = dict(
+        event,
+        dm_conversation_id="1-7",
+        entities={
+            "urls": [
+                {"url": "https://t.co/abc", "expanded_url": "https://shop.example/x", "start": 0, "end": 1}
+            ]
+        },
+        text="see https://t.co/abc",
+        attachments={"media_keys": ["3_1"]},
+    )
     message = message_from_event(one_to_one, "1")
     assert message is not None
-    assert (message.text, message.peer_id, message.attachments) == ("see https://shop.example/x", "7",
-                                                                     ("x-media:3_1",))
+    assert (message.text, message.peer_id, message.attachments) == (
+        "see https://shop.example/x",
+        "7",
+        ("x-media:3_1",),
+    )
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(plan=st.lists(st.tuples(st.integers(0, 12), st.integers(1, 6)), min_size=1, max_size=6))
-def test_any_arrival_pattern_is_seen_exactly_once(x: XSandbox, provider: XProvider,
-                                                  plan: list[tuple[int, int]]) -> None:
+def test_any_arrival_pattern_is_seen_exactly_once(
+    x: XSandbox, provider: XProvider, plan: list[tuple[int, int]]
+) -> None:
     peer = x.add_user("client", "Client")
     _, cursor = provider.fetch_messages(None, 100)  # start after whatever earlier examples left behind
     expected: list[str] = []

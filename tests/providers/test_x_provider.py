@@ -8,10 +8,10 @@ from collections.abc import Iterator
 import pytest
 
 from providers.base import AccountId, Profile, ProfileRef, Provider
-from providers.ratelimit import FakeClock
 from providers.x import XProvider
-from providers.x_mapping import split_name
+from providers.x.profiles import split_name
 from sandbox.x import XSandbox
+from tests.fakes import FakeClock
 from tests.x_support import EPOCH_START, contract_violations, make_provider
 
 
@@ -72,19 +72,33 @@ def test_resolve_matches_names_case_insensitively(x: XSandbox, provider: XProvid
 
 
 def test_profiles_map_every_field(x: XSandbox, provider: XProvider) -> None:
-    uid = x.add_user("vdamme", "Jean  Claude Van Damme", description="Actor. ", location="Brussels, Belgium",
-                     url="https://jcvd.example/films", protected=True)
+    uid = x.add_user(
+        "vdamme",
+        "Jean  Claude Van Damme",
+        description="Actor. ",
+        location="Brussels, Belgium",
+        url="https://jcvd.example/films",
+        protected=True,
+    )
     bare = x.add_user("cher", "Cher")
     gone = x.add_user("gone", "Gone", suspended=True)
     profiles = provider.fetch_profiles([AccountId(uid), AccountId(bare), AccountId(gone), AccountId("nope")])
     assert set(profiles) == {uid, bare}
     p = profiles[AccountId(uid)]
     assert p == Profile(
-        network="x", account_id=AccountId(uid), first_name="Jean", last_name="Claude Van Damme",
-        full_name="Jean  Claude Van Damme", city="Brussels, Belgium", country=None,
-        website="https://jcvd.example/films", about="Actor.",
+        network="x",
+        account_id=AccountId(uid),
+        first_name="Jean",
+        last_name="Claude Van Damme",
+        full_name="Jean  Claude Van Damme",
+        city="Brussels, Belgium",
+        country=None,
+        website="https://jcvd.example/films",
+        about="Actor.",
         photo_url=f"https://pbs.twimg.com/profile_images/{uid}/avatar_400x400.jpg",
-        screen_name="vdamme", profile_url="https://x.com/vdamme", is_closed=True,
+        screen_name="vdamme",
+        profile_url="https://x.com/vdamme",
+        is_closed=True,
     )
     one = profiles[AccountId(bare)]
     assert (one.first_name, one.last_name, one.city, one.website) == ("Cher", None, None, None)
@@ -92,10 +106,16 @@ def test_profiles_map_every_field(x: XSandbox, provider: XProvider) -> None:
     assert provider.stats == {"GET /2/users": 1}
 
 
-@pytest.mark.parametrize(("name", "expected"), [
-    ("Ann", ("Ann", None)), ("Ann Lee", ("Ann", "Lee")), ("  Ann   de  la Cruz ", ("Ann", "de la Cruz")),
-    ("", (None, None)), (None, (None, None)),
-])
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Ann", ("Ann", None)),
+        ("Ann Lee", ("Ann", "Lee")),
+        ("  Ann   de  la Cruz ", ("Ann", "de la Cruz")),
+        ("", (None, None)),
+        (None, (None, None)),
+    ],
+)
 def test_name_split_rule(name: str | None, expected: tuple[str | None, str | None]) -> None:
     assert split_name(name) == expected
 
@@ -120,8 +140,9 @@ def test_same_key_in_the_same_process_is_not_sent_again(x: XSandbox, provider: X
     assert x.count() == 1  # answered from memory: no request, no cost
 
 
-def test_retry_after_a_crash_finds_the_delivered_dm(x: XSandbox, clock: FakeClock,
-                                                    provider: XProvider) -> None:
+def test_retry_after_a_crash_finds_the_delivered_dm(
+    x: XSandbox, clock: FakeClock, provider: XProvider
+) -> None:
     uid = x.add_user("client", "Client")
     x.incoming_dm(uid, "hi")  # other traffic in the conversation
     first_attempt = dt.datetime.fromtimestamp(clock(), dt.UTC)
@@ -130,8 +151,9 @@ def test_retry_after_a_crash_finds_the_delivered_dm(x: XSandbox, clock: FakeCloc
     clock.now += 3600
     with make_provider(x, clock) as restarted:  # the "crash": a new process knows nothing in memory
         assert restarted.find_delivered(AccountId(uid), "Invoice 42 is paid", first_attempt) is not None
-        again = restarted.send_message(AccountId(uid), "Invoice 42 is paid", "outbox-42",
-                                       not_before=first_attempt)
+        again = restarted.send_message(
+            AccountId(uid), "Invoice 42 is paid", "outbox-42", not_before=first_attempt
+        )
     assert again.duplicate
     assert [d["text"] for d in x.delivered_to(uid)] == ["Invoice 42 is paid"]
 
@@ -168,8 +190,9 @@ def test_same_text_under_two_keys_is_two_messages(x: XSandbox, clock: FakeClock,
     assert [d["text"] for d in x.delivered_to(uid)] == ["Thanks!", "Thanks!"]
 
 
-def test_find_delivered_ignores_old_and_foreign_messages(x: XSandbox, clock: FakeClock,
-                                                          provider: XProvider) -> None:
+def test_find_delivered_ignores_old_and_foreign_messages(
+    x: XSandbox, clock: FakeClock, provider: XProvider
+) -> None:
     uid = x.add_user("client", "Client")
     provider.send_message(AccountId(uid), "Same words", "old")
     clock.now += 86_400

@@ -31,8 +31,9 @@ class Networks:
 VK_IMPORTS = "{interval_minutes: 60}"  # the start-up import only: a test that wants the schedule says so
 
 
-def write_config(path: Path, real: RealVtiger, nets: Networks, *, extra: str = "",
-                 vk_imports: str = VK_IMPORTS) -> Path:
+def write_config(
+    path: Path, real: RealVtiger, nets: Networks, *, extra: str = "", vk_imports: str = VK_IMPORTS
+) -> Path:
     """Every network enabled; on SalesPlatform Facebook has no URL field, which the bridge reports itself.
     `vk_imports`: the VK import settings, e.g. "{interval_minutes: 0.05, start: all}" for a 3 s schedule."""
     x, vk, fb = nets.x, nets.vk, nets.fb
@@ -60,9 +61,17 @@ jobs: {{outbox_interval_seconds: 1, shutdown_grace_seconds: 10}}
 class Bridge:
     """`run_bridge.py -c CONFIG run` against the real CRM; the plugin posts to it while it runs."""
 
-    def __init__(self, real: RealVtiger, nets: Networks, workdir: Path, plugin: Plugin | None = None,
-                 *, extra: str = "", plugin_settings: dict[str, str] | None = None,
-                 vk_imports: str = VK_IMPORTS) -> None:
+    def __init__(
+        self,
+        real: RealVtiger,
+        nets: Networks,
+        workdir: Path,
+        plugin: Plugin | None = None,
+        *,
+        extra: str = "",
+        plugin_settings: dict[str, str] | None = None,
+        vk_imports: str = VK_IMPORTS,
+    ) -> None:
         self.real = real
         self.nets = nets
         self.workdir = workdir
@@ -127,13 +136,21 @@ class Bridge:
     def accepted(self, event: str | None = None, record: str | None = None) -> list[str]:
         """The webhook's "accepted" log lines: `webhook: accepted <event> <module> <id> as <event_id>`."""
         found = re.findall(r"webhook: accepted (\S+) (\S+) (\S+) as (\S+)", self.log)
-        return [f"{e} {m} {i} {eid}" for e, m, i, eid in found
-                if (event is None or e == event) and (record is None or i == record)]
+        return [
+            f"{e} {m} {i} {eid}"
+            for e, m, i, eid in found
+            if (event is None or e == event) and (record is None or i == record)
+        ]
 
     def wait_accepted(self, event: str | None = None, record: str | None = None, timeout: float = 30) -> bool:
         return wait_for(lambda: bool(self.accepted(event, record)), timeout=timeout)
 
     def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         """A one-shot command (`check`, `import-profile 12x5`, ...) with the same configuration."""
-        return subprocess.run([sys.executable, "run_bridge.py", "-c", str(self.config), *args], cwd=REPO,
-                              capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(
+            [sys.executable, "run_bridge.py", "-c", str(self.config), *args],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )

@@ -39,8 +39,10 @@ def skip_without_browser() -> None:
     if webdriver is None:
         pytest.skip("browser tests need selenium (pip install -e '.[test]')")
     if CHROMIUM is None or CHROMEDRIVER is None:
-        pytest.skip("browser tests need Debian's chromium and chromium-driver (apt-get install chromium "
-                    "chromium-driver)")
+        pytest.skip(
+            "browser tests need Debian's chromium and chromium-driver (apt-get install chromium "
+            "chromium-driver)"
+        )
 
 
 class Browser:
@@ -54,8 +56,14 @@ class Browser:
         self.step = 0
         options = webdriver.ChromeOptions()
         options.binary_location = str(CHROMIUM)
-        for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                         "--window-size=1440,1000", "--lang=ru-RU"):
+        for argument in (
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-dev-shm-usage",
+            "--disable-gpu",
+            "--window-size=1440,1000",
+            "--lang=ru-RU",
+        ):
             options.add_argument(argument)
         self.driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
         self.driver.set_page_load_timeout(120)
@@ -131,6 +139,8 @@ class Browser:
         self.type("input[name='username']", self.real.user)
         self.type("input[name='password']", self.real.password)
         self.find("input[name='password']").submit()
-        self.wait(lambda: "view=Login" not in self.driver.current_url
-                  and self.all(".app-navigator, #appnavigator"), "the CRM's start page after login")
+        self.wait(
+            lambda: "view=Login" not in self.driver.current_url and self.all(".app-navigator, #appnavigator"),
+            "the CRM's start page after login",
+        )
         self.shot("logged in")

@@ -35,13 +35,17 @@ def linked_messages(crm: VtigerClient, record: str) -> list[dict[str, Any]]:
 
 
 def messages_with_vk_id(crm: VtigerClient, message_id: int | str) -> list[dict[str, Any]]:
-    return crm.query(vtql.select("SPSocialConnector", MESSAGE_FIELDS,
-                                 where=vtql.eq("vk_message_id", str(message_id)), limit=100))
+    return crm.query(
+        vtql.select(
+            "SPSocialConnector", MESSAGE_FIELDS, where=vtql.eq("vk_message_id", str(message_id)), limit=100
+        )
+    )
 
 
 def comments_on(crm: VtigerClient, record: str) -> list[str]:
-    rows = crm.query(vtql.select("ModComments", ["id", "commentcontent"], where=vtql.eq("related_to", record),
-                                 limit=100))
+    rows = crm.query(
+        vtql.select("ModComments", ["id", "commentcontent"], where=vtql.eq("related_to", record), limit=100)
+    )
     return [str(r["commentcontent"]) for r in sorted(rows, key=lambda r: int(str(r["id"]).split("x")[1]))]
 
 

@@ -137,14 +137,23 @@ def networks() -> Iterator[Networks]:
 
 
 @pytest.fixture
-def make_bridge(real_vtiger: RealVtiger, networks: Networks, plugin: Plugin,
-                tmp_path: Path) -> Iterator[Callable[..., Bridge]]:
+def make_bridge(
+    real_vtiger: RealVtiger, networks: Networks, plugin: Plugin, tmp_path: Path
+) -> Iterator[Callable[..., Bridge]]:
     started: list[Bridge] = []
 
-    def make(*, extra: str = "", plugin_settings: dict[str, str] | None = None,
-             vk_imports: str = VK_IMPORTS) -> Bridge:
-        bridge = Bridge(real_vtiger, networks, tmp_path / f"bridge{len(started) + 1}", plugin,
-                        extra=extra, plugin_settings=plugin_settings, vk_imports=vk_imports)
+    def make(
+        *, extra: str = "", plugin_settings: dict[str, str] | None = None, vk_imports: str = VK_IMPORTS
+    ) -> Bridge:
+        bridge = Bridge(
+            real_vtiger,
+            networks,
+            tmp_path / f"bridge{len(started) + 1}",
+            plugin,
+            extra=extra,
+            plugin_settings=plugin_settings,
+            vk_imports=vk_imports,
+        )
         started.append(bridge)
         return bridge.start()
 
@@ -159,9 +168,11 @@ def bridge(make_bridge: Callable[..., Bridge]) -> Bridge:
 
 
 SEND_FIELD = "description"  # a field every vtiger has; the shipped send workflow watches it
-SHIPPED = ("Social bridge: import the profile of a new record",
-           "Social bridge: import the profile when a link changes",
-           "Social bridge: send the message typed into the send field")
+SHIPPED = (
+    "Social bridge: import the profile of a new record",
+    "Social bridge: import the profile when a link changes",
+    "Social bridge: send the message typed into the send field",
+)
 
 
 @pytest.fixture
@@ -169,11 +180,15 @@ def shipped(real_vtiger: RealVtiger, plugin: Plugin) -> Iterator[Callable[..., N
     """install(): the plugin's recommended workflows on Contacts, stored by vtiger_plugin/workflows.php."""
 
     def install(send_field: str = SEND_FIELD) -> None:
-        done = real_vtiger.php_run("modules/SocialBridge/workflows.php",
-                                   ["--module=Contacts", f"--send-field={send_field}"])
+        done = real_vtiger.php_run(
+            "modules/SocialBridge/workflows.php", ["--module=Contacts", f"--send-field={send_field}"]
+        )
         assert done.returncode == 0, done.stdout + done.stderr
-        assert [line.split(": ", 1)[1].split(" (workflow")[0] for line in done.stdout.splitlines()
-                if line.startswith("created")] == list(SHIPPED)
+        assert [
+            line.split(": ", 1)[1].split(" (workflow")[0]
+            for line in done.stdout.splitlines()
+            if line.startswith("created")
+        ] == list(SHIPPED)
 
     yield install
     done = real_vtiger.php_run("modules/SocialBridge/workflows.php", ["--module=Contacts", "--remove"])

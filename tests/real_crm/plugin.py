@@ -34,8 +34,9 @@ class Plugin:
         """Copy the plugin (a fresh copy: files of an older one are removed) and register its functions."""
         if self.folder.exists():
             shutil.rmtree(self.folder)
-        shutil.copytree(SOURCE, self.folder, ignore=shutil.ignore_patterns("socialbridge.config.php", "*.log",
-                                                                             "*.spool*"))
+        shutil.copytree(
+            SOURCE, self.folder, ignore=shutil.ignore_patterns("socialbridge.config.php", "*.log", "*.spool*")
+        )
         done = self.real.php_run("modules/SocialBridge/install.php", ["--create-schema"])
         if done.returncode != 0 or done.stdout.count("registered") != 9:
             raise RealEnvError(f"plugin install.php failed ({done.returncode}): {done.stderr.strip()[-500:]}")

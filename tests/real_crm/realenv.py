@@ -19,11 +19,14 @@ REPO = Path(__file__).resolve().parents[2]
 HARNESS = REPO / "tools" / "real-vtiger" / "real-vtiger"
 
 REQUIRED = (
-    "VSB_REAL_VTIGER_URL", "VSB_REAL_VTIGER_USER", "VSB_REAL_VTIGER_ACCESS_KEY", "VSB_REAL_VTIGER_ROOT",
+    "VSB_REAL_VTIGER_URL",
+    "VSB_REAL_VTIGER_USER",
+    "VSB_REAL_VTIGER_ACCESS_KEY",
+    "VSB_REAL_VTIGER_ROOT",
 )
 SKIP_REASON = (
     "real-CRM suite not run: no real vtiger named (set VSB_REAL_VTIGER_URL, _USER, _ACCESS_KEY, _ROOT, e.g. "
-    "`eval \"$(tools/real-vtiger/real-vtiger env salesplatform-7.2)\"`; see tools/real-vtiger/README.md)"
+    '`eval "$(tools/real-vtiger/real-vtiger env salesplatform-7.2)"`; see tools/real-vtiger/README.md)'
 )
 
 
@@ -85,10 +88,15 @@ class RealVtiger:
             raise RealEnvError(f"real-CRM suite: reset failed: {done.stderr.strip()[-500:]}")
         return time.monotonic() - started
 
-    def php_run(self, script: Path | str, args: Sequence[str] = (), *, stdin: str = "",
-                timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def php_run(
+        self, script: Path | str, args: Sequence[str] = (), *, stdin: str = "", timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
         """A PHP script with the CRM's PHP, from the vtiger root (as vtiger's own CLI scripts run)."""
         return subprocess.run(
-            [self.php, str(script), *args], cwd=self.root, input=stdin, capture_output=True, text=True,
+            [self.php, str(script), *args],
+            cwd=self.root,
+            input=stdin,
+            capture_output=True,
+            text=True,
             timeout=timeout,
         )

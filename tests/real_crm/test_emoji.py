@@ -29,14 +29,18 @@ EVERY_3_S = "{interval_minutes: 0.05}"
 
 
 def test_the_database_stores_an_emoji_as_one_question_mark_per_byte(
-    social_crm: VtigerClient, make_record: Callable[..., str],
+    social_crm: VtigerClient,
+    make_record: Callable[..., str],
 ) -> None:
     record = make_record("Contacts", firstname="Пётр 🙂")
     assert social_crm.retrieve(record)["firstname"] == "Пётр ????"  # what every test below works around
 
 
 def test_a_message_with_emoji_is_imported_once_in_readable_words_and_the_probe_leaves_nothing(
-    social_crm: VtigerClient, real_vtiger: RealVtiger, make_bridge: Callable[..., Bridge], networks: Networks,
+    social_crm: VtigerClient,
+    real_vtiger: RealVtiger,
+    make_bridge: Callable[..., Bridge],
+    networks: Networks,
     make_record: Callable[..., str],
 ) -> None:
     crm, vk = social_crm, networks.vk
@@ -50,15 +54,20 @@ def test_a_message_with_emoji_is_imported_once_in_readable_words_and_the_probe_l
     assert wait_for(lambda: vk.count("messages.getConversations") >= runs + 2, timeout=60), bridge.log
     [stored] = messages_with_vk_id(crm, message)
     assert stored["message"] == (
-        "Привет :grinning_face::thumbs_up_sign::emoji_modifier_fitzpatrick_type-4: как дела?")
+        "Привет :grinning_face::thumbs_up_sign::emoji_modifier_fitzpatrick_type-4: как дела?"
+    )
     assert [m["id"] for m in linked_messages(crm, card)] == [stored["id"]]
     assert "emoji are written as readable names" in bridge.log  # the probe: none among the CRM's messages
     assert recycle_bin(real_vtiger) == binned  # and it wrote nothing to find out
 
 
 def test_a_profile_with_emoji_is_written_in_readable_words_and_its_echo_does_not_loop(
-    social_crm: VtigerClient, workflows: Workflows, bridge: Bridge, networks: Networks,
-    make_record: Callable[..., str], unique: str,
+    social_crm: VtigerClient,
+    workflows: Workflows,
+    bridge: Bridge,
+    networks: Networks,
+    make_record: Callable[..., str],
+    unique: str,
 ) -> None:
     # "record saved" fires on every save, the bridge's own profile write included: that echo is recognised
     # although the record's data is what the CRM stored, not what the profile said.
@@ -70,13 +79,19 @@ def test_a_profile_with_emoji_is_written_in_readable_words_and_its_echo_does_not
     assert wait_for(lambda: len(bridge.accepted()) == 2 and bridge.settled(), timeout=60), bridge.log
     stored = crm.retrieve(card)
     assert (stored["firstname"], stored["lastname"], stored["mailingcity"]) == (
-        "Лиза:cherry_blossom:", f"{unique} 1", "Сочи ☀")
+        "Лиза:cherry_blossom:",
+        f"{unique} 1",
+        "Сочи ☀",
+    )
     assert "echo of the bridge's own write" in bridge.log
     assert len(bridge.accepted()) == 2 and bridge.event_errors() == []  # the create and its echo, no more
 
 
 def test_a_text_with_emoji_typed_into_the_send_field_is_sent_once_and_the_field_emptied(
-    social_crm: VtigerClient, shipped: Callable[..., None], send_bridge: Bridge, networks: Networks,
+    social_crm: VtigerClient,
+    shipped: Callable[..., None],
+    send_bridge: Bridge,
+    networks: Networks,
     make_record: Callable[..., str],
 ) -> None:
     # The workflow's data is read back from the database inside the save, so the text arrives as vtiger
@@ -87,8 +102,9 @@ def test_a_text_with_emoji_typed_into_the_send_field_is_sent_once_and_the_field_
     card = make_record("Contacts", vk_url=vk_link(uid))
     shipped()
     crm.revise({"id": card, SEND_FIELD: "Спасибо 🙏"})
-    assert wait_for(lambda: crm.retrieve(card)[SEND_FIELD] == "" and bool(networks.vk.delivered_to(uid)),
-                    timeout=60), send_bridge.log
+    assert wait_for(
+        lambda: crm.retrieve(card)[SEND_FIELD] == "" and bool(networks.vk.delivered_to(uid)), timeout=60
+    ), send_bridge.log
     assert wait_for(send_bridge.settled, timeout=60), send_bridge.log
     crm.revise({"id": card, "title": "Директор"})
     assert wait_for(send_bridge.settled, timeout=60), send_bridge.log
@@ -99,7 +115,10 @@ def test_a_text_with_emoji_typed_into_the_send_field_is_sent_once_and_the_field_
 
 
 def test_the_comment_on_a_failed_send_shows_the_emoji_in_readable_words(
-    social_crm: VtigerClient, bridge: Bridge, networks: Networks, make_record: Callable[..., str],
+    social_crm: VtigerClient,
+    bridge: Bridge,
+    networks: Networks,
+    make_record: Callable[..., str],
 ) -> None:
     crm = social_crm
     uid = vk_person(networks.vk, "Нина", "Молчит", allows_messages=False)  # VK answers error 901
@@ -108,15 +127,19 @@ def test_the_comment_on_a_failed_send_shows_the_emoji_in_readable_words(
     assert done.returncode == 4, done.stdout + done.stderr  # EXIT_RECORDS: a record failed
     [comment] = comments_on(crm, card)
     readable = "Ждём вас :smiling_face_with_smiling_eyes:"
-    header = {"ru": f"Сообщение «{readable}» не доставлено:\n",
-              "en": f"The message «{readable}» was not delivered:\n"}
+    header = {
+        "ru": f"Сообщение «{readable}» не доставлено:\n",
+        "en": f"The message «{readable}» was not delivered:\n",
+    }
     assert comment.startswith(header[crm_language(crm)[:2]]), comment
     [message] = linked_messages(crm, card)
     assert (message["message"], message["vk_status"]) == (readable, "Not sent")
 
 
 def test_a_lead_made_for_an_unknown_sender_with_emoji_in_the_name_reads_in_words(
-    social_crm: VtigerClient, make_bridge: Callable[..., Bridge], networks: Networks,
+    social_crm: VtigerClient,
+    make_bridge: Callable[..., Bridge],
+    networks: Networks,
 ) -> None:
     crm, vk = social_crm, networks.vk
     uid = vk_person(vk, "Ника✨🌸", "Новая🦊")  # ✨ is in the BMP: it stays

@@ -51,9 +51,7 @@ def test_workflows_are_stored_as_vtiger_stores_them_and_deleted(workflows: Workf
     assert workflow_id not in [w["workflow_id"] for w in workflows.list("Contacts")]
 
 
-def test_web_ui_save_creates_and_edits_like_a_browser(
-    crm: VtigerClient, web_ui: WebUi, unique: str
-) -> None:
+def test_web_ui_save_creates_and_edits_like_a_browser(crm: VtigerClient, web_ui: WebUi, unique: str) -> None:
     prefix = crm.describe("Contacts").id_prefix
     created = web_ui.save("Contacts", {"lastname": f"{unique} веб", "email": "web@example.com"})
     record = f"{prefix}x{created}"
@@ -74,7 +72,11 @@ def test_check_passes_against_the_real_crm(social_crm: VtigerClient, bridge: Bri
 
 
 def test_a_workflow_fires_the_plugin_on_a_web_ui_save_and_the_bridge_gets_the_event(
-    social_crm: VtigerClient, web_ui: WebUi, workflows: Workflows, bridge: Bridge, networks: Networks,
+    social_crm: VtigerClient,
+    web_ui: WebUi,
+    workflows: Workflows,
+    bridge: Bridge,
+    networks: Networks,
     unique: str,
 ) -> None:
     crm = social_crm

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from bridge.module_zip import build
+from bridge.cli.module_zip import build
 from sandbox.facebook import FacebookSandbox
 from sandbox.vk import VkSandbox
 from sandbox.x import XSandbox
@@ -45,9 +45,11 @@ def crm_state(real: RealVtiger) -> dict[str, Any]:
 
 def differences(fresh: dict[str, Any], after: dict[str, Any]) -> list[str]:
     """What `after` has that the fresh CRM had not (or lacks), one line each."""
-    lines = [f"table {name}: {fresh['tables'].get(name)} -> {after['tables'].get(name)}"
-             for name in sorted(set(fresh["tables"]) | set(after["tables"]))
-             if fresh["tables"].get(name) != after["tables"].get(name)]
+    lines = [
+        f"table {name}: {fresh['tables'].get(name)} -> {after['tables'].get(name)}"
+        for name in sorted(set(fresh["tables"]) | set(after["tables"]))
+        if fresh["tables"].get(name) != after["tables"].get(name)
+    ]
     for key in sorted(set(fresh["rows"]) | set(after["rows"])):
         before, now = fresh["rows"].get(key, []), after["rows"].get(key, [])
         lines += [f"{key}: left behind {row}" for row in now if row not in before]
@@ -73,8 +75,9 @@ class Journey:
 
 
 @pytest.fixture(scope="module")
-def journey(real_vtiger: RealVtiger, crm: VtigerClient,
-            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Journey]:
+def journey(
+    real_vtiger: RealVtiger, crm: VtigerClient, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Journey]:
     skip_without_browser()
     if not real_vtiger.password:
         pytest.skip("the browser tests log in: set VSB_REAL_VTIGER_PASSWORD")
@@ -84,8 +87,15 @@ def journey(real_vtiger: RealVtiger, crm: VtigerClient,
     fresh = crm_state(real_vtiger)
     browser = Browser(real_vtiger, "module")
     with VkSandbox() as vk, XSandbox() as x, FacebookSandbox() as fb:
-        trip = Journey(real_vtiger, crm, browser, Networks(vk=vk, x=x, fb=fb),
-                       tmp_path_factory.mktemp("module"), fresh, had_schema)
+        trip = Journey(
+            real_vtiger,
+            crm,
+            browser,
+            Networks(vk=vk, x=x, fb=fb),
+            tmp_path_factory.mktemp("module"),
+            fresh,
+            had_schema,
+        )
         try:
             yield trip
         finally:
@@ -102,8 +112,9 @@ def journey(real_vtiger: RealVtiger, crm: VtigerClient,
 def _ui_text(journey: Journey, key: str) -> str:
     """A text of the module's language file in the CRM's language (the labels the page shows)."""
     language = crm_language(journey.crm)
-    done = journey.real.php_run("-r", [
-        f"include 'languages/{language}/SocialBridge.php'; echo $languageStrings['{key}'];"])
+    done = journey.real.php_run(
+        "-r", [f"include 'languages/{language}/SocialBridge.php'; echo $languageStrings['{key}'];"]
+    )
     return done.stdout
 
 
@@ -122,8 +133,9 @@ def test_1_the_zip_imports_through_module_manager_and_the_bridge_check_passes(jo
     b.click(".acceptLicense", "the license checkbox")
     b.shot("module manager import step")
     b.click(".importModule", "Import now")
-    b.wait(lambda: "view=List" in b.driver.current_url or b.visible(".finishButton"),
-           "the import to finish", 180)
+    b.wait(
+        lambda: "view=List" in b.driver.current_url or b.visible(".finishButton"), "the import to finish", 180
+    )
     b.shot("module imported")
 
     journey.crm = journey.real.client()  # a new client: the session's caches describes from before the import
@@ -132,9 +144,14 @@ def test_1_the_zip_imports_through_module_manager_and_the_bridge_check_passes(jo
     assert "SPSocialConnector" in types
     contacts = {f.name: f for f in journey.crm.describe("Contacts").fields}
     assert {"vk_url", "tw_url"} <= set(contacts) and contacts["vk_url"].type_name == "url"
-    created = real.php_run("-r", ["require 'config.inc.php'; require 'include/utils/utils.php';"
-                                  " require 'modules/SocialBridge/lib/Settings.php';"
-                                  " echo json_encode(SocialBridge_Settings::getList('created'));"])
+    created = real.php_run(
+        "-r",
+        [
+            "require 'config.inc.php'; require 'include/utils/utils.php';"
+            " require 'modules/SocialBridge/lib/Settings.php';"
+            " echo json_encode(SocialBridge_Settings::getList('created'));"
+        ],
+    )
     created_list = json.loads(created.stdout.strip().splitlines()[-1])
     if journey.had_schema:
         assert created_list == []  # SalesPlatform: nothing that exists is created
@@ -194,8 +211,16 @@ def test_3_send_message_and_import_profile_from_a_contact(journey: Journey) -> N
     b, crm, vk = journey.browser, journey.crm, journey.networks.vk
     tag = secrets.token_hex(3)
     uid = vk.add_user("Ирина", "Кнопкина", screen_name=f"knopka{tag}", city="Самара")
-    record = str(crm.create("Contacts", {"lastname": f"Кнопкина {tag}", "vk_url": f"https://vk.com/id{uid}",
-                                         "assigned_user_id": crm.login_info.user_id})["id"])
+    record = str(
+        crm.create(
+            "Contacts",
+            {
+                "lastname": f"Кнопкина {tag}",
+                "vk_url": f"https://vk.com/id{uid}",
+                "assigned_user_id": crm.login_info.user_id,
+            },
+        )["id"]
+    )
     journey.notes["record"] = record
     _contact_page(journey, record)
     b.shot("contact with the buttons")
@@ -213,8 +238,9 @@ def test_3_send_message_and_import_profile_from_a_contact(journey: Journey) -> N
     b.wait(lambda: not b.visible("#socialbridgeSendForm"), "the send form to close after the bridge took it")
     b.shot("send accepted")
     assert wait_for(lambda: [m["text"] for m in vk.delivered_to(uid)] == [SEND_TEXT], timeout=60)
-    assert wait_for(lambda: crm.query("SELECT id FROM SPSocialConnector WHERE message = '"
-                                      + SEND_TEXT + "';"), timeout=60)
+    assert wait_for(
+        lambda: crm.query("SELECT id FROM SPSocialConnector WHERE message = '" + SEND_TEXT + "';"), timeout=60
+    )
 
     _contact_page(journey, record)
     tab = b.wait(lambda: b.all("li[data-module='SPSocialConnector'] a"), "the messages related list")[0]
@@ -257,9 +283,14 @@ def test_4_uninstall_leaves_nothing_behind(journey: Journey) -> None:
     if journey.had_schema:  # SalesPlatform's own messages module keeps the message the test sent: data
         left = [line for line in left if not line.startswith("table vtiger_sp_socialconnector")]
     assert not left, "\n".join(left)
-    for path in ("modules/SocialBridge", "modules/Settings/SocialBridge", "layouts/v7/modules/SocialBridge",
-                 "layouts/v7/modules/Settings/SocialBridge", "languages/en_us/SocialBridge.php",
-                 "languages/ru_ru/Settings/SocialBridge.php"):
+    for path in (
+        "modules/SocialBridge",
+        "modules/Settings/SocialBridge",
+        "layouts/v7/modules/SocialBridge",
+        "layouts/v7/modules/Settings/SocialBridge",
+        "languages/en_us/SocialBridge.php",
+        "languages/ru_ru/Settings/SocialBridge.php",
+    ):
         assert not (real.root / path).exists(), path
     if not journey.had_schema:
         assert not (real.root / "modules" / "SPSocialConnector").exists()

@@ -38,26 +38,49 @@ def _imported(crm: VtigerClient, record: str, bridge: Bridge) -> dict[str, Any]:
 
 def _people(networks: Networks) -> tuple[int, int]:
     """A and B: every mapped field different, so a card shows whose profile reached it."""
-    a = vk_person(networks.vk, "Алина", "Первая", city="Архангельск", country="Россия", bdate="3.4.1981",
-                  mobile_phone="+7 911 000-00-01")
-    b = vk_person(networks.vk, "Борис", "Второй", city="Вологда", country="Беларусь", bdate="5.6.1992",
-                  mobile_phone="+7 921 000-00-02")
+    a = vk_person(
+        networks.vk,
+        "Алина",
+        "Первая",
+        city="Архангельск",
+        country="Россия",
+        bdate="3.4.1981",
+        mobile_phone="+7 911 000-00-01",
+    )
+    b = vk_person(
+        networks.vk,
+        "Борис",
+        "Второй",
+        city="Вологда",
+        country="Беларусь",
+        bdate="5.6.1992",
+        mobile_phone="+7 921 000-00-02",
+    )
     return a, b
 
 
-B_CARD = {"birthday": "1992-06-05", "mobile": "+7 921 000-00-02", "mailingcity": "Вологда",
-          "mailingcountry": "Беларусь"}
+B_CARD = {
+    "birthday": "1992-06-05",
+    "mobile": "+7 921 000-00-02",
+    "mailingcity": "Вологда",
+    "mailingcountry": "Беларусь",
+}
 
 
 def test_a_contact_created_with_its_link_in_the_web_ui_gets_the_profile_in_its_empty_fields(
-    social_crm: VtigerClient, shipped: Callable[..., None], send_bridge: Bridge, networks: Networks,
-    web_ui: WebUi, unique: str,
+    social_crm: VtigerClient,
+    shipped: Callable[..., None],
+    send_bridge: Bridge,
+    networks: Networks,
+    web_ui: WebUi,
+    unique: str,
 ) -> None:
     crm = social_crm
     _, b = _people(networks)
     shipped()
     record = f"{crm.describe('Contacts').id_prefix}x" + web_ui.save(
-        "Contacts", {"lastname": f"{unique} веб", "firstname": "Мария", "vk_url": vk_link(b)})
+        "Contacts", {"lastname": f"{unique} веб", "firstname": "Мария", "vk_url": vk_link(b)}
+    )
     try:
         card = _imported(crm, record, send_bridge)
         assert card == {"lastname": f"{unique} веб", "firstname": "Мария", **B_CARD}  # typed: kept
@@ -68,23 +91,37 @@ def test_a_contact_created_with_its_link_in_the_web_ui_gets_the_profile_in_its_e
 
 
 def test_a_contact_created_with_its_link_through_the_webservice_gets_the_profile_in_its_empty_fields(
-    social_crm: VtigerClient, shipped: Callable[..., None], send_bridge: Bridge, networks: Networks,
-    make_record: Callable[..., str], unique: str,
+    social_crm: VtigerClient,
+    shipped: Callable[..., None],
+    send_bridge: Bridge,
+    networks: Networks,
+    make_record: Callable[..., str],
+    unique: str,
 ) -> None:
     crm = social_crm
     _, b = _people(networks)
     shipped()
     record = make_record("Contacts", vk_url=vk_link(b), mobile="+7 000 000-00-00")
     card = _imported(crm, record, send_bridge)
-    assert card == {"lastname": f"{unique} 1", "firstname": "Борис",
-                    **B_CARD, "mobile": "+7 000 000-00-00"}  # the typed phone stays
+    assert card == {
+        "lastname": f"{unique} 1",
+        "firstname": "Борис",
+        **B_CARD,
+        "mobile": "+7 000 000-00-00",
+    }  # the typed phone stays
     assert "waits:" not in send_bridge.log  # posted after the commit: the first read saw the new record
 
 
 @pytest.mark.parametrize("save", ["webservice", "web UI"])
 def test_a_link_revised_from_a_to_b_imports_b_into_the_empty_fields_only(
-    social_crm: VtigerClient, shipped: Callable[..., None], send_bridge: Bridge, networks: Networks,
-    web_ui: WebUi, make_record: Callable[..., str], unique: str, save: str,
+    social_crm: VtigerClient,
+    shipped: Callable[..., None],
+    send_bridge: Bridge,
+    networks: Networks,
+    web_ui: WebUi,
+    make_record: Callable[..., str],
+    unique: str,
+    save: str,
 ) -> None:
     crm = social_crm
     a, b = _people(networks)

@@ -41,31 +41,43 @@ def _once_each(crm: VtigerClient, message_ids: list[int]) -> list[int]:
 
 
 def test_messages_written_in_vk_reach_the_crm_once_each_linked_to_the_right_contact(
-    social_crm: VtigerClient, make_bridge: Callable[..., Bridge], networks: Networks,
+    social_crm: VtigerClient,
+    make_bridge: Callable[..., Bridge],
+    networks: Networks,
     make_record: Callable[..., str],
 ) -> None:
     crm, vk = social_crm, networks.vk
     anna, boris = vk_person(vk, "Анна", "Пишет"), vk_person(vk, "Борис", "Спрашивает")
     anna_card = make_record("Contacts", vk_url=vk_link(anna))
     boris_card = make_record("Contacts", vk_url=f"https://vk.com/id{boris}?from=search")
-    written = [vk.incoming(anna, "Здравствуйте!"), vk.outgoing_outside(anna, "Добрый день, слушаем вас"),
-               vk.incoming(boris, "Когда доставка?")]
+    written = [
+        vk.incoming(anna, "Здравствуйте!"),
+        vk.outgoing_outside(anna, "Добрый день, слушаем вас"),
+        vk.incoming(boris, "Когда доставка?"),
+    ]
     bridge = make_bridge(vk_imports=EVERY_3_S)
-    assert wait_for(lambda: len(linked_messages(crm, anna_card)) == 2
-                    and len(linked_messages(crm, boris_card)) == 1, timeout=60), bridge.log
+    assert wait_for(
+        lambda: len(linked_messages(crm, anna_card)) == 2 and len(linked_messages(crm, boris_card)) == 1,
+        timeout=60,
+    ), bridge.log
     written.append(vk.incoming(anna, "Спасибо, жду"))  # while the daemon runs: the schedule brings it
     assert wait_for(lambda: len(linked_messages(crm, anna_card)) == 3, timeout=60), bridge.log
     _two_more_runs(networks, bridge)
-    assert _texts(crm, anna_card) == [("Здравствуйте!", "Incoming", "Received"),
-                                      ("Добрый день, слушаем вас", "Outbound", "Sent"),
-                                      ("Спасибо, жду", "Incoming", "Received")]
+    assert _texts(crm, anna_card) == [
+        ("Здравствуйте!", "Incoming", "Received"),
+        ("Добрый день, слушаем вас", "Outbound", "Sent"),
+        ("Спасибо, жду", "Incoming", "Received"),
+    ]
     assert _texts(crm, boris_card) == [("Когда доставка?", "Incoming", "Received")]
     assert _once_each(crm, written) == [1, 1, 1, 1]
 
 
 def test_a_lost_state_file_neither_duplicates_nor_jams_the_import(
-    social_crm: VtigerClient, shipped: Callable[..., None], make_bridge: Callable[..., Bridge],
-    networks: Networks, make_record: Callable[..., str],
+    social_crm: VtigerClient,
+    shipped: Callable[..., None],
+    make_bridge: Callable[..., Bridge],
+    networks: Networks,
+    make_record: Callable[..., str],
 ) -> None:
     # Issue 9 defect 3: with a new state file and the messages already in the CRM, every import answered
     # "vk message 1 was never reserved" (exit 3) and the cursor never moved.
@@ -98,12 +110,19 @@ def test_a_lost_state_file_neither_duplicates_nor_jams_the_import(
         assert done.returncode == 0, done.stdout + done.stderr
     assert _once_each(crm, written) == [1, 1, 1, 1]
     assert [m["message"] for m in linked_messages(crm, card)] == [
-        "Есть ли скидки?", "Да, 10% до пятницы", "Отлично, беру", "Оплатил"]
+        "Есть ли скидки?",
+        "Да, 10% до пятницы",
+        "Отлично, беру",
+        "Оплатил",
+    ]
 
 
 def test_a_send_and_the_import_meeting_on_one_message_make_one_record(
-    social_crm: VtigerClient, shipped: Callable[..., None], make_bridge: Callable[..., Bridge],
-    networks: Networks, make_record: Callable[..., str],
+    social_crm: VtigerClient,
+    shipped: Callable[..., None],
+    make_bridge: Callable[..., Bridge],
+    networks: Networks,
+    make_record: Callable[..., str],
 ) -> None:
     # Issue 10 defect 1: VK has the message but its answer to the send is late; meanwhile the import reads
     # the conversation and records the message. The send, answered afterwards, must adopt that record.
@@ -126,7 +145,10 @@ def test_a_send_and_the_import_meeting_on_one_message_make_one_record(
     _two_more_runs(networks, bridge)
     [record] = messages_with_vk_id(crm, sent["id"])
     assert (record["message"], record["type"], record["vk_status"]) == (
-        "Встречаемся в 15:00", "Outbound", "Sent")
+        "Встречаемся в 15:00",
+        "Outbound",
+        "Sent",
+    )
     assert [m["id"] for m in linked_messages(crm, card)] == [record["id"]]
     assert len(vk.delivered_to(uid)) == 1
     [done] = bridge.rows("SELECT crm_message_id FROM outbox")

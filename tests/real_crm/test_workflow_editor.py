@@ -34,21 +34,35 @@ COLUMNS = "workflow_id, test, execution_condition, filtersavedinnew, status"
 
 
 def _row(real: RealVtiger, column: str, name: str) -> dict[str, Any]:
-    [row] = db_rows(real, f"SELECT {COLUMNS} FROM com_vtiger_workflows WHERE module_name = 'Contacts' AND "
-                          f"{column} = ?", name)
+    [row] = db_rows(
+        real,
+        f"SELECT {COLUMNS} FROM com_vtiger_workflows WHERE module_name = 'Contacts' AND {column} = ?",
+        name,
+    )
     return row
 
 
 def _label(real: RealVtiger, function: str) -> str:
-    [row] = db_rows(real, "SELECT method_name FROM com_vtiger_workflowtasks_entitymethod WHERE "
-                          "module_name = 'Contacts' AND function_name = ?", f"socialbridge_{function}")
+    [row] = db_rows(
+        real,
+        "SELECT method_name FROM com_vtiger_workflowtasks_entitymethod WHERE "
+        "module_name = 'Contacts' AND function_name = ?",
+        f"socialbridge_{function}",
+    )
     return str(row["method_name"])
 
 
 @pytest.mark.parametrize("shipped_name", SHIPPED, ids=["new record", "link changed", "send field"])
 def test_the_editor_stores_what_workflows_php_stores_and_its_workflow_fires_the_plugin(
-    social_crm: VtigerClient, real_vtiger: RealVtiger, shipped: Callable[..., None], workflows: Workflows,
-    send_bridge: Bridge, networks: Networks, web_ui: WebUi, make_record: Callable[..., str], unique: str,
+    social_crm: VtigerClient,
+    real_vtiger: RealVtiger,
+    shipped: Callable[..., None],
+    workflows: Workflows,
+    send_bridge: Bridge,
+    networks: Networks,
+    web_ui: WebUi,
+    make_record: Callable[..., str],
+    unique: str,
     shipped_name: str,
 ) -> None:
     crm = social_crm
@@ -59,12 +73,20 @@ def test_the_editor_stores_what_workflows_php_stores_and_its_workflow_fires_the_
 
     trigger, recurrence, all_rows, any_rows, function = EDITOR[shipped_name]
     name = f"{unique} {function}"
-    WorkflowEditor(web_ui).create("Contacts", name, trigger=trigger, recurrence=recurrence, all_rows=all_rows,
-                                  any_rows=any_rows, method=_label(real_vtiger, function))
+    WorkflowEditor(web_ui).create(
+        "Contacts",
+        name,
+        trigger=trigger,
+        recurrence=recurrence,
+        all_rows=all_rows,
+        any_rows=any_rows,
+        method=_label(real_vtiger, function),
+    )
     by_editor = _row(real_vtiger, "workflowname", name)
     workflows.created.append(int(by_editor["workflow_id"]))  # deleted after the test
     assert {k: by_editor[k] for k in COLUMNS.split(", ")[1:]} == {
-        k: by_script[k] for k in COLUMNS.split(", ")[1:]}
+        k: by_script[k] for k in COLUMNS.split(", ")[1:]
+    }
 
     # The editor's workflow at work: one save that meets its conditions.
     uid = vk_person(networks.vk, "Ева", "Редактор", city="Псков")
@@ -72,8 +94,11 @@ def test_the_editor_stores_what_workflows_php_stores_and_its_workflow_fires_the_
         record = make_record("Contacts", vk_url=vk_link(uid))
     else:
         record = make_record("Contacts")
-        change = {"vk_url": vk_link(uid)} if shipped_name == SHIPPED[1] else {
-            "vk_url": vk_link(uid), SEND_FIELD: "Заявка принята"}
+        change = (
+            {"vk_url": vk_link(uid)}
+            if shipped_name == SHIPPED[1]
+            else {"vk_url": vk_link(uid), SEND_FIELD: "Заявка принята"}
+        )
         crm.revise({"id": record, **change})
     event = "send" if function == "send" else "import_profile"
     assert send_bridge.wait_accepted(event, record), send_bridge.log

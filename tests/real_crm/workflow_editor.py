@@ -41,8 +41,11 @@ def conditions_json(all_rows: Sequence[tuple[str, str]], any_rows: Sequence[tupl
             row: dict[str, Any] = {"columnname": column, "comparator": comparator}
             if comparator not in NO_VALUE_BOX:
                 row["value"] = ""
-            row.update(valuetype="rawtext", column_condition="" if n == len(rows) - 1 else join,
-                       groupid="0" if index == 0 else "1")
+            row.update(
+                valuetype="rawtext",
+                column_condition="" if n == len(rows) - 1 else join,
+                groupid="0" if index == 0 else "1",
+            )
             columns[str(number)] = row
             number += 1
         if columns:
@@ -61,15 +64,21 @@ class WorkflowEditor:
         self.ui.get(step, **SETTINGS, **params)
 
     def _post(self, step: str, data: dict[str, str], referer: str) -> str:
-        response = self.b.session.post(f"{self.b.base}index.php", data=data, headers={"Referer": referer},
-                                       timeout=120)
+        response = self.b.session.post(
+            f"{self.b.base}index.php", data=data, headers={"Referer": referer}, timeout=120
+        )
         self.b._keep(response, step)
         return str(response.text)
 
     def columns(self, module: str) -> dict[str, tuple[str, list[str]]]:
         """field name -> (the condition's column value, the comparators the editor offers for it)."""
-        self._get("workflow conditions", view="EditAjax", mode="getWorkflowConditions", record="",
-                  module_name=module)
+        self._get(
+            "workflow conditions",
+            view="EditAjax",
+            mode="getWorkflowConditions",
+            record="",
+            module_name=module,
+        )
         page = self.b.page
         ops_match = re.search(r'name="advanceFilterOpsByFieldType" data-value=\'([^\']*)\'', page)
         if ops_match is None:
@@ -85,9 +94,17 @@ class WorkflowEditor:
                 found[name.group(1)] = (unescape(value.group(1)), ops.get(field_type, []))
         return found
 
-    def create(self, module: str, name: str, *, trigger: int, recurrence: int | None,
-               all_rows: Sequence[tuple[str, str]] = (), any_rows: Sequence[tuple[str, str]] = (),
-               method: str) -> None:
+    def create(
+        self,
+        module: str,
+        name: str,
+        *,
+        trigger: int,
+        recurrence: int | None,
+        all_rows: Sequence[tuple[str, str]] = (),
+        any_rows: Sequence[tuple[str, str]] = (),
+        method: str,
+    ) -> None:
         """Save a new active workflow on `module` with one "Invoke Custom Function" task calling `method`
         (its label in the editor's list). Rows are (field name, comparator)."""
         columns = self.columns(module)
@@ -104,13 +121,24 @@ class WorkflowEditor:
         form = self.b.form("workflow editor", name="EditWorkflow")
         if module not in form.options("module_name"):
             self.b.fail("workflow editor", f"the editor cannot make workflows for {module}")
-        data = {**form.values(), "workflowname": name, "summary": name, "module_name": module,
-                "status": "active", "workflow_trigger": str(trigger), "filtersavedinnew": "6",
-                "conditions": conditions_json(rows[0], rows[1]), "tasks[]": task}
+        data = {
+            **form.values(),
+            "workflowname": name,
+            "summary": name,
+            "module_name": module,
+            "status": "active",
+            "workflow_trigger": str(trigger),
+            "filtersavedinnew": "6",
+            "conditions": conditions_json(rows[0], rows[1]),
+            "tasks[]": task,
+        }
         if recurrence is not None:
             data["workflow_recurrence"] = str(recurrence)
-        checked = self._post("validate the workflow", {**data, "action": "ValidateExpression",
-                                                       "mode": "ForWorkflowEdit"}, page_url)
+        checked = self._post(
+            "validate the workflow",
+            {**data, "action": "ValidateExpression", "mode": "ForWorkflowEdit"},
+            page_url,
+        )
         if '"success":true' not in checked:
             self.b.fail("validate the workflow", f"vtiger refused the conditions: {checked[:300]}")
         self._post("save the workflow", data, page_url)
@@ -119,16 +147,18 @@ class WorkflowEditor:
 
     def _task(self, module: str, summary: str, method: str) -> str:
         """The task form of "Invoke Custom Function", filled and checked as the editor does; its JSON."""
-        self._get("task editor", view="EditV7Task", type="VTEntityMethodTask", for_workflow="",
-                  module_name=module)
+        self._get(
+            "task editor", view="EditV7Task", type="VTEntityMethodTask", for_workflow="", module_name=module
+        )
         task_url = self.b.url
         form = self.b.form("task editor", name="saveTask")
         if method not in form.options("methodName"):
             known = ", ".join(form.options("methodName"))
             self.b.fail("task editor", f"'{method}' is not among the custom functions ({known})")
         params = {**form.values(), "summary": summary, "methodName": method}
-        checked = self._post("validate the task", {**params, "action": "ValidateExpression",
-                                                   "mode": "ForTaskEdit"}, task_url)
+        checked = self._post(
+            "validate the task", {**params, "action": "ValidateExpression", "mode": "ForTaskEdit"}, task_url
+        )
         if '"success":true' not in checked:
             self.b.fail("validate the task", f"vtiger refused the task: {checked[:300]}")
         params["tmpTaskId"] = time.strftime("%y%m%d%H%M%S")  # Edit.js: getUniqueNumber()

@@ -25,8 +25,15 @@ RECORD_SAVED = "socialbridge_record_saved"
 
 def condition(field: str, operation: str, value: str = "", *, join: str = "") -> dict[str, str]:
     """One row of the editor's "All conditions" group, e.g. condition("vk_url", "has changed")."""
-    return {"fieldname": field, "operation": operation, "value": value, "valuetype": "rawtext",
-            "joincondition": join, "groupjoin": "and", "groupid": "0"}
+    return {
+        "fieldname": field,
+        "operation": operation,
+        "value": value,
+        "valuetype": "rawtext",
+        "joincondition": join,
+        "groupjoin": "and",
+        "groupid": "0",
+    }
 
 
 def has_changed(field: str) -> list[dict[str, str]]:
@@ -50,11 +57,23 @@ class Workflows:
             raise RealEnvError(f"workflows.php {args[0]} failed: {done.stderr.strip()[-500:]}")
         return done.stdout
 
-    def create(self, module: str, method: str, *, conditions: list[dict[str, str]] | None = None,
-               execution: int = ON_EVERY_SAVE, name: str | None = None) -> int:
+    def create(
+        self,
+        module: str,
+        method: str,
+        *,
+        conditions: list[dict[str, str]] | None = None,
+        execution: int = ON_EVERY_SAVE,
+        name: str | None = None,
+    ) -> int:
         """A workflow on `module` whose one task is "Invoke Custom Function" `method`; returns its id."""
-        spec = {"module": module, "method": method, "conditions": conditions or [],
-                "execution_condition": execution, "name": name or f"real-crm test: {method}"}
+        spec = {
+            "module": module,
+            "method": method,
+            "conditions": conditions or [],
+            "execution_condition": execution,
+            "name": name or f"real-crm test: {method}",
+        }
         answer = json.loads(self._php("create", stdin=json.dumps(spec)))
         self.created.append(int(answer["workflow_id"]))
         return int(answer["workflow_id"])

@@ -223,7 +223,7 @@ def enqueue(state: Path, sends: Iterable[tuple[Client, str]]) -> None:
             targets = [
                 SendTarget(network=n, field=f, url=u, account_id=None) for n, (f, u) in crm_fields.items()
             ]
-            store.enqueue_send(
+            store.outbox.enqueue_send(
                 record_id=client.record,
                 module="Contacts",
                 text=text,
@@ -272,4 +272,3 @@ def problems(boxes: Boxes, state: Path, sends: Iterable[tuple[Client, str]]) -> 
     if open_sends(state):
         found.append(f"{open_sends(state)} send(s) left in the outbox")
     return found
-

@@ -53,8 +53,8 @@ def settled(state: Path) -> bool:
     return pending_events(state) == 0 and open_sends(state) == 0
 
 
-# VK and X are delivered by separate lanes (bridge/outbox_workers.py) at the same time: their requests may
-# interleave in any way, each lane keeping its own order (`_same_send`).
+# VK and X are delivered by separate lanes (bridge/services/outbox_workers.py) at the same time: their
+# requests may interleave in any way, each lane keeping its own order (`_same_send`).
 
 
 def boundary(k: int) -> tuple[str, int]:
@@ -82,6 +82,7 @@ def test_one_send_makes_the_requests_the_boundaries_are_counted_on(boxes: Boxes,
 
 def _same_send(trace: list[str]) -> bool:
     """ONE_SEND, with the two networks' lanes interleaved in any way (each keeps its own order)."""
+
     def only(prefix: str, steps: list[str]) -> list[str]:
         return [op for op in steps if op.startswith(prefix)]
 
@@ -89,8 +90,10 @@ def _same_send(trace: list[str]) -> bool:
     head, lanes, tail = trace[:1], trace[1 : 1 + networks], trace[1 + networks :]
     return (
         head == ONE_SEND[:1]
-        and only("vk:", lanes) == only("vk:", ONE_SEND) and only("x:", lanes) == only("x:", ONE_SEND)
-        and len(lanes) == networks and tail == ONE_SEND[1 + networks :]
+        and only("vk:", lanes) == only("vk:", ONE_SEND)
+        and only("x:", lanes) == only("x:", ONE_SEND)
+        and len(lanes) == networks
+        and tail == ONE_SEND[1 + networks :]
     )
 
 

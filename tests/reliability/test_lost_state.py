@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bridge.cli import main
+from bridge.cli.main import main
 from tests.reliability.helpers import (
     Boxes,
     add_clients,

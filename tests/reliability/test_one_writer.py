@@ -28,7 +28,7 @@ from tests.reliability.helpers import (
 
 def left_to_the_send(daemon: Daemon, network: str) -> bool:
     """The daemon's `network` import found a message a send may still be recording and left it (the line
-    `bridge.importing` logs when a run does not pass its window)."""
+    `bridge.services.importing` logs when a run does not pass its window)."""
     lines = list(daemon.lines)
     return any(f"{network} import: " in line and "window is read again" in line for line in lines)
 

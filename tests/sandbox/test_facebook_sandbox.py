@@ -15,8 +15,9 @@ from providers.facebook import FacebookProvider
 from sandbox import facebook as fbs
 from sandbox.facebook import FacebookSandbox
 
-CONTRACT = (Path(__file__).resolve().parents[2] / "contracts" / "facebook"
-            / "page_messaging_endpoints.extracted.json")
+CONTRACT = (
+    Path(__file__).resolve().parents[2] / "contracts" / "facebook" / "page_messaging_endpoints.extracted.json"
+)
 
 
 @pytest.fixture(scope="module")
@@ -72,12 +73,14 @@ def test_sandbox_enums_are_the_contracts(contract: dict[str, Any]) -> None:
     assert _enum(contract, _edge(contract, "GET", "thread_messages")["source"]) == fbs.SOURCES
 
 
-def test_every_request_the_provider_makes_fits_the_contract(contract: dict[str, Any],
-                                                            fb: FacebookSandbox) -> None:
+def test_every_request_the_provider_makes_fits_the_contract(
+    contract: dict[str, Any], fb: FacebookSandbox
+) -> None:
     psid = fb.add_person("Ann", "Lee")
     fb.incoming(psid, "hi")
-    provider = FacebookProvider(fb.page_token, fb.page_id, api_url=fb.url, now=fb.clock,
-                                use_human_agent_tag=True)
+    provider = FacebookProvider(
+        fb.page_token, fb.page_id, api_url=fb.url, now=fb.clock, use_human_agent_tag=True
+    )
     try:
         provider.send_message(AccountId(psid), "reply", "k1")
         fb.advance(days=2)
@@ -87,8 +90,11 @@ def test_every_request_the_provider_makes_fits_the_contract(contract: dict[str, 
         provider.fetch_profiles([AccountId(psid)])
     finally:
         provider.close()
-    edges = {"send": ("POST", "messages"), "conversations": ("GET", "conversations"),
-             "thread_messages": ("GET", "thread_messages")}
+    edges = {
+        "send": ("POST", "messages"),
+        "conversations": ("GET", "conversations"),
+        "thread_messages": ("GET", "thread_messages"),
+    }
     seen_ops = set()
     for request in fb.requests:
         params = {k: v[0] for k, v in {**request.query, **request.form}.items()}
@@ -107,8 +113,12 @@ def test_unknown_parameters_and_enum_values_are_refused(fb: FacebookSandbox, htt
     psid = fb.add_person("Ann", "Lee")
     fb.incoming(psid, "hi")
     recipient, message = json.dumps({"id": psid}), json.dumps({"text": "x"})
-    for extra in ({"messaging_type": "PROMOTION"}, {"messaging_type": "RESPONSE", "priority": "high"},
-                  {"messaging_type": "RESPONSE", "tag": "HUMAN_AGENT"}, {}):
+    for extra in (
+        {"messaging_type": "PROMOTION"},
+        {"messaging_type": "RESPONSE", "priority": "high"},
+        {"messaging_type": "RESPONSE", "tag": "HUMAN_AGENT"},
+        {},
+    ):
         answer = send(http, fb, recipient=recipient, message=message, **extra)
         assert answer.status_code == 400 and answer.json()["error"]["code"] == 100, extra
     missing_recipient = send(http, fb, message=message, messaging_type="RESPONSE")
@@ -120,16 +130,29 @@ def test_unknown_parameters_and_enum_values_are_refused(fb: FacebookSandbox, htt
 def test_send_answer_and_error_envelope_shapes(fb: FacebookSandbox, http: requests.Session) -> None:
     psid = fb.add_person("Ann", "Lee")
     fb.incoming(psid, "hi")
-    ok = send(http, fb, recipient=json.dumps({"id": psid}), message=json.dumps({"text": "hello"}),
-              messaging_type="RESPONSE")
+    ok = send(
+        http,
+        fb,
+        recipient=json.dumps({"id": psid}),
+        message=json.dumps({"text": "hello"}),
+        messaging_type="RESPONSE",
+    )
     assert ok.status_code == 200 and set(ok.json()) == {"recipient_id", "message_id"}
     assert ok.json()["recipient_id"] == psid and ok.json()["message_id"].startswith("m_")
-    unknown = send(http, fb, recipient=json.dumps({"id": "123"}), message=json.dumps({"text": "hello"}),
-                   messaging_type="RESPONSE")
+    unknown = send(
+        http,
+        fb,
+        recipient=json.dumps({"id": "123"}),
+        message=json.dumps({"text": "hello"}),
+        messaging_type="RESPONSE",
+    )
     error = unknown.json()["error"]
     assert set(error) == {"message", "type", "code", "error_subcode", "fbtrace_id"}
     assert (error["code"], error["error_subcode"], error["message"]) == (
-        100, 2018001, "(#100) No matching user found")
+        100,
+        2018001,
+        "(#100) No matching user found",
+    )
 
 
 def test_tokens_are_checked(fb: FacebookSandbox, http: requests.Session) -> None:
@@ -167,14 +190,16 @@ def test_conversation_and_message_paging(fb: FacebookSandbox, http: requests.Ses
     assert [t["participants"]["data"][0]["id"] for t in first["data"]] == people[:0:-1]  # newest first
     assert set(first["paging"]["cursors"]) == {"before", "after"} and "next" in first["paging"]
     after = first["paging"]["cursors"]["after"]
-    rest = http.get(f"{fb.url}/{fb.page_id}/conversations",
-                    params={**auth, "limit": "2", "after": after}, timeout=5).json()
+    rest = http.get(
+        f"{fb.url}/{fb.page_id}/conversations", params={**auth, "limit": "2", "after": after}, timeout=5
+    ).json()
     assert [t["participants"]["data"][0]["id"] for t in rest["data"]] == [people[0]]
     assert "next" not in rest["paging"]
     thread = first["data"][0]["id"]
     fields = "id,created_time,from,to,message"
-    msgs = http.get(f"{fb.url}/{thread}/messages", timeout=5,
-                    params={"access_token": fb.page_token, "fields": fields}).json()
+    msgs = http.get(
+        f"{fb.url}/{thread}/messages", timeout=5, params={"access_token": fb.page_token, "fields": fields}
+    ).json()
     row = msgs["data"][0]
     assert row["from"]["id"] == people[2] and row["to"]["data"][0]["id"] == fb.page_id
     assert row["message"] == "m2" and row["created_time"].endswith("+0000")

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 import requests
 
-from providers.ratelimit import FakeClock
 from sandbox.vk import VkSandbox
 from tests.contracts_vk import validate_error, validate_execute, validate_response
+from tests.fakes import FakeClock
 
 
 @pytest.fixture

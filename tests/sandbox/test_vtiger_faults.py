@@ -56,15 +56,28 @@ def test_html_body_and_dropped_connection(ws: Ws, crm: VtigerSandbox) -> None:  
 
 def test_work_done_but_no_json_answer(ws: Ws, crm: VtigerSandbox) -> None:  # noqa: F811
     crm.workflow_error("create")
-    answer = ws.raw("POST", {"operation": "create", "sessionName": ws.session, "elementType": "Leads",
-                             "element": json.dumps({"lastname": "Saved", "assigned_user_id": "19x1"})})
+    answer = ws.raw(
+        "POST",
+        {
+            "operation": "create",
+            "sessionName": ws.session,
+            "elementType": "Leads",
+            "element": json.dumps({"lastname": "Saved", "assigned_user_id": "19x1"}),
+        },
+    )
     assert answer.status_code == 200 and "problem with workflow" in answer.text
     assert [r["lastname"] for r in crm.records("Leads")] == ["Saved"]
     crm.drop_after("revise")
     lead = crm.records("Leads")[0]["id"]
     with pytest.raises(requests.ConnectionError):
-        ws.raw("POST", {"operation": "revise", "sessionName": ws.session,
-                        "element": json.dumps({"id": lead, "lastname": "Revised"})})
+        ws.raw(
+            "POST",
+            {
+                "operation": "revise",
+                "sessionName": ws.session,
+                "element": json.dumps({"id": lead, "lastname": "Revised"}),
+            },
+        )
     assert crm.get(lead)["lastname"] == "Revised"
 
 

@@ -47,8 +47,10 @@ def test_params_come_from_one_superglobal_only(ws: Ws) -> None:  # noqa: F811
     mixed = ws.http.post(
         ws.endpoint,
         params={"operation": "create", **session},
-        data={"elementType": "Leads",
-              "element": json.dumps({"lastname": "Mixed", "assigned_user_id": "19x1"})},
+        data={
+            "elementType": "Leads",
+            "element": json.dumps({"lastname": "Mixed", "assigned_user_id": "19x1"}),
+        },
         timeout=10,
     )
     assert mixed.json()["result"]["lastname"] == "Mixed"
@@ -137,8 +139,9 @@ def test_other_users_keys_and_status(crm: VtigerSandbox, http: requests.Session)
 
 
 def test_select_star_and_tags_are_fatal_on_salesplatform(ws: Ws, v7: Ws) -> None:  # noqa: F811
-    empty = ws.raw("GET", {"operation": "query", "sessionName": ws.session,
-                           "query": "SELECT * FROM Contacts;"})
+    empty = ws.raw(
+        "GET", {"operation": "query", "sessionName": ws.session, "query": "SELECT * FROM Contacts;"}
+    )
     assert empty.json() == {"success": True, "result": []}  # only rows make vtiger look their tags up
     for caller in (ws, v7):
         caller.crm.seed("Contacts", {"lastname": "A"})
@@ -231,8 +234,8 @@ def test_message_datetime_rules(ws: Ws) -> None:  # noqa: F811
     ]
     assert bad["message_datetime"] == "0000-00-00 00:00:00" and bad["type"] == "Outbound"
     untyped = ws.create(
-        "SPSocialConnector", json.dumps({"message": "m", "message_datetime": "2026-11-30 10:00:00",
-                                         "assigned_user_id": "19x1"})
+        "SPSocialConnector",
+        json.dumps({"message": "m", "message_datetime": "2026-11-30 10:00:00", "assigned_user_id": "19x1"}),
     )
     assert untyped["result"]["type"] == "" and "modifiedtime" not in untyped["result"]
 
@@ -260,13 +263,15 @@ def test_text_storage_rules(ws: Ws, v7: Ws) -> None:  # noqa: F811
     assert (stored["donotcall"], stored["emailoptout"], stored["birthday"]) == ("0", "1", "1999-12-31")
     assert stored["account_id"] == "" and stored["email"] == "not-an-email"
     upstream = v7.create("Contacts", json.dumps({"lastname": "Пётр 🙂", "assigned_user_id": "19x1"}))[
-        "result"]
+        "result"
+    ]
     assert upstream["lastname"] == "Пётр 🙂"
 
 
 def test_comparisons_follow_the_collation(ws: Ws) -> None:  # noqa: F811
-    record = ws.create("Contacts", json.dumps({"lastname": "Пётр", "assigned_user_id": "19x1"}))[
-        "result"]["id"]
+    record = ws.create("Contacts", json.dumps({"lastname": "Пётр", "assigned_user_id": "19x1"}))["result"][
+        "id"
+    ]
     for literal in ("'петр'", "'ПЁТР   '", "'Петр'"):
         assert [
             r["id"] for r in ws.query(f"SELECT id FROM Contacts WHERE lastname = {literal};")["result"]
@@ -294,8 +299,9 @@ def test_php_json_dialect(ws: Ws) -> None:  # noqa: F811
             "operation": "create",
             "sessionName": ws.session,
             "elementType": "Contacts",
-            "element": json.dumps({"lastname": "Ёж", "vk_url": "https://vk.com/x",
-                                   "assigned_user_id": "19x1"}),
+            "element": json.dumps(
+                {"lastname": "Ёж", "vk_url": "https://vk.com/x", "assigned_user_id": "19x1"}
+            ),
         },
     )
     assert answer.headers["Content-Type"] == "application/json"
@@ -306,7 +312,7 @@ def test_php_json_dialect(ws: Ws) -> None:  # noqa: F811
 def test_long_messages_keep_their_text_but_the_label_is_cut(ws: Ws) -> None:  # noqa: F811
     text = "Привет " * 60
     created = ws.create(
-        "SPSocialConnector", json.dumps({"message": text, "message_datetime": "2026-11-30 10:00:00",
-                                         "assigned_user_id": "19x1"})
+        "SPSocialConnector",
+        json.dumps({"message": text, "message_datetime": "2026-11-30 10:00:00", "assigned_user_id": "19x1"}),
     )
     assert created["result"]["message"] == text and created["result"]["label"] == text[:255]

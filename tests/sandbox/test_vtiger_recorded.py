@@ -21,10 +21,16 @@ def test_the_sandbox_answers_every_recorded_exchange_identically() -> None:
 def test_the_recording_covers_the_bridge_and_the_known_differences() -> None:
     labels = [e["label"] for e in TRANSCRIPT]
     assert sum(label.startswith("bridge ") for label in labels) >= 40
-    for needed in ("ERR create Contact without assigned_user_id", "query by the stored form (one ? per byte)",
-                   "create Lead without firstname", "describe ModComments", "describe Users",
-                   "add_related without a relation label", "query comments of the deleted Contact",
-                   "ERR query IS NULL"):
+    for needed in (
+        "ERR create Contact without assigned_user_id",
+        "query by the stored form (one ? per byte)",
+        "create Lead without firstname",
+        "describe ModComments",
+        "describe Users",
+        "add_related without a relation label",
+        "query comments of the deleted Contact",
+        "ERR query IS NULL",
+    ):
         assert needed in labels
 
 

@@ -59,8 +59,10 @@ def test_mandatory_fields_and_broken_elements(ws: Ws) -> None:  # noqa: F811
 def test_update_needs_every_mandatory_field_and_revise_does_not(ws: Ws, crm: VtigerSandbox) -> None:  # noqa: F811
     freeze(ws, crm)
     account = crm.seed("Accounts", {"accountname": "Acme"})
-    contact = ws.create("Contacts", json.dumps({"lastname": "Petrov", "title": "CTO", "account_id": account,
-                                                "assigned_user_id": "19x1"}))
+    contact = ws.create(
+        "Contacts",
+        json.dumps({"lastname": "Petrov", "title": "CTO", "account_id": account, "assigned_user_id": "19x1"}),
+    )
     cid = contact["result"]["id"]
     crm.advance(60)
     assert error_of(ws.call("POST", "update", element=json.dumps({"id": cid, "title": "CEO"}))) == (
@@ -147,14 +149,17 @@ def test_relations_between_contacts_and_messages(ws: Ws, crm: VtigerSandbox) -> 
         "Relation specified is incorrect",
     )
     # The id clause goes after the first upper-case WHERE, or is appended: ORDER BY works only after a WHERE
-    assert related(contact, "SPSocialConnector",
-                   "SELECT id FROM SPSocialConnector WHERE type != 'x' ORDER BY id")["result"] == [
-        {"id": first}, {"id": second}]
-    for query in ("SELECT id FROM SPSocialConnector ORDER BY id",
-                  "SELECT id FROM SPSocialConnector where type = 'x'"):
+    assert related(
+        contact, "SPSocialConnector", "SELECT id FROM SPSocialConnector WHERE type != 'x' ORDER BY id"
+    )["result"] == [{"id": first}, {"id": second}]
+    for query in (
+        "SELECT id FROM SPSocialConnector ORDER BY id",
+        "SELECT id FROM SPSocialConnector where type = 'x'",
+    ):
         assert error_of(related(contact, "SPSocialConnector", query)) == (
             "QUERY_SYNTAX_ERROR",
-            "Syntax Error on line 1: token 'WHERE' Unexpected WHERE(WHERE), expected one of: SEMICOLON")
+            "Syntax Error on line 1: token 'WHERE' Unexpected WHERE(WHERE), expected one of: SEMICOLON",
+        )
     star = ws.raw(
         "GET",
         {

@@ -12,16 +12,23 @@ import pytest
 from sandbox.vtiger import vtql
 from sandbox.vtiger.envelope import UNKNOWN_ERROR, PhpFatal, WsError
 
-FIXTURE = json.loads((Path(__file__).resolve().parent / "recorded" / "salesplatform-7.2" / "vtql_parser.json")
-                     .read_text(encoding="utf-8"))
+FIXTURE = json.loads(
+    (Path(__file__).resolve().parent / "recorded" / "salesplatform-7.2" / "vtql_parser.json").read_text(
+        encoding="utf-8"
+    )
+)
 FIELDS, REFERENCES = set(FIXTURE["fields"]), set(FIXTURE["reference_fields"])
 MODULES = set(FIXTURE["modules"])
 
 
 def check_field(name: str, in_select: bool) -> None:
     if name not in FIELDS:
-        raise WsError("ACCESS_DENIED", f"Permission to access '.{name}.' attribute denied." if in_select
-                      else f"Permission to access {name} attribute denied.")
+        raise WsError(
+            "ACCESS_DENIED",
+            f"Permission to access '.{name}.' attribute denied."
+            if in_select
+            else f"Permission to access {name} attribute denied.",
+        )
 
 
 def check_values(name: str, literals: list[str]) -> None:
@@ -57,6 +64,9 @@ def test_the_corpus_covers_every_kind_of_answer() -> None:
 
 @pytest.mark.parametrize("start", range(0, len(FIXTURE["cases"]), 100))
 def test_every_query_is_answered_as_vtiger_answers_it(start: int) -> None:
-    wrong = [(case["query"], case["outcome"], got) for case in FIXTURE["cases"][start:start + 100]
-             if (got := outcome(case["query"])) != case["outcome"]]
+    wrong = [
+        (case["query"], case["outcome"], got)
+        for case in FIXTURE["cases"][start : start + 100]
+        if (got := outcome(case["query"])) != case["outcome"]
+    ]
     assert wrong == []

@@ -36,8 +36,15 @@ def reader(crm: VtigerSandbox) -> Iterator[VtigerClient]:
 
 
 def _cond(field: str, operation: str, *, join: str = "", group: str = "0", value: str = "") -> dict[str, str]:
-    return {"fieldname": field, "operation": operation, "value": value, "valuetype": "rawtext",
-            "joincondition": join, "groupjoin": "and", "groupid": group}
+    return {
+        "fieldname": field,
+        "operation": operation,
+        "value": value,
+        "valuetype": "rawtext",
+        "joincondition": join,
+        "groupjoin": "and",
+        "groupid": group,
+    }
 
 
 def test_a_webservice_revise_runs_the_workflow_before_the_commit(
@@ -77,8 +84,9 @@ def test_a_record_being_created_is_not_readable_before_the_commit(
 
 def test_a_web_ui_save_commits_before_its_workflows_run(crm: VtigerSandbox, reader: VtigerClient) -> None:
     seen: list[tuple[str, bool]] = []
-    crm.add_workflow("Contacts", lambda run: seen.append((reader.retrieve(run.record_id)["lastname"],
-                                                          run.committed)))
+    crm.add_workflow(
+        "Contacts", lambda run: seen.append((reader.retrieve(run.record_id)["lastname"], run.committed))
+    )
     record = crm.ui_save("Contacts", {"lastname": "Ui", "assigned_user_id": "19x1"})
     crm.ui_save("Contacts", {"lastname": "Ui2"}, record)
     assert seen == [("Ui", True), ("Ui2", True)]
@@ -162,11 +170,14 @@ def test_a_writer_gives_up_after_the_lock_wait_timeout(
 def test_has_changed_never_fires_on_create_and_first_save_does(crm: VtigerSandbox) -> None:
     fired: list[str] = []
     link_changed = [_cond("vk_url", "has changed")]
-    any_link = [_cond("vk_url", "is not empty", join="or", group="1"),
-                _cond("tw_url", "is not empty", group="1")]
+    any_link = [
+        _cond("vk_url", "is not empty", join="or", group="1"),
+        _cond("tw_url", "is not empty", group="1"),
+    ]
     crm.add_workflow("Contacts", lambda run: fired.append("changed"), test=link_changed)
-    crm.add_workflow("Contacts", lambda run: fired.append("first"), test=any_link,
-                     execution_condition=ON_FIRST_SAVE)
+    crm.add_workflow(
+        "Contacts", lambda run: fired.append("first"), test=any_link, execution_condition=ON_FIRST_SAVE
+    )
     crm.add_workflow("Contacts", lambda run: fired.append("modify"), execution_condition=ON_MODIFY)
     crm.add_workflow("Contacts", lambda run: fired.append("once"), execution_condition=ONCE)
     record = crm.ui_save("Contacts", {"lastname": "C", "vk_url": "https://vk.com/c"})
@@ -184,8 +195,12 @@ def test_has_changed_never_fires_on_create_and_first_save_does(crm: VtigerSandbo
 
 def test_conditions_join_within_and_between_groups(crm: VtigerSandbox) -> None:
     fired: list[str] = []
-    test = [_cond("lastname", "is", value="A", join="and"), _cond("title", "contains", value="boss"),
-            _cond("vk_url", "is not empty", join="or", group="1"), _cond("tw_url", "is not empty", group="1")]
+    test = [
+        _cond("lastname", "is", value="A", join="and"),
+        _cond("title", "contains", value="boss"),
+        _cond("vk_url", "is not empty", join="or", group="1"),
+        _cond("tw_url", "is not empty", group="1"),
+    ]
     crm.add_workflow("Contacts", lambda run: fired.append(run.data["title"]), test=test)
     for title, link in (("boss", ""), ("the boss", "https://vk.com/x"), ("clerk", "https://vk.com/y")):
         crm.ui_save("Contacts", {"lastname": "A", "title": title, "vk_url": link, "assigned_user_id": "19x1"})

@@ -39,8 +39,9 @@ class Mismatch(AssertionError):
     pass
 
 
-def compare(recorded: Any, actual: Any, path: str, ids: dict[str, str],
-            skip: frozenset[str] = frozenset()) -> None:
+def compare(
+    recorded: Any, actual: Any, path: str, ids: dict[str, str], skip: frozenset[str] = frozenset()
+) -> None:
     """Raise Mismatch at the first difference; ws ids and session names found are added to `ids`."""
     if isinstance(recorded, dict):
         if not isinstance(actual, dict):
@@ -51,8 +52,11 @@ def compare(recorded: Any, actual: Any, path: str, ids: dict[str, str],
             raise Mismatch(f"{path}: keys missing {sorted(set(keys) - set(actual))}")
         if not truncated and list(actual) != keys:
             missing, extra = [k for k in keys if k not in actual], [k for k in actual if k not in recorded]
-            raise Mismatch(f"{path}: keys differ (missing {missing}, extra {extra})" if missing or extra
-                           else f"{path}: key order differs")
+            raise Mismatch(
+                f"{path}: keys differ (missing {missing}, extra {extra})"
+                if missing or extra
+                else f"{path}: key order differs"
+            )
         for key in keys:
             if key in MASKED:
                 if type(actual[key]) is not type(recorded[key]):
@@ -64,31 +68,41 @@ def compare(recorded: Any, actual: Any, path: str, ids: dict[str, str],
     elif isinstance(recorded, list):
         if not isinstance(actual, list):
             raise Mismatch(f"{path}: expected a list, got {json.dumps(actual, ensure_ascii=False)[:200]}")
-        cut = next((i for i, item in enumerate(recorded) if isinstance(item, dict) and list(item) == ["..."]),
-                   None)
+        cut = next(
+            (i for i, item in enumerate(recorded) if isinstance(item, dict) and list(item) == ["..."]), None
+        )
         if (cut is None and len(actual) != len(recorded)) or (cut is not None and len(actual) <= cut):
-            raise Mismatch(f"{path}: {len(actual)} items, recorded {len(recorded)}: "
-                           f"{json.dumps(actual, ensure_ascii=False)[:300]}")
+            raise Mismatch(
+                f"{path}: {len(actual)} items, recorded {len(recorded)}: "
+                f"{json.dumps(actual, ensure_ascii=False)[:300]}"
+            )
         for i, item in enumerate(recorded if cut is None else recorded[:cut]):
             compare(item, actual[i], f"{path}[{i}]", ids)
     elif isinstance(recorded, str) and (match := WS_ID.match(recorded)) and recorded != "19x1":
         got = WS_ID.match(actual) if isinstance(actual, str) else None
         if got is None or got.group(1) != match.group(1) or ids.setdefault(recorded, actual) != actual:
-            raise Mismatch(f"{path}: id {actual!r} for recorded {recorded!r} "
-                           f"(mapped to {ids.get(recorded)!r})")
+            raise Mismatch(
+                f"{path}: id {actual!r} for recorded {recorded!r} (mapped to {ids.get(recorded)!r})"
+            )
     elif recorded == MASKED_SECRET:
         if not isinstance(actual, str):
             raise Mismatch(f"{path}: masked secret, got {actual!r}")
     elif type(actual) is not type(recorded) or actual != recorded:
-        raise Mismatch(f"{path}: {json.dumps(actual, ensure_ascii=False)[:300]} "
-                       f"!= recorded {json.dumps(recorded, ensure_ascii=False)[:300]}")
+        raise Mismatch(
+            f"{path}: {json.dumps(actual, ensure_ascii=False)[:300]} "
+            f"!= recorded {json.dumps(recorded, ensure_ascii=False)[:300]}"
+        )
 
 
 def outgoing(params: dict[str, str], ids: dict[str, str]) -> dict[str, str]:
     """Recorded request params with recorded ids and session names replaced by the sandbox's."""
     any_id = re.compile(r"(?<![\dx])\d+x\d+(?![\dx])")  # one pass: a mapped id is never mapped again
-    return {key: ids.get(value, value) if key == "sessionName"
-            else any_id.sub(lambda m: ids.get(m.group(), m.group()), value) for key, value in params.items()}
+    return {
+        key: ids.get(value, value)
+        if key == "sessionName"
+        else any_id.sub(lambda m: ids.get(m.group(), m.group()), value)
+        for key, value in params.items()
+    }
 
 
 def _moment(exchange: dict[str, Any]) -> datetime | None:
@@ -112,8 +126,12 @@ class Difference:
         return f"#{self.number} {self.label}: {self.detail}"
 
 
-def replay(transcript: list[dict[str, Any]], crm: VtigerSandbox, http: requests.Session,
-           skips: dict[int, frozenset[str]] | None = None) -> list[Difference]:
+def replay(
+    transcript: list[dict[str, Any]],
+    crm: VtigerSandbox,
+    http: requests.Session,
+    skips: dict[int, frozenset[str]] | None = None,
+) -> list[Difference]:
     """Send every recorded request to `crm` in order; the exchanges whose answers differ after masking."""
     endpoint = crm.url + "/webservice.php"
     ids: dict[str, str] = {}
@@ -125,8 +143,9 @@ def replay(transcript: list[dict[str, Any]], crm: VtigerSandbox, http: requests.
         if moment is not None:
             crm.set_time(moment)
         params = outgoing(request["params"], ids)
-        if params.get("operation") == "login" and (params.get("accessKey") == MASKED_SECRET
-                                                   or recorded.get("success") is True):
+        if params.get("operation") == "login" and (
+            params.get("accessKey") == MASKED_SECRET or recorded.get("success") is True
+        ):
             token = tokens.get(params.get("username", ""), "")
             params["accessKey"] = hashlib.md5((token + crm.access_key).encode()).hexdigest()
         if request["method"] == "GET":
@@ -135,12 +154,14 @@ def replay(transcript: list[dict[str, Any]], crm: VtigerSandbox, http: requests.
             response = http.post(endpoint, data=params, timeout=30)
         try:
             if response.status_code != exchange["http_status"]:
-                raise Mismatch(f"HTTP {response.status_code}, recorded {exchange['http_status']}: "
-                               f"{response.text[:200]}")
+                raise Mismatch(
+                    f"HTTP {response.status_code}, recorded {exchange['http_status']}: {response.text[:200]}"
+                )
             if "_raw_text" in recorded:
                 if response.text != recorded["_raw_text"]:
-                    raise Mismatch(f"body {response.text[:200]!r} != "
-                                   f"recorded {recorded['_raw_text'][:200]!r}")
+                    raise Mismatch(
+                        f"body {response.text[:200]!r} != recorded {recorded['_raw_text'][:200]!r}"
+                    )
                 continue
             if response.headers.get("Content-Type") != "application/json":
                 raise Mismatch(f"Content-Type {response.headers.get('Content-Type')}: {response.text[:200]}")
@@ -165,8 +186,10 @@ def main() -> int:
         differences = replay(transcript, crm, http)
     for difference in differences:
         print(difference)
-    print(f"{len(differences)} of {len(transcript)} exchanges answered differently "
-          f"({len(differences) / len(transcript):.1%})")
+    print(
+        f"{len(differences)} of {len(transcript)} exchanges answered differently "
+        f"({len(differences) / len(transcript):.1%})"
+    )
     return 1 if differences else 0
 
 

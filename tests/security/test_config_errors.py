@@ -1,6 +1,6 @@
 """Configuration errors never print a secret back, whichever way it got into the configuration.
 
-Secret-bearing (bridge/config_loader.py `Loader.shown`): the value of a secret key, any value set from a
+Secret-bearing (bridge/config/loader.py `Loader.shown`): the value of a secret key, any value set from a
 VSB_* variable, a value that is, contains or is part of a configured secret, and a value shaped like a
 credential. Each path a value can take into an error message is exercised here, through `load_config`
 and through the CLI; ordinary mistakes are still quoted so the user sees what was wrong.
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.cli import main
+from bridge.cli.main import main
 from bridge.config import ConfigError, load_config
 
 TOKEN = "vk1.a.Zq7PlantedToken0123456789abcdef"
@@ -63,22 +63,30 @@ def assert_no_secret(message: str, *planted: str) -> None:
         assert secret not in message, message
         # Nor a recognisable part of it (a value may have been quoted cut or split).
         for start in range(0, len(secret) - 8, 4):
-            assert secret[start:start + 8] not in message, (secret[start:start + 8], message)
+            assert secret[start : start + 8] not in message, (secret[start : start + 8], message)
 
 
 # --- values from the file ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("key", "value", "where"), [
-    ("rate_limit", f'"{TOKEN}"', "networks.vk.rate_limit"),  # the token in a numeric key, also set as token
-    ("group_id", f'"{TOKEN}"', "networks.vk.group_id"),
-    ("enabled", f'"{TOKEN}"', "networks.vk.enabled"),  # a boolean key
-    ("level", f'"{TOKEN}"', "logging.level"),  # a key with choices
-    ("timezone", f'"{ACCESS_KEY}"', "vtiger.timezone"),  # checked after parsing
-    ("url", f'"{ACCESS_KEY}"', "vtiger.url"),
-    ("level", f'"{WEBHOOK}"', "logging.level"),  # equal to a configured secret, though not token-shaped
-    ("rate_limit", f'"{TOKEN[:14]}"', "networks.vk.rate_limit"),  # part of a secret
-    ("url", f'"crm.local/?key={ACCESS_KEY}"', "vtiger.url"),  # contains a secret
-])
+
+@pytest.mark.parametrize(
+    ("key", "value", "where"),
+    [
+        (
+            "rate_limit",
+            f'"{TOKEN}"',
+            "networks.vk.rate_limit",
+        ),  # the token in a numeric key, also set as token
+        ("group_id", f'"{TOKEN}"', "networks.vk.group_id"),
+        ("enabled", f'"{TOKEN}"', "networks.vk.enabled"),  # a boolean key
+        ("level", f'"{TOKEN}"', "logging.level"),  # a key with choices
+        ("timezone", f'"{ACCESS_KEY}"', "vtiger.timezone"),  # checked after parsing
+        ("url", f'"{ACCESS_KEY}"', "vtiger.url"),
+        ("level", f'"{WEBHOOK}"', "logging.level"),  # equal to a configured secret, though not token-shaped
+        ("rate_limit", f'"{TOKEN[:14]}"', "networks.vk.rate_limit"),  # part of a secret
+        ("url", f'"crm.local/?key={ACCESS_KEY}"', "vtiger.url"),  # contains a secret
+    ],
+)
 def test_a_secret_in_a_non_secret_key_of_the_file_is_not_echoed(
     tmp_path: Path, key: str, value: str, where: str
 ) -> None:
@@ -122,17 +130,21 @@ def test_ordinary_mistakes_are_still_quoted(tmp_path: Path) -> None:
 
 # --- values from the environment --------------------------------------------------------------------
 
-@pytest.mark.parametrize(("variable", "value"), [
-    ("VSB_NETWORKS_VK_RATE_LIMIT", "hunter2 is my password"),  # not token-shaped, equal to nothing
-    ("VSB_NETWORKS_VK_GROUP_ID", TOKEN),
-    ("VSB_NETWORKS_VK_ENABLED", "s3cret"),
-    ("VSB_LOGGING_LEVEL", "swordfish"),
-    ("VSB_VTIGER_TIMEZONE", "Europe/s3cret"),
-    ("VSB_VTIGER_URL", "crm.local/?pw=swordfish"),
-    ("VSB_VTIGER_URL", "https://CHANGE_ME:swordfish@crm.local"),  # the placeholder check
-    ("VSB_NETWORKS_VK_RATE_LIMIT", "{a: b: c} swordfish"),  # not YAML: no parser error quoting it
-    ("VSB_NETWORKS_VK_RATE_LIMIT", "[swordfish]"),
-])
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("VSB_NETWORKS_VK_RATE_LIMIT", "hunter2 is my password"),  # not token-shaped, equal to nothing
+        ("VSB_NETWORKS_VK_GROUP_ID", TOKEN),
+        ("VSB_NETWORKS_VK_ENABLED", "s3cret"),
+        ("VSB_LOGGING_LEVEL", "swordfish"),
+        ("VSB_VTIGER_TIMEZONE", "Europe/s3cret"),
+        ("VSB_VTIGER_URL", "crm.local/?pw=swordfish"),
+        ("VSB_VTIGER_URL", "https://CHANGE_ME:swordfish@crm.local"),  # the placeholder check
+        ("VSB_NETWORKS_VK_RATE_LIMIT", "{a: b: c} swordfish"),  # not YAML: no parser error quoting it
+        ("VSB_NETWORKS_VK_RATE_LIMIT", "[swordfish]"),
+    ],
+)
 def test_a_value_from_the_environment_is_never_echoed(tmp_path: Path, variable: str, value: str) -> None:
     message = error_of(tmp_path, config_text(), env={variable: value})
     assert f"environment variable {variable}" in message, message
@@ -150,8 +162,10 @@ def test_a_secret_from_the_environment_placed_in_the_file_is_not_echoed(tmp_path
 
 # --- through the command line ----------------------------------------------------------------------
 
-def test_the_cli_prints_the_error_without_the_secret(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+
+def test_the_cli_prints_the_error_without_the_secret(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "config.yaml"
     path.write_text(config_text(rate_limit=f'"{TOKEN}"'), encoding="utf-8")
     monkeypatch.setenv("VSB_NETWORKS_VK_GROUP_ID", "swordfish-env-value")

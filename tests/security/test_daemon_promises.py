@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from bridge.webhook_auth import MAX_SKEW, sign
+from bridge.webhook.signing import MAX_SKEW, sign
 from sandbox.vk import VkSandbox
 from sandbox.vtiger import VtigerSandbox
 from sandbox.x import XSandbox
@@ -38,8 +38,10 @@ def _read(state: Path, sql: str) -> int:
 
 
 def _unfinished(state: Path) -> tuple[int, int]:
-    return (_read(state, "SELECT COUNT(*) FROM webhook_event WHERE done_at IS NULL"),
-            _read(state, "SELECT COUNT(*) FROM outbox WHERE done_at IS NULL"))
+    return (
+        _read(state, "SELECT COUNT(*) FROM webhook_event WHERE done_at IS NULL"),
+        _read(state, "SELECT COUNT(*) FROM outbox WHERE done_at IS NULL"),
+    )
 
 
 def _stored_events(state: Path) -> int:
@@ -47,8 +49,9 @@ def _stored_events(state: Path) -> int:
 
 
 def _post(url: str, body: bytes, headers: dict[str, str]) -> requests.Response:
-    return requests.post(url + EVENTS, data=body, headers={"Content-Type": "application/json", **headers},
-                         timeout=5)
+    return requests.post(
+        url + EVENTS, data=body, headers={"Content-Type": "application/json", **headers}, timeout=5
+    )
 
 
 def test_daemon_refuses_unsigned_and_replayed_sends_and_logs_no_secret(
@@ -56,14 +59,23 @@ def test_daemon_refuses_unsigned_and_replayed_sends_and_logs_no_secret(
 ) -> None:
     crm, vk, x = boxes
     uid = vk.add_user("Replay", "Target", screen_name="replay_target")
-    record = crm.seed("Contacts", {"lastname": "Target", "assigned_user_id": "19x1",
-                                   "vk_url": "https://vk.com/replay_target"})
+    record = crm.seed(
+        "Contacts",
+        {"lastname": "Target", "assigned_user_id": "19x1", "vk_url": "https://vk.com/replay_target"},
+    )
     config = write_config(tmp_path, crm, vk, x=x, extra="logging: {level: DEBUG}\n")
     daemon = Daemon(config)
     try:
         assert daemon.url is not None, "".join(daemon.lines)
-        body = json.dumps({"event": "send", "module": "Contacts", "id": record, "event_id": "sec-1",
-                           "text": "Ваш заказ готов"}).encode("utf-8")
+        body = json.dumps(
+            {
+                "event": "send",
+                "module": "Contacts",
+                "id": record,
+                "event_id": "sec-1",
+                "text": "Ваш заказ готов",
+            }
+        ).encode("utf-8")
         # Unauthenticated: no headers, a wrong secret, a signature of another body, a stale timestamp.
         now = int(time.time())
         refused = [

@@ -13,7 +13,7 @@ import yaml
 
 from bridge.config import WebhookConfig
 from bridge.store import Store
-from bridge.webhook import WebhookServer
+from bridge.webhook.server import WebhookServer
 
 ROOT = Path(__file__).resolve().parents[2]
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
@@ -50,7 +50,7 @@ def _mode(path: Path) -> int:
 def test_state_file_and_its_wal_and_shm_are_owner_only(tmp_path: Path) -> None:
     path = tmp_path / "nested" / "state.sqlite3"
     with Store(path) as store:
-        store.kv_set("probe", True)  # a write: SQLite now has its -wal and -shm files open
+        store.kv.set("probe", True)  # a write: SQLite now has its -wal and -shm files open
         companions = [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
         present = [p for p in companions if p.exists()]
         assert present, "WAL mode keeps a -wal/-shm beside the database while it is open"

@@ -32,14 +32,28 @@ def test_profile_import_stores_photo_and_website_urls_without_fetching_them(
     world: World, canary: tuple[str, list[str]]
 ) -> None:
     base, hits = canary
-    world.vk_box.add_user("Canary", "Lead", screen_name="canary_lead", site=f"{base}/site",
-                          photo_max_orig=f"{base}/photo.jpg", photo_200=f"{base}/photo200.jpg",
-                          about=f"see {base}/about", city="Тула")
-    uid = world.x_box.add_user("canary_x", "Canary X", url=f"{base}/x-site", description=f"{base}/bio",
-                               location=f"{base}/where")
-    lead = world.crm_box.seed("Leads", {"lastname": "Lead", "assigned_user_id": "19x1",
-                                        "vk_url": "https://vk.com/canary_lead",
-                                        "tw_url": "https://x.com/canary_x"})
+    world.vk_box.add_user(
+        "Canary",
+        "Lead",
+        screen_name="canary_lead",
+        site=f"{base}/site",
+        photo_max_orig=f"{base}/photo.jpg",
+        photo_200=f"{base}/photo200.jpg",
+        about=f"see {base}/about",
+        city="Тула",
+    )
+    uid = world.x_box.add_user(
+        "canary_x", "Canary X", url=f"{base}/x-site", description=f"{base}/bio", location=f"{base}/where"
+    )
+    lead = world.crm_box.seed(
+        "Leads",
+        {
+            "lastname": "Lead",
+            "assigned_user_id": "19x1",
+            "vk_url": "https://vk.com/canary_lead",
+            "tw_url": "https://x.com/canary_x",
+        },
+    )
     report = world.profiles().import_record(lead)
     assert report.written.get("website") == f"{base}/site"  # stored as text...
     assert world.crm_box.get(lead)["website"] == f"{base}/site"  # type: ignore[index]

@@ -36,21 +36,36 @@ def canary() -> Iterator[tuple[str, list[str]]]:
 
 def _vk(fast: RateLimiter) -> tuple[Any, Any, Callable[[Any], object]]:
     box = VkSandbox()
-    return box, lambda: VkProvider(box.community_token, group_id=box.group_id, api_url=box.url,
-                                   rate_limiter=fast), lambda p: p.fetch_profiles([AccountId("100")])
+    return (
+        box,
+        lambda: VkProvider(box.community_token, group_id=box.group_id, api_url=box.url, rate_limiter=fast),
+        lambda p: p.fetch_profiles([AccountId("100")]),
+    )
 
 
 def _x(fast: RateLimiter) -> tuple[Any, Any, Callable[[Any], object]]:
     box = XSandbox()
-    return box, lambda: XProvider(box.consumer_key, box.consumer_secret, box.access_token,
-                                  box.access_token_secret, api_url=box.url, rate_limiter=fast), \
-        lambda p: p.fetch_profiles([AccountId("2244994945")])
+    return (
+        box,
+        lambda: XProvider(
+            box.consumer_key,
+            box.consumer_secret,
+            box.access_token,
+            box.access_token_secret,
+            api_url=box.url,
+            rate_limiter=fast,
+        ),
+        lambda p: p.fetch_profiles([AccountId("2244994945")]),
+    )
 
 
 def _facebook(fast: RateLimiter) -> tuple[Any, Any, Callable[[Any], object]]:
     box = FacebookSandbox()
-    return box, lambda: FacebookProvider(box.page_token, box.page_id, api_url=box.url, rate_limiter=fast), \
-        lambda p: p.fetch_profiles([AccountId("2400000000000001")])
+    return (
+        box,
+        lambda: FacebookProvider(box.page_token, box.page_id, api_url=box.url, rate_limiter=fast),
+        lambda p: p.fetch_profiles([AccountId("2400000000000001")]),
+    )
 
 
 def _vtiger(fast: RateLimiter) -> tuple[Any, Any, Callable[[Any], object]]:
@@ -61,9 +76,9 @@ def _vtiger(fast: RateLimiter) -> tuple[Any, Any, Callable[[Any], object]]:
 # client -> (factory, the error a 3xx must become, the function that refuses to follow the redirect)
 Factory = Callable[[RateLimiter], tuple[Any, Any, Callable[[Any], object]]]
 CASES: dict[str, tuple[Factory, type[Exception], str]] = {
-    "vk": (_vk, ProviderUnavailable, "providers/vk_transport.py VkTransport._post"),
-    "x": (_x, ProviderUnavailable, "providers/x_http.py XTransport.request"),
-    "facebook": (_facebook, ProviderUnavailable, "providers/facebook_graph.py GraphClient.call"),
+    "vk": (_vk, ProviderUnavailable, "providers/vk/transport.py VkTransport._post"),
+    "x": (_x, ProviderUnavailable, "providers/x/transport.py XTransport.request"),
+    "facebook": (_facebook, ProviderUnavailable, "providers/facebook/transport.py GraphClient.call"),
     "vtiger": (_vtiger, VtigerProtocolError, "vtiger_ws/transport.py Transport.call"),
 }
 
@@ -75,6 +90,7 @@ def test_a_redirect_to_another_host_is_not_followed(client: str, canary: tuple[s
     box, make, call = factory(RateLimiter(1000, burst=1000))
     served: list[str] = []
     with box:
+
         def redirect(request: Request) -> Response:
             served.append(request.path)
             return Response(status=302, headers={"Location": target, "Content-Length": "0"})

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bridge.cli import main
-from bridge.logs import configure
+from bridge.cli.main import main
+from bridge.daemon.logs import configure
 from providers.base import AccountId
 from providers.errors import ProviderError
 from providers.facebook import FacebookProvider
@@ -26,7 +26,7 @@ from vtiger_ws import VtigerClient
 
 
 def _close_file_handlers() -> None:
-    # bridge.logs.configure closes the handlers of its earlier calls, but the last one stays open after
+    # bridge.daemon.logs.configure closes the handlers of its earlier calls, but the last one stays open after
     # main() returns; close it between in-process CLI calls so no file is left open.
     for handler in list(logging.getLogger().handlers):
         if isinstance(handler, logging.FileHandler):
@@ -59,10 +59,13 @@ def test_cli_at_debug_shows_no_secret_in_log_output_or_status(
     with VtigerSandbox() as crm, VkSandbox() as vk, XSandbox() as x:
         uid = vk.add_user("Cli", "Secret", screen_name="cli_secret", city="Тверь")
         vk.incoming(uid, "привет")
-        record = crm.seed("Contacts", {"lastname": "Secret", "assigned_user_id": "19x1",
-                                       "vk_url": "https://vk.com/cli_secret"})
-        config = str(write_config(tmp_path, crm, vk, x=x,
-                                  extra=f'logging: {{level: DEBUG, file: "{log_file}"}}\n'))
+        record = crm.seed(
+            "Contacts",
+            {"lastname": "Secret", "assigned_user_id": "19x1", "vk_url": "https://vk.com/cli_secret"},
+        )
+        config = str(
+            write_config(tmp_path, crm, vk, x=x, extra=f'logging: {{level: DEBUG, file: "{log_file}"}}\n')
+        )
         codes = [
             _cli("-c", config, "check"),
             _cli("-c", config, "import-profile", record),
@@ -145,20 +148,40 @@ def test_provider_errors_never_carry_the_credentials() -> None:
     with VkSandbox() as vk, XSandbox() as x, FacebookSandbox() as fb:
         fast = RateLimiter(1000, burst=1000)
         bad = [
-            VkProvider("vk1.a.planted-secret-vk-token", group_id=vk.group_id, api_url=vk.url,
-                       rate_limiter=fast),
-            XProvider(x.consumer_key, x.consumer_secret, x.access_token, "planted-secret-x", api_url=x.url,
-                      rate_limiter=fast),
-            FacebookProvider("EAABplanted-secret-fb-token", fb.page_id, api_url=fb.url, rate_limiter=fast,
-                             app_secret="planted-app-secret"),
+            VkProvider(
+                "vk1.a.planted-secret-vk-token", group_id=vk.group_id, api_url=vk.url, rate_limiter=fast
+            ),
+            XProvider(
+                x.consumer_key,
+                x.consumer_secret,
+                x.access_token,
+                "planted-secret-x",
+                api_url=x.url,
+                rate_limiter=fast,
+            ),
+            FacebookProvider(
+                "EAABplanted-secret-fb-token",
+                fb.page_id,
+                api_url=fb.url,
+                rate_limiter=fast,
+                app_secret="planted-app-secret",
+            ),
         ]
-        planted = ["planted-secret-vk-token", "planted-secret-x", "planted-secret-fb-token",
-                   "planted-app-secret", x.consumer_secret, x.access_token]
+        planted = [
+            "planted-secret-vk-token",
+            "planted-secret-x",
+            "planted-secret-fb-token",
+            "planted-app-secret",
+            x.consumer_secret,
+            x.access_token,
+        ]
         texts = []
         try:
             for provider in bad:
-                for call in (lambda p=provider: p.fetch_profiles([AccountId("1")]),
-                             lambda p=provider: p.send_message(AccountId("1"), "hi", "k")):
+                for call in (
+                    lambda p=provider: p.fetch_profiles([AccountId("1")]),
+                    lambda p=provider: p.send_message(AccountId("1"), "hi", "k"),
+                ):
                     with pytest.raises(ProviderError) as caught:
                         call()
                     texts.append(f"{caught.value} {caught.value.args!r} {caught.value.__cause__!r}")

@@ -30,15 +30,27 @@ def open_world(state_dir: Path) -> Iterator[World]:
         client = stack.enter_context(VtigerClient(crm_box.url, crm_box.username, crm_box.access_key))
         store = Store(state_dir / "state.sqlite3")
         stack.callback(store.close)
-        vk = VkProvider(vk_box.community_token, group_id=vk_box.group_id, api_url=vk_box.url,
-                        rate_limiter=fast_limiter())
+        vk = VkProvider(
+            vk_box.community_token, group_id=vk_box.group_id, api_url=vk_box.url, rate_limiter=fast_limiter()
+        )
         stack.callback(vk.close)
-        x = XProvider(x_box.consumer_key, x_box.consumer_secret, x_box.access_token,
-                      x_box.access_token_secret, api_url=x_box.url, rate_limiter=fast_limiter(),
-                      wall_clock=x_box.clock)
+        x = XProvider(
+            x_box.consumer_key,
+            x_box.consumer_secret,
+            x_box.access_token,
+            x_box.access_token_secret,
+            api_url=x_box.url,
+            rate_limiter=fast_limiter(),
+            wall_clock=x_box.clock,
+        )
         stack.callback(x.close)
-        fb = FacebookProvider(fb_box.page_token, fb_box.page_id, api_url=fb_box.url,
-                              rate_limiter=fast_limiter(), now=fb_box.clock)
+        fb = FacebookProvider(
+            fb_box.page_token,
+            fb_box.page_id,
+            api_url=fb_box.url,
+            rate_limiter=fast_limiter(),
+            now=fb_box.clock,
+        )
         stack.callback(fb.close)
         crm = Crm(client, timezone="UTC")  # the sandbox keeps its database times in UTC
         crm.check_schema(["vk", "x", "facebook"])

@@ -37,7 +37,7 @@ def test_invalid_request_errors(client: VtigerClient) -> None:
 
 
 def test_server_error_for_what_vtql_cannot_lex(client: VtigerClient) -> None:
-    # the builder refuses '' up front; sent raw, the server's lexer fails (reference §4.1)
+    # the builder refuses '' up front; sent raw, the server's lexer fails (VTQL_Lexer.php)
     with pytest.raises(vtiger_ws.VtigerServerError, match="INTERNAL_SERVER_ERROR"):
         client.query("SELECT id FROM Contacts WHERE vk_url = '';")
 
@@ -49,12 +49,15 @@ def test_duplicate_account_is_integer_code_zero(client: VtigerClient) -> None:
     assert info.value.code == 0
 
 
-@pytest.mark.parametrize(("code", "cls"), [
-    ("RECORD_NOT_FOUND", vtiger_ws.VtigerNotFound),
-    ("SOMETHING_NEW", vtiger_ws.VtigerUnknownError),
-    ("INVALID_ID_ATTRIBUTE", vtiger_ws.VtigerInvalidRequest),
-    ("DATABASE_QUERY_ERROR", vtiger_ws.VtigerServerError),
-])
+@pytest.mark.parametrize(
+    ("code", "cls"),
+    [
+        ("RECORD_NOT_FOUND", vtiger_ws.VtigerNotFound),
+        ("SOMETHING_NEW", vtiger_ws.VtigerUnknownError),
+        ("INVALID_ID_ATTRIBUTE", vtiger_ws.VtigerInvalidRequest),
+        ("DATABASE_QUERY_ERROR", vtiger_ws.VtigerServerError),
+    ],
+)
 def test_envelope_codes_over_http(crm: Any, client: VtigerClient, code: str, cls: type) -> None:
     crm.faults.custom(_envelope(code), operation="retrieve")
     with pytest.raises(cls) as info:
@@ -117,8 +120,12 @@ def test_no_message_or_log_line_contains_a_secret(crm: Any, caplog: pytest.LogCa
         crm.faults.html(operation="query", text=f"<pre>sessionName={session_name} key={crm.access_key}</pre>")
         crm.faults.drop(operation="retrieve")
         crm.faults.custom(_envelope("INVALID_SESSIONID"), operation="describe", times=None)
-        for call in (lambda: c.query("SELECT id FROM Contacts;"), lambda: c.retrieve("12x1"),
-                     lambda: c.describe("Contacts"), lambda: c.retrieve("12x999")):
+        for call in (
+            lambda: c.query("SELECT id FROM Contacts;"),
+            lambda: c.retrieve("12x1"),
+            lambda: c.describe("Contacts"),
+            lambda: c.retrieve("12x999"),
+        ):
             try:
                 call()
             except vtiger_ws.VtigerError as exc:
@@ -128,7 +135,7 @@ def test_no_message_or_log_line_contains_a_secret(crm: Any, caplog: pytest.LogCa
     for exc in errors:
         text = f"{exc} {exc!r} {getattr(exc, 'body_excerpt', '')}"
         assert not any(s in text for s in secrets), text
-    # Our own log lines only: GET operations must carry sessionName in the URL (reference §1.2), which
+    # Our own log lines only: GET operations must carry sessionName in the URL (OperationManager.php), which
     # urllib3 logs at DEBUG; that logger has to stay above DEBUG in production.
     ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("vtiger_ws"))
     assert "logging in again" in ours
@@ -140,15 +147,24 @@ def _success(result: Any) -> Any:
     return lambda request: Response.json({"success": True, "result": result})
 
 
-@pytest.mark.parametrize(("operation", "result", "call", "match"), [
-    ("retrieve", ["not", "a", "record"], lambda c: c.retrieve("12x2"), "expected dict"),
-    ("query", {"not": "a list"}, lambda c: c.query("SELECT id FROM Contacts;"), "expected list"),
-    ("query", [{"lastname": "no id"}], lambda c: c.query_all("Contacts", fields=["lastname"]), "valid id"),
-    ("login", {"userId": "19x1"}, lambda c: c.listtypes(), "no sessionName"),
-    ("getchallenge", "token", lambda c: c.listtypes(), "expected dict"),
-])
-def test_answers_of_the_wrong_shape_are_protocol_errors(crm: Any, client: VtigerClient, operation: str,
-                                                        result: Any, call: Any, match: str) -> None:
+@pytest.mark.parametrize(
+    ("operation", "result", "call", "match"),
+    [
+        ("retrieve", ["not", "a", "record"], lambda c: c.retrieve("12x2"), "expected dict"),
+        ("query", {"not": "a list"}, lambda c: c.query("SELECT id FROM Contacts;"), "expected list"),
+        (
+            "query",
+            [{"lastname": "no id"}],
+            lambda c: c.query_all("Contacts", fields=["lastname"]),
+            "valid id",
+        ),
+        ("login", {"userId": "19x1"}, lambda c: c.listtypes(), "no sessionName"),
+        ("getchallenge", "token", lambda c: c.listtypes(), "expected dict"),
+    ],
+)
+def test_answers_of_the_wrong_shape_are_protocol_errors(
+    crm: Any, client: VtigerClient, operation: str, result: Any, call: Any, match: str
+) -> None:
     crm.faults.custom(_success(result), operation=operation)
     with pytest.raises(vtiger_ws.VtigerProtocolError, match=match):
         call(client)

@@ -64,7 +64,8 @@ def test_wire_format_of_every_operation(crm: Any, client: VtigerClient) -> None:
         assert ("sessionName" in params) == (op not in PRELOGIN_OPERATIONS), op
         if "element" in params:
             element = params["element"][0]
-            assert "\\u" not in element  # raw UTF-8, never \\uXXXX escapes (reference §1.5)
+            # Raw UTF-8, never \\uXXXX escapes (8.x's Zend_Json_Decoder corrupts surrogate pairs).
+            assert "\\u" not in element
             json.loads(element)
     assert seen >= {
         "getchallenge",
@@ -251,8 +252,13 @@ def test_query_related_returns_more_than_the_100_row_cap(crm: Any, client: Vtige
     assert len(rows) == 250
     # one capped answer of 100 is split by id range until every answer is below the cap
     assert 3 <= crm.count("query_related") <= 9
-    rows = client.query_related(contact, "SPSocialConnector", "SPSocialConnector", fields=["message"],
-                                where=vtql.like("message", "m1%"))
+    rows = client.query_related(
+        contact,
+        "SPSocialConnector",
+        "SPSocialConnector",
+        fields=["message"],
+        where=vtql.like("message", "m1%"),
+    )
     assert sorted(r["message"] for r in rows) == sorted(f"m{i}" for i in range(250) if str(i).startswith("1"))
 
 

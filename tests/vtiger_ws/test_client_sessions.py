@@ -26,14 +26,15 @@ def test_expired_session_is_renewed_and_the_call_retried(crm: Any, client: Vtige
     crm.expire_sessions()
     assert client.describe("Contacts").name == "Contacts"
     assert (crm.count("describe"), crm.count("login"), client.logins) == (2, 2, 2)
-    # the re-login did not carry the stale session (reference §2.2)
+    # the re-login did not carry the stale session (webservice.php would refuse it)
     for request in crm.requests:
         if request.operation in ("getchallenge", "login"):
             assert "sessionName" not in request.query and "sessionName" not in request.form
 
 
-@pytest.mark.parametrize("code", ["INVALID_SESSIONID", "SESSION_EXPIRED", "SESSION_LEFT_IDLE",
-                                  "AUTHENTICATION_REQUIRED"])
+@pytest.mark.parametrize(
+    "code", ["INVALID_SESSIONID", "SESSION_EXPIRED", "SESSION_LEFT_IDLE", "AUTHENTICATION_REQUIRED"]
+)
 def test_each_session_code_triggers_one_relogin(crm: Any, client: VtigerClient, code: str) -> None:
     client.listtypes()
     crm.faults.custom(_envelope(code), operation="query", times=1)
@@ -111,7 +112,7 @@ def test_wrong_access_key(crm: Any) -> None:
     assert crm.count("getchallenge") == crm.count("login") == LOGIN_ATTEMPTS
     assert (c.logins, c.login_retries) == (0, LOGIN_ATTEMPTS - 1)
     assert len(pauses) == LOGIN_ATTEMPTS - 1
-    assert all(0 <= p <= LOGIN_RETRY_PAUSE * 2 ** n for n, p in enumerate(pauses))
+    assert all(0 <= p <= LOGIN_RETRY_PAUSE * 2**n for n, p in enumerate(pauses))
 
 
 def test_unknown_user(crm: Any) -> None:

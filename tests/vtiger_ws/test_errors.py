@@ -13,14 +13,31 @@ from vtiger_ws.errors import ERROR_CLASSES, error_from_envelope
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "contracts" / "vtiger"
 
-# Codes the reference (§5 table, "Observed" B/E) names besides the 8.2.0 registry.
-REFERENCE_CODES = ["AUTHENTICATION_REQUIRED", "AUTHENTICATION_FAILURE", "INVALID_SESSIONID",
-                   "SESSION_EXPIRED", "SESSION_LEFT_IDLE", "INVALID_AUTH_TOKEN", "ACCESSKEY_UNDEFINED",
-                   "INVALID_USER_CREDENTIALS",
-                   "ACCESS_DENIED", "INVALID_ID_ATTRIBUTE", "REFERENCE_INVALID", "MANDATORY_FIELDS_MISSING",
-                   "RECORD_NOT_FOUND", "DATABASE_QUERY_ERROR", "QUERY_SYNTAX_ERROR", "UNKNOWN_OPERATION",
-                   "INTERNAL_SERVER_ERROR", "OPERATION_NOT_SUPPORTED", "UNKOWN_ENTITY", "CURRENCY_INACTIVE",
-                   "FAILED_TO_UPDATE", 0]
+# Codes vtiger's WebServiceErrorCode.php and a real SalesPlatform 7.2 use besides the 8.2.0 registry.
+REFERENCE_CODES = [
+    "AUTHENTICATION_REQUIRED",
+    "AUTHENTICATION_FAILURE",
+    "INVALID_SESSIONID",
+    "SESSION_EXPIRED",
+    "SESSION_LEFT_IDLE",
+    "INVALID_AUTH_TOKEN",
+    "ACCESSKEY_UNDEFINED",
+    "INVALID_USER_CREDENTIALS",
+    "ACCESS_DENIED",
+    "INVALID_ID_ATTRIBUTE",
+    "REFERENCE_INVALID",
+    "MANDATORY_FIELDS_MISSING",
+    "RECORD_NOT_FOUND",
+    "DATABASE_QUERY_ERROR",
+    "QUERY_SYNTAX_ERROR",
+    "UNKNOWN_OPERATION",
+    "INTERNAL_SERVER_ERROR",
+    "OPERATION_NOT_SUPPORTED",
+    "UNKOWN_ENTITY",
+    "CURRENCY_INACTIVE",
+    "FAILED_TO_UPDATE",
+    0,
+]
 
 
 def _contract_codes() -> list[str]:
@@ -38,28 +55,37 @@ def test_every_known_code_maps_to_a_specific_class(code: str | int) -> None:
     assert exc.code == code
 
 
-@pytest.mark.parametrize(("code", "cls"), [
-    ("INVALID_SESSIONID", vtiger_ws.VtigerSessionExpired),
-    ("SESSION_EXPIRED", vtiger_ws.VtigerSessionExpired),
-    ("SESSION_LEFT_IDLE", vtiger_ws.VtigerSessionExpired),
-    ("AUTHENTICATION_REQUIRED", vtiger_ws.VtigerSessionExpired),
-    ("INVALID_AUTH_TOKEN", vtiger_ws.VtigerCredentialsError),
-    ("INVALID_USER_CREDENTIALS", vtiger_ws.VtigerCredentialsError),
-    ("ACCESS_DENIED", vtiger_ws.VtigerAccessDenied),
-    ("MANDATORY_FIELDS_MISSING", vtiger_ws.VtigerInvalidRequest),
-    ("QUERY_SYNTAX_ERROR", vtiger_ws.VtigerInvalidRequest),
-    ("INVALID_ID_ATTRIBUTE", vtiger_ws.VtigerInvalidRequest),
-    ("RECORD_NOT_FOUND", vtiger_ws.VtigerNotFound),
-    (0, vtiger_ws.VtigerDuplicate),
-    ("0", vtiger_ws.VtigerDuplicate),
-    ("INTERNAL_SERVER_ERROR", vtiger_ws.VtigerServerError),
-    ("DATABASE_QUERY_ERROR", vtiger_ws.VtigerServerError),
-])
+@pytest.mark.parametrize(
+    ("code", "cls"),
+    [
+        ("INVALID_SESSIONID", vtiger_ws.VtigerSessionExpired),
+        ("SESSION_EXPIRED", vtiger_ws.VtigerSessionExpired),
+        ("SESSION_LEFT_IDLE", vtiger_ws.VtigerSessionExpired),
+        ("AUTHENTICATION_REQUIRED", vtiger_ws.VtigerSessionExpired),
+        ("INVALID_AUTH_TOKEN", vtiger_ws.VtigerCredentialsError),
+        ("INVALID_USER_CREDENTIALS", vtiger_ws.VtigerCredentialsError),
+        ("ACCESS_DENIED", vtiger_ws.VtigerAccessDenied),
+        ("MANDATORY_FIELDS_MISSING", vtiger_ws.VtigerInvalidRequest),
+        ("QUERY_SYNTAX_ERROR", vtiger_ws.VtigerInvalidRequest),
+        ("INVALID_ID_ATTRIBUTE", vtiger_ws.VtigerInvalidRequest),
+        ("RECORD_NOT_FOUND", vtiger_ws.VtigerNotFound),
+        (0, vtiger_ws.VtigerDuplicate),
+        ("0", vtiger_ws.VtigerDuplicate),
+        ("INTERNAL_SERVER_ERROR", vtiger_ws.VtigerServerError),
+        ("DATABASE_QUERY_ERROR", vtiger_ws.VtigerServerError),
+    ],
+)
 def test_grouping(code: str | int, cls: type[vtiger_ws.VtigerError]) -> None:
     exc = error_from_envelope({"code": code, "message": "m"}, operation="create", subject="Contacts")
     assert isinstance(exc, cls)
-    session_codes = {"INVALID_SESSIONID", "SESSION_EXPIRED", "SESSION_LEFT_IDLE", "AUTHENTICATION_REQUIRED",
-                     "INVALID_AUTH_TOKEN", "INVALID_USER_CREDENTIALS"}
+    session_codes = {
+        "INVALID_SESSIONID",
+        "SESSION_EXPIRED",
+        "SESSION_LEFT_IDLE",
+        "AUTHENTICATION_REQUIRED",
+        "INVALID_AUTH_TOKEN",
+        "INVALID_USER_CREDENTIALS",
+    }
     assert isinstance(exc, vtiger_ws.VtigerAuthError) == (code in session_codes)
 
 
@@ -78,12 +104,14 @@ def test_malformed_error_objects_still_raise_a_vtiger_error(error: object) -> No
 
 def test_message_names_operation_subject_code_and_server_text() -> None:
     text = "lastname does not have a value"
-    exc = error_from_envelope({"code": "MANDATORY_FIELDS_MISSING", "message": text},
-                              operation="create", subject="Contacts")
+    exc = error_from_envelope(
+        {"code": "MANDATORY_FIELDS_MISSING", "message": text}, operation="create", subject="Contacts"
+    )
     assert str(exc) == f"vtiger create Contacts failed: MANDATORY_FIELDS_MISSING: {text}"
     assert (exc.operation, exc.subject) == ("create", "Contacts")
-    dup = error_from_envelope({"code": 0, "message": "Обнаружено дублирование!"}, operation="create",
-                              subject="Accounts")
+    dup = error_from_envelope(
+        {"code": 0, "message": "Обнаружено дублирование!"}, operation="create", subject="Accounts"
+    )
     assert "duplicate" in str(dup) and "Обнаружено дублирование!" in str(dup)
 
 

@@ -6,12 +6,32 @@ import vtiger_ws
 from vtiger_ws import vtql
 
 EXPECTED = {
-    "VtigerClient", "vtql", "parse_response", "crmid_of", "ERROR_CLASSES", "MAX_RELOGINS",
+    "VtigerClient",
+    "vtql",
+    "parse_response",
+    "crmid_of",
+    "ERROR_CLASSES",
+    "MAX_RELOGINS",
     "OPERATION_METHODS",
-    "VtigerId", "ModuleName", "LoginInfo", "FieldInfo", "ModuleDescription", "ModuleType", "RelatedType",
-    "VtigerError", "VtigerAuthError", "VtigerSessionExpired", "VtigerCredentialsError", "VtigerAccessDenied",
-    "VtigerInvalidRequest", "VtigerNotFound", "VtigerDuplicate", "VtigerServerError", "VtigerUnknownError",
-    "VtigerProtocolError", "VtigerConnectionError",
+    "VtigerId",
+    "ModuleName",
+    "LoginInfo",
+    "FieldInfo",
+    "ModuleDescription",
+    "ModuleType",
+    "RelatedType",
+    "VtigerError",
+    "VtigerAuthError",
+    "VtigerSessionExpired",
+    "VtigerCredentialsError",
+    "VtigerAccessDenied",
+    "VtigerInvalidRequest",
+    "VtigerNotFound",
+    "VtigerDuplicate",
+    "VtigerServerError",
+    "VtigerUnknownError",
+    "VtigerProtocolError",
+    "VtigerConnectionError",
 }
 
 

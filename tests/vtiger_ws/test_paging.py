@@ -13,8 +13,10 @@ from vtiger_ws import VtigerClient, crmid_of, vtql
 
 
 def _seed(crm: Any, n: int, prefix: str = "P", **fields: str) -> list[str]:
-    return [crm.seed("Contacts", {"lastname": f"{prefix}{i}", "assigned_user_id": "19x1", **fields})
-            for i in range(n)]
+    return [
+        crm.seed("Contacts", {"lastname": f"{prefix}{i}", "assigned_user_id": "19x1", **fields})
+        for i in range(n)
+    ]
 
 
 def test_paging_while_rows_are_added_never_loses_or_repeats(crm: Any, client: VtigerClient) -> None:
@@ -57,8 +59,9 @@ def test_paging_with_a_where_that_has_or(crm: Any, client: VtigerClient) -> None
 def test_a_server_ignoring_the_cursor_cannot_make_paging_spin(crm: Any, client: VtigerClient) -> None:
     _seed(crm, 3)
     page = [{"id": "12x2", "lastname": "x"}]
-    crm.faults.custom(lambda r: Response.json({"success": True, "result": page}), operation="query",
-                      times=None)
+    crm.faults.custom(
+        lambda r: Response.json({"success": True, "result": page}), operation="query", times=None
+    )
     with pytest.raises(vtiger_ws.VtigerProtocolError, match="cursor did not advance"):
         client.query_all("Contacts", fields=["lastname"])
     assert crm.count("query") == 2
@@ -70,7 +73,8 @@ def test_changed_since_needs_a_modifiedtime_field(client: VtigerClient) -> None:
 
 
 def test_changed_since_pages_through_equal_timestamps_and_sees_revisions(
-        crm: Any, client: VtigerClient) -> None:
+    crm: Any, client: VtigerClient
+) -> None:
     crm.set_time(dt.datetime(2026, 1, 1, 10, 0, 0))
     early = _seed(crm, 150, prefix="E")  # one timestamp for 150 rows: the id breaks the tie across pages
     crm.advance(60)
@@ -90,7 +94,8 @@ def test_changed_since_pages_through_equal_timestamps_and_sees_revisions(
 
 
 def test_changed_since_yields_a_record_again_when_it_changes_during_the_walk(
-        crm: Any, client: VtigerClient) -> None:
+    crm: Any, client: VtigerClient
+) -> None:
     crm.set_time(dt.datetime(2026, 1, 1, 10, 0, 0))
     ids = _seed(crm, 120)
     crm.advance(1)

@@ -21,7 +21,7 @@ TRANSCRIPT: list[dict[str, Any]] = json.loads((RECORDED / "transcript.json").rea
 
 
 def _php7_body(payload: Any) -> bytes:
-    # PHP json_encode as 7.x uses it: non-ASCII as \uXXXX and "/" escaped (reference §1.5)
+    # PHP json_encode as 7.x uses it: non-ASCII as \uXXXX and "/" escaped (6.x/7.x OperationManager.php)
     return json.dumps(payload, ensure_ascii=True).replace("/", "\\/").encode("ascii")
 
 
@@ -100,18 +100,21 @@ def test_eight_x_raw_control_characters_are_tolerated() -> None:
     assert parse_response("query", 200, body) == [{"id": "12x1", "description": "a\x01b\tc"}]
 
 
-@pytest.mark.parametrize(("status", "body", "what"), [
-    (200, b"", "empty"),
-    (200, b"   \n", "empty"),
-    (200, b"<html><body><b>Fatal error</b></body></html>", "not JSON"),
-    (200, b"There seems to be some problem with workflow <b>x</b>", "not JSON"),
-    (200, b'{"success":true,"result":', "not JSON"),
-    (200, b'[1,2]', "not a webservice envelope"),
-    (200, b'{"result":1}', "not a webservice envelope"),
-    (200, b'{"success":"yes"}', "non-boolean"),
-    (500, b"", "HTTP error"),
-    (502, b'{"success":true,"result":1}', "HTTP error"),
-])
+@pytest.mark.parametrize(
+    ("status", "body", "what"),
+    [
+        (200, b"", "empty"),
+        (200, b"   \n", "empty"),
+        (200, b"<html><body><b>Fatal error</b></body></html>", "not JSON"),
+        (200, b"There seems to be some problem with workflow <b>x</b>", "not JSON"),
+        (200, b'{"success":true,"result":', "not JSON"),
+        (200, b"[1,2]", "not a webservice envelope"),
+        (200, b'{"result":1}', "not a webservice envelope"),
+        (200, b'{"success":"yes"}', "non-boolean"),
+        (500, b"", "HTTP error"),
+        (502, b'{"success":true,"result":1}', "HTTP error"),
+    ],
+)
 def test_protocol_errors(status: int, body: bytes, what: str) -> None:
     with pytest.raises(vtiger_ws.VtigerProtocolError, match=what) as info:
         parse_response("create", status, body, subject="Contacts")

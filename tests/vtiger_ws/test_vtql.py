@@ -1,4 +1,5 @@
-"""VTQL building without a server: quoting per reference §4.5, identifiers, DNF composition, SELECT shape."""
+"""VTQL building without a server: quoting as VTQL_Lexer.php and MySQL read it, identifiers, DNF composition,
+SELECT shape."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 
 from vtiger_ws import vtql
 
-# vtiger's lexer token for a string literal (reference §4.1): at least one char, '' is an escaped quote.
+# vtiger's lexer token for a string literal (VTQL_Lexer.php): at least one char, '' is an escaped quote.
 _VTQL_LITERAL = re.compile(r"'(?:[^']|'')+'")
 
 
@@ -44,16 +45,19 @@ def test_quote_is_one_vtql_token_and_mysql_reads_back_the_value(value: str) -> N
     assert _mysql_unquote(literal) == value  # and MySQL sees exactly the value
 
 
-@pytest.mark.parametrize(("value", "literal"), [
-    ("O'Brien", "'O''Brien'"),
-    ("a\\b'c", "'a\\\\b''c'"),  # reference §4.5 (ran): 'a\\b''c'
-    ("abc\\", "'abc\\\\'"),  # a trailing backslash must not swallow the closing quote
-    ("Пётр ✨", "'Пётр ✨'"),
-    ("50%_off", "'50%_off'"),  # plain equality leaves wildcards alone
-    (42, "'42'"),
-    (dt.date(2026, 1, 2), "'2026-01-02'"),
-    (dt.datetime(2026, 1, 2, 3, 4, 5), "'2026-01-02 03:04:05'"),
-])
+@pytest.mark.parametrize(
+    ("value", "literal"),
+    [
+        ("O'Brien", "'O''Brien'"),
+        ("a\\b'c", "'a\\\\b''c'"),  # as a real vtiger ran it: 'a\\b''c'
+        ("abc\\", "'abc\\\\'"),  # a trailing backslash must not swallow the closing quote
+        ("Пётр ✨", "'Пётр ✨'"),
+        ("50%_off", "'50%_off'"),  # plain equality leaves wildcards alone
+        (42, "'42'"),
+        (dt.date(2026, 1, 2), "'2026-01-02'"),
+        (dt.datetime(2026, 1, 2, 3, 4, 5), "'2026-01-02 03:04:05'"),
+    ],
+)
 def test_quote_examples(value: str | int | dt.date, literal: str) -> None:
     assert vtql.quote(value) == literal
 
@@ -75,7 +79,7 @@ def test_identifiers_are_validated(name: str) -> None:
 
 def test_like_escapes_wildcards_and_backslash_for_literal_matching() -> None:
     assert vtql.like_escape("50%_a\\b") == "50\\%\\_a\\\\b"
-    # after quoting, `\%` becomes `\\%` as the reference says (E: "\\% and \\_ (after quoting)")
+    # after quoting, `\%` becomes `\\%`: MySQL reads `\%` and `\_` as literal characters in LIKE
     assert vtql.contains("vk_url", "50%").render() == "vk_url LIKE '%50\\\\%%'"
     assert vtql.startswith("a", "x_").render() == "a LIKE 'x\\\\_%'"
     assert vtql.endswith("a", "y").render() == "a LIKE '%y'"
@@ -103,8 +107,11 @@ def test_dnf_means_what_was_composed(truth: list[bool]) -> None:
     a, b, c = (vtql.eq(n, "1") for n in "abc")
     env = dict(zip("abc", truth, strict=True))
     composed = [(a | b) & c, a & (b | c) | c, (a | b) & (b | c)]
-    expected = [(env["a"] or env["b"]) and env["c"], (env["a"] and (env["b"] or env["c"])) or env["c"],
-                (env["a"] or env["b"]) and (env["b"] or env["c"])]
+    expected = [
+        (env["a"] or env["b"]) and env["c"],
+        (env["a"] and (env["b"] or env["c"])) or env["c"],
+        (env["a"] or env["b"]) and (env["b"] or env["c"]),
+    ]
     for condition, want in zip(composed, expected, strict=True):
         got = any(all(env[atom[0]] for atom in term) for term in condition.terms)
         assert got == want
@@ -119,10 +126,12 @@ def test_expansion_is_bounded() -> None:
 def test_select_shapes() -> None:
     where = vtql.eq("lastname", "O'Brien") | vtql.eq("id", "12x7")
     assert vtql.select("Contacts", ["id", "lastname"], where=where, order_by="id", limit=100) == (
-        "SELECT id,lastname FROM Contacts WHERE lastname = 'O''Brien' OR id = '12x7' ORDER BY id LIMIT 100;")
+        "SELECT id,lastname FROM Contacts WHERE lastname = 'O''Brien' OR id = '12x7' ORDER BY id LIMIT 100;"
+    )
     assert vtql.select("Contacts", None, limit=5, offset=10) == "SELECT * FROM Contacts LIMIT 10,5;"
     assert vtql.select("Contacts", ["a", "b"], order_by=["a", "b"], descending=True, terminate=False) == (
-        "SELECT a,b FROM Contacts ORDER BY a,b DESC")
+        "SELECT a,b FROM Contacts ORDER BY a,b DESC"
+    )
     assert vtql.select("M", ["a", "a", "b"]) == "SELECT a,b FROM M;"  # duplicates dropped
 
 
@@ -133,10 +142,16 @@ def test_select_never_lets_a_column_pass_for_the_from_keyword() -> None:
     assert text == "SELECT valid_from,id FROM Services;"
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"limit": 101}, "between"), ({"limit": 0}, "between"), ({"offset": 5}, "offset needs"),
-    ({"limit": 5, "offset": -1}, ">= 0"), ({"order_by": []}, "empty"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"limit": 101}, "between"),
+        ({"limit": 0}, "between"),
+        ({"offset": 5}, "offset needs"),
+        ({"limit": 5, "offset": -1}, ">= 0"),
+        ({"order_by": []}, "empty"),
+    ],
+)
 def test_select_rejects_what_the_server_would_silently_change(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         vtql.select("Contacts", ["id"], **kwargs)

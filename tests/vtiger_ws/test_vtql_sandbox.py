@@ -1,6 +1,6 @@
 """Property: a query built with `vtql` for any string returns exactly the records whose field equals it.
 
-Stated precisely for what the CRM stores and how it compares (reference "Observed" E):
+Stated precisely for what the CRM stores and how it compares (as a real SalesPlatform 7.2 answered):
 - the comparison is the column collation: case-insensitive, `ё` = `е`, trailing spaces ignored;
 - SalesPlatform's 3-byte utf8 stores characters outside the BMP as `?`.
 So for every non-empty `s`: the rows returned by `eq("lastname", s)` are exactly the rows whose *stored*

@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bridge.app import App
 from bridge.config import load_config
-from bridge.webhook import WebhookServer, make_app, store_acceptor
+from bridge.daemon.app import App
+from bridge.webhook.endpoint import make_app, store_acceptor
+from bridge.webhook.server import WebhookServer
 from sandbox.vk import VkSandbox
 from sandbox.vtiger import VtigerSandbox
 from sandbox.vtiger.workflows import WorkflowRun
@@ -95,10 +96,10 @@ class World:
             with self.busy:
                 self.parts.processor.process_pending()
                 self.parts.sender.process_due()
-            if not store.pending_events() and store.outbox_depth() == 0:
+            if not store.events.pending() and store.outbox.depth() == 0:
                 return
             self.clock.offset += 61.0  # the next retry of a waiting event is due
-        raise AssertionError(f"still to do: {store.pending_events()}, {store.outbox_depth()} send(s)")
+        raise AssertionError(f"still to do: {store.events.pending()}, {store.outbox.depth()} send(s)")
 
     def skip(self, seconds: float) -> None:
         self.clock.offset += seconds
@@ -109,15 +110,24 @@ class World:
         return record
 
     def failures(self) -> list[str]:
-        return [str(e.error) for e in self.parts.store.event_failures()]
+        return [str(e.error) for e in self.parts.store.events.failures()]
 
 
 def load_workflows(module: str, *options: str) -> list[dict[str, Any]]:
     """The workflows the plugin ships (vtiger_plugin/workflows.json), as workflows.php stores them."""
     done = subprocess.run(
-        [PHP or "php", str(ROOT / "vtiger_plugin" / "workflows.php"), "--print", f"--module={module}",
-         "--url-fields=vk_url,tw_url", *options],
-        capture_output=True, text=True, timeout=60, check=False,
+        [
+            PHP or "php",
+            str(ROOT / "vtiger_plugin" / "workflows.php"),
+            "--print",
+            f"--module={module}",
+            "--url-fields=vk_url,tw_url",
+            *options,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 0 and done.stderr == "", done.stderr
     workflows: list[dict[str, Any]] = json.loads(done.stdout)
@@ -139,9 +149,15 @@ def add_shipped_workflows(w: World, module: str, *options: str, only: str | None
         if only is not None and summary != only:
             continue
         task = w.plugin.task(METHODS[spec["task"]["methodName"]])
-        w.crm.add_workflow(spec["module"], lambda run, s=summary: w.fired.append(s), task,
-                           w.bridge_acts_now, execution_condition=spec["execution_condition"],
-                           test=spec["test"], summary=summary)
+        w.crm.add_workflow(
+            spec["module"],
+            lambda run, s=summary: w.fired.append(s),
+            task,
+            w.bridge_acts_now,
+            execution_condition=spec["execution_condition"],
+            test=spec["test"],
+            summary=summary,
+        )
 
 
 @contextmanager
@@ -153,13 +169,19 @@ def world(tmp_path: Path, *, outgoing_text_field: str = SEND_FIELD, **plugin_con
         app.parts.processor.clock = clock
         try:
             app.prepare()
-            web = make_app(secret=SECRET, accept=store_acceptor(app.parts.store), health=lambda: (200, {}),
-                           metrics=lambda: (b"", "text/plain"))
+            web = make_app(
+                secret=SECRET,
+                accept=store_acceptor(app.parts.store.events),
+                health=lambda: (200, {}),
+                metrics=lambda: (b"", "text/plain"),
+            )
             plugin_dir = tmp_path / "vtiger" / "modules" / "SocialBridge"
             shutil.copytree(PLUGIN, plugin_dir)
             vtiger = Vtiger(tmp_path / "vtiger", plugin_dir, tmp_path / "logs" / "socialbridge.log")
-            with WebhookServer(web) as server, VtigerClient(crm.url, crm.username, crm.access_key,
-                                                              timeout=60.0) as writer:
+            with (
+                WebhookServer(web) as server,
+                VtigerClient(crm.url, crm.username, crm.access_key, timeout=60.0) as writer,
+            ):
                 vtiger.configure(server.url, secret=SECRET, **plugin_config)
                 crm.transactions.lock_wait_seconds = 20.0
                 yield World(crm, vk, app, PluginTasks(vtiger, server.url), writer, clock)

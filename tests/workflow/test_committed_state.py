@@ -24,10 +24,28 @@ if shutil.which("php") is None:
         raise RuntimeError("php-cli is required in CI (apt-get install -y php-cli php-curl)")
     pytest.skip("php is not installed", allow_module_level=True)
 
-LINK_CHANGED = [{"fieldname": "vk_url", "operation": "has changed", "value": "", "valuetype": "rawtext",
-                 "joincondition": "", "groupjoin": "and", "groupid": "0"}]
-FIELD_FILLED = [{"fieldname": SEND_FIELD, "operation": "is not empty", "value": "", "valuetype": "rawtext",
-                 "joincondition": "", "groupjoin": "and", "groupid": "0"}]
+LINK_CHANGED = [
+    {
+        "fieldname": "vk_url",
+        "operation": "has changed",
+        "value": "",
+        "valuetype": "rawtext",
+        "joincondition": "",
+        "groupjoin": "and",
+        "groupid": "0",
+    }
+]
+FIELD_FILLED = [
+    {
+        "fieldname": SEND_FIELD,
+        "operation": "is not empty",
+        "value": "",
+        "valuetype": "rawtext",
+        "joincondition": "",
+        "groupjoin": "and",
+        "groupid": "0",
+    }
+]
 
 
 @pytest.fixture(params=["after the request", "before the commit"])
@@ -45,8 +63,13 @@ def test_a_revised_link_imports_the_new_profile_not_the_old(w: World) -> None:
     w.vk.add_user("Anna", "Old", screen_name="anna_old", city="Архангельск")
     w.vk.add_user("Boris", "New", screen_name="boris_new", city="Вологда")
     record = w.crm.seed("Contacts", {"lastname": "Card", "vk_url": "https://vk.com/anna_old"})
-    w.crm.add_workflow("Contacts", _task(w, "socialbridge_import_profile"), w.bridge_acts_now,
-                       execution_condition=ON_MODIFY, test=LINK_CHANGED)
+    w.crm.add_workflow(
+        "Contacts",
+        _task(w, "socialbridge_import_profile"),
+        w.bridge_acts_now,
+        execution_condition=ON_MODIFY,
+        test=LINK_CHANGED,
+    )
     w.writer.revise({"id": record, "vk_url": "https://vk.com/boris_new"})
     w.settle()
     card = w.card(record)
@@ -57,8 +80,9 @@ def test_a_revised_link_imports_the_new_profile_not_the_old(w: World) -> None:
 def test_a_created_record_is_imported_and_indexed(w: World) -> None:
     uid = w.vk.add_user("Vera", "Fresh", screen_name="vera_fresh", city="Тверь")
     w.crm.add_workflow("Contacts", _task(w, "socialbridge_record_saved"), w.bridge_acts_now)
-    created = w.writer.create("Contacts", {"lastname": "Fresh", "vk_url": "https://vk.com/vera_fresh",
-                                           "assigned_user_id": "19x1"})
+    created = w.writer.create(
+        "Contacts", {"lastname": "Fresh", "vk_url": "https://vk.com/vera_fresh", "assigned_user_id": "19x1"}
+    )
     w.settle()
     assert w.card(created["id"])["mailingcity"] == "Тверь"
     assert w.parts.index.records_for("vk", str(uid)) == [("Contacts", created["id"])]
@@ -68,8 +92,7 @@ def test_a_created_record_is_imported_and_indexed(w: World) -> None:
 def test_a_message_typed_into_the_send_field_is_delivered_and_the_field_cleared(w: World) -> None:
     uid = w.vk.add_user("Gleb", "Send", screen_name="gleb_send")
     record = w.crm.seed("Contacts", {"lastname": "Send", "vk_url": "https://vk.com/gleb_send"})
-    w.crm.add_workflow("Contacts", _task(w, "socialbridge_send"), w.bridge_acts_now,
-                       test=FIELD_FILLED)
+    w.crm.add_workflow("Contacts", _task(w, "socialbridge_send"), w.bridge_acts_now, test=FIELD_FILLED)
     w.writer.revise({"id": record, SEND_FIELD: "Ваш заказ готов"})
     w.settle()
     assert [m["text"] for m in w.vk.delivered_to(uid)] == ["Ваш заказ готов"]

@@ -22,8 +22,17 @@ if shutil.which("php") is None:
         raise RuntimeError("php-cli is required in CI (apt-get install -y php-cli php-curl)")
     pytest.skip("php is not installed", allow_module_level=True)
 
-FIELD_FILLED = [{"fieldname": SEND_FIELD, "operation": "is not empty", "value": "", "valuetype": "rawtext",
-                 "joincondition": "", "groupjoin": "and", "groupid": "0"}]
+FIELD_FILLED = [
+    {
+        "fieldname": SEND_FIELD,
+        "operation": "is not empty",
+        "value": "",
+        "valuetype": "rawtext",
+        "joincondition": "",
+        "groupjoin": "and",
+        "groupid": "0",
+    }
+]
 
 
 @pytest.fixture
@@ -98,7 +107,7 @@ def test_a_clearing_that_fails_is_retried_without_sending_twice(w: World) -> Non
     w.crm.fail("revise", "DATABASE_QUERY_ERROR", "Database error while performing requested operation")
     with pytest.raises(VtigerError):
         w.parts.processor.process_pending()  # queued, then the clearing failed: the event stays pending
-    assert len(w.parts.store.pending_events()) == 1
+    assert len(w.parts.store.events.pending()) == 1
     w.settle()
     assert _texts(w, uid) == ["Повтор"] and w.card(record)[SEND_FIELD] == ""
 

@@ -38,8 +38,9 @@ def test_a_contact_created_with_its_link_is_imported_through_the_webservice_and_
     add_shipped_workflows(w, "Contacts", f"--send-field={SEND_FIELD}")
     w.vk.add_user("Inna", "Api", screen_name="inna_api", city="Тула")
     w.vk.add_user("Oleg", "Ui", screen_name="oleg_ui", city="Курск")
-    api = w.writer.create("Contacts", {"lastname": "Api", "vk_url": "https://vk.com/inna_api",
-                                       "assigned_user_id": "19x1"})["id"]
+    api = w.writer.create(
+        "Contacts", {"lastname": "Api", "vk_url": "https://vk.com/inna_api", "assigned_user_id": "19x1"}
+    )["id"]
     ui = w.crm.ui_save("Contacts", {"lastname": "Ui", "vk_url": "https://vk.com/oleg_ui"})
     w.settle()
     assert (w.card(api)["mailingcity"], w.card(ui)["mailingcity"]) == ("Тула", "Курск")
@@ -63,8 +64,9 @@ def test_a_changed_link_is_imported_and_other_edits_fire_nothing(w: World) -> No
 def test_the_send_workflow_fires_while_the_field_holds_text(w: World) -> None:
     add_shipped_workflows(w, "Contacts", f"--send-field={SEND_FIELD}")
     uid = w.vk.add_user("Rita", "Send", screen_name="rita_send")
-    record = w.crm.ui_save("Contacts", {"lastname": "Send", "vk_url": "https://vk.com/rita_send",
-                                        SEND_FIELD: "Добро пожаловать"})
+    record = w.crm.ui_save(
+        "Contacts", {"lastname": "Send", "vk_url": "https://vk.com/rita_send", SEND_FIELD: "Добро пожаловать"}
+    )
     w.settle()
     # It fires again for the bridge's profile import (the field still held the text): that echo sends nothing.
     assert SEND in w.fired and [m["text"] for m in w.vk.delivered_to(uid)] == ["Добро пожаловать"]
@@ -74,8 +76,9 @@ def test_the_send_workflow_fires_while_the_field_holds_text(w: World) -> None:
 def test_record_saved_alone_imports_a_created_contact(w: World) -> None:
     add_shipped_workflows(w, "Contacts", "--record-saved", only=SAVED)
     uid = w.vk.add_user("Sara", "Saved", screen_name="sara_saved", city="Псков")
-    created = w.writer.create("Contacts", {"lastname": "Saved", "vk_url": "https://vk.com/sara_saved",
-                                           "assigned_user_id": "19x1"})["id"]
+    created = w.writer.create(
+        "Contacts", {"lastname": "Saved", "vk_url": "https://vk.com/sara_saved", "assigned_user_id": "19x1"}
+    )["id"]
     w.settle()
     assert w.card(created)["mailingcity"] == "Псков" and w.fired == [SAVED, SAVED]  # the create, the import
     assert w.parts.index.records_for("vk", str(uid)) == [("Contacts", created)]

@@ -43,8 +43,12 @@ def run_installer(b: Browser, a: argparse.Namespace) -> None:
     b.submit(b.form("pre-install check", field=("mode", "Step4")), "pre-install check", {})
     f = b.form("settings", field=("mode", "Step5"))
     fields = {
-        "db_hostname": a.db_host, "db_username": a.db_user, "db_password": a.db_password,
-        "db_name": a.db_name, "password": a.admin_password, "retype_password": a.admin_password,
+        "db_hostname": a.db_host,
+        "db_username": a.db_user,
+        "db_password": a.db_password,
+        "db_name": a.db_name,
+        "password": a.admin_password,
+        "retype_password": a.admin_password,
         "admin_email": a.admin_email,
         "currency_name": pick(f, "currency_name", a.currency, b, "settings"),
         "timezone": pick(f, "timezone", a.timezone, b, "settings"),
@@ -93,8 +97,9 @@ def run_first_login(b: Browser, a: argparse.Namespace) -> None:
 
 
 def check_webservice(url: str, user: str) -> None:
-    answer = requests.get(f"{url}/webservice.php", params={"operation": "getchallenge", "username": user},
-                          timeout=30).json()
+    answer = requests.get(
+        f"{url}/webservice.php", params={"operation": "getchallenge", "username": user}, timeout=30
+    ).json()
     if not answer.get("success"):
         raise InstallError(f"webservice getchallenge failed: {answer}")
     step("webservice answers")
@@ -104,8 +109,19 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--profile", required=True, choices=["salesplatform-7.2", "vtiger-7", "vtiger-8"])
     p.add_argument("--url", required=True)
-    for name in ("db-host", "db-name", "db-user", "db-password", "admin-user", "admin-password",
-                 "admin-email", "language", "currency", "timezone", "date-format"):
+    for name in (
+        "db-host",
+        "db-name",
+        "db-user",
+        "db-password",
+        "admin-user",
+        "admin-password",
+        "admin-email",
+        "language",
+        "currency",
+        "timezone",
+        "date-format",
+    ):
         p.add_argument(f"--{name}", required=True)
     p.add_argument("--log-dir", default=".")
     a = p.parse_args()

@@ -59,8 +59,10 @@ def real_vtiger(tool: str) -> tuple[str, str, str] | None:
     try:
         url, user, key = (os.environ[f"VSB_REAL_VTIGER_{k}"] for k in ("URL", "USER", "ACCESS_KEY"))
     except KeyError as missing:
-        print(f"{tool}: {missing.args[0]} is not set; eval \"$(tools/real-vtiger/real-vtiger env PROFILE)\"",
-              file=sys.stderr)
+        print(
+            f'{tool}: {missing.args[0]} is not set; eval "$(tools/real-vtiger/real-vtiger env PROFILE)"',
+            file=sys.stderr,
+        )
         return None
     return url, user, key
 
@@ -81,8 +83,12 @@ def main() -> int:
     p.add_argument("-n", type=int, default=40, help="calls per operation (default 40)")
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--growth", help="Contacts module sizes to time creates at, e.g. 0,1000,2000,3000,4000")
-    p.add_argument("--module", default="Contacts", choices=("Contacts", "SPSocialConnector"),
-                   help="the module --growth fills (default Contacts)")
+    p.add_argument(
+        "--module",
+        default="Contacts",
+        choices=("Contacts", "SPSocialConnector"),
+        help="the module --growth fills (default Contacts)",
+    )
     p.add_argument("--concurrency", help="numbers of clients creating at once, e.g. 1,2,4,8")
     p.add_argument("--per-client", type=int, default=30, help="creates per client (--concurrency)")
     a = p.parse_args()
@@ -106,23 +112,40 @@ def main() -> int:
     messages: list[str] = []
 
     def create_contact() -> None:
-        element = {"lastname": f"Latency {stamp} {next(counter)}", "firstname": "Иван",
-                   "email": "ivan@example.com", "assigned_user_id": ws.user_id}
-        contacts.append(ws.call("POST", operation="create", elementType="Contacts",
-                                element=json.dumps(element))["id"])
+        element = {
+            "lastname": f"Latency {stamp} {next(counter)}",
+            "firstname": "Иван",
+            "email": "ivan@example.com",
+            "assigned_user_id": ws.user_id,
+        }
+        contacts.append(
+            ws.call("POST", operation="create", elementType="Contacts", element=json.dumps(element))["id"]
+        )
 
     def create_message() -> None:
-        element = {"message": f"Здравствуйте {next(counter)}", "assigned_user_id": ws.user_id,
-                   "message_datetime": time.strftime("%Y-%m-%d %H:%M:%S"), "type": "Исходящее"}
-        messages.append(ws.call("POST", operation="create", elementType="SPSocialConnector",
-                                element=json.dumps(element))["id"])
+        element = {
+            "message": f"Здравствуйте {next(counter)}",
+            "assigned_user_id": ws.user_id,
+            "message_datetime": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "type": "Исходящее",
+        }
+        messages.append(
+            ws.call("POST", operation="create", elementType="SPSocialConnector", element=json.dumps(element))[
+                "id"
+            ]
+        )
 
     pairs = iter(range(1_000_000))
 
     def add_related() -> None:
         i = next(pairs)
-        ws.call("POST", operation="add_related", sourceRecordId=contacts[i % len(contacts)],
-                relatedRecordId=messages[i % len(messages)], relationIdLabel="SPSocialConnector")
+        ws.call(
+            "POST",
+            operation="add_related",
+            sourceRecordId=contacts[i % len(contacts)],
+            relatedRecordId=messages[i % len(messages)],
+            relationIdLabel="SPSocialConnector",
+        )
 
     rows: dict[str, list[float]] = {}
     rows["getchallenge"] = timed(ws.challenge, a.n, a.warmup)
@@ -132,18 +155,24 @@ def main() -> int:
         started = time.perf_counter()
         ws.login(token)
         logins.append((time.perf_counter() - started) * 1000)
-    rows["login (without getchallenge)"] = logins[a.warmup:]
+    rows["login (without getchallenge)"] = logins[a.warmup :]
     rows["create Contacts (4 fields)"] = timed(create_contact, a.n, a.warmup)
     rows["retrieve Contacts"] = timed(
-        lambda: ws.call("GET", operation="retrieve", id=contacts[0]), a.n, a.warmup)
+        lambda: ws.call("GET", operation="retrieve", id=contacts[0]), a.n, a.warmup
+    )
     if "SPSocialConnector" in ws.call("GET", operation="listtypes")["types"]:  # SalesPlatform's messages
         rows["create SPSocialConnector"] = timed(create_message, a.n, a.warmup)
         rows["add_related Contact -> message"] = timed(add_related, a.n, a.warmup)
     fifth = "vk_url" if "create SPSocialConnector" in rows else "phone"  # plain vtiger has no vk_url
     rows["query (5 columns, LIMIT 5)"] = timed(
-        lambda: ws.call("GET", operation="query",
-                        query=f"SELECT id, firstname, lastname, email, {fifth} FROM Contacts LIMIT 5;"),
-        a.n, a.warmup)
+        lambda: ws.call(
+            "GET",
+            operation="query",
+            query=f"SELECT id, firstname, lastname, email, {fifth} FROM Contacts LIMIT 5;",
+        ),
+        a.n,
+        a.warmup,
+    )
     print(f"{url}: {a.n} sequential calls per operation after {a.warmup} warm-up calls (ms)")
     print(f"{'operation':34} {'median':>7} {'p90':>7} {'max':>7}")
     for name, values in rows.items():

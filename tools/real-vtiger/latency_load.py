@@ -21,18 +21,30 @@ def _session(factory: Factory) -> Any:
 
 
 def _contact(ws: Any, name: str) -> dict[str, Any]:
-    element = {"lastname": name, "firstname": "Иван", "email": "ivan@example.com",
-               "assigned_user_id": ws.user_id}
-    result: dict[str, Any] = ws.call("POST", operation="create", elementType="Contacts",
-                                     element=json.dumps(element))
+    element = {
+        "lastname": name,
+        "firstname": "Иван",
+        "email": "ivan@example.com",
+        "assigned_user_id": ws.user_id,
+    }
+    result: dict[str, Any] = ws.call(
+        "POST", operation="create", elementType="Contacts", element=json.dumps(element)
+    )
     return result
 
 
 def _message(ws: Any, text: str) -> str:
-    element = {"message": text, "assigned_user_id": ws.user_id, "type": "Исходящее",
-               "message_datetime": time.strftime("%Y-%m-%d %H:%M:%S")}
-    return str(ws.call("POST", operation="create", elementType="SPSocialConnector",
-                       element=json.dumps(element))["id"])
+    element = {
+        "message": text,
+        "assigned_user_id": ws.user_id,
+        "type": "Исходящее",
+        "message_datetime": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+    return str(
+        ws.call("POST", operation="create", elementType="SPSocialConnector", element=json.dumps(element))[
+            "id"
+        ]
+    )
 
 
 def _ms(fn: Callable[[], Any]) -> tuple[float, Any]:
@@ -51,8 +63,10 @@ def growth(factory: Factory, sizes: list[int], n: int, module: str = "Contacts")
     creates and add_related calls. The records in between are created as fast as one client can."""
     ws = _session(factory)
     count = int(ws.call("GET", operation="query", query=f"SELECT count(*) FROM {module};")[0]["count"])
-    print(f"{module[:8]:>8} {'create Contact':>14} {'revise Contact':>14} {'create message':>14} "
-          f"{'add_related':>12}  (median p90, ms)")
+    print(
+        f"{module[:8]:>8} {'create Contact':>14} {'revise Contact':>14} {'create message':>14} "
+        f"{'add_related':>12}  (median p90, ms)"
+    )
     stamp = time.strftime("%H%M%S")
     for size in sorted(sizes):
         while count < size:
@@ -66,23 +80,40 @@ def growth(factory: Factory, sizes: list[int], n: int, module: str = "Contacts")
             name = f"Growth {stamp} {count + i}"
             took, record = _ms(lambda name=name: _contact(ws, name))
             contacts.append(took)
-            took, _ = _ms(lambda r=record: ws.call("POST", operation="revise",
-                                                   element=json.dumps({"id": r["id"], "title": "CEO"})))
+            took, _ = _ms(
+                lambda r=record: ws.call(
+                    "POST", operation="revise", element=json.dumps({"id": r["id"], "title": "CEO"})
+                )
+            )
             revises.append(took)
             took, message = _ms(lambda i=i: _message(ws, f"Рост {i}"))
             messages.append(took)
-            took, _ = _ms(lambda m=message, r=record: ws.call(
-                "POST", operation="add_related", sourceRecordId=m, relatedRecordId=r["id"],
-                relationIdLabel="Contacts"))
+            took, _ = _ms(
+                lambda m=message, r=record: ws.call(
+                    "POST",
+                    operation="add_related",
+                    sourceRecordId=m,
+                    relatedRecordId=r["id"],
+                    relationIdLabel="Contacts",
+                )
+            )
             links.append(took)
         count += n if module == "Contacts" else 0
         count += n if module == "SPSocialConnector" else 0
-        print(f"{size:8d} {_fmt(contacts):>14} {_fmt(revises):>14} {_fmt(messages):>14} {_fmt(links):>12}",
-              flush=True)
+        print(
+            f"{size:8d} {_fmt(contacts):>14} {_fmt(revises):>14} {_fmt(messages):>14} {_fmt(links):>12}",
+            flush=True,
+        )
 
 
-def _client(ws: Any, name: str, creates: int, start: threading.Barrier, lock: threading.Lock,
-            results: list[tuple[float, str]]) -> None:
+def _client(
+    ws: Any,
+    name: str,
+    creates: int,
+    start: threading.Barrier,
+    lock: threading.Lock,
+    results: list[tuple[float, str]],
+) -> None:
     start.wait()
     for i in range(creates):
         label = f"Concurrency {name}-{i}"
@@ -100,8 +131,10 @@ def concurrency(factory: Factory, levels: list[int], per_client: int) -> None:
         results: list[tuple[float, str]] = []
         lock = threading.Lock()
         start = threading.Barrier(k)
-        threads = [threading.Thread(target=_client, args=(ws, f"{k}-{c}", per_client, start, lock, results))
-                   for c, ws in enumerate(sessions)]
+        threads = [
+            threading.Thread(target=_client, args=(ws, f"{k}-{c}", per_client, start, lock, results))
+            for c, ws in enumerate(sessions)
+        ]
         began = time.perf_counter()
         for thread in threads:
             thread.start()
@@ -110,5 +143,8 @@ def concurrency(factory: Factory, levels: list[int], per_client: int) -> None:
         wall = time.perf_counter() - began
         numbers = Counter(number for _, number in results)
         twice = sum(n - 1 for n in numbers.values() if n > 1)
-        print(f"{k:7d} {len(results) / wall:9.1f} {_fmt([t for t, _ in results]):>18} "
-              f"{twice:>10} of {len(results)}", flush=True)
+        print(
+            f"{k:7d} {len(results) / wall:9.1f} {_fmt([t for t, _ in results]):>18} "
+            f"{twice:>10} of {len(results)}",
+            flush=True,
+        )

@@ -38,8 +38,10 @@ SECRET_FIELDS = ("accesskey", "user_password", "confirm_password", "user_hash")
 def mask_secrets(value: Any, secrets: tuple[str, ...]) -> Any:
     """Users' password hashes and access keys, and any known secret string, replaced by MASKED_SECRET."""
     if isinstance(value, dict):
-        return {k: MASKED_SECRET if k in SECRET_FIELDS and v else mask_secrets(v, secrets)
-                for k, v in value.items()}
+        return {
+            k: MASKED_SECRET if k in SECRET_FIELDS and v else mask_secrets(v, secrets)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [mask_secrets(v, secrets) for v in value]
     if isinstance(value, str):
@@ -75,13 +77,15 @@ class RecordingSession(requests.Session):
             self.digests.add(hashlib.md5((token + self.access_key).encode()).hexdigest())
         if params.get("operation") == "login" and params.get("accessKey") in self.digests:
             params["accessKey"] = MASKED_SECRET  # md5(token + access key): a replay computes its own
-        self.exchanges.append({
-            "label": self.label or str(params.get("operation", "")),
-            "request": {"method": method.upper(), "params": params},
-            "date": parsedate_to_datetime(stamp).strftime("%Y-%m-%d %H:%M:%S") if stamp else "",
-            "http_status": response.status_code,
-            "response": mask_secrets(body, self.secrets),
-        })
+        self.exchanges.append(
+            {
+                "label": self.label or str(params.get("operation", "")),
+                "request": {"method": method.upper(), "params": params},
+                "date": parsedate_to_datetime(stamp).strftime("%Y-%m-%d %H:%M:%S") if stamp else "",
+                "http_status": response.status_code,
+                "response": mask_secrets(body, self.secrets),
+            }
+        )
         return response
 
 
@@ -109,8 +113,10 @@ def main() -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(session.exchanges, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     failed = sum(1 for e in session.exchanges if "_raw_text" in e["response"] or not e["response"]["success"])
-    print(f"record: {len(session.exchanges)} exchanges ({failed} errors, as scripted) written to {out}; "
-          "reset the CRM now")
+    print(
+        f"record: {len(session.exchanges)} exchanges ({failed} errors, as scripted) written to {out}; "
+        "reset the CRM now"
+    )
     return 0
 
 

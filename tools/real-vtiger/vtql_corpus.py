@@ -20,19 +20,70 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "tests/sandbox/recorded/salesplatform-7.2/vtql_parser.json"
 BASE = [
-    "SELECT id FROM Contacts;", "SELECT id, lastname FROM Contacts WHERE lastname = 'x';",
+    "SELECT id FROM Contacts;",
+    "SELECT id, lastname FROM Contacts WHERE lastname = 'x';",
     "SELECT * FROM Contacts WHERE id IN ('12x1','12x2') ORDER BY id DESC LIMIT 5;",
     "SELECT count(*) FROM Contacts WHERE lastname LIKE 'a%' AND firstname = 'b' OR vk_url != 'c';",
-    "SELECT id FROM Contacts LIMIT 0, 150;", "SELECT id FROM Contacts WHERE account_id = '11x5';",
+    "SELECT id FROM Contacts LIMIT 0, 150;",
+    "SELECT id FROM Contacts WHERE account_id = '11x5';",
     "SELECT id,modifiedtime,vk_url FROM Contacts WHERE modifiedtime > '2026-11-30 10:00:00' OR "
     "modifiedtime = '2026-11-30 10:00:00' AND id > '12x7' ORDER BY modifiedtime,id LIMIT 100;",
 ]
 PARTS = [
-    "SELECT", "select", "id", "lastname", "firstname", "nosuch", ",", "*", "count", "(", ")", "FROM",
-    "from", "Contacts", "WHERE", "where", "=", "<", ">", "<=", ">=", "!=", "<>", "IN", "in", "LIKE",
-    "AND", "OR", "and", "'x'", "'a''b'", "'12x3'", "5", "-1", "ORDER", "BY", "order by", "ASC", "DESC",
-    "LIMIT", "10", ";", "account_id", "IS", "NULL", "NOT", "''", "'", "\\", "ё", "10,5", "limit 5, 10",
-    "vk_url"]
+    "SELECT",
+    "select",
+    "id",
+    "lastname",
+    "firstname",
+    "nosuch",
+    ",",
+    "*",
+    "count",
+    "(",
+    ")",
+    "FROM",
+    "from",
+    "Contacts",
+    "WHERE",
+    "where",
+    "=",
+    "<",
+    ">",
+    "<=",
+    ">=",
+    "!=",
+    "<>",
+    "IN",
+    "in",
+    "LIKE",
+    "AND",
+    "OR",
+    "and",
+    "'x'",
+    "'a''b'",
+    "'12x3'",
+    "5",
+    "-1",
+    "ORDER",
+    "BY",
+    "order by",
+    "ASC",
+    "DESC",
+    "LIMIT",
+    "10",
+    ";",
+    "account_id",
+    "IS",
+    "NULL",
+    "NOT",
+    "''",
+    "'",
+    "\\",
+    "ё",
+    "10,5",
+    "limit 5, 10",
+    "vk_url",
+]
 
 
 def corpus(mutations: int, seed: int = 20261205) -> list[str]:
@@ -62,13 +113,22 @@ def main() -> int:
         print(f"vtql_corpus: {args.source} has no include/Webservices/VTQL_Parser.php", file=sys.stderr)
         return 2
     transcript = json.loads((OUT.parent / "transcript.json").read_text(encoding="utf-8"))
-    recorded = [e["request"]["params"]["query"] for e in transcript
-                if e["request"]["params"].get("operation") == "query"]
+    recorded = [
+        e["request"]["params"]["query"]
+        for e in transcript
+        if e["request"]["params"].get("operation") == "query"
+    ]
     queries = list(dict.fromkeys(recorded + corpus(args.mutations)))
     oracle = Path(__file__).with_name("vtql_oracle.php")
     lines_in = "\n".join(json.dumps(q) for q in queries) + "\n"
-    run = subprocess.run([args.php, str(oracle), args.source], input=lines_in, capture_output=True, text=True,
-                         check=True, timeout=600)
+    run = subprocess.run(
+        [args.php, str(oracle), args.source],
+        input=lines_in,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
     outcomes = [json.loads(line) for line in run.stdout.splitlines()]
     if len(outcomes) != len(queries):
         print(f"vtql_corpus: {len(outcomes)} answers for {len(queries)} queries", file=sys.stderr)
@@ -80,10 +140,18 @@ def main() -> int:
         cases.append({"query": query, "outcome": outcome})
     fixture = {
         "_about": "what SalesPlatform 7.2's VTQL_Lexer.php/VTQL_Parser.php answer to each query "
-                  "(tools/real-vtiger/vtql_corpus.py with vtql_oracle.php's stub metadata)",
+        "(tools/real-vtiger/vtql_corpus.py with vtql_oracle.php's stub metadata)",
         "modules": ["Contacts", "ModComments"],
-        "fields": ["firstname", "lastname", "account_id", "assigned_user_id", "vk_url", "description",
-                   "modifiedtime", "id"],
+        "fields": [
+            "firstname",
+            "lastname",
+            "account_id",
+            "assigned_user_id",
+            "vk_url",
+            "description",
+            "modifiedtime",
+            "id",
+        ],
         "reference_fields": ["account_id"],
         "cases": cases,
     }

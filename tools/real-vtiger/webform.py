@@ -137,8 +137,14 @@ class Browser:
             response = self.session.get(url, params=data, headers=headers, timeout=timeout)
         self._keep(response, step)
 
-    def form(self, step: str, *, name: str | None = None, field: tuple[str, str] | None = None,
-             action_has: str | None = None) -> Form:
+    def form(
+        self,
+        step: str,
+        *,
+        name: str | None = None,
+        field: tuple[str, str] | None = None,
+        action_has: str | None = None,
+    ) -> Form:
         parser = FormParser()
         parser.feed(self.page)
         for form in parser.forms:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from bridge.store.db import Database, SchemaTooNewError, to_db_time, utc_now
-from bridge.store.upgrade import v01_initial, v02_keys_and_claims, v03_event_retries
+from bridge.store.upgrade import v01_initial, v02_keys_and_claims, v03_event_retries, v04_crm_create_started
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +31,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration.from_module(v01_initial),
     Migration.from_module(v02_keys_and_claims),
     Migration.from_module(v03_event_retries),
+    Migration.from_module(v04_crm_create_started),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -1,0 +1,1 @@
+"""The long-running daemon: start-up, wiring, scheduled jobs, health, metrics, reload, stop."""

@@ -1,0 +1,1 @@
+"""The bridge's work: sending, importing messages, importing profiles, the URL index."""

@@ -1,0 +1,1 @@
+"""What arrives from vtiger workflows: the signed webhook, its events, and what the bridge does with them."""
