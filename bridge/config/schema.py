@@ -18,7 +18,9 @@ CONFIG_VERSION = 1
 ENV_PREFIX = "VSB"
 PLACEHOLDER_MARKERS = ("CHANGE_ME", "example.com")
 # The networks the configuration has a section for (`networks:`), in the order they are named everywhere.
-NETWORKS: tuple[str, ...] = ("vk", "x", "facebook")
+NETWORKS: tuple[str, ...] = ("vk", "x", "facebook", "telegram", "max")
+# The bots: a client is linked by an invitation link (`invite`), never by a profile link.
+BOT_NETWORKS: tuple[str, ...] = ("telegram", "max")
 
 
 NO_SECRET = Secret("")  # immutable, so one shared default is safe
@@ -97,10 +99,45 @@ class FacebookConfig:
 
 
 @dataclass(frozen=True)
+class TelegramConfig:
+    """A Telegram bot (@BotFather). Reachability: `api_url` (a local Bot API server or a reverse proxy),
+    `proxy_url` (http/https/socks5) and `ca_bundle` (a PEM file; verification is never switched off)."""
+
+    enabled: bool = False
+    token: Secret = NO_SECRET
+    api_url: str = "https://api.telegram.org"
+    proxy_url: Secret = NO_SECRET  # may carry user:password
+    ca_bundle: str = ""
+    take_over_webhook: bool = False
+    rate_limit: float = 25.0
+    # Days an invitation link stays valid (single use; `invite`).
+    invitation_days: float = 3.0
+    imports: ImportConfig = field(default_factory=ImportConfig)
+
+
+@dataclass(frozen=True)
+class MaxConfig:
+    """A MAX bot (business.max.ru). Its host's certificate chain ends at the Russian Trusted Root CA,
+    which default bundles lack: `ca_bundle` names a PEM file that holds it."""
+
+    enabled: bool = False
+    token: Secret = NO_SECRET
+    api_url: str = "https://platform-api2.max.ru"
+    proxy_url: Secret = NO_SECRET
+    ca_bundle: str = ""
+    take_over_webhook: bool = False
+    rate_limit: float = 25.0
+    invitation_days: float = 3.0
+    imports: ImportConfig = field(default_factory=ImportConfig)
+
+
+@dataclass(frozen=True)
 class NetworksConfig:
     vk: VkConfig = field(default_factory=VkConfig)
     x: XConfig = field(default_factory=XConfig)
     facebook: FacebookConfig = field(default_factory=FacebookConfig)
+    telegram: TelegramConfig = field(default_factory=TelegramConfig)
+    max: MaxConfig = field(default_factory=MaxConfig)
 
     def enabled(self) -> list[str]:
         return [n for n in NETWORKS if getattr(self, n).enabled]
