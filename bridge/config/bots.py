@@ -37,7 +37,7 @@ def check_bots(config: Config, loader: Reporter) -> None:
         if proxy and not _PROXY.match(proxy):
             loader.fail(
                 (*where, "proxy_url"),
-                "must look like http://host:port or socks5://host:port (user:password@ allowed before the host)",
+                "must look like http://host:port or socks5://host:port (user:password@ may come first)",
             )
         if section.ca_bundle:
             problem = _pem_problem(section.ca_bundle)

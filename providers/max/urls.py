@@ -28,7 +28,7 @@ def _fail(url: str, reason: str) -> InvalidProfileUrl:
 
 
 def parse_max_url(url: str) -> ProfileRef | None:
-    """`max.ru/u/f9LHodD0cOK...` -> ("max", "link", "f9LHodD0cOK..."); a bare user id -> ("max", "id", ...)."""
+    """`max.ru/u/f9LHodD0cOK...` -> ("max", "link", "f9LHodD0cOK..."); `123456` -> ("max", "id", "123456")."""
     if _USER_ID.fullmatch(url.strip()):
         return ProfileRef(NETWORK, "id", url.strip())
     split = split_url(url, HOSTS, NETWORK)
