@@ -49,6 +49,9 @@ class FieldsConfig:
     url_fields: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_URL_FIELDS))
     outgoing_text_field: str = ""
     outgoing_networks_field: str = ""
+    # The field an `invite` event writes the bots' invitation links into (one per line), for an e-mail or
+    # SMS workflow to send; "" = invite events are refused with a reason.
+    invitation_field: str = ""
     profile_map: dict[str, dict[str, str]] = field(
         default_factory=lambda: {m: dict(v) for m, v in DEFAULT_FIELD_MAP.items()}
     )

@@ -128,6 +128,12 @@ def build(config: Config, *, store: Store | None = None) -> Parts:
         for n in providers
     }
     profiles = ProfileImporter(crm, providers, store.audit)
+    inviter = Inviter(
+        crm,
+        providers,
+        store.invitations,
+        valid_for={n: dt.timedelta(days=getattr(config.networks, n).invitation_days) for n in BOT_NETWORKS},
+    )
     processor = EventProcessor(
         events=store.events,
         own_writes=OwnWrites(store.kv),
@@ -136,20 +142,19 @@ def build(config: Config, *, store: Store | None = None) -> Parts:
         index=index,
         outgoing_text_field=config.fields.outgoing_text_field,
         outgoing_networks_field=config.fields.outgoing_networks_field,
+        inviter=inviter,
+        invitation_field=config.fields.invitation_field,
     )
     for network in BOT_NETWORKS:
         if network in providers:
             seed_dialogs(store.kv, network, providers[network])  # MAX looks into them before a resend
-    inviter = Inviter(
-        crm,
-        providers,
-        store.invitations,
-        valid_for={n: dt.timedelta(days=getattr(config.networks, n).invitation_days) for n in BOT_NETWORKS},
-    )
     intakes = {n: importers[n].intake for n in importers}
     bot_events = BotEventHandler(
         crm, providers, store.invitations, store.bot_events, index, intakes, store.kv
     )
+    for network in BOT_NETWORKS:
+        if network in importers:  # until a long-poll stream reads the bots, the scheduled import does
+            importers[network].on_events = bot_events.handle
     return Parts(
         config,
         crm,
