@@ -248,3 +248,33 @@ def test_invite_refuses_what_it_cannot_do_and_stores_nothing(bots: Bots) -> None
     assert one.link != two.link and len(bots.store.invitations.of_record(record)) == 2
     rows = bots.store._db.execute("SELECT token_hash FROM invitation")
     assert all(_token(one) not in str(tuple(r)) for r in rows)  # only hashes are kept
+
+
+def test_a_telegram_send_refused_with_429_is_sent_again_by_a_restarted_bridge(bots: Bots) -> None:
+    """429 proves nothing went out: a new process (which cannot look into the chat) may send it again,
+    instead of calling it "delivery unknown"."""
+    uid = bots.tg_box.add_user("Rate", "Limited")
+    bots.tg_box.press_start(uid)
+    record = bots.contact("Limited", tg_url=f"tg://user?id={uid}")
+    clock = [dt.datetime.now(dt.UTC)]
+    first = Sender(bots.crm, bots.providers, bots.store.outbox, bots.store.ledger, now=lambda: clock[0])
+    outbox_id = first.enqueue(SendRequest(record, "Повторите, пожалуйста"))
+    bots.tg_box.flood(retry_after=1)
+    send = bots.store.outbox.get_send(outbox_id)
+    assert send is not None and not first.process(send)
+    assert send is not None and bots.store.outbox.get_send(outbox_id).target("telegram").error_code == (  # type: ignore[union-attr]
+        "ProviderRateLimited"
+    )
+    restarted = TelegramProvider(bots.tg_box.token, api_url=bots.tg_box.url, rate_limiter=_fast())
+    try:
+        clock[0] += dt.timedelta(hours=2)
+        again = Sender(
+            bots.crm, {"telegram": restarted}, bots.store.outbox, bots.store.ledger, now=lambda: clock[0]
+        )
+        send = bots.store.outbox.get_send(outbox_id)
+        assert send is not None and again.process(send)
+    finally:
+        restarted.close()
+    assert len(bots.tg_box.delivered_to(uid)) == 1
+    [message] = bots.messages()
+    assert message["tg_status"] == "Sent"
