@@ -87,6 +87,7 @@ class Parts:
     def replace_provider(self, network: str, provider: Provider) -> None:
         """Swap a network's client everywhere (after its token was renewed)."""
         old = self.providers.get(network)
+        seed_dialogs(self.store.kv, network, provider)  # MAX: the dialogs seen so far, for a resend
         for holder in self._holders():
             holder[network] = provider
         closer = getattr(old, "close", None)
