@@ -102,15 +102,16 @@ class FacebookConfig:
 
 
 @dataclass(frozen=True)
-class TelegramConfig:
-    """A Telegram bot (@BotFather). Reachability: `api_url` (a local Bot API server or a reverse proxy),
-    `proxy_url` (http/https/socks5) and `ca_bundle` (a PEM file; verification is never switched off)."""
+class BotConfig:
+    """What the Telegram and MAX bots share. Reachability: `api_url`, `proxy_url` (http/https/socks5; may
+    carry a password, so a secret) and `ca_bundle` (a PEM file; verification is never switched off)."""
 
     enabled: bool = False
     token: Secret = NO_SECRET
-    api_url: str = "https://api.telegram.org"
-    proxy_url: Secret = NO_SECRET  # may carry user:password
+    api_url: str = ""
+    proxy_url: Secret = NO_SECRET
     ca_bundle: str = ""
+    # True: delete a webhook set on the bot before polling; False: refuse to poll while one is set.
     take_over_webhook: bool = False
     rate_limit: float = 25.0
     # Days an invitation link stays valid (single use; `invite`).
@@ -119,19 +120,18 @@ class TelegramConfig:
 
 
 @dataclass(frozen=True)
-class MaxConfig:
+class TelegramConfig(BotConfig):
+    """A Telegram bot (@BotFather); `api_url` may name a local Bot API server or a reverse proxy."""
+
+    api_url: str = "https://api.telegram.org"
+
+
+@dataclass(frozen=True)
+class MaxConfig(BotConfig):
     """A MAX bot (business.max.ru). Its host's certificate chain ends at the Russian Trusted Root CA,
     which default bundles lack: `ca_bundle` names a PEM file that holds it."""
 
-    enabled: bool = False
-    token: Secret = NO_SECRET
     api_url: str = "https://platform-api2.max.ru"
-    proxy_url: Secret = NO_SECRET
-    ca_bundle: str = ""
-    take_over_webhook: bool = False
-    rate_limit: float = 25.0
-    invitation_days: float = 3.0
-    imports: ImportConfig = field(default_factory=ImportConfig)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from bridge.daemon.app import App
 from sandbox.max import MaxSandbox
 from sandbox.telegram import TelegramSandbox
 from sandbox.vtiger import VtigerSandbox
-from tests.daemon.helpers import SECRET, post_event, wait_for
+from tests.daemon.helpers import post_event, wait_for, write_bot_config
 
 Boxes = tuple[VtigerSandbox, TelegramSandbox, MaxSandbox]
 
@@ -28,19 +28,7 @@ def boxes() -> Iterator[Boxes]:
 @pytest.fixture
 def app(tmp_path: Path, boxes: Boxes) -> Iterator[App]:
     crm, tg, mx = boxes
-    often = "imports: {interval_minutes: 0.01, unknown_sender: skip}"
-    text = f"""version: 1
-vtiger: {{url: "{crm.url}", username: admin, access_key: "{crm.access_key}"}}
-fields: {{invitation_field: description}}
-networks:
-  telegram: {{enabled: true, token: "{tg.token}", api_url: "{tg.url}", {often}}}
-  max: {{enabled: true, token: "{mx.token}", api_url: "{mx.url}", {often}}}
-webhook: {{bind: 127.0.0.1, port: 0, secret: "{SECRET}"}}
-state: {{path: "{tmp_path / "state.sqlite3"}"}}
-jobs: {{outbox_interval_seconds: 0.2, shutdown_grace_seconds: 10}}
-"""
-    path = tmp_path / "config.yaml"
-    path.write_text(text, encoding="utf-8")
+    path = write_bot_config(tmp_path, crm, tg, mx)
     application = App(load_config(path, env={}))
     application.start()
     try:

@@ -11,27 +11,12 @@ import requests
 from sandbox.max import MaxSandbox
 from sandbox.telegram import TelegramSandbox
 from sandbox.vtiger import VtigerSandbox
-from tests.daemon.helpers import SECRET, Daemon, post_event, wait_for
+from tests.daemon.helpers import Daemon, post_event, wait_for, write_bot_config
 
 
 def test_bot_tokens_and_invitation_tokens_stay_out_of_logs_health_and_metrics(tmp_path: Path) -> None:
     with VtigerSandbox(messengers=True) as crm, TelegramSandbox() as tg, MaxSandbox() as mx:
-        often = "imports: {interval_minutes: 0.01}"
-        config = tmp_path / "config.yaml"
-        config.write_text(
-            f"""version: 1
-vtiger: {{url: "{crm.url}", username: admin, access_key: "{crm.access_key}"}}
-fields: {{invitation_field: description}}
-networks:
-  telegram: {{enabled: true, token: "{tg.token}", api_url: "{tg.url}", {often}}}
-  max: {{enabled: true, token: "{mx.token}", api_url: "{mx.url}", {often}}}
-webhook: {{bind: 127.0.0.1, port: 0, secret: "{SECRET}"}}
-state: {{path: "{tmp_path / "state.sqlite3"}"}}
-jobs: {{outbox_interval_seconds: 0.2, shutdown_grace_seconds: 10}}
-logging: {{level: DEBUG}}
-""",
-            encoding="utf-8",
-        )
+        config = write_bot_config(tmp_path, crm, tg, mx, extra="logging: {level: DEBUG}\n")
         record = crm.seed("Contacts", {"lastname": "Secret", "assigned_user_id": "19x1"})
         blocked = crm.seed("Contacts", {"lastname": "Blocked", "assigned_user_id": "19x1"})
         daemon = Daemon(config)
