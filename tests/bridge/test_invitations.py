@@ -278,3 +278,28 @@ def test_a_telegram_send_refused_with_429_is_sent_again_by_a_restarted_bridge(bo
     assert len(bots.tg_box.delivered_to(uid)) == 1
     [message] = bots.messages()
     assert message["tg_status"] == "Sent"
+
+
+@pytest.mark.parametrize("network", ["telegram", "max"])
+def test_a_message_in_the_same_poll_as_the_start_reaches_the_record_the_start_linked(
+    bots: Bots, network: str
+) -> None:
+    """The scheduled import hands a poll's events over before recording its messages: a client who presses
+    Start and writes at once (one poll brings both) is linked first, so the message finds the record."""
+    from bridge.services.importing import Importer
+
+    record = bots.contact("Quick")
+    token = _token(bots.inviter().invite(record, network))
+    box = bots.tg_box if network == "telegram" else bots.max_box
+    uid = box.add_user("Quick", "Writer")
+    importer = Importer(
+        bots.crm, bots.providers, bots.store.cursors, bots.store.ledger, bots.index, start="now"
+    )
+    importer.intake = bots.intakes[network]
+    importer.on_events = bots.handler.handle
+    importer.run(network)  # the first run: the start cursor
+    box.press_start(uid, token)
+    box.incoming(uid, "Сразу вопрос: когда доставка?")
+    importer.run(network)
+    texts = {m["message"]: m for m in bots.messages()}
+    assert bots.crm_box.related(texts["Сразу вопрос: когда доставка?"]["id"]) == [record]
