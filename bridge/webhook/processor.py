@@ -195,6 +195,7 @@ class EventProcessor:
         networks = list(event.networks) if event.networks else bots
         if not networks:
             raise ValueError("an invite event needs Telegram or MAX enabled in the bridge's configuration")
+        self._read_saved(event)  # a record just created may not be committed yet: wait for it, as for a send
         links = [self.inviter.invite(event.record_id, network).link for network in networks]
         written = {self.invitation_field: "\n".join(links)}
         self.crm.write_and_compare(event.record_id, written)

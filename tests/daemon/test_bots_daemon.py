@@ -3,6 +3,7 @@ presses Start, the record is linked, a workflow send reaches the client, the rep
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -74,3 +75,30 @@ def test_invite_event_start_send_and_reply_through_the_daemon(app: App, boxes: B
     assert texts().count("Заказ готов") == 1 and len(texts()) == 5  # 2 Starts, 1 send, 2 replies
     for message in crm.records("SPSocialConnector"):
         assert crm.related(message["id"]) == [record]
+
+
+def test_an_invite_for_a_record_not_committed_yet_waits_for_it(app: App, boxes: Boxes) -> None:
+    """vtiger runs the workflow inside the save, before a webservice create is committed: the event comes
+    before the record can be read, and must wait for it rather than fail as "not found"."""
+    crm, _, _ = boxes
+    first = crm.seed("Contacts", {"lastname": "Before", "assigned_user_id": "19x1"})
+    upcoming = f"12x{int(first.split('x')[1]) + 1}"
+    assert app.webhook is not None
+    event = {"event": "invite", "module": "Contacts", "id": upcoming, "event_id": "early", "is_new": True}
+    assert post_event(app.webhook.url, event).status_code == 202
+    assert wait_for(lambda: app.parts.store.events.next_attempt() is not None)  # it waits, not failed
+    assert crm.seed("Contacts", {"lastname": "Late", "assigned_user_id": "19x1"}) == upcoming
+    events = app.parts.store.events
+    assert wait_for(
+        lambda: (events.next_attempt() or dt.datetime.max.replace(tzinfo=dt.UTC)) <= dt.datetime.now(dt.UTC)
+    )
+    nudge = {
+        "event": "record_saved",
+        "module": "Contacts",
+        "id": first,
+        "event_id": "n1",
+        "changed": ["phone"],
+    }
+    assert post_event(app.webhook.url, nudge).status_code == 202  # wakes the worker before its 30 s round
+    assert wait_for(lambda: (crm.get(upcoming) or {}).get("description", "").count("start=") == 2, timeout=20)
+    assert events.error("early") is None
