@@ -68,6 +68,16 @@ function socialbridge_import_profile($entityData)
     socialbridge_notify('import_profile', $entityData);
 }
 
+/**
+ * Workflow function "Social bridge: invite to Telegram/MAX": the bridge issues a single-use invitation link
+ * for every bot it runs and writes it into the field its fields.invitation_field names, for an e-mail or
+ * SMS workflow to send.
+ */
+function socialbridge_invite($entityData)
+{
+    socialbridge_notify('invite', $entityData);
+}
+
 /** Workflow function "Social bridge: record saved" (adds the changed field names). */
 function socialbridge_record_saved($entityData)
 {

@@ -65,6 +65,11 @@ def cmd_check(config: Config, args: argparse.Namespace) -> int:
             rows.append(("vtiger login", "FAILED", failure.line if failure else str(exc)))
         for network, provider in parts.providers.items():
             try:
+                identity = getattr(provider, "bot_identity", None)
+                if identity is not None:  # a bot: reading its updates here would take them from the daemon
+                    bot_id, username = identity()
+                    rows.append((f"{network} bot", "ok", f"@{username} (id {bot_id})"))
+                    continue
                 provider.fetch_messages(parts.store.cursors.get(network), 1)
                 rows.append((f"{network} token", "ok", "accepted"))
             except ProviderError as exc:

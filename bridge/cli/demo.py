@@ -1,6 +1,7 @@
 """`python run_bridge.py demo`: the real daemon against built-in sandboxes, narrated.
 
-Starts a vtiger (SalesPlatform 7.2) sandbox and VK, X and Facebook sandboxes on 127.0.0.1, writes a
+Starts a vtiger (SalesPlatform 7.2) sandbox and VK, X, Facebook, Telegram and MAX sandboxes on 127.0.0.1,
+writes a
 configuration for them, starts the daemon in-process (scheduler + webhook server), then plays what a
 vtiger workflow would do and prints what happened in the CRM.
 """
@@ -47,10 +48,11 @@ def wait_for(condition: Callable[[], bool], timeout: float = 15.0) -> bool:
     return condition()
 
 
-def _config_text(crm: Any, vk: Any, x: Any, fb: Any, state: Path) -> str:
+def _config_text(crm: Any, vk: Any, x: Any, fb: Any, tg: Any, mx: Any, state: Path) -> str:
     return f"""
 version: 1
 vtiger: {{url: "{crm.url}", username: admin, access_key: "{crm.access_key}", timezone: UTC}}
+fields: {{invitation_field: description}}
 networks:
   vk: {{enabled: true, token: "{vk.community_token}", group_id: {vk.group_id}, api_url: "{vk.url}",
         rate_limit: 50, imports: {{interval_minutes: 60}}}}
@@ -59,6 +61,8 @@ networks:
        rate_limit: 50, imports: {{interval_minutes: 60}}}}
   facebook: {{enabled: true, page_id: "{fb.page_id}", page_token: "{fb.page_token}", api_url: "{fb.url}",
               imports: {{interval_minutes: 60}}}}
+  telegram: {{enabled: true, token: "{tg.token}", api_url: "{tg.url}", imports: {{interval_minutes: 60}}}}
+  max: {{enabled: true, token: "{mx.token}", api_url: "{mx.url}", imports: {{interval_minutes: 60}}}}
 webhook: {{bind: 127.0.0.1, port: 0, secret: "{SECRET}"}}
 state: {{path: "{state}"}}
 jobs: {{outbox_interval_seconds: 5, shutdown_grace_seconds: 5}}
@@ -72,8 +76,56 @@ def post_event(url: str, payload: dict[str, Any]) -> requests.Response:
     return requests.post(f"{url}/v1/vtiger/events", data=body, headers=headers, timeout=5)
 
 
+def _bots_step(n: Narrator, app: App, url: str, crm: Any, tg: Any, mx: Any) -> None:
+    """Telegram and MAX: no bot may write first, so the client is linked by an invitation link."""
+    n.say("6. Telegram and MAX bots cannot write first: a workflow asks for invitation links for Maria:")
+    maria = crm.seed("Contacts", {"lastname": "Смирнова", "assigned_user_id": "19x1"})
+    post_event(url, {"event": "invite", "module": "Contacts", "id": maria, "event_id": "demo-6"})
+    wait_for(lambda: (crm.get(maria) or {}).get("description", "").count("start=") == 2)
+    links = (crm.get(maria) or {}).get("description", "").splitlines()
+    n.check(f"two single-use links written into her card: {', '.join(links)}", len(links) == 2)
+    tokens = {link.split("/")[2]: link.rsplit("=", 1)[1] for link in links}
+    maria_tg, maria_max = tg.add_user("Мария", "Смирнова"), mx.add_user("Мария", "Смирнова")
+    tg.press_start(maria_tg, tokens.get("t.me"))
+    mx.press_start(maria_max, tokens.get("max.ru"))
+    app.scheduler.wake("import_telegram")
+    app.scheduler.wake("import_max")
+    linked = wait_for(
+        lambda: bool((crm.get(maria) or {}).get("tg_url")) and bool((crm.get(maria) or {}).get("max_url"))
+    )
+    rec = crm.get(maria) or {}
+    n.check(
+        f"she pressed Start in both: linked ({rec.get('tg_url')!r}, MAX id {rec.get('max_url')!r}), "
+        f"first name filled: {rec.get('firstname')!r}",
+        linked and rec.get("firstname") == "Мария",
+    )
+    text = "Мария, ваш заказ готов"
+    send = {"event": "send", "module": "Contacts", "id": maria, "event_id": "demo-7", "text": text}
+    post_event(url, send)
+    wait_for(lambda: any(m.get("message") == text for m in crm.records("SPSocialConnector")))
+    sent = [m for m in crm.records("SPSocialConnector") if m.get("message") == text] or [{}]
+    statuses = (sent[0].get("tg_status"), sent[0].get("max_status"))
+    n.check(f"one message record: Telegram {statuses[0]}, MAX {statuses[1]}", statuses == ("Sent", "Sent"))
+    tg.incoming(maria_tg, "Спасибо! (Telegram)")
+    mx.incoming(maria_max, "Спасибо! (MAX)")
+    app.scheduler.wake("import_telegram")
+    app.scheduler.wake("import_max")
+    replies = {"Спасибо! (Telegram)", "Спасибо! (MAX)"}
+
+    def imported() -> list[dict[str, str]]:
+        return [m for m in crm.records("SPSocialConnector") if m.get("message") in replies]
+
+    wait_for(lambda: len(imported()) == 2)
+    n.check(
+        "both replies imported as Incoming messages linked to Maria",
+        len(imported()) == 2 and all(crm.related(m["id"]) == [maria] for m in imported()),
+    )
+
+
 def run_demo(quiet: bool = False) -> int:
     from sandbox.facebook import FacebookSandbox
+    from sandbox.max import MaxSandbox
+    from sandbox.telegram import TelegramSandbox
     from sandbox.vk import VkSandbox
     from sandbox.vtiger import VtigerSandbox
     from sandbox.x import XSandbox
@@ -82,13 +134,15 @@ def run_demo(quiet: bool = False) -> int:
     n = Narrator(quiet)
     started = time.monotonic()
     with (
-        VtigerSandbox(fb_url=True) as crm,
+        VtigerSandbox(fb_url=True, messengers=True) as crm,
         VkSandbox() as vk,
         XSandbox() as x,
         FacebookSandbox() as fb,
+        TelegramSandbox() as tg,
+        MaxSandbox() as mx,
         tempfile.TemporaryDirectory() as tmp,
     ):
-        n.say("Sandboxes up: vtiger (SalesPlatform 7.2), VK, X and Facebook on 127.0.0.1.")
+        n.say("Sandboxes up: vtiger (SalesPlatform 7.2), VK, X, Facebook, Telegram and MAX on 127.0.0.1.")
         ivan_vk = vk.add_user(
             "Иван",
             "Петров",
@@ -112,7 +166,7 @@ def run_demo(quiet: bool = False) -> int:
             },
         )
         path = Path(tmp) / "config.yaml"
-        path.write_text(_config_text(crm, vk, x, fb, Path(tmp) / "state.sqlite3"), encoding="utf-8")
+        path.write_text(_config_text(crm, vk, x, fb, tg, mx, Path(tmp) / "state.sqlite3"), encoding="utf-8")
         app = App(load_config(path, env={}))
         app.start()
         assert app.webhook is not None
@@ -194,6 +248,7 @@ def run_demo(quiet: bool = False) -> int:
                 "imported as an Incoming message linked to Ivan",
                 got and bool(incoming) and ivan in crm.related(incoming[0]["id"]),
             )
+            _bots_step(n, app, url, crm, tg, mx)
         finally:
             app.shutdown()
     passed = sum(ok for _, ok in n.checks)

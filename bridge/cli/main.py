@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 
 from bridge.config import Config, ConfigError, load_config
-from bridge.config.schema import NETWORKS
+from bridge.config.schema import BOT_NETWORKS, NETWORKS
 from bridge.crm import CLIENT_MODULES
 from bridge.daemon.explain import cannot_write, explain
 from bridge.daemon.logs import configure
@@ -46,7 +46,7 @@ def version() -> str:
 def build_parser() -> argparse.ArgumentParser:
     codes = ", ".join(f"{code} {meaning.split(';')[0].split(':')[0]}" for code, meaning in TABLE)
     parser = argparse.ArgumentParser(
-        description="vtiger social bridge: connects a vtiger CRM to VK, X and Facebook.",
+        description="vtiger social bridge: connects a vtiger CRM to VK, X, Facebook, Telegram and MAX.",
         epilog=f"Exit codes: {codes}.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
@@ -66,7 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     send = command("send", "send a message to one record, or to every record a filter selects")
     send.add_argument("record_id", nargs="?", help="webservice id (12x345), or record= number with --module")
     send.add_argument("--text", required=True)
-    send.add_argument("--network", help="comma-separated subset of vk,x,facebook (default: every linked one)")
+    send.add_argument(
+        "--network", help=f"comma-separated subset of {','.join(NETWORKS)} (default: every linked one)"
+    )
     send.add_argument("--where", help="filter, e.g. \"mailingcity = 'Омск' AND vk_url LIKE '%%vk%%'\"")
     send.add_argument("--module", choices=MODULES, help="module of --where (default Contacts) or of a number")
     send.add_argument("--yes", action="store_true", help="do not ask for confirmation above 50 records")
@@ -83,6 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     back.add_argument("--restart", action="store_true", help="start from the first record again")
     msgs = command("import-messages", "import new messages now")
     msgs.add_argument("--network", choices=list(NETWORKS))
+    invite = command("invite", "an invitation link that links a client's Telegram or MAX account to a record")
+    invite.add_argument("record_id", help="webservice id (12x345), or a record= number with --module")
+    invite.add_argument("--module", choices=MODULES, help="module of a bare record number")
+    invite.add_argument("--network", required=True, choices=list(BOT_NETWORKS))
     command("status", "is the daemon running and healthy; outbox, recent failures, last imports")
     command("health", "ask the running daemon how it is (exit 0 healthy or degraded, 69 not answering)")
     auth = command("auth", "obtain a user token (OAuth 1.0a) for X")
@@ -101,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _handlers() -> dict[str, Callable[[Config, argparse.Namespace], int]]:
-    from bridge.cli import auth, commands, records, status
+    from bridge.cli import auth, commands, invite, records, status
 
     return {
         "run": commands.cmd_run,
@@ -110,6 +116,7 @@ def _handlers() -> dict[str, Callable[[Config, argparse.Namespace], int]]:
         "import-profile": records.cmd_import_profile,
         "backfill-profiles": records.cmd_backfill,
         "import-messages": commands.cmd_import_messages,
+        "invite": invite.cmd_invite,
         "status": status.cmd_status,
         "health": status.cmd_health,
         "auth": auth.cmd_auth,

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from bridge.config.bots import check_bots
 from bridge.config.import_start import parse_start
 from bridge.config.schema import CONFIG_VERSION, ENV_PREFIX, PLACEHOLDER_MARKERS, Config
 from bridge.config.secrets import Secret
@@ -40,6 +41,8 @@ _REQUIRED_WHEN_ENABLED: dict[str, tuple[str, ...]] = {
     "vk": ("token",),
     "x": ("consumer_key", "consumer_secret", "access_token", "access_token_secret"),
     "facebook": ("page_id", "page_token"),
+    "telegram": ("token",),
+    "max": ("token",),
 }
 
 
@@ -323,6 +326,7 @@ def check(config: Config, loader: Loader) -> None:
                     ("fields", "profile_map", module, attribute),
                     f"unknown profile attribute (known: {', '.join(PROFILE_ATTRIBUTES)})",
                 )
+    check_bots(config, loader)
     _check_placeholders(config, (), loader)
 
 

@@ -18,7 +18,9 @@ CONFIG_VERSION = 1
 ENV_PREFIX = "VSB"
 PLACEHOLDER_MARKERS = ("CHANGE_ME", "example.com")
 # The networks the configuration has a section for (`networks:`), in the order they are named everywhere.
-NETWORKS: tuple[str, ...] = ("vk", "x", "facebook")
+NETWORKS: tuple[str, ...] = ("vk", "x", "facebook", "telegram", "max")
+# The bots: a client is linked by an invitation link (`invite`), never by a profile link.
+BOT_NETWORKS: tuple[str, ...] = ("telegram", "max")
 
 
 NO_SECRET = Secret("")  # immutable, so one shared default is safe
@@ -47,6 +49,9 @@ class FieldsConfig:
     url_fields: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_URL_FIELDS))
     outgoing_text_field: str = ""
     outgoing_networks_field: str = ""
+    # The field an `invite` event writes the bots' invitation links into (one per line), for an e-mail or
+    # SMS workflow to send; "" = invite events are refused with a reason.
+    invitation_field: str = ""
     profile_map: dict[str, dict[str, str]] = field(
         default_factory=lambda: {m: dict(v) for m, v in DEFAULT_FIELD_MAP.items()}
     )
@@ -97,10 +102,45 @@ class FacebookConfig:
 
 
 @dataclass(frozen=True)
+class BotConfig:
+    """What the Telegram and MAX bots share. Reachability: `api_url`, `proxy_url` (http/https/socks5; may
+    carry a password, so a secret) and `ca_bundle` (a PEM file; verification is never switched off)."""
+
+    enabled: bool = False
+    token: Secret = NO_SECRET
+    api_url: str = ""
+    proxy_url: Secret = NO_SECRET
+    ca_bundle: str = ""
+    # True: delete a webhook set on the bot before polling; False: refuse to poll while one is set.
+    take_over_webhook: bool = False
+    rate_limit: float = 25.0
+    # Days an invitation link stays valid (single use; `invite`).
+    invitation_days: float = 3.0
+    imports: ImportConfig = field(default_factory=ImportConfig)
+
+
+@dataclass(frozen=True)
+class TelegramConfig(BotConfig):
+    """A Telegram bot (@BotFather); `api_url` may name a local Bot API server or a reverse proxy."""
+
+    api_url: str = "https://api.telegram.org"
+
+
+@dataclass(frozen=True)
+class MaxConfig(BotConfig):
+    """A MAX bot (business.max.ru). Its host's certificate chain ends at the Russian Trusted Root CA,
+    which default bundles lack: `ca_bundle` names a PEM file that holds it."""
+
+    api_url: str = "https://platform-api2.max.ru"
+
+
+@dataclass(frozen=True)
 class NetworksConfig:
     vk: VkConfig = field(default_factory=VkConfig)
     x: XConfig = field(default_factory=XConfig)
     facebook: FacebookConfig = field(default_factory=FacebookConfig)
+    telegram: TelegramConfig = field(default_factory=TelegramConfig)
+    max: MaxConfig = field(default_factory=MaxConfig)
 
     def enabled(self) -> list[str]:
         return [n for n in NETWORKS if getattr(self, n).enabled]

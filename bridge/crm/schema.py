@@ -20,7 +20,15 @@ log = logging.getLogger(__name__)
 # The modules whose records are the clients the bridge writes to (and whose URL fields it reads).
 CLIENT_MODULES: tuple[str, ...] = ("Contacts", "Accounts", "Leads")
 # network -> the client modules' field that holds the person's profile link.
-DEFAULT_URL_FIELDS: dict[str, str] = {"vk": "vk_url", "x": "tw_url", "facebook": "fb_url"}
+# Telegram's and MAX's fields are added by the SocialBridge module (vtiger_plugin/crm_schema.json): they
+# hold the account an invitation linked (`tg://user?id=<id>`, a MAX user id), or a link typed by a person.
+DEFAULT_URL_FIELDS: dict[str, str] = {
+    "vk": "vk_url",
+    "x": "tw_url",
+    "facebook": "fb_url",
+    "telegram": "tg_url",
+    "max": "max_url",
+}
 # Webservice id prefixes of a fresh vtiger/SalesPlatform install (vtiger_ws_entity ids); only used to turn
 # a bare crmid from a flat/Cloud webhook body into a webservice id. Installs with other prefixes pass
 # their own map to the webhook.
@@ -62,13 +70,28 @@ class MessagesLayout:
     status_sent: str = "Sent"
     status_not_sent: str = "Not sent"
     status_received: str = "Received"
+    # A send that may or may not have arrived and must not be repeated (Telegram keeps no idempotency key
+    # and shows a bot no history): a person checks with the client.
+    status_unknown: str = "Delivery unknown"
     # Per network, the fields holding its status and its message id; a network whose fields the CRM
     # lacks (e.g. Facebook on SalesPlatform 7.x) is still sent to, its outcome kept in the comment.
     status_fields: dict[str, str] = field(
-        default_factory=lambda: {"vk": "vk_status", "x": "tw_status", "facebook": "fb_status"}
+        default_factory=lambda: {
+            "vk": "vk_status",
+            "x": "tw_status",
+            "facebook": "fb_status",
+            "telegram": "tg_status",
+            "max": "max_status",
+        }
     )
     id_fields: dict[str, str] = field(
-        default_factory=lambda: {"vk": "vk_message_id", "x": "tw_message_id", "facebook": "fb_message_id"}
+        default_factory=lambda: {
+            "vk": "vk_message_id",
+            "x": "tw_message_id",
+            "facebook": "fb_message_id",
+            "telegram": "tg_message_id",
+            "max": "max_message_id",
+        }
     )
     # A TEXT column holds 65,535 bytes: with MySQL's 3-byte utf8 that is 21,845 characters for sure.
     max_chars: int = 20_000

@@ -28,13 +28,45 @@ def language_of(vtiger_language: str) -> str:
 
 
 NETWORK_NAMES: dict[str, dict[str, str]] = {
-    "en": {"vk": "VK", "x": "X (Twitter)", "facebook": "Facebook"},
-    "ru": {"vk": "ВКонтакте", "x": "X (Twitter)", "facebook": "Facebook"},
+    "en": {"vk": "VK", "x": "X (Twitter)", "facebook": "Facebook", "telegram": "Telegram", "max": "MAX"},
+    "ru": {
+        "vk": "ВКонтакте",
+        "x": "X (Twitter)",
+        "facebook": "Facebook",
+        "telegram": "Telegram",
+        "max": "MAX",
+    },
 }
+# The failure code of a send that may or may not have arrived and is never repeated automatically (the
+# provider's `ProviderDeliveryUnknown`): its record shows `status_unknown`, its comment says so.
+DELIVERY_UNKNOWN = "ProviderDeliveryUnknown"
 
 _HEADER = {
     "en": "The message «{preview}» was not delivered:",
     "ru": "Сообщение «{preview}» не доставлено:",
+}
+_HEADER_UNKNOWN = {
+    "en": "It is not known whether the message «{preview}» was delivered:",
+    "ru": "Неизвестно, доставлено ли сообщение «{preview}»:",
+}
+_UNKNOWN_DELIVERY = {
+    "en": "{network} gave no answer to the send and cannot show the bot its chat, so the bridge does not "
+    "know whether the message arrived and will not send it again (it could arrive twice). Ask the client "
+    "or look in {network}, then send it again if needed.",
+    "ru": "{network} не ответил на отправку, а бот не может посмотреть переписку, поэтому мост не знает, "
+    "дошло ли сообщение, и не отправит его повторно (оно могло бы прийти дважды). Уточните у клиента или "
+    "посмотрите в {network} и при необходимости отправьте ещё раз.",
+}
+# What a client's Start or Stop in a bot becomes in the CRM.
+_STARTED = {
+    "en": "/start: the client started the conversation with the {network} bot",
+    "ru": "/start: клиент начал диалог с ботом {network}",
+}
+_STOPPED = {
+    "en": "The client stopped or blocked the {network} bot: messages to them are not delivered until they "
+    "press Start in the bot again.",
+    "ru": "Клиент остановил или заблокировал бота {network}: сообщения ему не доставляются, пока он снова "
+    "не нажмёт «Запустить» (Start) в боте.",
 }
 _UNKNOWN = {"en": "unknown error", "ru": "неизвестная ошибка"}
 # A failure this catalog has no words for: the network's own explanation (English), introduced.
@@ -49,6 +81,10 @@ _REASONS: dict[str, dict[tuple[str, str], str]] = {
         "напишет сообществу или не разрешит сообщения от него.",
         ("NOT_OPTED_IN", "x"): "этот человек не принимает личные сообщения от нашего аккаунта в X (он "
         "получает их только от тех, на кого подписан).",
+        ("NOT_OPTED_IN", "telegram"): "клиент ещё не нажал «Запустить» (Start) в боте Telegram; бот не "
+        "может написать первым. Отправьте клиенту ссылку-приглашение (команда invite).",
+        ("NOT_OPTED_IN", "max"): "клиент ещё не начал диалог с ботом MAX; бот не может написать первым. "
+        "Отправьте клиенту ссылку-приглашение (команда invite).",
         ("NOT_OPTED_IN", ""): "этот человек не разрешил сообщения от нас: сначала он должен написать сам.",
         ("PRIVACY", "vk"): "настройки приватности этого человека во ВКонтакте не разрешают сообщения от "
         "сообщества.",
@@ -56,6 +92,8 @@ _REASONS: dict[str, dict[tuple[str, str], str]] = {
         "приватности).",
         ("PRIVACY", ""): "настройки приватности этого человека не разрешают сообщения от нас.",
         ("BLACKLISTED", "vk"): "этот человек заблокировал сообщество во ВКонтакте.",
+        ("BLACKLISTED", "telegram"): "клиент заблокировал бота Telegram.",
+        ("BLACKLISTED", "max"): "клиент остановил или заблокировал бота MAX.",
         ("BLACKLISTED", ""): "этот человек заблокировал нас.",
         ("WINDOW_CLOSED", ""): "Facebook разрешает странице отвечать только в течение ограниченного времени "
         "после последнего сообщения клиента (24 часа, с меткой HUMAN_AGENT — 7 дней); "
@@ -66,6 +104,11 @@ _REASONS: dict[str, dict[tuple[str, str], str]] = {
         "первыми.",
         ("UNSUPPORTED_BY_NETWORK", "facebook"): "Facebook не позволяет странице найти человека по ссылке на "
         "профиль; клиент должен сначала написать странице.",
+        ("UNSUPPORTED_BY_NETWORK", "telegram"): "Telegram принимает сообщения от 1 до 4096 символов, а бот "
+        "не может найти человека по ссылке на профиль; сократите текст или свяжите клиента приглашением.",
+        ("UNSUPPORTED_BY_NETWORK", "max"): "MAX принимает сообщения до 4000 символов (мост делит длинный "
+        "текст не более чем на 10 сообщений), а бот не может найти человека по ссылке на профиль; сократите "
+        "текст или свяжите клиента приглашением.",
         ("UNSUPPORTED_BY_NETWORK", ""): "сеть не позволяет отправить такое сообщение.",
         ("PERMISSION_DENIED", "vk"): "у ключа доступа моста во ВКонтакте нет права на сообщения; "
         "администратору нужно создать ключ сообщества с правом «Сообщения "
@@ -118,10 +161,31 @@ def reason(language: str, target: FailedTarget) -> str:
 
 
 def failure_comment(language: str, text: str, failed: Sequence[FailedTarget]) -> str:
-    """The comment left on the client's card when a message did not reach one or more networks."""
+    """The comment left on the client's card when a message did not reach one or more networks, or may not
+    have (delivery unknown: said apart, under its own header)."""
     language = language if language in LANGUAGES else DEFAULT_LANGUAGE
     preview = text if len(text) <= 80 else text[:79] + "…"
-    lines = [_HEADER[language].format(preview=preview)]
-    for target in failed:
-        lines.append(f"- {network_name(language, target.network)}: {reason(language, target)}")
+    lost = [t for t in failed if t.code != DELIVERY_UNKNOWN]
+    unknown = [t for t in failed if t.code == DELIVERY_UNKNOWN]
+    lines: list[str] = []
+    if lost:
+        lines.append(_HEADER[language].format(preview=preview))
+        lines += [f"- {network_name(language, t.network)}: {reason(language, t)}" for t in lost]
+    if unknown:
+        lines.append(_HEADER_UNKNOWN[language].format(preview=preview))
+        for target in unknown:
+            name = network_name(language, target.network)
+            lines.append(f"- {name}: {_UNKNOWN_DELIVERY[language].format(network=name)}")
     return "\n".join(lines)
+
+
+def started_text(language: str, network: str) -> str:
+    """The text of the message record a client's Start becomes (the first message of the conversation)."""
+    language = language if language in LANGUAGES else DEFAULT_LANGUAGE
+    return _STARTED[language].format(network=network_name(language, network))
+
+
+def stopped_comment(language: str, network: str) -> str:
+    """The comment on a linked record when the client stopped or blocked the bot."""
+    language = language if language in LANGUAGES else DEFAULT_LANGUAGE
+    return _STOPPED[language].format(network=network_name(language, network))

@@ -135,7 +135,11 @@ def check_token(parts: Parts, network: str) -> bool:
         return False
     provider = build_provider(fresh_config, network)
     try:
-        provider.fetch_messages(parts.store.cursors.get(network), 1)
+        identity = getattr(provider, "bot_identity", None)
+        if identity is not None:  # a bot: its updates are read by the import alone
+            identity()
+        else:
+            provider.fetch_messages(parts.store.cursors.get(network), 1)
     except ProviderAuthError:
         closer = getattr(provider, "close", None)
         if closer:

@@ -13,6 +13,7 @@ keys are named, never their values: several of them are secrets.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 from typing import Any
 
@@ -134,6 +135,8 @@ def _apply(parts: Parts, scheduler: Scheduler, old: Config, new: Config, keys: l
         if importer is not None:
             importer.limit = section.imports.limit
             importer.unknown_sender = section.imports.unknown_sender
+        if prefix + "invitation_days" in mine:
+            parts.inviter.valid_for[network] = dt.timedelta(days=section.invitation_days)
         if prefix + "imports.interval_minutes" in mine:
             scheduler.set_interval(import_job_id(network), minutes=section.imports.interval_minutes)
     jobs = new.jobs

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 from dataclasses import dataclass
 
 from bridge.config import Config
+from bridge.config.schema import BOT_NETWORKS
 from bridge.config.secrets import Secret
 from bridge.crm import Crm
 from bridge.crm.fields import FieldMap
 from bridge.daemon.health import Health
 from bridge.daemon.metrics import Metrics
+from bridge.services.bot_events import BotEventHandler, seed_dialogs
 from bridge.services.importing import Importer
+from bridge.services.invitations import Inviter
 from bridge.services.linking import UrlIndex
 from bridge.services.profiles import ProfileImporter
 from bridge.services.sending import Sender
@@ -55,6 +59,8 @@ class Parts:
     index: UrlIndex
     profiles: ProfileImporter
     processor: EventProcessor
+    inviter: Inviter
+    bot_events: BotEventHandler  # the bots' update stream hands it each poll's Start/Stop events
 
     def close(self) -> None:
         for provider in self.providers.values():
@@ -81,6 +87,7 @@ class Parts:
     def replace_provider(self, network: str, provider: Provider) -> None:
         """Swap a network's client everywhere (after its token was renewed)."""
         old = self.providers.get(network)
+        seed_dialogs(self.store.kv, network, provider)  # MAX: the dialogs seen so far, for a resend
         for holder in self._holders():
             holder[network] = provider
         closer = getattr(old, "close", None)
@@ -122,6 +129,12 @@ def build(config: Config, *, store: Store | None = None) -> Parts:
         for n in providers
     }
     profiles = ProfileImporter(crm, providers, store.audit)
+    inviter = Inviter(
+        crm,
+        providers,
+        store.invitations,
+        valid_for={n: dt.timedelta(days=getattr(config.networks, n).invitation_days) for n in BOT_NETWORKS},
+    )
     processor = EventProcessor(
         events=store.events,
         own_writes=OwnWrites(store.kv),
@@ -130,9 +143,33 @@ def build(config: Config, *, store: Store | None = None) -> Parts:
         index=index,
         outgoing_text_field=config.fields.outgoing_text_field,
         outgoing_networks_field=config.fields.outgoing_networks_field,
+        inviter=inviter,
+        invitation_field=config.fields.invitation_field,
     )
+    for network in BOT_NETWORKS:
+        if network in providers:
+            seed_dialogs(store.kv, network, providers[network])  # MAX looks into them before a resend
+    intakes = {n: importers[n].intake for n in importers}
+    bot_events = BotEventHandler(
+        crm, providers, store.invitations, store.bot_events, index, intakes, store.kv
+    )
+    for network in BOT_NETWORKS:
+        if network in importers:  # until a long-poll stream reads the bots, the scheduled import does
+            importers[network].on_events = bot_events.handle
     return Parts(
-        config, crm, store, providers, health, metrics, sender, importers, index, profiles, processor
+        config,
+        crm,
+        store,
+        providers,
+        health,
+        metrics,
+        sender,
+        importers,
+        index,
+        profiles,
+        processor,
+        inviter=inviter,
+        bot_events=bot_events,
     )
 
 

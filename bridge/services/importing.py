@@ -13,22 +13,32 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from bridge.config.import_start import DEFAULT_START, parse_start
 from bridge.crm import Crm
 from bridge.services.intake import UNKNOWN_SENDER_POLICIES, ImportReport, Intake
 from bridge.services.linking import UrlIndex
 from bridge.store import ImportCursors, Ledger
-from providers.base import Provider
+from providers.base import BotEvent, LongPolling, Provider
 
 log = logging.getLogger(__name__)
 
 __all__ = ["UNKNOWN_SENDER_POLICIES", "ImportReport", "Importer"]
 
 
+EventHandler = Callable[[str, Sequence[BotEvent]], None]
+
+
 class Importer:
-    """Imports one network's messages; collaborators injected."""
+    """Imports one network's messages; collaborators injected.
+
+    A bot (a `LongPolling` provider) given `on_events` is read with `poll_updates`, and the poll's Start/Stop
+    events go to `on_events` before its messages are recorded (a Start links its sender, so a message that
+    came right after it in the same poll finds its record); the cursor advances only after both.
+    """
+
+    on_events: EventHandler | None = None
 
     def __init__(
         self,
@@ -79,7 +89,13 @@ class Importer:
         if cursor is None:  # the first import: start where configured, and remember it before fetching
             cursor = provider.start_cursor(self.start.days)
             cursors.set(network, cursor)
-        messages, new_cursor = provider.fetch_messages(cursor, self.limit)
+        if self.on_events is not None and isinstance(provider, LongPolling):
+            polled = provider.poll_updates(cursor, 0)
+            messages, new_cursor = polled.messages, polled.next_offset
+            if polled.events:
+                self.on_events(network, polled.events)  # raising keeps the cursor: the poll comes again
+        else:
+            messages, new_cursor = provider.fetch_messages(cursor, self.limit)
         report.fetched = len(messages)
         if not messages:
             cursors.set(network, new_cursor)

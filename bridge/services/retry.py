@@ -5,6 +5,24 @@ from __future__ import annotations
 
 import datetime as dt
 
+from bridge.store import OutboxTarget, TargetState
+from providers.base import Provider
+
+# Failures that say the request never reached the network (or was refused whole): a resend after them cannot
+# deliver twice, so a network that cannot look (Telegram) may repeat the send even in a new process.
+SURELY_UNSENT = frozenset({"ProviderUnavailable", "ProviderRateLimited", "ProviderAuthError"})
+
+
+def resend_is_safe(provider: Provider, target: OutboxTarget) -> bool:
+    """May `target` be sent again without first asking whether its last attempt arrived? Only when that
+    attempt ended in a failure that proves nothing went out and the network cannot look anyway (a provider
+    that can look is asked: it costs one request and proves more)."""
+    return (
+        not provider.capabilities.idempotent_sends
+        and target.state is TargetState.PENDING
+        and target.error_code in SURELY_UNSENT
+    )
+
 
 def backoff_delay(
     attempts: int, *, base: dt.timedelta = dt.timedelta(seconds=30), cap: dt.timedelta = dt.timedelta(hours=1)

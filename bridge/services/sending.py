@@ -24,8 +24,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bridge.crm import Crm
-from bridge.crm.texts import FailedTarget, failure_comment
-from bridge.services.retry import backoff_delay
+from bridge.crm.texts import DELIVERY_UNKNOWN, FailedTarget, failure_comment
+from bridge.services.retry import backoff_delay, resend_is_safe
 from bridge.store import (
     ForeignMessageError,
     Ledger,
@@ -225,9 +225,9 @@ class Sender:
                     send.id, network, "NOT_FOUND", f"no {network} account behind {target.url}"
                 )
                 return True
-            if target.attempts > 0:
+            if target.attempts > 0 and not resend_is_safe(provider, target):
                 # An earlier attempt died mid-call or got no clear answer (503, dropped connection):
-                # it may have delivered.
+                # it may have delivered. Telegram cannot look: it answers "delivery unknown", final.
                 found = self._already_delivered(provider, account, send, target)
                 if found is not None:
                     return self._delivered(send, target, account, found, answered=False)
@@ -324,7 +324,13 @@ class Sender:
         when = min((t.sent_at for t in sent if t.sent_at), default=send.created_at)
         m = self.crm.messages
         statuses = {t.network: (m.status_sent, t.message_id or "") for t in sent}
-        statuses.update({t.network: (m.status_not_sent, "") for t in failed})
+        # "Delivery unknown" (Telegram: may have arrived, never repeated) is not "not sent".
+        statuses.update(
+            {
+                t.network: (m.status_unknown if t.error_code == DELIVERY_UNKNOWN else m.status_not_sent, "")
+                for t in failed
+            }
+        )
         owner: str | None = None
         message_id = send.crm_message_id
         if message_id is None:

@@ -10,14 +10,18 @@ One class per table, each the typed interface the services depend on:
     cursors.py    `ImportCursors`: where each network's import goes on from
     audit.py      `ProfileAudit`: what profile imports wrote
     kv.py         `KeyValues`: small values without a table of their own
+    invitations.py `Invitations`: the bots' single-use invitation links (hashed)
+    bot_events.py `BotEvents`: the bot updates (Start, Stop) already acted on
     store.py      `Store`: opens, migrates and closes the file; holds one object per table
     retention.py  what is dropped or forgotten after a while; db.py the connection; upgrade/ migrations
 """
 
 from bridge.store.audit import AuditEntry, ProfileAudit
+from bridge.store.bot_events import BotEvents
 from bridge.store.cursors import ImportCursors
 from bridge.store.db import SchemaTooNewError, StateError, StoreError
 from bridge.store.events import WebhookEvent, WebhookEvents
+from bridge.store.invitations import Invitations, IssuedInvitation, Redeemed, Redemption
 from bridge.store.kv import KeyValues
 from bridge.store.ledger import ForeignMessageError, Ledger, LedgerEntry, LedgerOrigin
 from bridge.store.outbox import Outbox
@@ -37,10 +41,13 @@ from bridge.store.urlindex import IndexKey, IndexRow, UnresolvedRef, UrlIndexTab
 __all__ = [
     "LATEST_VERSION",
     "AuditEntry",
+    "BotEvents",
     "ForeignMessageError",
     "ImportCursors",
     "IndexKey",
     "IndexRow",
+    "Invitations",
+    "IssuedInvitation",
     "KeyValues",
     "Ledger",
     "LedgerEntry",
@@ -50,6 +57,8 @@ __all__ = [
     "OutboxTarget",
     "ProfileAudit",
     "PruneReport",
+    "Redeemed",
+    "Redemption",
     "SchemaTooNewError",
     "SendFilter",
     "SendTarget",

@@ -13,9 +13,11 @@ from pathlib import Path
 from types import TracebackType
 
 from bridge.store.audit import ProfileAudit
+from bridge.store.bot_events import BotEvents
 from bridge.store.cursors import ImportCursors
 from bridge.store.db import DEFAULT_BUSY_TIMEOUT_MS, Database, utc_now
 from bridge.store.events import WebhookEvents
+from bridge.store.invitations import Invitations
 from bridge.store.kv import KeyValues
 from bridge.store.ledger import Ledger
 from bridge.store.outbox import Outbox
@@ -51,6 +53,8 @@ class Store:
         self.cursors = ImportCursors(self._db, clock)
         self.audit = ProfileAudit(self._db, clock)
         self.kv = KeyValues(self._db, clock)
+        self.invitations = Invitations(self._db, clock)
+        self.bot_events = BotEvents(self._db, clock)
         self._retention = Retention(self._db, clock)
 
     @property

@@ -2,10 +2,11 @@
 
 One model for every sender. Native shape (what `vtiger_plugin/SocialBridge.php` posts):
 
-    {"event": "send" | "import_profile" | "record_saved", "module": "Contacts" | "Accounts" | "Leads",
+    {"event": "send" | "import_profile" | "record_saved" | "invite",
+     "module": "Contacts" | "Accounts" | "Leads",
      "id": "12x5", "data": {...}, "changed": [...] | {...}, "event_id": "...", "ts": 1700000000,
      "modifiedtime": "2026-01-31 10:15:02", "is_new": false,        # the save this event is about
-     "text": "...", "networks": ["vk", "x", "facebook"]}          # text/networks: send only
+     "text": "...", "networks": ["vk", "x", "facebook"]}          # text: send; networks: send, invite
 
 `data` holds the record as the save left it and `modifiedtime` that save's time: the bridge acts only once
 it reads the record at least that new (see bridge/webhook/processor.py), because vtiger calls the workflow
@@ -32,7 +33,7 @@ from urllib.parse import parse_qsl
 from bridge.config.schema import NETWORKS  # a send may name the networks the bridge can be configured for
 from bridge.crm.schema import CLIENT_MODULES, DEFAULT_ID_PREFIXES, MODIFIEDTIME
 
-EVENTS = frozenset({"send", "import_profile", "record_saved"})
+EVENTS = frozenset({"send", "import_profile", "record_saved", "invite"})
 MODULES = frozenset(CLIENT_MODULES)
 
 _WS_ID = re.compile(r"[1-9][0-9]{0,9}x[1-9][0-9]{0,18}")
@@ -290,8 +291,10 @@ def parse_event(
     networks = _networks(obj.get("networks"))
     if text is not None and not isinstance(text, str):
         raise EventError("invalid_event", "field 'text' must be a string")
-    if kind != "send" and (text is not None or networks is not None):
-        raise EventError("invalid_event", "fields 'text' and 'networks' are only valid for event 'send'")
+    if kind != "send" and text is not None:
+        raise EventError("invalid_event", "field 'text' is only valid for event 'send'")
+    if kind not in ("send", "invite") and networks is not None:
+        raise EventError("invalid_event", "field 'networks' is only valid for events 'send' and 'invite'")
     data = _data(obj)
     return Event(
         event=kind,

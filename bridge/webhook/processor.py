@@ -5,6 +5,8 @@
 - `import_profile`: import the record's profile(s) into its empty fields.
 - `record_saved`: when a social URL field changed (or the record is new), update the URL index and import
   the profile.
+- `invite`: issue an invitation link of each bot named (every enabled one by default) and write the links
+  into the record's field `fields.invitation_field`, for an e-mail or SMS workflow to send.
 
 Every event is acted on against the record as the CRM shows it *after* the save the event is about
 (bridge/webhook/freshness.py). Until the CRM shows that save, the event waits in the store and is tried again
@@ -24,6 +26,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 
+from bridge.services.invitations import Inviter
 from bridge.services.linking import UrlIndex
 from bridge.services.profiles import ProfileImporter
 from bridge.services.sending import Sender, SendRefused
@@ -54,6 +57,8 @@ class EventProcessor:
         index: UrlIndex,
         outgoing_text_field: str = "",
         outgoing_networks_field: str = "",
+        inviter: Inviter | None = None,
+        invitation_field: str = "",
         clock: Callable[[], float] = time.time,
         visibility_window: float = VISIBILITY_WINDOW_SECONDS,
     ) -> None:
@@ -65,6 +70,8 @@ class EventProcessor:
         self.index = index
         self.text_field = outgoing_text_field
         self.networks_field = outgoing_networks_field
+        self.inviter = inviter
+        self.invitation_field = invitation_field
         self.clock = clock
         self.visibility_window = visibility_window
         self.sends = FieldSends(
@@ -148,6 +155,8 @@ class EventProcessor:
             self._import_profile(event, self._read_saved(event))
         elif event.event == "record_saved":
             self._record_saved(event)
+        elif event.event == "invite":
+            self._invite(event)
 
     def _read_saved(self, event: Event) -> Mapping[str, object]:
         """The record, at least as new as the save `event` is about (else NotVisibleYet)."""
@@ -174,3 +183,20 @@ class EventProcessor:
         after = {row.field: row.url for row in self.index.rows_of(event.record_id)}
         if (before != after or changed & url_fields) and after:
             self._import_profile(event, record)
+
+    def _invite(self, event: Event) -> None:
+        """Links for the bots the event names (every enabled one when it names none), into the field."""
+        if self.inviter is None or not self.invitation_field:
+            raise ValueError(
+                "an invite event needs fields.invitation_field in the bridge's configuration: the CRM field "
+                "the invitation links are written into"
+            )
+        bots = [n for n, p in self.inviter.providers.items() if hasattr(p, "invitation_link")]
+        networks = list(event.networks) if event.networks else bots
+        if not networks:
+            raise ValueError("an invite event needs Telegram or MAX enabled in the bridge's configuration")
+        self._read_saved(event)  # a record just created may not be committed yet: wait for it, as for a send
+        links = [self.inviter.invite(event.record_id, network).link for network in networks]
+        written = {self.invitation_field: "\n".join(links)}
+        self.crm.write_and_compare(event.record_id, written)
+        self.own_writes.remember(event.record_id, written)  # its workflow echo is not a new event

@@ -4,8 +4,9 @@ A person's link is `max.ru/u/<opaque token>` (seen on many sites' contact button
 `max.ru/<name>` names a bot or a channel, `max.ru/join/...` an invitation to a group. No API turns the
 opaque token into a `user_id` (`capabilities.resolves_profile_links` is False): the link is kept as a
 "link" ref so the CRM field stays meaningful, and the client is linked by the invitation link instead.
-The token is case-sensitive and kept as written. Ids learned from updates are "id" refs, which have no
-link form (`profile_url` raises for them, as for any ref the parser cannot produce).
+The token is case-sensitive and kept as written. Ids learned from updates (a Start, a message) are "id"
+refs; MAX has no link form for them, so the CRM field of a linked client holds the bare user id (digits),
+which is what this parser reads as an id and `profile_url` writes back.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from providers.errors import InvalidProfileUrl
 NETWORK = "max"
 HOSTS = frozenset({"max.ru", "www.max.ru", "web.max.ru"})
 _LINK_TOKEN = re.compile(r"[A-Za-z0-9_-]{8,128}")
+_USER_ID = re.compile(r"[1-9][0-9]{0,18}")
 
 
 def _fail(url: str, reason: str) -> InvalidProfileUrl:
@@ -26,7 +28,9 @@ def _fail(url: str, reason: str) -> InvalidProfileUrl:
 
 
 def parse_max_url(url: str) -> ProfileRef | None:
-    """`max.ru/u/f9LHodD0cOK...` -> ("max", "link", "f9LHodD0cOK...")."""
+    """`max.ru/u/f9LHodD0cOK...` -> ("max", "link", "f9LHodD0cOK..."); `123456` -> ("max", "id", "123456")."""
+    if _USER_ID.fullmatch(url.strip()):
+        return ProfileRef(NETWORK, "id", url.strip())
     split = split_url(url, HOSTS, NETWORK)
     if split is None:
         return None
@@ -43,7 +47,9 @@ def parse_max_url(url: str) -> ProfileRef | None:
 
 
 def max_profile_url(ref: ProfileRef) -> str:
-    """`https://max.ru/u/<token>` for a link ref."""
+    """`https://max.ru/u/<token>` for a link ref, the bare user id for an id ref."""
+    if ref.network == NETWORK and ref.kind == "id" and _USER_ID.fullmatch(ref.value):
+        return ref.value
     if ref.network == NETWORK and ref.kind == "link" and _LINK_TOKEN.fullmatch(ref.value):
         return f"https://max.ru/u/{ref.value}"
     raise ValueError(f"not a MAX profile link reference: {ref!r}")

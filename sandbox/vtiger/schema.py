@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import messenger_fields
 from .profiles import Profile
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "vtiger"
@@ -61,6 +62,7 @@ COLUMN_LENGTHS: dict[str, int] = {
     "one_s_id": 255,
     "user_name": 255,
     "groupname": 100,
+    **messenger_fields.COLUMN_LENGTHS,
 }
 TYPE_LENGTHS: dict[str, int] = {"string": 255, "phone": 50, "email": 100, "url": 255, "picklist": 255}
 # Columns declared NOT NULL without a default: a create that leaves them out fails in MySQL.
@@ -160,13 +162,17 @@ def _module(describe: dict[str, Any]) -> Module:
 class Schema:
     """All modules the sandbox stores records for, plus the listtypes/relatedtypes answers."""
 
-    def __init__(self, profile: Profile, *, fb_url: bool = False) -> None:
+    def __init__(self, profile: Profile, *, fb_url: bool = False, messengers: bool = False) -> None:
         self.modules: dict[str, Module] = {}
         for name in MODULES:
             describe = copy.deepcopy(_load(f"describe_{name}.{profile.language}.json")["result"])
             if fb_url and name in SOCIAL_URL_MODULES:
                 names = [f["name"] for f in describe["fields"]]
                 describe["fields"].insert(names.index("tw_url") + 1, _fb_url_field())
+            if messengers and name in SOCIAL_URL_MODULES:
+                describe["fields"] += messenger_fields.client_fields(profile.language)
+            if messengers and name == "SPSocialConnector":
+                describe["fields"] += messenger_fields.message_fields(profile.language)
             self.modules[name] = _module(describe)
         self.by_prefix = {m.prefix: m for m in self.modules.values()}
         self.listtypes: dict[str, Any] = _load(f"listtypes.{profile.language}.json")["result"]

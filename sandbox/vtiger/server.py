@@ -41,6 +41,7 @@ class VtigerSandbox(SandboxServer):
         *,
         access_key: str = DEFAULT_ACCESS_KEY,
         fb_url: bool = False,
+        messengers: bool = False,
         host: str = "127.0.0.1",
         port: int = 0,
         session_idle_seconds: float | None = 1440.0,
@@ -51,7 +52,8 @@ class VtigerSandbox(SandboxServer):
         self.profile = get_profile(profile)
         self._fixed_time: datetime | None = None
         self._external_clock = clock
-        self.schema = Schema(self.profile, fb_url=fb_url)
+        # messengers: the SocialBridge module's Telegram and MAX fields are installed (messenger_fields.py).
+        self.schema = Schema(self.profile, fb_url=fb_url, messengers=messengers)
         # Times are stored and answered in config.inc.php's time zone (a Russian install: Europe/Moscow);
         # UTC by default, which is what the tests' bridge is configured with.
         self.store = Store(self.schema, self.profile, self.clock, ZoneInfo(timezone))

@@ -24,6 +24,8 @@ EXPECTED_TABLES = {
     "profile_audit",
     "webhook_event",
     "kv",
+    "invitation",
+    "bot_event",
 }
 
 

@@ -46,6 +46,24 @@ jobs: {{outbox_interval_seconds: 1, shutdown_grace_seconds: 10}}
     return path
 
 
+def write_bot_config(tmp: Path, crm: Any, tg: Any, mx: Any, *, extra: str = "") -> Path:
+    """Telegram and MAX against their sandboxes, imports every 0.6 s, links written into `description`."""
+    often = "imports: {interval_minutes: 0.01}"
+    text = f"""version: 1
+vtiger: {{url: "{crm.url}", username: admin, access_key: "{crm.access_key}"}}
+fields: {{invitation_field: description}}
+networks:
+  telegram: {{enabled: true, token: "{tg.token}", api_url: "{tg.url}", {often}}}
+  max: {{enabled: true, token: "{mx.token}", api_url: "{mx.url}", {often}}}
+webhook: {{bind: 127.0.0.1, port: 0, secret: "{SECRET}"}}
+state: {{path: "{tmp / "state.sqlite3"}"}}
+jobs: {{outbox_interval_seconds: 0.2, shutdown_grace_seconds: 10}}
+{extra}"""
+    path = tmp / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def post_event(url: str, payload: dict[str, Any], secret: str = SECRET) -> requests.Response:
     body = json.dumps(payload).encode("utf-8")
     headers = {"Content-Type": "application/json", **sign(secret, body, int(time.time()))}

@@ -21,7 +21,7 @@ def test_demo_runs_the_real_daemon_and_exits_0() -> None:
         [sys.executable, "run_bridge.py", "demo"], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "7 of 7 checks passed" in done.stdout
+    assert "11 of 11 checks passed" in done.stdout
 
 
 def test_check_passes_on_a_good_setup(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -165,19 +165,27 @@ def test_the_schema_it_creates_is_the_one_the_bridge_checks() -> None:
     assert messages["name"] == config.module
     # bridge/crm/schema.py check_schema: these must exist, and the statuses and ids of VK and X
     assert {"message", "assigned_user_id", "message_datetime", "type"} <= set(fields)
-    for network in ("vk", "x"):
+    for network in ("vk", "x", "telegram", "max"):
         assert config.status_fields[network] in fields and config.id_fields[network] in fields
         assert {config.status_sent, config.status_not_sent, config.status_received} <= set(
             fields[config.status_fields[network]]["picklist"]
         )
+    for network in ("telegram", "max"):  # a send the bridge must not repeat is shown as such
+        assert config.status_unknown in fields[config.status_fields[network]]["picklist"]
     assert {config.type_outbound, config.type_inbound} == set(fields["type"]["picklist"])
     assert set(messages["related_to"]) == {"Contacts", "Accounts", "Leads"}
     urls = {f["name"]: f for f in schema["client_fields"]}
     defaults = FieldsConfig().url_fields
-    assert {defaults["vk"], defaults["x"]} == set(urls)
+    assert {defaults["vk"], defaults["x"], defaults["telegram"], defaults["max"]} == set(urls)
     # as SalesPlatform's: URL fields of 155 characters
-    assert all(f["uitype"] == 17 and f["column_type"] == "VARCHAR(155)" for f in urls.values())
+    assert all(f["column_type"] == "VARCHAR(155)" for f in urls.values())
+    assert urls["vk_url"]["uitype"] == urls["tw_url"]["uitype"] == 17
     assert {urls["vk_url"]["label"], urls["tw_url"]["label"]} == {"Vkontakte URL", "Twitter URL"}
+    # the bots' fields hold a linked account (tg://user?id=..., a MAX user id): text, labelled per language
+    for name in (defaults["telegram"], defaults["max"]):
+        assert urls[name]["uitype"] == 1
+        assert set(urls[name]["labels"]) == {"en_us", "ru_ru"}
+    assert urls["tg_url"]["labels"]["ru_ru"] == "Аккаунт Telegram"
 
 
 def test_module_zip_command_writes_the_zip_and_refuses_an_unwritable_path(

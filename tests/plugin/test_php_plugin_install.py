@@ -23,11 +23,13 @@ LABELS = {
     "Social bridge: send message": "socialbridge_send",
     "Social bridge: import profile": "socialbridge_import_profile",
     "Social bridge: record saved": "socialbridge_record_saved",
+    "Social bridge: invitation to Telegram/MAX": "socialbridge_invite",
 }
 LABELS_RU = {
     "Соцсети: отправить сообщение": "socialbridge_send",
     "Соцсети: заполнить карточку из профиля": "socialbridge_import_profile",
     "Соцсети: запись сохранена": "socialbridge_record_saved",
+    "Соцсети: приглашение в Telegram/MAX": "socialbridge_invite",
 }
 MODULES = ("Contacts", "Accounts", "Leads")
 
@@ -81,7 +83,7 @@ def _run(cwd: Path, script: Path, *args: str) -> tuple[subprocess.CompletedProce
     return done, recorded
 
 
-def test_install_registers_three_functions_for_three_modules(vtiger_root: Path) -> None:
+def test_install_registers_its_functions_for_three_modules(vtiger_root: Path) -> None:
     script = vtiger_root / "modules" / "SocialBridge" / "install.php"
     done, calls = _run(vtiger_root, script)
     assert done.returncode == 0, done.stderr

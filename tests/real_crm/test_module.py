@@ -153,10 +153,17 @@ def test_1_the_zip_imports_through_module_manager_and_the_bridge_check_passes(jo
         ],
     )
     created_list = json.loads(created.stdout.strip().splitlines()[-1])
+    # Telegram and MAX: fields SalesPlatform lacks too, created on both, labelled in the CRM's language
+    messengers = {f"field:{m}.{f}" for m in ("Contacts", "Accounts", "Leads") for f in ("tg_url", "max_url")}
+    messengers |= {
+        f"field:SPSocialConnector.{f}" for f in ("tg_status", "max_status", "tg_message_id", "max_message_id")
+    }
     if journey.had_schema:
-        assert created_list == []  # SalesPlatform: nothing that exists is created
+        assert set(created_list) == messengers  # SalesPlatform: nothing else, nothing that exists
     else:
         assert "module:SPSocialConnector" in created_list and "field:Contacts.vk_url" in created_list
+        assert messengers <= set(created_list)
+    assert contacts["tg_url"].label in ("Telegram account", "Аккаунт Telegram")
     bridge = journey.start_bridge()
     done = bridge.cli("check")
     assert done.returncode == 0, done.stdout + done.stderr
@@ -269,10 +276,8 @@ def test_4_uninstall_leaves_nothing_behind(journey: Journey) -> None:
         journey.crm.delete(record)  # the test's own record; the fresh CRM had none
     b.open("index.php?module=SocialBridge&parent=Settings&view=Index")
     b.wait(lambda: b.visible("#socialbridgeUninstallForm"), "the uninstall form")
-    if not journey.had_schema:
-        b.click("#socialbridgeUninstallForm input[name='with_data']", "delete what the module created")
-    else:
-        assert not b.all("#socialbridgeUninstallForm input[name='with_data']")  # SalesPlatform: nothing
+    # SalesPlatform too: the module created the Telegram and MAX fields there
+    b.click("#socialbridgeUninstallForm input[name='with_data']", "delete what the module created")
     b.type("#socialbridgeUninstallForm input[name='confirm']", "SocialBridge")
     b.shot("uninstall")
     b.click("#socialbridgeUninstall", "Uninstall")

@@ -9,4 +9,5 @@ return array(
     'socialbridge_send' => 'Social bridge: send message',
     'socialbridge_import_profile' => 'Social bridge: import profile',
     'socialbridge_record_saved' => 'Social bridge: record saved',
+    'socialbridge_invite' => 'Social bridge: invitation to Telegram/MAX',
 );

@@ -9,4 +9,5 @@ return array(
     'socialbridge_send' => 'Соцсети: отправить сообщение',
     'socialbridge_import_profile' => 'Соцсети: заполнить карточку из профиля',
     'socialbridge_record_saved' => 'Соцсети: запись сохранена',
+    'socialbridge_invite' => 'Соцсети: приглашение в Telegram/MAX',
 );

@@ -137,7 +137,7 @@ class SocialBridge_Schema
     {
         $field = new Vtiger_Field();
         $field->name = $spec['name'];
-        $field->label = $spec['label'];
+        $field->label = self::label($spec);
         $field->table = isset($spec['table']) ? $spec['table'] : $table;
         $field->column = isset($spec['column']) ? $spec['column'] : $spec['name'];
         $field->uitype = (int)$spec['uitype'];
@@ -154,6 +154,17 @@ class SocialBridge_Schema
             $field->setPicklistValues($spec['picklist']);
         }
         return $field;
+    }
+
+    /** The field's label in the CRM's language when crm_schema.json gives one ("labels"), else "label". */
+    private static function label($spec)
+    {
+        global $default_language; // config.inc.php: the CRM's language, as SocialBridge_Installer::language()
+        $language = !empty($default_language) ? strtolower($default_language) : 'en_us';
+        if (!empty($spec['labels'][$language])) {
+            return $spec['labels'][$language];
+        }
+        return $spec['label'];
     }
 
     private static function hasRelation($module, $related)

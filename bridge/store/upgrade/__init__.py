@@ -13,7 +13,13 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from bridge.store.db import Database, SchemaTooNewError, to_db_time, utc_now
-from bridge.store.upgrade import v01_initial, v02_keys_and_claims, v03_event_retries, v04_crm_create_started
+from bridge.store.upgrade import (
+    v01_initial,
+    v02_keys_and_claims,
+    v03_event_retries,
+    v04_crm_create_started,
+    v05_invitations,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +38,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration.from_module(v02_keys_and_claims),
     Migration.from_module(v03_event_retries),
     Migration.from_module(v04_crm_create_started),
+    Migration.from_module(v05_invitations),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
