@@ -244,19 +244,28 @@ class Crm(MessageRecords):
                     owners[str(row[ID])] = str(row.get(OWNER) or "")
         return owners
 
-    def records(self, module: str, fields: Sequence[str], *, where: Filter | None = None) -> Iterator[Record]:
-        """Every record of `module` (matching `where`) with its id, last save time and `fields`, in id
-        order, 100 per request."""
+    def records(
+        self, module: str, fields: Sequence[str], *, where: Filter | None = None, after: str | None = None
+    ) -> Iterator[Record]:
+        """Every record of `module` (matching `where`, and above `after`) with its id, last save time and
+        `fields`, in id order, 100 per request."""
+        if after:
+            where = vtql.and_(vtql.gt(ID, after), where) if where else vtql.gt(ID, after)
         return self.client.query_iter(module, fields=[ID, MODIFIEDTIME, *fields], where=where)
 
     def changed_since(
-        self, module: str, since: dt.datetime | str, fields: Sequence[str] | None = None
+        self,
+        module: str,
+        since: dt.datetime | str,
+        fields: Sequence[str] | None = None,
+        *,
+        where: Filter | None = None,
     ) -> Iterator[Record]:
-        """Records of `module` saved after `since` (a moment, or a `modified_at` text of this CRM), oldest
-        change first, with their id, last save time and `fields` (None: every field)."""
+        """Records of `module` (matching `where`) saved after `since` (a moment, or a `modified_at` text of
+        this CRM), oldest change first, with their id, last save time and `fields` (None: every field)."""
         moment = self.format_datetime(since) if isinstance(since, dt.datetime) else since
         columns = None if fields is None else [ID, MODIFIEDTIME, *fields]
-        return self.client.changed_since(module, moment, fields=columns)
+        return self.client.changed_since(module, moment, fields=columns, where=where)
 
     def record_ids(
         self, module: str, *, where: Filter | None = None, after: str | None = None
