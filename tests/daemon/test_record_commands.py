@@ -156,3 +156,14 @@ def test_backfill_reads_each_record_once_and_fetches_profiles_in_the_networks_ba
     assert len(walk) == 4, walk  # 3 pages of 100 and the empty one that ends the walk
     assert len(contacts) - len(walk) == 1  # the re-read of the 300 to write: none saved since the walk
     assert vk.count() == 2, vk.counters
+
+
+def test_backfill_refuses_a_chunk_below_one_and_touches_nothing(
+    world: tuple[VtigerSandbox, VkSandbox], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    crm, vk = world
+    config = str(write_config(tmp_path, crm, vk))
+    crm.reset_log()
+    assert main(["-c", config, "backfill-profiles", "--chunk", "0"]) == exits.EXIT_USAGE
+    assert "--chunk 0: give at least 1 record per batch" in capsys.readouterr().err
+    assert crm.count() == 0
