@@ -125,5 +125,8 @@ class Health:
         if jobs:
             body["failed_jobs"] = jobs
         for name, section in sorted(self.sections.items()):
-            body[name] = section()
+            # Texts in a section may quote an error: no secret leaves through them either.
+            body[name] = {
+                k: mask(v, self._secrets) if isinstance(v, str) else v for k, v in section().items()
+            }
         return (200 if healthy else 503), body
