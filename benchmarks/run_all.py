@@ -71,13 +71,22 @@ def benches() -> list[Bench]:
             "requests per import run, message, send and backfilled record",
         ),
         Bench(
+            "cli_backfill",
+            [],
+            ["--contacts", "500"],
+            900,
+            True,
+            True,
+            "`backfill-profiles` of 3,000 Contacts through the CLI: pages read, VK requests, writes",
+        ),
+        Bench(
             "daemon",
             [],
             ["--records", "10000"],
             1800,
             True,
             True,
-            "daemon memory and start-up time with a 100,000-record URL index",
+            "daemon memory and start-up with a 100,000-record URL index: a first start and a restart",
         ),
         Bench(
             "send_burst",

@@ -14,8 +14,10 @@ Both runs use the real bridge as a subprocess against the vtiger sandbox and a V
 
 Figures: messages in the VK sandbox's ledger (each contact exactly once), error-6 answers, and the drain
 rate = N / (the last `messages.send` VK received - start), divided by the configured 20/s (goal >= 0.9;
-the limiter runs at 0.95 of it, `providers/vk/rate.py`); then when the last CRM record was there and vtiger
-requests per send. Exit status 0 when every goal is met, 1 otherwise.
+the limiter runs at 0.95 of it, `providers/vk/rate.py`); then when the last CRM record was there (for the
+webhook: from the last event accepted to the last record linked) and vtiger requests per send from the
+start on (goal <= 3: read the record, create the message, link it). Exit status 0 when every goal is met,
+1 otherwise.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -64,6 +67,8 @@ class Outcome:
     accept_seconds: float = 0.0
     note: str = ""
     counted: str = ""  # what the vtiger request count covers
+    ops: str = ""  # the counted requests per operation
+    before: int = 0  # vtiger requests of the run before its first send (the CLI's login, filter pages)
 
     def figures(self) -> list[Figure]:
         span = self.last_delivery - self.started
@@ -112,8 +117,33 @@ class Outcome:
                 note=f"the last linked {self.recorded_at - self.started:.2f} s after start, "
                 f"{self.recorded_at - self.last_delivery:.2f} s after the last delivery",
             ),
-            Figure(f"{p}: vtiger requests per send", self.vtiger_requests / self.sends, note=self.counted),
+            Figure(
+                f"{p}: vtiger requests per send",
+                self.vtiger_requests / self.sends,
+                goal=3,
+                note=f"{self.counted}: {self.ops}",
+            ),
         ]
+        if self.accepted:
+            pace = self.sends / VK_RATE
+            figures.insert(
+                -1,
+                Figure(
+                    f"{p}: all accepted -> all recorded",
+                    self.recorded_at - self.started - self.accept_seconds,
+                    "s",
+                    note=f"the last 202 to the last record linked; {self.sends} sends at VK's "
+                    f"{VK_RATE}/s take {pace:.1f} s",
+                ),
+            )
+        if self.before:
+            figures.append(
+                Figure(
+                    f"{p}: vtiger requests before the first send",
+                    self.before,
+                    note="login, schema check, the filter's id pages",
+                )
+            )
         return figures
 
 
@@ -163,8 +193,12 @@ def measure(
     outcome.send_requests = len(sends)
     outcome.first_delivery, outcome.last_delivery = (sends[0], sends[-1]) if sends else (0.0, 0.0)
     outcome.error6 = vk.rate_limited
-    outcome.vtiger_requests = crm.count()
     outcome.started = started()
+    # From the start on: what the sends cost (a CLI's login and filter pages come before and are shown apart).
+    counted = Counter(r.operation for r in list(crm.requests) if r.received_at >= outcome.started)
+    outcome.vtiger_requests = sum(counted.values())
+    outcome.before = crm.count() - outcome.vtiger_requests
+    outcome.ops = ", ".join(f"{op} {n}" for op, n in sorted(counted.items()))
 
 
 class Daemon:
@@ -172,6 +206,7 @@ class Daemon:
         self.lines: list[str] = []
         self.url = ""
         self.listening = threading.Event()
+        self.index_ready = threading.Event()  # built behind the webhook (bridge/daemon/index_start.py)
         self.proc = subprocess.Popen(
             [sys.executable, "run_bridge.py", "-c", str(config), "run"],
             cwd=ROOT,
@@ -192,6 +227,8 @@ class Daemon:
             if "webhook listening on " in line:
                 self.url = line.split("webhook listening on ", 1)[1].split()[0]
                 self.listening.set()
+            if "URL index ready" in line:
+                self.index_ready.set()
 
     def stop(self) -> int:
         self.proc.send_signal(signal.SIGTERM)
@@ -215,6 +252,8 @@ def webhook_run(tmp: Path, crm: BenchVtigerSandbox, vk: VkSandbox, sends: int, t
     daemon = Daemon(write_config(tmp, crm, vk))
     outcome, text = Outcome("webhook", sends), "webhook burst"
     try:
+        if not daemon.index_ready.wait(120):  # its pages are the start-up's, not the sends'
+            raise RuntimeError("the URL index was not built:\n" + "".join(daemon.lines[-20:]))
         crm.reset_log()
         vk.reset_log()
         vk.rate_limited = 0
@@ -230,7 +269,7 @@ def webhook_run(tmp: Path, crm: BenchVtigerSandbox, vk: VkSandbox, sends: int, t
     finally:
         code = daemon.stop()
     outcome.note = f"daemon exit code {code}"
-    outcome.counted = "every request after the daemon's start-up"
+    outcome.counted = "every request from the first POST on (the start-up and its index build before)"
     return outcome
 
 
@@ -270,7 +309,7 @@ def cli_run(tmp: Path, crm: BenchVtigerSandbox, vk: VkSandbox, sends: int, timeo
         f"exit code {proc.returncode}; the first send was queued "
         f"{outcome.started - t0:.2f} s after the CLI started"
     )
-    outcome.counted = "every request of the CLI: login, schema check and the filter's query pages too"
+    outcome.counted = "every request from the first send's retrieve on"
     if proc.returncode != 0:
         print(proc.stderr[-2000:], file=sys.stderr)
     return outcome

@@ -14,6 +14,7 @@ MODULES = [
     "benchmarks.providers",
     "benchmarks.messengers",
     "benchmarks.bridge_services",
+    "benchmarks.cli_backfill",
     "benchmarks.daemon",
     "benchmarks.send_burst",
     "benchmarks.run_all",

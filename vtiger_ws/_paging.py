@@ -72,9 +72,14 @@ def keyset_pages(
 
 
 def changed_since_pages(
-    query: Query, module: str, columns: Sequence[str], since: str | dt.datetime
+    query: Query,
+    module: str,
+    columns: Sequence[str],
+    since: str | dt.datetime,
+    where: vtql.Condition | None = None,
 ) -> Iterator[Page]:
-    """Pages of rows with `modifiedtime > since`, ordered by (modifiedtime, id), cursor on that pair."""
+    """Pages of rows with `modifiedtime > since` (and `where`), ordered by (modifiedtime, id), cursor on
+    that pair."""
     cursor: tuple[str, int, str] | None = None
     while True:
         if cursor is None:
@@ -84,6 +89,8 @@ def changed_since_pages(
             condition = vtql.gt("modifiedtime", mtime) | (
                 vtql.eq("modifiedtime", mtime) & vtql.gt("id", last_id)
             )
+        if where is not None:
+            condition = vtql.and_(where, condition)
         rows = query(
             vtql.select(
                 module, columns, where=condition, order_by=["modifiedtime", "id"], limit=vtql.MAX_LIMIT

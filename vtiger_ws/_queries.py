@@ -63,9 +63,15 @@ class QueriesMixin:
         return list(self.query_iter(module, fields=fields, where=where))
 
     def changed_since(
-        self, module: str, modifiedtime: str | dt.datetime, *, fields: Sequence[str] | None = None
+        self,
+        module: str,
+        modifiedtime: str | dt.datetime,
+        *,
+        fields: Sequence[str] | None = None,
+        where: vtql.Condition | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Records of `module` modified after `modifiedtime`, oldest change first (emulates `sync`).
+        """Records of `module` (matching `where`) modified after `modifiedtime`, oldest change first
+        (emulates `sync`).
 
         The real `sync` answers HTTP 500 on PHP >= 7.1, so this pages through
         `modifiedtime > t OR modifiedtime = t AND id > last ORDER BY modifiedtime, id`. Deletions are not
@@ -79,5 +85,5 @@ class QueriesMixin:
             raise ValueError(f"{module} has no modifiedtime field; changes cannot be found by time")
         columns = self._columns(module, fields, "id", "modifiedtime")
         # A plain function returning a generator, so the checks above raise at the call, not at next().
-        pages = changed_since_pages(self.query, module, columns, modifiedtime)
+        pages = changed_since_pages(self.query, module, columns, modifiedtime, where)
         return (row for page in pages for row in page)

@@ -86,7 +86,7 @@ def cmd_check(config: Config, args: argparse.Namespace) -> int:
 def cmd_import_messages(config: Config, args: argparse.Namespace) -> int:
     parts = connect(config)
     try:
-        parts.index.refresh()
+        parts.index.refresh(full=parts.index.needs_full_build())
         networks = [args.network] if args.network else list(parts.importers)
         for network in networks:
             if network not in parts.importers:

@@ -81,7 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     back.add_argument("--module", default="Contacts", choices=MODULES)
     back.add_argument("--where", help="filter, as for send")
     back.add_argument("--dry-run", action="store_true")
-    back.add_argument("--chunk", type=int, default=1000, help="records per batch (default 1000)")
+    back.add_argument(
+        "--chunk", type=int, default=5000, help="records per batch: profiles fetched together (default 5000)"
+    )
     back.add_argument("--restart", action="store_true", help="start from the first record again")
     msgs = command("import-messages", "import new messages now")
     msgs.add_argument("--network", choices=list(NETWORKS))

@@ -7,6 +7,7 @@ and ends by naming every record that failed and why; a run where any record fail
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import itertools
 from collections.abc import Callable
 
@@ -18,6 +19,7 @@ from bridge.crm import VtigerAccessDenied
 from bridge.daemon.wiring import Parts
 from bridge.exits import EXIT_OK, EXIT_RECORDS, EXIT_USAGE, Failure
 from bridge.services.outbox_workers import OutboxWorkers, running
+from bridge.services.profiles import CHANGED_MARGIN
 from bridge.services.sending import SendRefused, SendRequest
 from bridge.store import OutboxSend, TargetState
 
@@ -151,7 +153,14 @@ def cmd_import_profile(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_backfill(config: Config, args: argparse.Namespace) -> int:
-    """Profiles for many records, in chunks; the last finished id is kept so a rerun resumes."""
+    """Profiles for many records, in chunks; the last finished id is kept so a rerun resumes.
+
+    One walk reads the records with every field the import needs (100 per request, in id order); each
+    chunk's profiles are fetched in the networks' largest batches, and only that chunk's records to write
+    are read again before writing (`ProfileImporter.import_records`).
+    """
+    if args.chunk < 1:
+        raise Failure(EXIT_USAGE, f"--chunk {args.chunk}: give at least 1 record per batch")
     parts = connect(config)
     key = f"backfill.{args.module}.{args.where or ''}"
     progress = Progress()
@@ -160,25 +169,24 @@ def cmd_backfill(config: Config, args: argparse.Namespace) -> int:
     try:
         last = None if args.restart else parts.store.kv.get(key)
         base = checked_filter(parts.crm, args.module, args.where) if args.where else None
+        columns = parts.profiles.columns(args.module)
+        walk = parts.crm.records(args.module, columns, where=base, after=last)
         while True:
-            ids = list(
-                itertools.islice(parts.crm.record_ids(args.module, where=base, after=last), args.chunk)
-            )
-            if not ids:
-                break
             before = counts["done"]
-            progress.show(f"{before} records done; reading the next {len(ids)} and their profiles")
+            progress.show(f"{before} records done; reading the next {args.chunk}")
+            read_since = dt.datetime.now(dt.UTC) - CHANGED_MARGIN
+            chunk = list(itertools.islice(walk, args.chunk))
+            if not chunk:
+                break
+            progress.show(f"{before} records done; fetching the profiles of the next {len(chunk)}")
 
             def step(done: int, total: int | None, before: int = before) -> None:
                 progress.show(
                     f"{before + done} records done, {counts['written']} filled, {len(failed)} failed"
                 )
 
-            reports = parts.profiles.import_batch(
-                args.module,
-                where=parts.crm.among(ids, base),
-                dry_run=args.dry_run,
-                progress=step,
+            reports = parts.profiles.import_records(
+                args.module, chunk, read_since=read_since, dry_run=args.dry_run, progress=step
             )
             for report in reports:
                 counts["done"] += 1
@@ -187,7 +195,7 @@ def cmd_backfill(config: Config, args: argparse.Namespace) -> int:
                     counts["no_link"] += 1
                 elif report.errors:
                     failed.append((report.record_id, "; ".join(report.errors)))
-            last = ids[-1]
+            last = parts.crm.id_of(chunk[-1])
             if not args.dry_run:
                 parts.store.kv.set(key, last)
         progress.done()

@@ -58,6 +58,21 @@ def _health_line(health: dict[str, Any]) -> str:
     return "degraded: " + "; ".join(bad)
 
 
+def _index_line(index: dict[str, Any]) -> str:
+    """What the daemon's URL index is doing (bridge/daemon/index_start.py)."""
+    state = str(index.get("state") or "?")
+    line = f"URL index: {state}, {index.get('records', 0)} link(s)"
+    if state in ("building", "rebuilding", "catching up"):
+        line += f"; {index.get('read', 0)} records read since {index.get('since') or '?'}"
+        if state == "building":
+            line += " (imports wait for it; sends and webhook events do not)"
+    elif state == "failed":
+        line += f": {index.get('error', '')} (the scheduled refresh tries again)"
+    elif index.get("ready_at"):
+        line += f", up to date as of {index['ready_at']}"
+    return line
+
+
 def cmd_health(config: Config, args: argparse.Namespace) -> int:
     """Exit 0 while the daemon answers (healthy or degraded: one network down is not a dead daemon)."""
     health = fetch_health(config)
@@ -79,6 +94,8 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
         health = fetch_health(config)
         state = _health_line(health) if health else f"not answering on {healthz_url(config)}"
         print(f"daemon: running (pid {holder.pid}{since}), {state}")
+        if health and isinstance(health.get("url_index"), dict):
+            print(_index_line(health["url_index"]))
     with Store(config.state.path) as store:
         print(f"outbox: {store.outbox.depth()} unfinished send(s)")
         for send in store.outbox.list_sends("open", limit=20):

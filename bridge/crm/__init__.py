@@ -1,6 +1,7 @@
 """The only door into vtiger: everything the bridge asks of the CRM goes through `Crm`.
 
-    gateway.py  `Crm`: records, the messages module, comments, Leads, the session
+    gateway.py  `Crm`: records, Leads, the session
+    messages.py the messages module and comments (part of `Crm`)
     schema.py   SalesPlatform's schema (module and field names, every default) and `check_schema`
     fields.py   the profile field map: which profile attribute fills which CRM field
     values.py   values as vtiger stores them (emoji, HTML-escaped answers, cut columns)

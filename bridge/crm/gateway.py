@@ -17,17 +17,17 @@ from zoneinfo import ZoneInfo
 from bridge.crm import schema
 from bridge.crm.fields import FieldMap, is_empty
 from bridge.crm.filters import Filter
+from bridge.crm.messages import MessageRecords
 from bridge.crm.schema import (
     DEFAULT_URL_FIELDS,
     ID,
     MODIFIEDTIME,
     OWNER,
-    VTIGER_DATETIME,
     MessagesLayout,
     SchemaReport,
 )
 from bridge.crm.texts import DEFAULT_LANGUAGE, language_of
-from bridge.crm.values import Stored, as_stored, bmp_safe, has_astral, same_text, shorten
+from bridge.crm.values import Stored, as_stored, has_astral
 from vtiger_ws import LoginInfo, VtigerAccessDenied, VtigerClient, VtigerError, vtql
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 Record = dict[str, Any]
 
 
-class Crm:
+class Crm(MessageRecords):
     """SalesPlatform-aware operations on top of a `VtigerClient`.
 
     Args:
@@ -197,6 +197,11 @@ class Crm:
         return str(record[ID])
 
     @staticmethod
+    def owner_in(record: Mapping[str, object]) -> str:
+        """The record's owner (`assigned_user_id`, a user or group webservice id) as read, "" when absent."""
+        return str(record.get(OWNER) or "")
+
+    @staticmethod
     def modified_at(record: Mapping[str, object]) -> str:
         """The record's last save as vtiger states it ("YYYY-MM-DD HH:MM:SS"), "" when not given."""
         return str(record.get(MODIFIEDTIME) or "")
@@ -239,19 +244,28 @@ class Crm:
                     owners[str(row[ID])] = str(row.get(OWNER) or "")
         return owners
 
-    def records(self, module: str, fields: Sequence[str], *, where: Filter | None = None) -> Iterator[Record]:
-        """Every record of `module` (matching `where`) with its id, last save time and `fields`, in id
-        order, 100 per request."""
+    def records(
+        self, module: str, fields: Sequence[str], *, where: Filter | None = None, after: str | None = None
+    ) -> Iterator[Record]:
+        """Every record of `module` (matching `where`, and above `after`) with its id, last save time and
+        `fields`, in id order, 100 per request."""
+        if after:
+            where = vtql.and_(vtql.gt(ID, after), where) if where else vtql.gt(ID, after)
         return self.client.query_iter(module, fields=[ID, MODIFIEDTIME, *fields], where=where)
 
     def changed_since(
-        self, module: str, since: dt.datetime | str, fields: Sequence[str] | None = None
+        self,
+        module: str,
+        since: dt.datetime | str,
+        fields: Sequence[str] | None = None,
+        *,
+        where: Filter | None = None,
     ) -> Iterator[Record]:
-        """Records of `module` saved after `since` (a moment, or a `modified_at` text of this CRM), oldest
-        change first, with their id, last save time and `fields` (None: every field)."""
+        """Records of `module` (matching `where`) saved after `since` (a moment, or a `modified_at` text of
+        this CRM), oldest change first, with their id, last save time and `fields` (None: every field)."""
         moment = self.format_datetime(since) if isinstance(since, dt.datetime) else since
         columns = None if fields is None else [ID, MODIFIEDTIME, *fields]
-        return self.client.changed_since(module, moment, fields=columns)
+        return self.client.changed_since(module, moment, fields=columns, where=where)
 
     def record_ids(
         self, module: str, *, where: Filter | None = None, after: str | None = None
@@ -287,112 +301,3 @@ class Crm:
             OWNER: owner,
         }
         return schema.LEAD_MODULE, str(self.client.create(schema.LEAD_MODULE, fields)[ID])
-
-    # --- messages ---------------------------------------------------------------------------------
-    def format_datetime(self, moment: dt.datetime) -> str:
-        """`YYYY-MM-DD HH:MM:SS` in the CRM's time zone: the only form the messages module stores."""
-        if moment.tzinfo is None:
-            raise ValueError("naive datetime")
-        return moment.astimezone(self.tz).strftime(VTIGER_DATETIME)
-
-    def storable_value(self, value: str) -> str:
-        """A field value as the CRM can hold it: emoji as readable names on a 3-byte-utf8 database."""
-        return bmp_safe(value) if self.bmp_only is not False else value
-
-    def storable_text(self, text: str) -> tuple[str, bool]:
-        """The text as the CRM can hold it, and whether it had to be shortened."""
-        return shorten(self.storable_value(text), self.messages.max_chars)
-
-    def find_messages(self, network: str, message_ids: Iterable[str]) -> dict[str, str]:
-        """network message id -> CRM message record id, for ids already recorded in the CRM."""
-        pair = self.report.status_fields.get(network)
-        ids = sorted({str(m) for m in message_ids})
-        if pair is None or not ids:
-            return {}
-        id_field = pair[1]
-        found: dict[str, str] = {}
-        for start in range(0, len(ids), 100):
-            chunk = ids[start : start + 100]
-            query = vtql.select(
-                self.messages.module, [ID, id_field], where=vtql.in_(id_field, chunk), limit=100
-            )
-            for row in self.client.query(query):
-                found.setdefault(str(row[id_field]), str(row[ID]))
-        return found
-
-    def find_outbound(
-        self, message_ids: Mapping[str, str], *, when: dt.datetime | None, text: str
-    ) -> str | None:
-        """The CRM record of an outbound message already recorded, or None.
-
-        By network message id (one query for all networks); failing that, when `when` is given, by the
-        exact datetime the bridge wrote plus the same text (for a send that delivered nothing).
-        """
-        terms = []
-        for network, message_id in message_ids.items():
-            pair = self.report.status_fields.get(network)
-            if pair and message_id:
-                terms.append(vtql.eq(pair[1], message_id))
-        if terms:
-            rows = self.client.query(vtql.select(self.messages.module, [ID], where=vtql.or_(*terms), limit=1))
-            if rows:
-                return str(rows[0][ID])
-        if when is None:
-            return None
-        stored, _ = self.storable_text(text)
-        where = vtql.and_(
-            vtql.eq(schema.MESSAGE_DATETIME, self.format_datetime(when)),
-            vtql.eq(schema.MESSAGE_TYPE, self.messages.type_outbound),
-        )
-        query = vtql.select(self.messages.module, [ID, schema.MESSAGE_TEXT], where=where, limit=100)
-        for row in self.client.query(query):
-            if same_text(row.get(schema.MESSAGE_TEXT, ""), stored):
-                return str(row[ID])
-        return None
-
-    def _status_values(self, statuses: Mapping[str, tuple[str, str]]) -> dict[str, str]:
-        fields: dict[str, str] = {}
-        for network, (status, network_message_id) in statuses.items():
-            pair = self.report.status_fields.get(network)
-            if (
-                pair is not None
-            ):  # e.g. Facebook on a 7.x install: the outcome lives in the comment/state only
-                fields[pair[0]] = status
-                fields[pair[1]] = network_message_id
-        return fields
-
-    def set_statuses(self, message_id: str, statuses: Mapping[str, tuple[str, str]]) -> None:
-        fields = self._status_values(statuses)
-        if fields:
-            self.client.revise({ID: message_id, **fields})
-
-    def create_message(
-        self,
-        *,
-        text: str,
-        inbound: bool,
-        when: dt.datetime,
-        owner: str,
-        statuses: Mapping[str, tuple[str, str]],
-    ) -> str:
-        """Create one messages-module record; `statuses` is network -> (status value, message id)."""
-        m = self.messages
-        fields: dict[str, str] = {
-            schema.MESSAGE_TEXT: text,
-            OWNER: owner,
-            schema.MESSAGE_DATETIME: self.format_datetime(when),
-            schema.MESSAGE_TYPE: m.type_inbound if inbound else m.type_outbound,
-            **self._status_values(statuses),
-        }
-        return str(self.client.create(m.module, fields)[ID])
-
-    def link_message(self, message_id: str, record_id: str) -> None:
-        """Link from the message side, as SalesPlatform's own module does (add_related never duplicates)."""
-        self.client.add_related(message_id, record_id, self.module_of(record_id))
-
-    def comment(self, record_id: str, text: str, owner: str) -> str:
-        """A ModComments note on the client record (vtiger refuses one on a message record); emoji it
-        quotes from the message are written as readable names where the CRM cannot store them."""
-        text = self.storable_value(text)
-        fields = {schema.COMMENT_TEXT: text, schema.COMMENT_RECORD: record_id, OWNER: owner}
-        return str(self.client.create(schema.COMMENT_MODULE, fields)[ID])

@@ -2,9 +2,10 @@
 
 Start: config is already valid -> open the state store (migrations) -> lock it (one daemon per state file)
 -> log in to vtiger -> read its language -> check the CRM schema -> look for emoji support (read-only)
--> build the URL index -> start the scheduler, the webhook-event worker and the outbox workers -> start the
-webhook. A failure a user can fix ends in one line and its exit code (`bridge.daemon.explain`). SIGHUP
-reloads the configuration (`bridge.daemon.reload`).
+-> start the scheduler, the webhook-event worker and the outbox workers -> start the webhook -> bring the
+URL index up to date in the background (bridge/daemon/index_start.py; imports start once it is usable).
+A failure a user can fix ends in one line and its exit code (`bridge.daemon.explain`). SIGHUP reloads
+the configuration (`bridge.daemon.reload`).
 Stop (SIGTERM/SIGINT): stop accepting webhooks -> let in-flight work finish (bounded) -> close.
 """
 
@@ -21,6 +22,7 @@ from types import FrameType
 from bridge.config import Config
 from bridge.daemon import jobs
 from bridge.daemon.explain import explain, port_in_use
+from bridge.daemon.index_start import IndexStart
 from bridge.daemon.lock import StateLock
 from bridge.daemon.metrics import count_send
 from bridge.daemon.scheduler import Scheduler
@@ -54,6 +56,7 @@ class App:
         self.inbox = EventInbox(self.parts.store.events, self.worker)
         self._stop = threading.Event()
         self._reload = threading.Event()
+        self.index_start: IndexStart | None = None
 
     # --- start -------------------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -72,12 +75,10 @@ class App:
         for name in parts.providers:
             parts.health.register(name)
         self._probe_utf8()
-        log.info("building the CRM URL index")
-        started = time.monotonic()
-        count = parts.index.refresh(
-            full=True, progress=lambda module, n: log.info("URL index: %s, %d records read", module, n)
-        )
-        log.info("URL index ready: %d records in %.1f s", count, time.monotonic() - started)
+        # Read from the CRM after the webhook listens (bridge/daemon/index_start.py).
+        self.index_start = IndexStart(parts, on_usable=self._wake_imports)
+        log.info("%s", self.index_start.describe())
+        parts.health.sections["url_index"] = parts.index.status
         parts.metrics.watch(
             outbox=parts.store.outbox,
             kv=parts.store.kv,
@@ -142,7 +143,15 @@ class App:
             ),
         )
         self.webhook = WebhookServer(app, host=w.bind, port=w.port).start()
-        log.info("webhook listening on %s", self.webhook.url)
+        log.info(
+            "webhook listening on %s (%d vtiger requests since start)",
+            self.webhook.url,
+            self.parts.crm.requests_made(),
+        )
+        if self.index_start is not None:
+            self.index_start.start()  # imports are woken once the index is usable
+
+    def _wake_imports(self) -> None:
         for network in self.parts.providers:
             self.scheduler.wake(f"import_{network}")
 
@@ -196,6 +205,8 @@ class App:
             self.webhook.stop()
         grace = self.config.jobs.shutdown_grace_seconds
         deadline = time.monotonic() + grace
+        if self.index_start is not None:
+            self.index_start.stop(min(grace, 5.0))
         worker_done = self.worker.stop(grace)
         outbox_done = self.outbox.stop(max(0.0, deadline - time.monotonic()))
         finisher = threading.Thread(target=self.scheduler.shutdown, args=(True,), daemon=True)

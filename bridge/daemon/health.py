@@ -60,6 +60,8 @@ class Health:
         self._secrets = secrets or []
         self._now = now or (lambda: dt.datetime.now(dt.UTC))
         self.failed_jobs: dict[str, str] = {}
+        # More parts of the body, shown as they are and not judged (e.g. "url_index": what the index does).
+        self.sections: dict[str, Callable[[], dict[str, object]]] = {}
 
     def add_secrets(self, secrets: list[str]) -> None:
         """Mask these too from now on (a reloaded configuration brought new tokens)."""
@@ -122,4 +124,9 @@ class Health:
         body: dict[str, object] = {"status": "ok" if healthy else "degraded", "components": components}
         if jobs:
             body["failed_jobs"] = jobs
+        for name, section in sorted(self.sections.items()):
+            # Texts in a section may quote an error: no secret leaves through them either.
+            body[name] = {
+                k: mask(v, self._secrets) if isinstance(v, str) else v for k, v in section().items()
+            }
         return (200 if healthy else 503), body

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from bridge.crm import VtigerError
@@ -59,7 +60,13 @@ def _timed(parts: Parts, job: str) -> Iterator[None]:
 
 
 def import_messages(parts: Parts, network: str) -> int:
-    """One import run for `network`; returns how many messages were created in the CRM."""
+    """One import run for `network`; returns how many messages were created in the CRM.
+
+    Not before the URL index is usable (bridge/daemon/index_start.py): its first build at start wakes
+    the imports when it ends."""
+    if not parts.index.usable.is_set():
+        log.info("%s import waits for the URL index (%s)", network, parts.index.activity.state)
+        return 0
     with _timed(parts, f"import_{network}"), _vtiger_health(parts, f"{network} import"):
         try:
             report = parts.importers[network].run(network)
@@ -118,9 +125,15 @@ def prune_state(parts: Parts, now: dt.datetime | None = None) -> int:
     return report.total
 
 
-def refresh_index(parts: Parts, full: bool = False) -> int:
+def refresh_index(
+    parts: Parts,
+    full: bool = False,
+    *,
+    progress: Callable[[str, int], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> int:
     with _timed(parts, "index_full" if full else "index"), _vtiger_health(parts, "URL index"):
-        return parts.index.refresh(full=full)
+        return parts.index.refresh(full=full, progress=progress, cancel=cancel)
 
 
 def check_token(parts: Parts, network: str) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bridge.crm import Crm, Filter
@@ -22,6 +22,8 @@ from providers.errors import InvalidProfileUrl, ProviderError
 log = logging.getLogger(__name__)
 
 NETWORK_ORDER = ("vk", "x", "facebook")  # when two networks offer one field, the first wins
+# A batch re-reads what was saved from a little before its read began: the CRM's clock may differ.
+CHANGED_MARGIN = dt.timedelta(minutes=2)
 
 
 @dataclass
@@ -223,6 +225,11 @@ class ProfileImporter:
         return sorted(names, key=lambda n: NETWORK_ORDER.index(n) if n in NETWORK_ORDER else 99)
 
     # --- many records ---------------------------------------------------------------------------------
+    def columns(self, module: str) -> list[str]:
+        """The fields a batch reads of each record: its social links and every field a profile may fill."""
+        mapping = self.crm.field_map.for_module(module)
+        return sorted({*self.crm.url_field_names_of(module).values(), *mapping.values()})
+
     def import_batch(
         self,
         module: str,
@@ -230,19 +237,30 @@ class ProfileImporter:
         where: Filter | None = None,
         dry_run: bool = False,
         progress: Progress | None = None,
-        changed_margin: dt.timedelta = dt.timedelta(minutes=2),
+        changed_margin: dt.timedelta = CHANGED_MARGIN,
     ) -> list[ProfileReport]:
-        """Import profiles for every record of `module` (optionally filtered by a VTQL condition).
+        """Import profiles for every record of `module` (optionally filtered by a VTQL condition): the
+        records are read with `query_iter` (100 per request), then `import_records`."""
+        read_since = dt.datetime.now(dt.UTC) - changed_margin
+        records = list(self.crm.records(module, self.columns(module), where=where))
+        return self.import_records(module, records, read_since=read_since, dry_run=dry_run, progress=progress)
 
-        Records are read with `query_iter` (100 per request), profiles fetched per network in the
-        provider's largest batches; just before writing, records changed since the read began are
-        read again (one `changed_since` query instead of one retrieve per record).
+    def import_records(
+        self,
+        module: str,
+        records: Sequence[Mapping[str, object]],
+        *,
+        read_since: dt.datetime,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+    ) -> list[ProfileReport]:
+        """Import profiles for `records` (read with `columns(module)`, in id order, from `read_since` on).
+
+        Profiles are fetched per network in the provider's largest batches; just before writing, those of
+        the records to write that were saved since `read_since` are read again (one `changed_since`
+        query over just these records, instead of one retrieve per record), so a value typed meanwhile
+        is kept.
         """
-        mapping = self.crm.field_map.for_module(module)
-        url_fields = self.crm.url_field_names_of(module)
-        columns = sorted({*url_fields.values(), *mapping.values()})
-        started = dt.datetime.now(dt.UTC) - changed_margin
-        records = list(self.crm.records(module, columns, where=where))
         total = len(records)
         per_record: dict[str, list[_Source]] = {}
         reports: dict[str, ProfileReport] = {}
@@ -258,7 +276,8 @@ class ProfileImporter:
             if candidates:
                 pending[rid] = candidates
         if pending and not dry_run:
-            changed = self.crm.changed_since(module, started)
+            chunk = self.crm.among(list(pending))  # in id order, as read
+            changed = self.crm.changed_since(module, read_since, self.columns(module), where=chunk)
             fresh = {self.crm.id_of(row): row for row in changed}
             for rid, candidates in pending.items():
                 if rid in fresh:

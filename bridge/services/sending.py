@@ -2,12 +2,14 @@
 
 Flow of one send (docs/architecture.md, "The path of a send"):
     request -> outbox row (durable) -> per network: attempt recorded -> provider send -> result stored
-            -> one messages-module record (looked up first, so a crash never makes two) -> link
+            -> one messages-module record (`bridge.services.send_record`) -> link
             -> a comment on the client record for every network that failed -> done.
 Every step is persisted before the next one starts, so a restart after a crash at any line resumes
 where it stopped: VK dedupes by `random_id`; X and Facebook are asked whether the message was
-already delivered before a second try; the CRM is searched by network message id (or, for a send
-that delivered nothing, by its exact datetime and text) before a record is created.
+already delivered before a second try; where a crash may have left a CRM record behind (a create
+started and never answered, a send carried over from an earlier process), the CRM is searched by
+network message id (or, for a send that delivered nothing, by its exact datetime and text) before a
+record is created.
 
 A delivered message enters the ledger as this send's (`bridge.store.ledger`): one writer per message. If an
 import saw it first, the send adopts the import's CRM record (completes its statuses, links it) instead of
@@ -24,8 +26,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bridge.crm import Crm
-from bridge.crm.texts import DELIVERY_UNKNOWN, FailedTarget, failure_comment
+from bridge.services.owners import OwnerCache
 from bridge.services.retry import backoff_delay, resend_is_safe
+from bridge.services.send_record import SendRecorder
 from bridge.store import (
     ForeignMessageError,
     Ledger,
@@ -33,7 +36,6 @@ from bridge.store import (
     OutboxSend,
     OutboxTarget,
     SendTarget,
-    TargetState,
 )
 from providers.base import AccountId, Provider, SentMessage
 from providers.errors import (
@@ -94,10 +96,14 @@ class Sender:
         self.providers = dict(providers)
         self.outbox = outbox
         self.ledger = ledger
-        self._api_user_id = api_user_id
         self.now = now
         self.lease_seconds = lease_seconds
         self.observer = observer
+        # The client's owner, from the record read when a send is queued (bridge/services/owners.py).
+        self.owners = OwnerCache(crm)
+        self.recorder = SendRecorder(
+            crm, outbox, ledger, self.owners, carried_over=outbox.newest_id(), api_user_id=api_user_id
+        )
 
     # --- queueing --------------------------------------------------------------------------------
     def targets_for(
@@ -118,6 +124,7 @@ class Sender:
             raise SendRefused(str(exc)) from None
         if record is None:
             record = self.crm.record(record_id)
+        self.owners.remember(record_id, self.crm.owner_in(record))
         urls = self.crm.social_urls(module, record)
         wanted = list(networks) if networks else list(self.providers)
         targets: list[SendTarget] = []
@@ -206,7 +213,7 @@ class Sender:
             return False
         fresh = self.outbox.get_send(send.id)
         assert fresh is not None
-        return self._record_in_crm(fresh)
+        return self.recorder.record(fresh)
 
     def _deliver(self, send: OutboxSend, target: OutboxTarget) -> bool:
         """Send to one network; False when a transient failure leaves it for a later attempt."""
@@ -314,78 +321,3 @@ class Sender:
             return None  # VK: the same random_id makes the resend itself harmless
         since = target.last_attempt_at or send.created_at
         return finder(account, send.text, since - dt.timedelta(minutes=1))
-
-    # --- recording in the CRM --------------------------------------------------------------------
-    def _record_in_crm(self, send: OutboxSend) -> bool:
-        """One CRM record for the send; False while an import still records one of its messages."""
-        outbox = self.outbox
-        sent = [t for t in send.targets if t.state is TargetState.SENT]
-        failed = [t for t in send.targets if t.state is TargetState.FAILED]
-        when = min((t.sent_at for t in sent if t.sent_at), default=send.created_at)
-        m = self.crm.messages
-        statuses = {t.network: (m.status_sent, t.message_id or "") for t in sent}
-        # "Delivery unknown" (Telegram: may have arrived, never repeated) is not "not sent".
-        statuses.update(
-            {
-                t.network: (m.status_unknown if t.error_code == DELIVERY_UNKNOWN else m.status_not_sent, "")
-                for t in failed
-            }
-        )
-        owner: str | None = None
-        message_id = send.crm_message_id
-        if message_id is None:
-            recorded, busy = self._recorded_by_others(sent)
-            if recorded is None and busy:
-                log.debug("send %s: an import is recording its message; adopting it next time", send.id)
-                return False
-            # Not recorded by anyone (or by a writer that died): look in the CRM before creating.
-            message_id = recorded or self.crm.find_outbound(
-                {t.network: t.message_id or "" for t in sent},
-                when=when if send.crm_create_started_at else None,
-                text=send.text,
-            )
-            if message_id is None:
-                owner = self._owner(send.record_id)
-                text, shortened = self.crm.storable_text(send.text)
-                outbox.mark_crm_create_started(send.id)  # from here on a restart looks for our record
-                message_id = self.crm.create_message(
-                    text=text, inbound=False, when=when, owner=owner, statuses=statuses
-                )
-                if shortened:
-                    log.info("send %s: text shortened for the CRM; full text kept in the outbox", send.id)
-            else:
-                # Found (e.g. recorded by an import that saw our message first): complete its statuses.
-                self.crm.set_statuses(message_id, statuses)
-            outbox.set_send_crm_message_id(send.id, message_id)
-        if send.linked_at is None:
-            self.crm.link_message(message_id, send.record_id)  # add_related never duplicates a pair
-            outbox.mark_send_linked(send.id)
-        if failed and send.commented_at is None:
-            owner = owner or self._owner(send.record_id)
-            self.crm.comment(send.record_id, self._failure_comment(send, failed), owner)
-            outbox.mark_send_commented(send.id)
-        outbox.mark_send_done(send.id)
-        return True
-
-    def _recorded_by_others(self, sent: Sequence[OutboxTarget]) -> tuple[str | None, bool]:
-        """The CRM record another writer made for one of these messages, and whether one is still at it."""
-        busy = False
-        for target in sent:
-            entry = self.ledger.entries(target.network, [target.message_id or ""]).get(
-                target.message_id or ""
-            )
-            if entry is not None and entry.recorded:
-                return entry.crm_message_id, False
-            busy = busy or (entry is not None and entry.claimed)
-        return None, busy
-
-    def _owner(self, record_id: str) -> str:
-        return self.crm.owners_of([record_id]).get(record_id) or self._api_user_id or self.crm.api_user_id
-
-    def _failure_comment(self, send: OutboxSend, failed: Sequence[OutboxTarget]) -> str:
-        # In the CRM's language (`Crm.language`, read from the API user at start-up): sales people read it.
-        return failure_comment(
-            self.crm.language,
-            send.text,
-            [FailedTarget(t.network, t.error_code, t.error_text, t.url) for t in failed],
-        )

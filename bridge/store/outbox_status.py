@@ -29,6 +29,11 @@ class OutboxReads(Table):
         """Sends not yet done (waiting, in progress or only missing their CRM phase)."""
         return int(self._db.execute("SELECT COUNT(*) FROM outbox WHERE done_at IS NULL")[0][0])
 
+    def newest_id(self) -> int:
+        """The id of the newest send ever queued in this state file (0: none); ids only grow."""
+        rows = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'")
+        return int(rows[0][0]) if rows else 0
+
     def oldest_pending_age(self, now: dt.datetime) -> dt.timedelta | None:
         """How long the oldest open send has waited; None when the outbox is empty."""
         rows = self._db.execute("SELECT MIN(created_at) FROM outbox WHERE done_at IS NULL")

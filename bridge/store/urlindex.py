@@ -40,6 +40,7 @@ class UnresolvedRef:
 
 
 _WATERMARK_KEY = "urlindex.watermark."  # + module, a JSON string in kv
+_BUILT_KEY = "urlindex.built"  # {"layout": ..., "at": ...} of the last complete full build
 
 # When a row is re-read from the CRM with the same profile reference, keep the account id resolved
 # earlier (the refresh does not know it); when the URL now names another profile, take the new value.
@@ -90,13 +91,26 @@ class UrlIndexTable(Table):
         """Make `rows` the record's whole entry: fields emptied in the CRM disappear from the index."""
         self.replace_records({record_id: list(rows)})
 
-    def replace_records(self, entries: Mapping[str, Iterable[IndexRow]]) -> None:
-        """`replace_record` for many records in one transaction (one fsync per page, not per record)."""
+    def replace_records(
+        self, entries: Mapping[str, Iterable[IndexRow]], modified: Mapping[str, str] | None = None
+    ) -> None:
+        """`replace_record` for many records in one transaction (one fsync per page, not per record).
+
+        `modified`: each record's `modifiedtime` as read; a record the index already holds from a later
+        save (a webhook event indexed it while a rebuild's older page was on its way) is left as it is.
+        """
         with self._db.transaction() as conn:
             for record_id, rows in entries.items():
                 params = [_params(r) for r in rows]
                 if any(p[1] != record_id for p in params):
                     raise ValueError(f"rows for another record given to replace_record({record_id!r})")
+                read_at = (modified or {}).get(record_id)
+                if read_at:
+                    held = conn.execute(
+                        "SELECT MAX(modifiedtime) FROM url_index WHERE record_id = ?", (record_id,)
+                    ).fetchone()[0]
+                    if held and held > read_at:
+                        continue
                 keep = {p[2] for p in params}
                 for (field,) in conn.execute(
                     "SELECT field FROM url_index WHERE record_id = ?", (record_id,)
@@ -163,26 +177,40 @@ class UrlIndexTable(Table):
             ).rowcount
 
     def watermark(self, module: str) -> str | None:
-        """The newest CRM modifiedtime seen for `module`: the next refresh asks for records after it.
+        """How far the last refresh of `module` read the CRM's changes (its newest `modifiedtime`): the next
+        refresh asks for records saved after it. None: no refresh of it ever ended (read it all).
 
-        The maximum of the indexed rows and of `set_watermark`, because records without any URL
-        leave no row behind but must not be re-read on every refresh.
+        Only a refresh moves it (`set_watermark`), not the rows: a record indexed on its own (a webhook
+        event) may be newer than changes the refresh has not read yet, and a build stopped midway leaves
+        rows read in id order, not by save time.
         """
-        with self._db.transaction(write=False) as conn:
-            indexed = conn.execute("SELECT MAX(modifiedtime) FROM url_index WHERE module = ?", (module,))
-            stored = conn.execute("SELECT value FROM kv WHERE key = ?", (_WATERMARK_KEY + module,))
-            marks = [indexed.fetchone()[0], *(from_json(r[0]) for r in stored)]
-        return max((m for m in marks if m is not None), default=None)
+        rows = self._db.execute("SELECT value FROM kv WHERE key = ?", (_WATERMARK_KEY + module,))
+        return str(from_json(rows[0][0])) if rows else None
 
     def set_watermark(self, module: str, modifiedtime: str) -> None:
         """Remember how far a refresh of `module` got (never moves backwards)."""
         if (self.watermark(module) or "") >= modifiedtime:
             return
+        self._put(_WATERMARK_KEY + module, modifiedtime)
+
+    def built(self) -> tuple[str, str] | None:
+        """(layout, when) of the last full build that read every module to its end, or None."""
+        rows = self._db.execute("SELECT value FROM kv WHERE key = ?", (_BUILT_KEY,))
+        value = from_json(rows[0][0]) if rows else None
+        if not isinstance(value, dict):
+            return None
+        return str(value.get("layout", "")), str(value.get("at", ""))
+
+    def set_built(self, layout: str, at: str) -> None:
+        """A full build of `layout` (which modules and fields the index holds) ended at `at`."""
+        self._put(_BUILT_KEY, {"layout": layout, "at": at})
+
+    def _put(self, key: str, value: object) -> None:
         with self._db.transaction() as conn:
             conn.execute(
                 "INSERT INTO kv (key, value, updated_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                (_WATERMARK_KEY + module, to_json(modifiedtime), self._now()),
+                (key, to_json(value), self._now()),
             )
 
     def count(self) -> int:

@@ -172,6 +172,7 @@ class EventProcessor:
             self.own_writes.remember(event.record_id, report.written)
 
     def _record_saved(self, event: Event) -> None:
+        self.sender.owners.forget(event.record_id)  # the save may have given the client another owner
         module = self.crm.module_of(event.record_id)
         url_fields = set(self.crm.url_field_names_of(module).values())
         changed = changed_fields(event.changed)

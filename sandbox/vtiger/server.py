@@ -81,9 +81,10 @@ class VtigerSandbox(SandboxServer):
             return self._external_clock()
         return datetime.now(UTC)
 
-    def set_time(self, when: datetime) -> None:
-        """Freeze the server's clock (naive datetimes are taken as UTC, the DB time zone)."""
-        self._fixed_time = when if when.tzinfo else when.replace(tzinfo=UTC)
+    def set_time(self, when: datetime | None) -> None:
+        """Freeze the server's clock (naive datetimes are taken as UTC, the DB time zone); None lets it
+        run again."""
+        self._fixed_time = when if when is None or when.tzinfo else when.replace(tzinfo=UTC)
 
     def advance(self, seconds: float) -> None:
         self.set_time(self.clock() + timedelta(seconds=seconds))

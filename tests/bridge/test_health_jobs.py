@@ -39,3 +39,11 @@ def test_a_job_started_after_the_failure_that_made_calls_clears_it() -> None:
     with _vtiger_health(parts, "outbox"):
         pass  # no call: proves nothing either way
     assert parts.health.state("vtiger") is State.OK
+
+
+def test_a_health_section_is_shown_as_given_and_never_shows_a_secret() -> None:
+    health = Health(secrets=["tok-4f9a2b7c1d"])
+    health.sections["url_index"] = lambda: {"state": "failed", "records": 3, "error": "401 tok-4f9a2b7c1d"}
+    status, body = health.snapshot()
+    assert status == 200  # what the index does is shown, not judged
+    assert body["url_index"] == {"state": "failed", "records": 3, "error": "401 ***"}

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import sqlite3
 from collections.abc import Callable
+from contextlib import closing
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -258,3 +261,100 @@ def test_the_owner_of_the_client_owns_the_message(world: World) -> None:
     sender.enqueue(SendRequest(record, "hi", networks=("vk",)))
     sender.process_due()
     assert world.messages()[0]["assigned_user_id"] == user
+
+
+def _vk_contacts(world: World, count: int, **fields: str) -> list[str]:
+    records = []
+    for n in range(count):
+        uid = world.vk_box.add_user("Cost", f"N{n}")
+        records.append(world.contact(f"Cost{n}", vk_url=f"https://vk.com/id{uid}", **fields))
+    return records
+
+
+def test_a_send_costs_a_retrieve_a_create_and_a_link(world: World) -> None:
+    # Issue 14 §2: the normal path reads the record (when queued), creates the message and links it; no
+    # look-up (nothing could have left a record behind) and no owner query (the retrieve gave the owner).
+    records = _vk_contacts(world, 20)
+    sender = world.sender()
+    before = world.crm.request_counts()
+    for record in records:
+        sender.enqueue(SendRequest(record, "three requests"))
+    assert sender.process_due(limit=50) == 20
+    after = world.crm.request_counts()
+    spent = {op: n - before.get(op, 0) for op, n in after.items() if n != before.get(op, 0)}
+    assert spent == {"retrieve": 20, "create": 20, "add_related": 20}
+    assert len(world.messages()) == 20
+
+
+def test_a_send_queued_before_the_process_started_is_looked_up_first(world: World) -> None:
+    # A restored backup: the state file is an older copy, taken after the delivery but before the CRM
+    # record, which a later (now lost) copy of the same send went on to create. The restarted process
+    # must find that record instead of making a second one.
+    (record,) = _vk_contacts(world, 1)
+    clock = Clock()
+    sender = world.sender(now=clock)
+    send_id = sender.enqueue(SendRequest(record, "recorded by the lost copy"))
+    send = world.store.outbox.claim_send_for("vk", clock(), 60)
+    assert send is not None and send.id == send_id
+    sender.deliver_to(send, "vk")
+    world.store.outbox.release(send.id, send.lease_token or "")
+    backup = Path(world.store.path).with_name("backup.sqlite3")
+    with closing(sqlite3.connect(world.store.path)) as source, closing(sqlite3.connect(backup)) as copy:
+        source.backup(copy)  # as README's backup section says: sqlite3 state.sqlite3 ".backup copy"
+    assert sender.process_due() == 1  # the lost copy records it
+    assert len(world.messages()) == 1
+
+    world.store.close()
+    world.store = Store(backup)
+    before = world.crm.request_counts().get("query", 0)
+    assert world.sender(now=clock).process_due() == 1
+    assert len(world.messages()) == 1
+    assert world.crm.request_counts().get("query", 0) == before + 1  # the look-up
+    assert record in world.crm_box.related(world.messages()[0]["id"])
+
+
+def test_the_owner_is_the_one_read_when_queued_and_read_again_once_forgotten_or_old(world: World) -> None:
+    maria = world.crm_box.add_user("maria")
+    boris = world.crm_box.add_user("boris")
+    (record,) = _vk_contacts(world, 1, assigned_user_id=maria)
+    sender = world.sender()
+
+    def owners() -> dict[str, str]:
+        return {m["message"]: m["assigned_user_id"] for m in world.messages()}
+
+    def queries() -> int:
+        return world.crm.request_counts().get("query", 0)
+
+    sender.enqueue(SendRequest(record, "first"))
+    world.crm_box.ui_save("Contacts", {"assigned_user_id": boris}, record)
+    before = queries()
+    sender.process_due()
+    # Recorded for the owner the send was queued under, without asking again.
+    assert owners() == {"first": maria} and queries() == before
+
+    sender.enqueue(SendRequest(record, "second"))  # reads boris
+    world.crm_box.ui_save("Contacts", {"assigned_user_id": maria}, record)
+    sender.owners.forget(record)  # what a record_saved event from the CRM does (webhook processor)
+    sender.process_due()
+    assert owners()["second"] == maria and queries() == before + 1
+
+    sender.enqueue(SendRequest(record, "third"))  # reads maria
+    world.crm_box.ui_save("Contacts", {"assigned_user_id": boris}, record)
+    sender.owners.ttl = -1.0  # every remembered owner is too old to trust
+    sender.process_due()
+    assert owners()["third"] == boris and queries() == before + 2
+
+
+def test_a_create_whose_answer_was_lost_is_looked_up_by_the_same_process(world: World) -> None:
+    # No crash: the connection dropped after vtiger created the record. The send is tried again by the
+    # same process (not carried over), and only `crm_create_started_at` says a record may exist.
+    (record,) = _vk_contacts(world, 1)
+    sender = world.sender()
+    sender.enqueue(SendRequest(record, "answer lost on the wire"))
+    world.crm_box.drop_after("create")
+    with pytest.raises(Exception, match=r"(?i)connection|aborted|closed|remote"):
+        sender.process_due()
+    assert len(world.messages()) == 1
+    assert sender.process_due() == 1
+    assert len(world.messages()) == 1
+    assert record in world.crm_box.related(world.messages()[0]["id"])

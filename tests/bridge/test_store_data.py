@@ -119,14 +119,14 @@ def test_prune_after_full_refresh_drops_unseen_records_of_that_module_only(store
     assert store.url_index.unresolved("vk") == [UnresolvedRef("screen_name", "durov")]
 
 
-def test_watermark_per_module_never_moves_back(store: Store) -> None:
+def test_watermark_per_module_never_moves_back_and_only_a_refresh_moves_it(store: Store) -> None:
     assert store.url_index.watermark("Contacts") is None
     store.url_index.upsert([_row("12x1", modifiedtime="2024-01-05 00:00:00"), _row("3x1", module="Leads")])
-    assert store.url_index.watermark("Contacts") == "2024-01-05 00:00:00"
-    store.url_index.set_watermark("Contacts", "2024-02-01 00:00:00")  # records without URLs moved it on
+    assert store.url_index.watermark("Contacts") is None  # rows indexed on their own prove nothing read
+    store.url_index.set_watermark("Contacts", "2024-02-01 00:00:00")
     store.url_index.set_watermark("Contacts", "2023-01-01 00:00:00")
     assert store.url_index.watermark("Contacts") == "2024-02-01 00:00:00"
-    assert store.url_index.watermark("Leads") == "2024-01-01 10:00:00"
+    assert store.url_index.watermark("Leads") is None
 
 
 N = 100_000

@@ -35,6 +35,8 @@ def app(tmp_path: Path, boxes: tuple[VtigerSandbox, VkSandbox, XSandbox]) -> Ite
     application = App(load_config(write_config(tmp_path, crm, vk, x=x, extra=extra), env={}))
     application.start()
     try:
+        # The URL index is built after the webhook listens; imports wait for it (index_start.py).
+        assert application.parts.index.usable.wait(30)
         yield application
     finally:
         application.shutdown()

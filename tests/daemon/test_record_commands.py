@@ -3,6 +3,7 @@ only, live progress on a terminal, and at the end every record that failed with 
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import pty
 import subprocess
@@ -124,3 +125,45 @@ def test_without_a_terminal_there_is_no_progress_line(
     out = capsys.readouterr().out
     assert "\r" not in out
     assert out.splitlines()[-1] == "1 records: 1 filled, 0 without a social link, 0 failed"
+
+
+def test_backfill_reads_each_record_once_and_fetches_profiles_in_the_networks_batches(
+    world: tuple[VtigerSandbox, VkSandbox], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Issue 14 §4: measured on a real SalesPlatform, a backfill of 3,000 Contacts read 78 pages and made 6 VK
+    # requests: 1,000-record chunks, their ids listed in a walk of their own, and a re-read of every record
+    # of the module saved since the start. Now: one walk (pages of 100 + the empty last one), one re-read of
+    # the records about to be written, and one resolve + one fetch for the whole run.
+    crm, vk = world
+    vk.add_users(300, screen_prefix="many_")
+    now = dt.datetime.now(dt.UTC)
+    crm.set_time(now - dt.timedelta(hours=1))  # saved an hour ago, as most of a CRM is
+    for n in range(300):
+        crm.seed("Contacts", {"lastname": f"Many{n}", "vk_url": f"https://vk.com/many_{n}"})
+    crm.set_time(now)
+    for n in range(150):  # saved just now, outside the filter: none of the backfill's business
+        crm.seed("Contacts", {"lastname": f"Other{n}"})
+    config = str(write_config(tmp_path, crm, vk))
+    crm.reset_log()
+    vk.reset_log()
+    assert main(["-c", config, "backfill-profiles", "--where", "lastname LIKE 'Many%'"]) == exits.EXIT_OK
+    assert (
+        capsys.readouterr().out.splitlines()[-1]
+        == "300 records: 300 filled, 0 without a social link, 0 failed"
+    )
+    contacts = [r.arg("query") or "" for r in crm.requests if "FROM Contacts" in (r.arg("query") or "")]
+    walk = [q for q in contacts if "modifiedtime >" not in q]
+    assert len(walk) == 4, walk  # 3 pages of 100 and the empty one that ends the walk
+    assert len(contacts) - len(walk) == 1  # the re-read of the 300 to write: none saved since the walk
+    assert vk.count() == 2, vk.counters
+
+
+def test_backfill_refuses_a_chunk_below_one_and_touches_nothing(
+    world: tuple[VtigerSandbox, VkSandbox], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    crm, vk = world
+    config = str(write_config(tmp_path, crm, vk))
+    crm.reset_log()
+    assert main(["-c", config, "backfill-profiles", "--chunk", "0"]) == exits.EXIT_USAGE
+    assert "--chunk 0: give at least 1 record per batch" in capsys.readouterr().err
+    assert crm.count() == 0

@@ -1,7 +1,8 @@
 """Session loss mid-run and login races: no operation fails because of them.
 
 - The daemon runs sends while every vtiger session is dropped (PHP session GC) right before a `create`,
-  a `query` and an `add_related`: each call is renewed and retried, no job fails, nothing doubles.
+  a `retrieve` and an `add_related` (the three requests of a send): each call is renewed and retried, no
+  job fails, nothing doubles.
 - Threads sharing one client after the sessions vanished: one re-login serves them all.
 - Separate clients (the daemon and a CLI command, say) logging in at the same moment: vtiger replaces
   the user's challenge token on every `getchallenge`, so one of them logs in with a dead token; the client
@@ -42,7 +43,7 @@ def test_sessions_expiring_mid_run_fail_no_operation(boxes: Boxes, tmp_path: Pat
         assert url is not None
         logins = boxes.crm.count("login")
         for n, client in enumerate(clients):
-            boxes.crm.expire_sessions(on_next=("create", "query", "add_related")[n % 3])
+            boxes.crm.expire_sessions(on_next=("create", "retrieve", "add_related")[n % 3])
             sends.append((client, f"session send {n}"))
             assert send_event(url, client, f"sess-{n}", sends[-1][1]) == 202
             done = f"SELECT COUNT(*) FROM outbox WHERE done_at IS NOT NULL AND event_id = 'sess-{n}'"
