@@ -58,6 +58,18 @@ def _health_line(health: dict[str, Any]) -> str:
     return "degraded: " + "; ".join(bad)
 
 
+def _stream_line(network: str, stream: dict[str, Any]) -> str:
+    """One line per long-poll stream: its state, why when it is not working, what it brought in."""
+    state = str(stream.get("state"))
+    reason = f" ({stream['reason']})" if stream.get("reason") else ""
+    last = stream.get("last_message_at")
+    when = f"{last[:19].replace('T', ' ')} UTC" if last else "none yet"
+    return (
+        f"{network}: long polling {state}{reason}; {stream.get('messages', 0)} message(s) received, "
+        f"{stream.get('created', 0)} recorded, last at {when}"
+    )
+
+
 def cmd_health(config: Config, args: argparse.Namespace) -> int:
     """Exit 0 while the daemon answers (healthy or degraded: one network down is not a dead daemon)."""
     health = fetch_health(config)
@@ -79,6 +91,8 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
         health = fetch_health(config)
         state = _health_line(health) if health else f"not answering on {healthz_url(config)}"
         print(f"daemon: running (pid {holder.pid}{since}), {state}")
+        for network, stream in ((health or {}).get("streams") or {}).items():
+            print(_stream_line(network, stream))
     with Store(config.state.path) as store:
         print(f"outbox: {store.outbox.depth()} unfinished send(s)")
         for send in store.outbox.list_sends("open", limit=20):

@@ -60,6 +60,8 @@ class Health:
         self._secrets = secrets or []
         self._now = now or (lambda: dt.datetime.now(dt.UTC))
         self.failed_jobs: dict[str, str] = {}
+        # The long-poll streams' state (`StreamIntake.snapshot` per network), shown under "streams".
+        self.streams: Callable[[], dict[str, dict[str, object]]] | None = None
 
     def add_secrets(self, secrets: list[str]) -> None:
         """Mask these too from now on (a reloaded configuration brought new tokens)."""
@@ -122,4 +124,7 @@ class Health:
         body: dict[str, object] = {"status": "ok" if healthy else "degraded", "components": components}
         if jobs:
             body["failed_jobs"] = jobs
+        streams = self.streams() if self.streams is not None else {}
+        if streams:
+            body["streams"] = streams
         return (200 if healthy else 503), body

@@ -90,6 +90,14 @@ def recording_send(parts: Parts) -> Iterator[None]:
 
 
 @contextmanager
+def streaming(parts: Parts, network: str) -> Iterator[None]:
+    """Around one recording of a network's stream (`bridge.services.stream`): timed as "stream_<network>",
+    and what vtiger answered goes into health."""
+    with _timed(parts, f"stream_{network}"), _vtiger_health(parts, f"{network} stream"):
+        yield
+
+
+@contextmanager
 def processing_events(parts: Parts) -> Iterator[None]:
     """Around one run of the webhook-event worker (`bridge.webhook.worker`): timed as the "events" job, and
     what vtiger answered goes into health. A queued send wakes the outbox workers itself

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bridge.config import Config
 from bridge.config.secrets import Secret
@@ -16,11 +16,12 @@ from bridge.services.importing import Importer
 from bridge.services.linking import UrlIndex
 from bridge.services.profiles import ProfileImporter
 from bridge.services.sending import Sender
+from bridge.services.stream import StreamIntake
 from bridge.store import Store
 from bridge.webhook.echoes import OwnWrites
 from bridge.webhook.processor import EventProcessor
 from providers import PROVIDERS
-from providers.base import Provider
+from providers.base import LongPolling, Provider
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,8 @@ class Parts:
     index: UrlIndex
     profiles: ProfileImporter
     processor: EventProcessor
+    # The long-poll streams, per network (built and started by the daemon: bridge/daemon/streams.py).
+    streams: dict[str, StreamIntake] = field(default_factory=dict)
 
     def close(self) -> None:
         for provider in self.providers.values():
@@ -74,6 +77,9 @@ class Parts:
         for holder in self._holders():
             holder.pop(network, None)
         self.importers.pop(network, None)
+        stream = self.streams.pop(network, None)
+        if stream is not None:
+            stream.stop()
         closer = getattr(old, "close", None)
         if closer is not None:
             closer()
@@ -83,6 +89,9 @@ class Parts:
         old = self.providers.get(network)
         for holder in self._holders():
             holder[network] = provider
+        stream = self.streams.get(network)
+        if stream is not None and isinstance(provider, LongPolling):
+            stream.provider = provider
         closer = getattr(old, "close", None)
         if closer is not None:
             closer()
