@@ -248,10 +248,15 @@ class StreamIntake:
             self.observer(network, exc)
         if isinstance(exc, ProviderConflict):
             delay = self.conflict_backoff[min(failures, len(self.conflict_backoff)) - 1]
-            cause = "a webhook is set for this token" if exc.webhook else "another program polls this token"
+            if exc.webhook:
+                cause = "a webhook is set for this token, so the network refuses long polling"
+                fix = "remove the webhook (or let only the webhook's program read the updates)"
+            else:
+                cause = "another program polls this token (a second bridge?): one reader gets each update"
+                fix = "stop the other program"
             reason = (
-                f"{cause}: only one reader gets the updates. Remove the webhook or stop the other program "
-                f"(or set networks.{network}.intake: poll); the bridge looks again every {delay:.0f} s"
+                f"{cause}: {fix}, or set networks.{network}.intake: poll. The bridge looks again every "
+                f"{delay:g} s"
             )
             with self._lock:
                 self._stats.conflicts += 1

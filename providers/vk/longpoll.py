@@ -82,12 +82,13 @@ class VkLongPoll:
                 network=NETWORK,
             )
         wait = max(0, min(int(timeout), MAX_WAIT))
-        missed = offset is None
-        ts = offset
-        if self._server is None or ts is None:
-            fresh_ts = self._fetch_server()
-            if ts is None:
-                ts = fresh_ts
+        if offset is None:
+            # The first start: VK's current ts is the starting point, handed out at once so it is stored
+            # before anything arrives; what came before is the scheduled import's (`missed`).
+            return PollResult([], [], self._fetch_server(), missed=True)
+        ts, missed = offset, False
+        if self._server is None:
+            self._fetch_server()  # a new key for the stored ts (a restart, or after an error)
         for attempt in range(2):
             assert self._server is not None
             answer = self._a_check(self._server, ts, wait)
