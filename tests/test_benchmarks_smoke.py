@@ -15,6 +15,7 @@ MODULES = [
     "benchmarks.messengers",
     "benchmarks.bridge_services",
     "benchmarks.daemon",
+    "benchmarks.longpoll_latency",
     "benchmarks.send_burst",
     "benchmarks.run_all",
     "benchmarks.vtiger_client",

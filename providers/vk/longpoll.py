@@ -68,6 +68,7 @@ class VkLongPoll:
         self._transport = transport
         self._group_id = group_id
         self._server: _Server | None = None
+        self._settings_checked = False
         self.session = requests.Session()
         self.stats: Counter[str] = transport.stats  # a_check counted with the API methods
 
@@ -123,7 +124,22 @@ class VkLongPoll:
         )
 
     def _fetch_server(self) -> str:
-        answer = self._transport.call("groups.getLongPollServer", {"group_id": self._group_id})
+        try:
+            answer = self._transport.call("groups.getLongPollServer", {"group_id": self._group_id})
+        except ProviderError as exc:
+            if exc.code == 100:  # "longpoll for this group is not enabled": VK's default for a community
+                raise ProviderError(
+                    "VK's Long Poll API is switched off for the community: switch it on (community -> "
+                    "Manage -> API usage -> Long Poll API: enabled, API version 5.199, event types "
+                    "'incoming message' and 'outgoing message'), or set networks.vk.intake: poll (VK error "
+                    "100)",
+                    network=NETWORK,
+                    code=100,
+                ) from None
+            raise
+        if not self._settings_checked:
+            self._settings_checked = True
+            self._check_settings()
         try:
             self._server = _Server(str(answer["server"]), str(answer["key"]))
             return str(answer["ts"])
@@ -133,6 +149,23 @@ class VkLongPoll:
                 "again.",
                 network=NETWORK,
             ) from None
+
+    def _check_settings(self) -> None:
+        """Once per process: warn when the community's long poll leaves out messages (then only the
+        scheduled import brings them). Needs the key's `manage` right; without it nothing is said."""
+        try:
+            settings = self._transport.call("groups.getLongPollSettings", {"group_id": self._group_id})
+        except ProviderError:
+            return
+        events = settings.get("events") if isinstance(settings, dict) else None
+        off = [name for name in MESSAGE_EVENTS if isinstance(events, dict) and not events.get(name)]
+        if off:
+            log.warning(
+                "VK long poll: the community does not send %s events, so those messages come only with the "
+                "scheduled import; tick them in community -> Manage -> API usage -> Long Poll API -> Event "
+                "types",
+                " and ".join(off),
+            )
 
     def _a_check(self, server: _Server, ts: str, wait: int) -> dict[str, Any]:
         url = server.url if "://" in server.url else f"https://{server.url}"  # VK has given bare hosts

@@ -132,3 +132,17 @@ def test_a_user_token_cannot_long_poll(vk: VkSandbox) -> None:
     with VkProvider(vk.user_token, token_type="community", group_id=vk.group_id, api_url=vk.url) as wrong:
         with pytest.raises(ProviderError, match="error 15"):
             wrong.poll_updates(None, 25)
+
+
+def test_a_switched_off_long_poll_says_how_to_switch_it_on(
+    vk: VkSandbox, provider: VkProvider, caplog: pytest.LogCaptureFixture
+) -> None:
+    vk.world.longpoll.enabled = False
+    with pytest.raises(ProviderError, match="Long Poll API is switched off") as caught:
+        provider.poll_updates(None, 25)
+    assert "intake: poll" in str(caught.value)
+    vk.world.longpoll.enabled = True
+    vk.world.longpoll.events_on.discard("message_reply")
+    provider.poll_updates(None, 25)
+    [line] = [r.getMessage() for r in caplog.records if "does not send" in r.getMessage()]
+    assert "message_reply" in line and "message_new" not in line
