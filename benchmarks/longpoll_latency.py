@@ -25,8 +25,6 @@ import argparse
 import os
 import signal
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -34,9 +32,9 @@ from collections import Counter
 from pathlib import Path
 
 from benchmarks._common import BenchVtigerSandbox, Figure, base_parser, finish, print_table, vtiger_sandbox
+from benchmarks.send_burst import Daemon as BurstDaemon
 from sandbox.vk import VkSandbox
 
-ROOT = Path(__file__).resolve().parents[1]
 SECRET = "benchmark-webhook-secret-0123456789"
 STARTED = "long polling (held up to"  # the daemon's log line once its stream runs
 
@@ -55,26 +53,20 @@ state: {{path: "{tmp / "state.sqlite3"}"}}
     return path
 
 
-class Daemon:
-    """`run_bridge.py -c CONFIG run`; `streaming` is set once the log says the long-poll stream started."""
+class Daemon(BurstDaemon):
+    """`run_bridge.py -c CONFIG run` (started as `send_burst` starts it); `streaming` is set once the log says
+    the long-poll stream started."""
 
     def __init__(self, config: Path) -> None:
-        self.lines: list[str] = []
         self.streaming = threading.Event()
-        self.proc = subprocess.Popen(
-            [sys.executable, "run_bridge.py", "-c", str(config), "run"],
-            cwd=ROOT,
-            stderr=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        threading.Thread(target=self._drain, daemon=True).start()
+        super().__init__(config)
 
     def _drain(self) -> None:
         assert self.proc.stderr is not None
         for line in self.proc.stderr:
             self.lines.append(line)
+            if "webhook listening on " in line:
+                self.listening.set()
             if STARTED in line:
                 self.streaming.set()
 
@@ -86,17 +78,6 @@ class Daemon:
     def kill(self) -> None:
         os.kill(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
-
-    def stop(self) -> float:
-        """SIGTERM; seconds until the process was gone."""
-        started = time.monotonic()
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        return time.monotonic() - started
 
 
 class Watcher:
@@ -200,7 +181,9 @@ def run(args: argparse.Namespace, tmp: Path, crm: BenchVtigerSandbox, vk: VkSand
     time.sleep(periods * wait)
     vk_idle = Counter(vk.counters) - vk_before
     crm_idle = crm.count() - crm_before
-    stop_seconds = daemon.stop()
+    stopping = time.monotonic()
+    daemon.stop()
+    stop_seconds = time.monotonic() - stopping
     return [
         Figure("messages written", len(written), note=f"from {senders} senders at {rate:g}/s"),
         Figure("write -> CRM record p50", statistics.median(latencies) if latencies else 0.0, "s"),
