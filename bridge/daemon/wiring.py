@@ -92,6 +92,7 @@ class Parts:
         stream = self.streams.get(network)
         if stream is not None and isinstance(provider, LongPolling):
             stream.provider = provider
+            stream.wake()  # a stream paused by the old token's failure polls with the new one now
         closer = getattr(old, "close", None)
         if closer is not None:
             closer()

@@ -139,6 +139,7 @@ class StreamIntake:
         self.backoff = tuple(backoff)
         self.conflict_backoff = tuple(conflict_backoff)
         self._stop = threading.Event()
+        self._wake = threading.Event()  # ends a pause early: stopping, or a renewed token
         self._recording = threading.Lock()  # held while a poll's answer is stored and its offset persisted
         self._lock = threading.Lock()
         self._stats = StreamStats(since=_now())
@@ -157,11 +158,17 @@ class StreamIntake:
         it comes, is not recorded, so nothing is lost (the offset only advances after storing).
         """
         self._stop.set()
+        self._wake.set()
         done = self._recording.acquire(timeout=grace)
         if done:
             self._recording.release()
         self._set(state="stopped", reason="")
         return done
+
+    def wake(self) -> None:
+        """Poll now if the stream is pausing after a failure (e.g. its provider was replaced after a token
+        renewal; a rejected token otherwise waits 5 minutes)."""
+        self._wake.set()
 
     @property
     def running(self) -> bool:
@@ -205,7 +212,8 @@ class StreamIntake:
                     return
                 failures += 1
                 delay = self._failed(exc, failures)
-                self._stop.wait(delay)
+                self._wake.wait(delay)
+                self._wake.clear()
                 continue
             if failures:
                 log.info("%s long polling works again", self.network)

@@ -246,3 +246,21 @@ def test_the_runner_drives_telegram_offsets_events_and_a_409_conflict(
     finally:
         stream.stop()
         provider.close()
+
+
+def test_a_rejected_token_pauses_the_stream_until_the_renewed_one_wakes_it(
+    world: World, streams: Callable[..., StreamIntake]
+) -> None:
+    from providers.vk import VkProvider
+
+    _, uid = client(world, "renewed")
+    revoked = VkProvider("vk1.a.revoked-token", group_id=world.vk_box.group_id, api_url=world.vk_box.url)
+    stream = streams()
+    stream.provider = revoked
+    assert wait_for(lambda: stream.snapshot()["state"] == "backing off", timeout=20)
+    assert "access key" in stream.snapshot()["reason"]  # VK error 5: the pause is 5 minutes
+    stream.provider = world.vk  # what Parts.replace_provider does after a token renewal
+    stream.wake()
+    message = world.vk_box.incoming(uid, "after the renewal")
+    assert wait_for(lambda: vk_ids(world) == [message], timeout=30)
+    revoked.close()
