@@ -119,6 +119,7 @@ def benches() -> list[Bench]:
             "webhook throughput and p99 latency (events committed to the SQLite state store) against a "
             "bare waitress endpoint",
         ),
+        Bench("longpoll_latency", [], ["--messages", "40"], 900, True, True, "VK long poll to CRM records"),
     ]
 
 

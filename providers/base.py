@@ -206,16 +206,22 @@ class PollResult:
     passing it confirms them to the network (Telegram forgets updates below the offset, MAX commits
     everything before the marker), so storing first and then persisting it loses nothing, and a crash in
     between only repeats them (deduplicate on the message id / `update_id`).
+
+    `missed` is True when the network said updates before this point may be gone (VK `failed: 1/3`, or a
+    stream started without an offset): what was lost is only found by reading the history again (the
+    scheduled import).
     """
 
     messages: list[NetworkMessage]
     events: list[BotEvent]
     next_offset: str | None
+    missed: bool = False
 
 
 @runtime_checkable
 class LongPolling(Protocol):
-    """A provider whose intake is a long-polled update stream (Telegram `getUpdates`, MAX `/updates`)."""
+    """A provider whose intake is a long-polled update stream (Telegram `getUpdates`, MAX `/updates`, VK
+    Bots Long Poll for a community token)."""
 
     def poll_updates(self, offset: str | None, timeout: float) -> PollResult:
         """Updates after `offset` (None: the network's starting point), waiting up to `timeout` seconds

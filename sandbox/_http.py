@@ -71,6 +71,11 @@ class Response:
 DROP = object()  # returned by a fault to close the connection without an answer
 
 
+class DropConnection(Exception):
+    """Raised by a sandbox's `handle` to close the connection without an answer: a server going
+    away in the middle of a request (a restart, a shutdown, a proxy cutting a long poll)."""
+
+
 @dataclass
 class _Fault:
     kind: str  # "status" | "html" | "drop" | "custom"
@@ -345,11 +350,7 @@ def _make_handler(sandbox: SandboxServer) -> type[BaseHTTPRequestHandler]:
                 time.sleep(sandbox.faults.latency)
             fault = sandbox.faults.take(request)
             if fault is DROP:
-                self.close_connection = True
-                try:
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+                self._drop()
                 return
             if isinstance(fault, Response):
                 response = fault
@@ -357,6 +358,9 @@ def _make_handler(sandbox: SandboxServer) -> type[BaseHTTPRequestHandler]:
                 sandbox.faults.pause(request, after=False)
                 try:
                     response = sandbox.handle(request)
+                except DropConnection:
+                    self._drop()
+                    return
                 except Exception:
                     log.exception("%s sandbox crashed on %s %s", sandbox.name, self.command, parts.path)
                     response = Response(500, b"", {"Content-Type": "text/html; charset=UTF-8"})
@@ -371,6 +375,13 @@ def _make_handler(sandbox: SandboxServer) -> type[BaseHTTPRequestHandler]:
                     self.wfile.write(response.body)
             except (BrokenPipeError, ConnectionResetError):
                 self.close_connection = True  # the client gave up (a timeout test); nothing to report
+
+        def _drop(self) -> None:
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
         do_GET = _serve
         do_POST = _serve

@@ -16,6 +16,7 @@ MODULES = [
     "benchmarks.bridge_services",
     "benchmarks.cli_backfill",
     "benchmarks.daemon",
+    "benchmarks.longpoll_latency",
     "benchmarks.send_burst",
     "benchmarks.run_all",
     "benchmarks.vtiger_client",

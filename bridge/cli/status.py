@@ -73,6 +73,18 @@ def _index_line(index: dict[str, Any]) -> str:
     return line
 
 
+def _stream_line(network: str, stream: dict[str, Any]) -> str:
+    """One line per long-poll stream: its state, why when it is not working, what it brought in."""
+    state = str(stream.get("state"))
+    reason = f" ({stream['reason']})" if stream.get("reason") else ""
+    last = stream.get("last_message_at")
+    when = f"{last[:19].replace('T', ' ')} UTC" if last else "none yet"
+    return (
+        f"{network}: long polling {state}{reason}; {stream.get('messages', 0)} message(s) received, "
+        f"{stream.get('created', 0)} recorded, last at {when}"
+    )
+
+
 def cmd_health(config: Config, args: argparse.Namespace) -> int:
     """Exit 0 while the daemon answers (healthy or degraded: one network down is not a dead daemon)."""
     health = fetch_health(config)
@@ -96,6 +108,8 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
         print(f"daemon: running (pid {holder.pid}{since}), {state}")
         if health and isinstance(health.get("url_index"), dict):
             print(_index_line(health["url_index"]))
+        for network, stream in ((health or {}).get("streams") or {}).items():
+            print(_stream_line(network, stream))
     with Store(config.state.path) as store:
         print(f"outbox: {store.outbox.depth()} unfinished send(s)")
         for send in store.outbox.list_sends("open", limit=20):

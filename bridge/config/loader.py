@@ -30,6 +30,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "vtiger.supports_4byte_utf8": ("auto", "true", "false"),
     "vtiger.language": ("auto", "ru", "en"),
     "networks.vk.token_type": ("community", "user"),
+    "networks.vk.intake": ("auto", "longpoll", "poll"),
     "logging.level": ("DEBUG", "INFO", "WARNING", "ERROR"),
     "logging.format": ("text", "json"),
 }
@@ -298,6 +299,14 @@ def check(config: Config, loader: Loader) -> None:
     vk = config.networks.vk
     if vk.enabled and vk.token_type == "community" and not vk.group_id:
         loader.fail(("networks", "vk", "group_id"), "is required for a community token")
+    if vk.intake == "longpoll" and vk.token_type != "community":
+        loader.fail(
+            ("networks", "vk", "intake"),
+            "longpoll needs a community token (token_type: community): VK gives a community's events only "
+            "to its own key. Use intake: poll with a user token",
+        )
+    if not 1 <= vk.longpoll_wait <= 90:
+        loader.fail(("networks", "vk", "longpoll_wait"), "must be between 1 and 90 (seconds; VK allows 90)")
     if not config.vtiger.url:
         loader.fail(("vtiger", "url"), "is required")
     elif not config.vtiger.url.startswith(("http://", "https://")):

@@ -74,7 +74,19 @@ class VkConfig:
     group_id: int = 0
     api_url: str = "https://api.vk.ru/method/"
     rate_limit: float = 20.0
+    # How messages come in: longpoll (VK Bots Long Poll, within seconds; needs a community token), poll
+    # (the scheduled import only), or auto: longpoll for a community token, poll for a user token.
+    # With longpoll the scheduled import keeps running as the catch-up (bridge/services/stream.py).
+    intake: str = "auto"
+    longpoll_wait: int = 25  # seconds VK holds a poll open when nothing happens (1..90; 25 passes proxies)
     imports: ImportConfig = field(default_factory=ImportConfig)
+
+    @property
+    def intake_mode(self) -> str:
+        """ "longpoll" or "poll", with auto resolved from the token's kind."""
+        if self.intake == "auto":
+            return "longpoll" if self.token_type == "community" else "poll"
+        return self.intake
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,11 @@
 Start: config is already valid -> open the state store (migrations) -> lock it (one daemon per state file)
 -> log in to vtiger -> read its language -> check the CRM schema -> look for emoji support (read-only)
 -> start the scheduler, the webhook-event worker and the outbox workers -> start the webhook -> bring the
-URL index up to date in the background (bridge/daemon/index_start.py; imports start once it is usable).
-A failure a user can fix ends in one line and its exit code (`bridge.daemon.explain`). SIGHUP reloads
-the configuration (`bridge.daemon.reload`).
-Stop (SIGTERM/SIGINT): stop accepting webhooks -> let in-flight work finish (bounded) -> close.
+URL index up to date in the background (bridge/daemon/index_start.py); once it is usable, the imports and
+the long-poll streams (`bridge.daemon.streams`) start. A failure a user can fix ends in one line and its
+exit code (`bridge.daemon.explain`). SIGHUP reloads the configuration (`bridge.daemon.reload`).
+Stop (SIGTERM/SIGINT): stop the streams (a held poll is not waited for) -> stop accepting webhooks -> let
+in-flight work finish (bounded) -> close.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from bridge.daemon.explain import explain, port_in_use
 from bridge.daemon.index_start import IndexStart
 from bridge.daemon.lock import StateLock
 from bridge.daemon.metrics import count_send
-from bridge.daemon.scheduler import Scheduler
+from bridge.daemon.scheduler import Scheduler, import_job_id
+from bridge.daemon.streams import build_streams
 from bridge.daemon.wiring import Parts, build, detect_language, emoji_proven, remember_emoji_proof
 from bridge.exits import EXIT_CONFIG, EXIT_CRASH, EXIT_OK, EXIT_STARTUP, EXIT_USAGE
 from bridge.services.outbox_workers import OutboxWorkers
@@ -86,7 +88,9 @@ class App:
             provider_stats={n: _stats_reader(parts.providers, n) for n in parts.providers},
             now=parts.sender.now,
             health=parts.health.snapshot,
+            streams=self._streams_snapshot,
         )
+        parts.health.streams = self._streams_snapshot
         parts.sender.observer = self._observe_send
 
     def _probe_utf8(self) -> None:
@@ -148,12 +152,31 @@ class App:
             self.webhook.url,
             self.parts.crm.requests_made(),
         )
+        # The streams start now and poll once the index is usable (`StreamIntake.ready`), whichever
+        # build or refresh makes it so.
+        self._start_streams()
         if self.index_start is not None:
             self.index_start.start()  # imports are woken once the index is usable
 
     def _wake_imports(self) -> None:
         for network in self.parts.providers:
             self.scheduler.wake(f"import_{network}")
+
+    def _start_streams(self) -> None:
+        parts = self.parts
+        parts.streams = build_streams(parts, on_missed=lambda n: self.scheduler.wake(import_job_id(n)))
+        for network, stream in parts.streams.items():
+            stream.start()
+            minutes = getattr(self.config.networks, network).imports.interval_minutes
+            log.info(
+                "%s: long polling (held up to %g s); the scheduled import catches up every %g min",
+                network,
+                stream.wait,
+                minutes,
+            )
+
+    def _streams_snapshot(self) -> dict[str, dict[str, object]]:
+        return {network: stream.snapshot() for network, stream in self.parts.streams.items()}
 
     # --- run / stop --------------------------------------------------------------------------------
     def request_stop(self, signum: int | None = None, frame: FrameType | None = None) -> None:
@@ -201,6 +224,11 @@ class App:
 
     def shutdown(self) -> None:
         """Stop accepting webhooks, give running jobs a bounded time to finish, close everything."""
+        # First the streams: a held poll is abandoned, not waited for (its answer is not recorded, so its
+        # offset is not persisted and the network gives the same updates to the next start); only a
+        # recording under way gets up to a second to finish.
+        for stream in self.parts.streams.values():
+            stream.stop(grace=1.0)
         if self.webhook is not None:
             self.webhook.stop()
         grace = self.config.jobs.shutdown_grace_seconds

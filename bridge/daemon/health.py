@@ -62,6 +62,8 @@ class Health:
         self.failed_jobs: dict[str, str] = {}
         # More parts of the body, shown as they are and not judged (e.g. "url_index": what the index does).
         self.sections: dict[str, Callable[[], dict[str, object]]] = {}
+        # The long-poll streams' state (`StreamIntake.snapshot` per network), shown under "streams".
+        self.streams: Callable[[], dict[str, dict[str, object]]] | None = None
 
     def add_secrets(self, secrets: list[str]) -> None:
         """Mask these too from now on (a reloaded configuration brought new tokens)."""
@@ -128,5 +130,12 @@ class Health:
             # Texts in a section may quote an error: no secret leaves through them either.
             body[name] = {
                 k: mask(v, self._secrets) if isinstance(v, str) else v for k, v in section().items()
+            }
+        streams = self.streams() if self.streams is not None else {}
+        if streams:
+            # A stream's reason may quote an error: masked like the components.
+            body["streams"] = {
+                network: {k: mask(v, self._secrets) if isinstance(v, str) else v for k, v in state.items()}
+                for network, state in streams.items()
             }
         return (200 if healthy else 503), body

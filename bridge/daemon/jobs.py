@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from bridge.config.schema import BOT_NETWORKS
 from bridge.crm import VtigerError
 from bridge.daemon.health import State
 from bridge.daemon.wiring import Parts
@@ -64,6 +65,8 @@ def import_messages(parts: Parts, network: str) -> int:
 
     Not before the URL index is usable (bridge/daemon/index_start.py): its first build at start wakes
     the imports when it ends."""
+    if network in BOT_NETWORKS and network in parts.streams:
+        return 0  # the bot's stream is the one reader of its updates (bridge/daemon/streams.py)
     if not parts.index.usable.is_set():
         log.info("%s import waits for the URL index (%s)", network, parts.index.activity.state)
         return 0
@@ -93,6 +96,14 @@ def recording_send(parts: Parts) -> Iterator[None]:
     """Around one send's CRM record in the outbox workers (`bridge.services.outbox_workers`): timed as the
     "outbox" job, and what vtiger answered goes into health."""
     with _timed(parts, "outbox"), _vtiger_health(parts, "outbox"):
+        yield
+
+
+@contextmanager
+def streaming(parts: Parts, network: str) -> Iterator[None]:
+    """Around one recording of a network's stream (`bridge.services.stream`): timed as "stream_<network>",
+    and what vtiger answered goes into health."""
+    with _timed(parts, f"stream_{network}"), _vtiger_health(parts, f"{network} stream"):
         yield
 
 

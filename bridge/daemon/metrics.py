@@ -68,6 +68,7 @@ class Metrics:
         provider_stats: Mapping[str, Callable[[], Mapping[str, int]]],
         now: Callable[[], dt.datetime],
         health: Callable[[], tuple[int, dict[str, Any]]] | None = None,
+        streams: Callable[[], Mapping[str, Mapping[str, Any]]] | None = None,
     ) -> None:
         """Expose live values (outbox depth/age, send and request counters, health) read at scrape time."""
 
@@ -112,8 +113,36 @@ class Metrics:
                 for method, count in sorted(stats().items()):
                     pr.add_metric([network, method], count)
             yield pr
+            if streams is not None:
+                yield from _stream_metrics(streams())
 
         self.registry.register(_Live(read))
 
     def render(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+def _stream_metrics(streams: Mapping[str, Mapping[str, Any]]) -> Iterator[Any]:
+    """The long-poll streams (bridge/services/stream.py): state, polls, messages, failures."""
+    state = GaugeMetricFamily(
+        "bridge_stream_state",
+        "1 for the state each network's long-poll stream is in (polling, recording, backing off, conflict)",
+        labels=["network", "state"],
+    )
+    counts = {
+        "polls": "Long polls answered and stored",
+        "messages": "Messages the stream handed to the intake (recorded, or known already)",
+        "created": "CRM records the stream created",
+        "failures": "Long polls or recordings that failed",
+        "missed": "Times the network said updates may be lost (the scheduled import was woken)",
+    }
+    families = {
+        key: CounterMetricFamily(f"bridge_stream_{key}", text, labels=["network"])
+        for key, text in counts.items()
+    }
+    for network, snap in sorted(streams.items()):
+        state.add_metric([network, str(snap["state"])], 1.0)
+        for key, family in families.items():
+            family.add_metric([network], float(snap[key]))
+    yield state
+    yield from families.values()

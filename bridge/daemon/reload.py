@@ -1,8 +1,9 @@
 """SIGHUP (`systemctl reload vtiger-social-bridge`): re-read the configuration and apply what is safe.
 
-Applied at once: logging, each enabled network's credentials, addresses, limits and import
-settings, job intervals, the shutdown grace and the CRM language. Everything else (the CRM address and
-user, the state file, the webhook, the messages module, field names, switching a network on or off) is
+Applied at once: logging, each enabled network's credentials, addresses, limits, import settings and
+long-poll wait, job intervals, the shutdown grace and the CRM language. Everything else (the CRM address and
+user, the state file, the webhook, the messages module, field names, switching a network on or off or
+between long polling and the scheduled import: `intake`) is
 wired into objects built at start-up: a change there is named in the log as waiting for a restart, and
 the running value stays.
 
@@ -59,6 +60,8 @@ def _reloadable(key: str, old: Config, new: Config) -> bool:
     if section == "logging" or key in _RELOADABLE_KEYS:
         return True
     if section == "networks":
+        if key.endswith(".intake"):
+            return False  # starting or stopping a network's stream is wired at start-up
         network = key.split(".")[1]
         was: bool = getattr(old.networks, network).enabled
         now: bool = getattr(new.networks, network).enabled
@@ -103,6 +106,8 @@ def _merge(old: Config, new: Config) -> Config:
     sections = {}
     for network in NETWORKS:
         before, after = getattr(old.networks, network), getattr(new.networks, network)
+        if before.enabled and after.enabled and hasattr(after, "intake"):
+            after = dataclasses.replace(after, intake=before.intake)  # waits for a restart (_reloadable)
         sections[network] = after if before.enabled and after.enabled else before
     return dataclasses.replace(
         old,
@@ -137,6 +142,9 @@ def _apply(parts: Parts, scheduler: Scheduler, old: Config, new: Config, keys: l
             importer.unknown_sender = section.imports.unknown_sender
         if prefix + "invitation_days" in mine:
             parts.inviter.valid_for[network] = dt.timedelta(days=section.invitation_days)
+        stream = parts.streams.get(network)
+        if stream is not None and prefix + "longpoll_wait" in mine:
+            stream.wait = float(getattr(section, "longpoll_wait", stream.wait))  # from the next poll on
         if prefix + "imports.interval_minutes" in mine:
             scheduler.set_interval(import_job_id(network), minutes=section.imports.interval_minutes)
     jobs = new.jobs

@@ -111,6 +111,8 @@ class Scheduler:
         self._run_now(job_id)
 
     def _run_now(self, job_id: str) -> None:
+        if not self._scheduler.running:  # stopping: APScheduler's shutdown holds its job store lock
+            return
         job = self._scheduler.get_job(job_id)
         if job is not None and job.next_run_time is not None:  # None: paused
             job.modify(next_run_time=datetime.now(UTC))
@@ -152,7 +154,11 @@ class Scheduler:
             again = job_id in self._rerun
             self._rerun.discard(job_id)
         if again:
-            self._run_now(job_id)
+            # Not on this thread: it is an executor worker, and APScheduler's shutdown holds the job store
+            # lock (which `get_job` needs) while it waits for the workers to finish: a deadlock otherwise.
+            threading.Thread(
+                target=self._run_now, args=(job_id,), name=f"rerun-{job_id}", daemon=True
+            ).start()
         health = self.parts.health
         if event.exception is None:
             health.failed_jobs.pop(job_id, None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bridge.config import Config
 from bridge.config.schema import BOT_NETWORKS
@@ -20,11 +20,12 @@ from bridge.services.invitations import Inviter
 from bridge.services.linking import UrlIndex
 from bridge.services.profiles import ProfileImporter
 from bridge.services.sending import Sender
+from bridge.services.stream import StreamIntake
 from bridge.store import Store
 from bridge.webhook.echoes import OwnWrites
 from bridge.webhook.processor import EventProcessor
 from providers import PROVIDERS
-from providers.base import Provider
+from providers.base import LongPolling, Provider
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,8 @@ class Parts:
     processor: EventProcessor
     inviter: Inviter
     bot_events: BotEventHandler  # the bots' update stream hands it each poll's Start/Stop events
+    # The long-poll streams, per network (built and started by the daemon: bridge/daemon/streams.py).
+    streams: dict[str, StreamIntake] = field(default_factory=dict)
 
     def close(self) -> None:
         for provider in self.providers.values():
@@ -80,6 +83,9 @@ class Parts:
         for holder in self._holders():
             holder.pop(network, None)
         self.importers.pop(network, None)
+        stream = self.streams.pop(network, None)
+        if stream is not None:
+            stream.stop()
         closer = getattr(old, "close", None)
         if closer is not None:
             closer()
@@ -90,6 +96,10 @@ class Parts:
         seed_dialogs(self.store.kv, network, provider)  # MAX: the dialogs seen so far, for a resend
         for holder in self._holders():
             holder[network] = provider
+        stream = self.streams.get(network)
+        if stream is not None and isinstance(provider, LongPolling):
+            stream.provider = provider
+            stream.wake()  # a stream paused by the old token's failure polls with the new one now
         closer = getattr(old, "close", None)
         if closer is not None:
             closer()

@@ -30,7 +30,7 @@ PAGE = 200  # getConversations / getHistory `count` maximum
 UNREADABLE = (18, 936)  # a deleted/unknown peer's history: nothing to import, not an outage
 
 
-def _to_message(raw: Mapping[str, Any]) -> NetworkMessage:
+def to_message(raw: Mapping[str, Any]) -> NetworkMessage:
     attachments = []
     for item in raw.get("attachments") or []:
         kind = item.get("type", "")
@@ -128,12 +128,12 @@ def fetch(
                 candidates[int(message["id"])] = message
     if after is None:
         newest = sorted(candidates)[-limit:]
-        return [_to_message(candidates[i]) for i in newest], str(high)
+        return [to_message(candidates[i]) for i in newest], str(high)
     eligible = sorted(i for i in candidates if i <= bound)
     taken = eligible[:limit]
     complete = len(taken) == len(eligible) and bound == high
     next_cursor = high if complete else taken[-1]
-    return [_to_message(candidates[i]) for i in taken], str(next_cursor)
+    return [to_message(candidates[i]) for i in taken], str(next_cursor)
 
 
 def start_cursor(transport: VkTransport, group: Mapping[str, object], since: dt.datetime | None) -> str:

@@ -33,12 +33,14 @@ from providers.base import (
     AccountId,
     Capabilities,
     NetworkMessage,
+    PollResult,
     Profile,
     ProfileRef,
     SentMessage,
 )
 from providers.errors import ProviderError, ProviderKeyReused, ProviderNotFound
 from providers.ratelimit import Clock, RateLimiter, Sleep
+from providers.vk.longpoll import VkLongPoll
 from providers.vk.messages import fetch, start_cursor
 from providers.vk.profiles import PROFILE_FIELD_NAMES, PROFILE_FIELDS, USERS_PER_CALL, to_profile
 from providers.vk.rate import DEFAULT_RPS, default_limiter, rate_limiter
@@ -92,6 +94,7 @@ class VkProvider:
             timeout=timeout,
             sleep=sleep,
         )
+        self._long_poll = VkLongPoll(self._transport, group_id if token_type == "community" else None)
         # The highest message id this client has seen (sent or fetched); None until the first one.
         self._newest_seen: int | None = None
         community = token_type == "community"
@@ -128,6 +131,7 @@ class VkProvider:
         return self._transport.limiter
 
     def close(self) -> None:
+        self._long_poll.close()
         self._transport.close()
 
     def __enter__(self) -> VkProvider:
@@ -264,6 +268,11 @@ class VkProvider:
             seen.append(int(next_cursor))
         self._saw(*seen)
         return messages, next_cursor
+
+    def poll_updates(self, offset: str | None, timeout: float) -> PollResult:
+        """Bots Long Poll (community token only): the messages after `offset` (VK's `ts`), held up to
+        `timeout` s (90 at most); see providers/vk/longpoll.py for failed 1/2/3."""
+        return self._long_poll.poll(offset, timeout)
 
     def start_cursor(self, last_days: float | None) -> str:
         since = None if last_days is None else dt.datetime.now(dt.UTC) - dt.timedelta(days=last_days)

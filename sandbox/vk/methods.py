@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from sandbox.vk.lpstate import EVENT_FLAGS, api_version_tuple
 from sandbox.vk.model import VkApiError, VkMessage, VkToken, VkUser, World, error
 
 Method = Callable[[World, VkToken, dict[str, str]], Any]
@@ -274,6 +275,59 @@ def groups_get_by_id(world: World, token: VkToken, params: dict[str, str]) -> An
     return {"groups": found, "profiles": []}
 
 
+def _long_poll_group(world: World, token: VkToken, params: dict[str, str], *, manage: bool) -> int:
+    """The community whose Bots Long Poll `token` may use (see sandbox/vk/longpoll.py for the choices)."""
+    group_id = _int(params, "group_id")
+    if group_id is None or group_id <= 0:
+        raise error(100, "group_id is undefined")
+    # VK answers 15 to a token that may not read the community's events (public issue threads about
+    # groups.getLongPollServer); a user token qualifies only as the community's manager here.
+    if group_id != world.group_id or (token.kind == "group" and token.owner_id != group_id):
+        raise error(15)
+    if (token.kind == "user" or manage) and "manage" not in token.rights:
+        raise error(15)
+    return group_id
+
+
+def groups_get_long_poll_server(world: World, token: VkToken, params: dict[str, str]) -> Any:
+    group_id = _long_poll_group(world, token, params, manage=False)
+    lp = world.longpoll
+    if not lp.enabled:
+        raise error(100, "longpoll for this group is not enabled.")
+    return {"key": lp.issue_key(group_id), "server": f"{lp.server_url}{group_id}", "ts": str(lp.last_ts)}
+
+
+def groups_get_long_poll_settings(world: World, token: VkToken, params: dict[str, str]) -> Any:
+    _long_poll_group(world, token, params, manage=True)
+    lp = world.longpoll
+    return {
+        "is_enabled": lp.enabled,
+        "api_version": lp.api_version,
+        "events": {name: int(name in lp.events_on) for name in EVENT_FLAGS},
+    }
+
+
+def groups_set_long_poll_settings(world: World, token: VkToken, params: dict[str, str]) -> Any:
+    _long_poll_group(world, token, params, manage=True)
+    lp = world.longpoll
+    version = params.get("api_version")
+    if version is not None and api_version_tuple(version) is None:
+        raise error(100, "api_version is invalid")
+    flags = {name: _int(params, name) for name in ("enabled", *EVENT_FLAGS)}
+    if any(value not in (None, 0, 1) for value in flags.values()):
+        raise error(100, "flags must be 0 or 1")
+    if flags["enabled"] is not None:
+        lp.enabled = flags["enabled"] == 1
+    if version is not None:
+        lp.api_version = version
+    for name in EVENT_FLAGS:
+        if flags[name] == 1:
+            lp.events_on.add(name)
+        elif flags[name] == 0:
+            lp.events_on.discard(name)
+    return 1
+
+
 METHODS: dict[str, Method] = {
     "users.get": users_get,
     "utils.resolveScreenName": resolve_screen_name,
@@ -283,6 +337,9 @@ METHODS: dict[str, Method] = {
     "messages.getById": messages_get_by_id,
     "messages.isMessagesFromGroupAllowed": messages_is_allowed,
     "groups.getById": groups_get_by_id,
+    "groups.getLongPollServer": groups_get_long_poll_server,
+    "groups.getLongPollSettings": groups_get_long_poll_settings,
+    "groups.setLongPollSettings": groups_set_long_poll_settings,
 }
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sandbox.vk.lpstate import LongPollState
+
 
 class VkApiError(Exception):
     """A VK error envelope to answer with (`{"error": {...}}`)."""
@@ -107,6 +109,7 @@ class VkMessage:
             "version": self.id,
             "attachments": [],
             "conversation_message_id": self.conversation_message_id,
+            "fwd_messages": [],
             "important": False,
             "is_hidden": False,
             "peer_id": self.peer_id,
@@ -130,8 +133,12 @@ class World:
     geo_ids: dict[str, int] = field(default_factory=dict)
     next_user_id: int = 100
     next_message_id: int = 1
+    longpoll: LongPollState = field(default_factory=LongPollState)  # the Bots Long Poll queue and keys
     _names: dict[str, VkUser] = field(default_factory=dict, repr=False)
     _name_key: tuple[int, int] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.longpoll.group_id = self.group_id
 
     def user_by_name(self, name: str) -> VkUser | None:
         # Rebuilt only when the population changed: batches of 1000 names stay cheap.
@@ -186,6 +193,12 @@ class World:
         )
         self.next_message_id += 1
         self.messages.append(message)
+        # Every message of the mailbox is also a long-poll event, with the very object getHistory
+        # shows: incoming ones as message_new, the community's own (API or VK's UI) as message_reply.
+        if out:
+            self.longpoll.publish("message_reply", message.as_json())
+        else:
+            self.longpoll.message_new(message.as_json())
         return message
 
     def history(self, peer_id: int) -> list[VkMessage]:

@@ -10,6 +10,8 @@ Faithful where the bridge depends on it: `v` is required (error 8), the token co
 200, `random_id` deduplicates per sender over the whole history (a repeat answers the first message's id,
 whoever it went to; `messages.getById` tells), per-token requests/s are enforced with error 6 on an
 injectable clock, and `execute` runs `return [API.x.y({...}), ...];` with VK's `execute_errors`.
+It also serves a Bots Long Poll server (`vk.longpoll`; VK's behaviour and the sandbox's choices are
+listed in `sandbox/vk/longpoll.py`): every message of the mailbox is an event there too.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ from typing import Any
 
 from sandbox._http import Request, Response, SandboxServer
 from sandbox.vk import methods, vkscript
+from sandbox.vk.longpoll import LongPollServer
 from sandbox.vk.model import VkApiError, VkCommunity, VkToken, VkUser, World, error
 
 PREFIX = "/method/"
+LP_PREFIX = "/whp/"  # the long-poll server's path, like VK's https://lp.vk.com/whp/<group_id>
 
 
 class VkSandbox(SandboxServer):
@@ -51,6 +55,11 @@ class VkSandbox(SandboxServer):
         self.clock = clock
         self.rate_limited = 0  # how many error-6 answers were given
         self._lock = threading.RLock()
+        # Held long polls wait on this condition, which releases the lock: API calls go on meanwhile.
+        self._cond = threading.Condition(self._lock)
+        self.world.longpoll.clock = clock
+        self.world.longpoll.notify = self._wake_pollers
+        self.longpoll = LongPollServer(self.world.longpoll, self._cond)
         self._recent: dict[str, deque[float]] = {}
         self.community_token = self.add_token("group", group_id, {"messages", "manage"})
         self.user_token = self.add_token("user", 1, {"offline"})  # no `messages`: VK's default today
@@ -60,6 +69,19 @@ class VkSandbox(SandboxServer):
     @property
     def url(self) -> str:
         return f"{self.base_url}{PREFIX}"
+
+    def start(self) -> VkSandbox:
+        super().start()
+        self.longpoll.reopen(f"{self.base_url}{LP_PREFIX}")
+        return self
+
+    def stop(self) -> None:
+        self.longpoll.shutdown()  # held long polls are cut now, not when their `wait` runs out
+        super().stop()
+
+    def _wake_pollers(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
 
     def add_token(self, kind: str, owner_id: int, rights: set[str] | frozenset[str]) -> str:
         token = f"vk1.a.{secrets.token_urlsafe(24)}"
@@ -136,6 +158,18 @@ class VkSandbox(SandboxServer):
             user.allows_messages = True  # writing to a community lets it answer
             return self.world.add_message(user_id, out=False, text=text, date=date or int(time.time())).id
 
+    def allow_messages(self, user_id: int, key: str = "") -> None:
+        """The person allows the community's messages (a `key` comes from the allow link): message_allow."""
+        with self._lock:
+            self.world.users[user_id].allows_messages = True
+            self.world.longpoll.publish("message_allow", {"user_id": user_id, "key": key})
+
+    def deny_messages(self, user_id: int) -> None:
+        """The person forbids the community's messages: message_deny; sends get error 901."""
+        with self._lock:
+            self.world.users[user_id].allows_messages = False
+            self.world.longpoll.publish("message_deny", {"user_id": user_id})
+
     def outgoing_outside(self, user_id: int, text: str, *, date: int | None = None) -> int:
         """A message the community sent from VK's own UI (not through our token)."""
         with self._lock:
@@ -159,6 +193,8 @@ class VkSandbox(SandboxServer):
 
     # --- HTTP -----------------------------------------------------------------------------------
     def operation_of(self, request: Request) -> str:
+        if request.path.startswith(LP_PREFIX):
+            return "a_check"
         return request.path[len(PREFIX) :] if request.path.startswith(PREFIX) else request.path
 
     @staticmethod
@@ -196,6 +232,8 @@ class VkSandbox(SandboxServer):
 
     def handle(self, request: Request) -> Response:
         params = self._params(request)
+        if request.path.startswith(LP_PREFIX):
+            return self._long_poll(request, params)
         if not request.path.startswith(PREFIX):
             return Response.text("<html><body>404 Not Found</body></html>", status=404)
         method = request.path[len(PREFIX) :]
@@ -210,6 +248,13 @@ class VkSandbox(SandboxServer):
                 return Response.json({"response": methods.call(self.world, token, method, params)})
         except VkApiError as exc:
             return self._error_response(exc, request, params)
+
+    def _long_poll(self, request: Request, params: dict[str, str]) -> Response:
+        group = request.path[len(LP_PREFIX) :]
+        if not group.isdigit() or params.get("act") != "a_check":
+            # Not a long-poll request VK documents; what VK answers is unknown (see longpoll.py).
+            return Response.text("<html><body>400 Bad Request</body></html>", status=400)
+        return Response.json(self.longpoll.a_check(int(group), params))
 
     def _execute(self, token: VkToken, params: dict[str, str]) -> Response:
         try:

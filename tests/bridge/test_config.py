@@ -119,3 +119,26 @@ def test_unknown_profile_attribute_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         load_config(write(tmp_path, text), env={})
     assert "fields.profile_map.Contacts.shoe_size" in str(err.value)
+
+
+def test_vk_intake_is_long_polling_for_a_community_token_and_refused_for_a_user_token(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, GOOD), env={})
+    vk = config.networks.vk
+    assert (vk.intake, vk.intake_mode, vk.longpoll_wait) == ("auto", "longpoll", 25)
+    user = GOOD.replace("    group_id: 42\n", "    group_id: 42\n    token_type: user\n")
+    assert load_config(write(tmp_path, user), env={}).networks.vk.intake_mode == "poll"
+    polled = GOOD.replace("    group_id: 42\n", "    group_id: 42\n    intake: poll\n")
+    assert load_config(write(tmp_path, polled), env={}).networks.vk.intake_mode == "poll"
+    for extra, expected in (
+        (
+            "    token_type: user\n    intake: longpoll\n",
+            "networks.vk.intake: longpoll needs a community token",
+        ),
+        ("    intake: push\n", "networks.vk.intake: must be one of auto, longpoll, poll, not 'push'"),
+        ("    longpoll_wait: 120\n", "networks.vk.longpoll_wait: must be between 1 and 90"),
+    ):
+        with pytest.raises(ConfigError) as caught:
+            load_config(
+                write(tmp_path, GOOD.replace("    group_id: 42\n", "    group_id: 42\n" + extra)), env={}
+            )
+        assert all(part in str(caught.value) for part in expected)

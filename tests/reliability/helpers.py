@@ -20,8 +20,19 @@ from sandbox.x import XSandbox
 from tests.daemon.helpers import SECRET, Daemon, post_event, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
-# Requests of the periodic import jobs: never part of a send, so they are left out of send-flow counts.
-IMPORT_OPS = frozenset({"messages.getConversations", "messages.getHistory", "dm_events", "users_me"})
+# Requests of the periodic import jobs and of VK's long poll: never part of a send, so they are left out of
+# send-flow counts.
+IMPORT_OPS = frozenset(
+    {
+        "messages.getConversations",
+        "messages.getHistory",
+        "dm_events",
+        "users_me",
+        "a_check",
+        "groups.getLongPollServer",
+        "groups.getLongPollSettings",
+    }
+)
 
 __all__ = ["SECRET", "Boxes", "Client", "Daemon", "Tripwire", "post_event", "wait_for", "write_config"]
 
