@@ -57,6 +57,9 @@ def build_streams(parts: Parts, *, on_missed: Callable[[str], None]) -> dict[str
                 "%s cannot be read by long polling; its messages come with the scheduled import", network
             )
             continue
+        if network in BOT_NETWORKS and parts.store.cursors.get(network) is None:
+            # A first start: from where `imports.start` says, as the scheduled import began (no request).
+            parts.store.cursors.set(network, provider.start_cursor(importer.start.days))
         handler = BOT_EVENT_HANDLERS.get(network)
         offsets: Offsets = parts.store.cursors if network in BOT_NETWORKS else StreamOffsets(parts.store.kv)
         streams[network] = StreamIntake(

@@ -22,13 +22,14 @@ from bridge.services.invitations import Invitation, Inviter, InviteRefused
 from bridge.services.linking import UrlIndex
 from bridge.services.sending import Sender, SendRequest
 from bridge.store import Store
-from providers.base import Provider
+from providers.base import LongPolling, Provider
 from providers.max import MaxProvider
 from providers.ratelimit import RateLimiter
 from providers.telegram import TelegramProvider
 from sandbox.max import MaxSandbox
 from sandbox.telegram import TelegramSandbox
 from sandbox.vtiger import VtigerSandbox
+from tests.daemon.helpers import wait_for
 from vtiger_ws import VtigerClient
 
 
@@ -303,3 +304,31 @@ def test_a_message_in_the_same_poll_as_the_start_reaches_the_record_the_start_li
     importer.run(network)
     texts = {m["message"]: m for m in bots.messages()}
     assert bots.crm_box.related(texts["Сразу вопрос: когда доставка?"]["id"]) == [record]
+
+
+@pytest.mark.parametrize("network", ["telegram", "max"])
+def test_the_stream_hands_a_polls_start_over_before_its_message(bots: Bots, network: str) -> None:
+    """The long-poll runner (bridge/services/stream.py), as the daemon wires it for bots: a Start and a
+    message in one poll reach the record the Start linked."""
+    from bridge.services.stream import StreamIntake
+
+    record = bots.contact("Stream")
+    token = _token(bots.inviter().invite(record, network))
+    box = bots.tg_box if network == "telegram" else bots.max_box
+    uid = box.add_user("Stream", "Writer")
+    provider = bots.providers[network]
+    assert isinstance(provider, LongPolling)
+    # The stream's position from an earlier poll (MAX answers a poll without a marker with its latest
+    # update only), then both updates wait for the stream's first poll.
+    bots.store.cursors.set(network, provider.poll_updates(None, 0).next_offset)
+    box.press_start(uid, token)
+    box.incoming(uid, "Вопрос сразу после Start")
+    stream = StreamIntake(
+        network, provider, bots.intakes[network], bots.store.cursors, bots.handler.handle, 1, backoff=(0.05,)
+    ).start()
+    try:
+        assert wait_for(lambda: any(m["message"] == "Вопрос сразу после Start" for m in bots.messages()))
+    finally:
+        stream.stop()
+    texts = {m["message"]: m for m in bots.messages()}
+    assert bots.crm_box.related(texts["Вопрос сразу после Start"]["id"]) == [record]

@@ -264,3 +264,29 @@ def test_a_rejected_token_pauses_the_stream_until_the_renewed_one_wakes_it(
     message = world.vk_box.incoming(uid, "after the renewal")
     assert wait_for(lambda: vk_ids(world) == [message], timeout=30)
     revoked.close()
+
+
+def test_no_poll_before_the_index_is_usable_and_a_held_message_is_polled_again(
+    world: World, streams: Callable[..., StreamIntake]
+) -> None:
+    """The daemon starts its streams with the webhook, before its URL index may be usable: the stream does
+    not poll until then. A message another writer holds (a send still recording it, another run) is not
+    confirmed: VK gives it again on the next poll, so the stream itself records it once it is free."""
+    record, uid = client(world, "held")
+    ready = threading.Event()
+    stream = streams(ready=ready)
+    time.sleep(1.0)  # a stream that polled at once would be held by now
+    assert world.vk.stats["a_check"] == 0 and stream.snapshot()["state"] == "waiting for the URL index"
+    ready.set()
+    assert wait_for(lambda: world.vk_box.longpoll.waiting == 1, timeout=20)
+    coming = world.vk_box.world.next_message_id  # claimed by another writer before the stream sees it
+    world.store.ledger.claim("vk", {str(coming): str(uid)}, token="other-writer", lease_seconds=600)
+    polls = world.vk.stats["a_check"]
+    message = world.vk_box.incoming(uid, "held by another writer")
+    assert message == coming
+    assert wait_for(lambda: world.vk.stats["a_check"] - polls >= 3, timeout=20)  # asked again, not confirmed
+    assert world.messages() == []
+    world.store.ledger.release("other-writer")  # the other writer ended without recording it
+    assert wait_for(lambda: vk_ids(world) == [message], timeout=20)
+    assert world.crm_box.related(world.messages()[0]["id"]) == [record]
+    assert world.vk.stats["messages.getConversations"] == 0  # the stream recorded it, not an import
