@@ -102,3 +102,19 @@ def test_an_invite_for_a_record_not_committed_yet_waits_for_it(app: App, boxes: 
     assert post_event(app.webhook.url, nudge).status_code == 202  # wakes the worker before its 30 s round
     assert wait_for(lambda: (crm.get(upcoming) or {}).get("description", "").count("start=") == 2, timeout=20)
     assert events.error("early") is None
+
+
+def test_each_bot_has_one_reader_its_stream(app: App, boxes: Boxes) -> None:
+    """A bot's update stream is also its history: a second reader would be refused (Telegram 409) or take
+    updates the stream never sees. The daemon reads each bot by long polling only; the scheduled import
+    leaves it alone."""
+    from bridge.daemon import jobs
+
+    tg = boxes[1]
+    assert set(app.parts.streams) == {"telegram", "max"}
+    assert wait_for(lambda: tg.polls_waiting == 1)  # the stream holds a poll open
+    polls = tg.count("getUpdates")
+    assert jobs.import_messages(app.parts, "telegram") == 0
+    assert jobs.import_messages(app.parts, "max") == 0
+    assert tg.count("getUpdates") == polls  # no second getUpdates, so no 409 for the stream
+    assert app.parts.streams["telegram"].snapshot()["conflicts"] == 0
