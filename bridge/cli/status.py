@@ -67,7 +67,7 @@ def _index_line(index: dict[str, Any]) -> str:
         if state == "building":
             line += " (imports wait for it; sends and webhook events do not)"
     elif state == "failed":
-        line += f": {index.get('error', '')} (the scheduled refresh tries again)"
+        line += f": {index.get('error', '')} (tried again within a minute)"
     elif index.get("ready_at"):
         line += f", up to date as of {index['ready_at']}"
     return line

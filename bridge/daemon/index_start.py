@@ -27,6 +27,7 @@ from bridge.daemon.wiring import Parts
 log = logging.getLogger(__name__)
 
 REBUILD_AFTER = dt.timedelta(hours=24)  # as the scheduler's "index_full" job
+RETRY_AFTER = (2.0, 5.0, 15.0, 30.0, 60.0)  # seconds before the n-th retry of a failed start-up walk
 
 
 class IndexStart:
@@ -62,15 +63,24 @@ class IndexStart:
     def _run(self) -> None:
         index = self.parts.index
         started = time.monotonic()
-        try:
-            count = jobs.refresh_index(self.parts, self.full, progress=_progress, cancel=self.cancel)
-        except Exception as exc:  # the CRM failed mid-walk: the scheduled refresh tries again
-            log.warning(
-                "URL index: %s failed (%s); the scheduled refresh tries again",
-                "the build" if self.full else "the catch-up",
-                exc,
-            )
-            return
+        failures = 0
+        while True:
+            try:
+                count = jobs.refresh_index(self.parts, self.full, progress=_progress, cancel=self.cancel)
+                break
+            except Exception as exc:
+                # The CRM failed mid-walk (an outage at start): imports and streams wait for the index, so
+                # try again soon rather than at the scheduled refresh (minutes later).
+                delay = RETRY_AFTER[min(failures, len(RETRY_AFTER) - 1)]
+                failures += 1
+                log.warning(
+                    "URL index: %s failed (%s); trying again in %g s",
+                    "the build" if self.full else "the catch-up",
+                    exc,
+                    delay,
+                )
+                if self.cancel.wait(delay):
+                    return
         if self.cancel.is_set():
             return
         log.info(

@@ -149,3 +149,22 @@ def test_a_restart_with_the_index_in_the_state_file_listens_first_and_catches_up
     assert len(indexed) == 251
     # The catch-up read the changes only: one query per module with links (no page walk of 250 records).
     assert crm.count("query") <= 6, crm.count("query")
+
+
+def test_a_crm_failure_during_the_first_build_is_tried_again_within_seconds(
+    boxes: tuple[VtigerSandbox, VkSandbox], tmp_path: Path
+) -> None:
+    """Imports and streams wait for the index: a CRM blip during its first build must not leave them
+    waiting for the scheduled refresh, minutes later."""
+    crm, vk = boxes
+    _contacts(crm, vk, 150, "blip")
+    gate = Gate(crm, WALK)
+    with Daemon(write_config(tmp_path, crm, vk)) as daemon:
+        assert daemon.url is not None
+        assert gate.waiting.wait(30)
+        crm.faults.http_error(500, operation="query", times=1)  # the held page fails
+        gate.open.set()
+        assert wait_for(lambda: "trying again in" in daemon.log, timeout=30), daemon.log
+        assert wait_for(lambda: _index_state(daemon.url or "") == "ready", timeout=30), daemon.log
+        assert wait_for(lambda: vk.count("messages.getConversations") > 0, timeout=30), daemon.log
+        assert daemon.terminate() == 0

@@ -136,6 +136,10 @@ def test_health_reports_a_crm_outage_for_as_long_as_it_lasts(boxes: Boxes, tmp_p
     assert all(code == 503 and state != "ok" for code, state in samples), samples
 
 
+def _index_state(url: str) -> str:
+    return str(requests.get(f"{url}/healthz", timeout=5).json()["url_index"]["state"])
+
+
 def test_messages_arriving_during_a_crm_outage_are_imported_once_after_it(
     boxes: Boxes, tmp_path: Path
 ) -> None:
@@ -145,6 +149,9 @@ def test_messages_arriving_during_a_crm_outage_are_imported_once_after_it(
     with Daemon(write_config(tmp_path, boxes, import_minutes=0.01)) as daemon:
         url = daemon.url
         assert url is not None
+        # Imports wait for the URL index's first build (bridge/daemon/index_start.py): the outage begins
+        # after it, so the imports it meets are the ones under test.
+        assert wait_for(lambda: _index_state(url) == "ready", timeout=30), daemon.log
         boxes.crm.faults.http_error(500, times=None)
         texts = []
         for n, client in enumerate(clients):

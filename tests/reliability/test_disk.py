@@ -50,18 +50,16 @@ def small_fs(tmp_path: Path) -> Iterator[Path]:
 
 
 def _fill(filler: Path) -> Path:
-    """Write into `filler` (made before the daemon started) until the filesystem has no byte left.
+    """Write into `filler` until the filesystem has no byte left.
 
-    The file exists beforehand because opening a new file on a tmpfs at its limit can itself fail with
-    ENOSPC (seen once in CI), which would end the test before the bridge was ever asked anything.
+    Unbuffered: a buffered file keeps the chunk that did not fit and writes it again when it is closed,
+    which raised ENOSPC out of the `with` (CI, about 1 run in 5).
     """
     chunk = b"\0" * 65536
-    with filler.open("r+b") as out:
-        out.seek(0, 2)
+    with filler.open("ab", buffering=0) as out:
         for _ in range(FS_BYTES // len(chunk) + 16):
             try:
                 out.write(chunk)
-                out.flush()
             except OSError as exc:
                 assert exc.errno == errno.ENOSPC
                 break
