@@ -127,11 +127,13 @@ def prune_state(parts: Parts, now: dt.datetime | None = None) -> int:
         )
     if report.total:
         log.info(
-            "state file: dropped the texts of %d send(s) and %d event(s), forgot %d send(s) and %d event(s)",
+            "state file: dropped the texts of %d send(s) and %d event(s), forgot %d send(s), %d event(s) "
+            "and %d bot invitation(s) and update(s)",
             report.send_texts_dropped,
             report.event_texts_dropped,
             report.sends_forgotten,
             report.events_forgotten,
+            report.bot_rows_forgotten,
         )
     return report.total
 

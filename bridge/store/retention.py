@@ -7,7 +7,10 @@ Two horizons, counted from when a send or an event was finished (`done_at`), nev
   (`webhook_event.payload`, then only its identity: event, module, record id, event id, ts) are dropped.
   What idempotency needs stays: the event id (a re-delivered event is still a duplicate), the outbox id
   and its targets' network message ids.
-- after `forget_after`: the rows themselves go. Outbox ids are AUTOINCREMENT, so none is issued twice;
+- after `forget_after`: the rows themselves go, and so do bot invitations that expired before then (a
+  Start with such a token is refused as unknown, as it was as expired) and the bot updates acted on
+  before then (a bot's update is repeated only until its offset is stored, seconds later). Outbox ids
+  are AUTOINCREMENT, so none is issued twice;
   the message ledger (ids only, no text) is not pruned, since the import checks every fetched message
   against it. An event id can only be forgotten because the webhook
   refuses any event whose own `ts` is older than `forget_after` less a day (`bridge/webhook/endpoint.py`): a
@@ -38,11 +41,12 @@ class PruneReport:
     event_texts_dropped: int = 0
     sends_forgotten: int = 0
     events_forgotten: int = 0
+    bot_rows_forgotten: int = 0  # invitations expired and bot updates acted on, before `forget_after`
 
     @property
     def total(self) -> int:
         dropped = self.send_texts_dropped + self.event_texts_dropped
-        return dropped + self.sends_forgotten + self.events_forgotten
+        return dropped + self.sends_forgotten + self.events_forgotten + self.bot_rows_forgotten
 
 
 def event_age_limit(forget_after: dt.timedelta) -> dt.timedelta:
@@ -62,7 +66,8 @@ def pruned_payload(payload: Any) -> str:
 
 
 class Retention(Table):
-    """Pruning across the `outbox` and `webhook_event` tables (see the module docstring)."""
+    """Pruning across the `outbox`, `webhook_event`, `invitation` and `bot_event` tables (see the module
+    docstring)."""
 
     def prune(
         self, now: dt.datetime, *, keep_texts: dt.timedelta, forget_after: dt.timedelta, batch: int = 500
@@ -106,7 +111,17 @@ class Retention(Table):
             event_texts += len(rows)
             if len(rows) < batch:
                 break
-        return PruneReport(send_texts, event_texts, sends_forgotten, events_forgotten)
+        bot_rows = self._in_batches(
+            "DELETE FROM invitation WHERE token_hash IN (SELECT token_hash FROM invitation"
+            " WHERE expires_at < ? LIMIT ?)",
+            rows_before,
+            batch,
+        ) + self._in_batches(
+            "DELETE FROM bot_event WHERE rowid IN (SELECT rowid FROM bot_event WHERE done_at < ? LIMIT ?)",
+            rows_before,
+            batch,
+        )
+        return PruneReport(send_texts, event_texts, sends_forgotten, events_forgotten, bot_rows)
 
     def _in_batches(self, sql: str, before: str, batch: int) -> int:
         total = 0

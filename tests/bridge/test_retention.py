@@ -272,3 +272,19 @@ state: {state}
     shortest = "state: {keep_texts_days: 1, forget_after_days: 2}"
     path.write_text(path.read_text().replace(f"state: {state}", shortest), encoding="utf-8")
     assert load_config(path, env={}).state.forget_after_days == 2
+
+
+def test_bot_invitations_and_updates_are_forgotten_after_forget_after(state: Store, clock: Clock) -> None:
+    state.invitations.issue("telegram", "12x1", "old-token", clock.now + dt.timedelta(days=3))
+    state.bot_events.mark_done("telegram", "100", "started", "5", "linked")
+    clock.now += FORGET
+    state.invitations.issue("telegram", "12x2", "new-token", clock.now + dt.timedelta(days=3))
+    state.bot_events.mark_done("telegram", "101", "started", "6", "linked")
+    report = state.prune(clock.now, keep_texts=KEEP, forget_after=FORGET)
+    assert report.bot_rows_forgotten == 0  # the old invitation expired less than FORGET ago
+    clock.now += dt.timedelta(days=4)
+    report = state.prune(clock.now, keep_texts=KEEP, forget_after=FORGET)
+    assert report.bot_rows_forgotten == 2  # the old invitation and the old update
+    assert state.bot_events.done("telegram", "101") and not state.bot_events.done("telegram", "100")
+    assert [i.record_id for i in state.invitations.of_record("12x2")] == ["12x2"]
+    assert state.invitations.of_record("12x1") == []
