@@ -245,7 +245,7 @@ def bridge_flow(sends: int) -> list[Figure]:
                 Figure(
                     f"bridge, {label}: CRM requests per send",
                     per_send[0],
-                    note="read the record and its owner, look for an earlier record, create, link",
+                    note="read the record (its owner with it), create, link",
                 ),
                 Figure(f"bridge, {label}: bot requests per idle import run", idle[1], goal=1, op="=="),
                 Figure(f"bridge, {label}: CRM requests per idle import run", idle[0], goal=0, op="=="),

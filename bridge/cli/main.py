@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         failure = cannot_write("log file", config.logging.file, "logging.file", exc)
         return _fail(failure.line, failure.code)
-    from bridge.config.loader import unknown_env
+    from bridge.config.env import unknown_env
 
     for warning in unknown_env(os.environ):
         log.warning("%s", warning)

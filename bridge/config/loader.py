@@ -9,7 +9,6 @@ environment overrides, type conversion, validation.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import os
 import types
 import typing
@@ -21,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from bridge.config.bots import check_bots
+from bridge.config.env import apply_env, is_secret_path
 from bridge.config.import_start import parse_start
 from bridge.config.schema import CONFIG_VERSION, ENV_PREFIX, PLACEHOLDER_MARKERS, Config
 from bridge.config.secrets import Secret
@@ -98,7 +98,7 @@ class Loader:
         letters and digits), which is what a token put under the wrong key looks like.
         """
         text = value if isinstance(value, str) else repr(value)
-        if _is_secret_path(path):
+        if is_secret_path(path):
             return "the secret value"
         if self.lines.get(path) == 0:
             return "the value from the environment (not shown)"
@@ -199,46 +199,6 @@ def key_lines(text: str) -> dict[tuple[str, ...], int]:
     return lines
 
 
-def setting_paths(cls: type, prefix: tuple[str, ...]) -> list[tuple[str, ...]]:
-    """Every leaf key of the schema, e.g. ("networks", "vk", "token")."""
-    out: list[tuple[str, ...]] = []
-    hints = typing.get_type_hints(cls)
-    for f in dataclasses.fields(cls):
-        if f.name == "source":
-            continue
-        if dataclasses.is_dataclass(hints[f.name]):
-            out += setting_paths(hints[f.name], (*prefix, f.name))
-        else:
-            out.append((*prefix, f.name))
-    return out
-
-
-def env_name(path: tuple[str, ...]) -> str:
-    return "_".join((ENV_PREFIX, *path)).upper()
-
-
-def apply_env(raw: dict[str, Any], env: Mapping[str, str], lines: dict[tuple[str, ...], int]) -> None:
-    """Overlay VSB_* variables onto the raw tree, following the schema so `_` inside keys works."""
-    for path in setting_paths(Config, ()):
-        name = env_name(path)
-        if name in env:
-            node = raw
-            for part in path[:-1]:
-                if not isinstance(node.get(part), dict):
-                    node[part] = {}
-                node = node[part]
-            # Scalars are read as YAML ("true", "20") so types match the file; secrets stay verbatim, and
-            # so does a value that is not YAML (its text would otherwise end up in a parser error).
-            parsed: Any = env[name]
-            if not _is_secret_path(path):
-                try:
-                    parsed = yaml.safe_load(env[name])
-                except yaml.YAMLError:
-                    parsed = env[name]
-            node[path[-1]] = "" if parsed is None else parsed
-            lines[path] = 0
-
-
 def secret_values(raw: object, path: tuple[str, ...] = ()) -> list[str]:
     """Every value found under a secret key of the raw tree (after the environment overlay), whatever
     its type: a token typed as a list or a number is still a token."""
@@ -249,7 +209,7 @@ def secret_values(raw: object, path: tuple[str, ...] = ()) -> list[str]:
     elif isinstance(raw, list):
         for item in raw:
             found += secret_values(item, path)
-    elif raw is not None and path and _is_secret_path(path):
+    elif raw is not None and path and is_secret_path(path):
         found.append(str(raw))
     return found
 
@@ -263,18 +223,6 @@ def _looks_like_credential(text: str) -> bool:
         and any(c.isdigit() for c in text)
         and any(c.isalpha() for c in text)
     )
-
-
-def _is_secret_path(path: tuple[str, ...]) -> bool:
-    cls: Any = Config
-    for part in path:
-        if not dataclasses.is_dataclass(cls):
-            return False
-        hint = typing.get_type_hints(cls).get(part)
-        if hint is None:
-            return False
-        cls = hint
-    return cls is Secret
 
 
 def check(config: Config, loader: Loader) -> None:
@@ -350,20 +298,6 @@ def _check_placeholders(obj: object, path: tuple[str, ...], loader: Loader) -> N
     if isinstance(value, str) and any(marker in value for marker in PLACEHOLDER_MARKERS):
         shown = "the example placeholder" if isinstance(obj, Secret) else loader.shown(path, value)
         loader.fail(path, f"still holds {shown}; replace it with your own value")
-
-
-def unknown_env(env: Mapping[str, str]) -> list[str]:
-    """Warnings for `VSB_*` variables that name no setting (a typo would otherwise be ignored silently)."""
-    known = {env_name(path) for path in setting_paths(Config, ())} | {"VSB_CONFIG"}
-    found = []
-    for name in sorted(env):
-        if name.upper().startswith(ENV_PREFIX + "_") and name not in known:
-            close = difflib.get_close_matches(name.upper(), sorted(known), n=1)
-            found.append(
-                f"environment variable {name} is not a setting of the bridge and is ignored"
-                + (f" (did you mean {close[0]}?)" if close else "")
-            )
-    return found
 
 
 def load_config(

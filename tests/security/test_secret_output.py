@@ -92,7 +92,11 @@ def test_cli_at_debug_shows_no_secret_in_log_output_or_status(
 
 def test_configure_twice_closes_the_previous_log_file(tmp_path: Path) -> None:
     configure("INFO", "text", str(tmp_path / "first.log"), [])
-    first = next(h for h in logging.getLogger().handlers if isinstance(h, logging.FileHandler))
+    first = next(  # by its file: an earlier test may have left another file handler behind
+        h
+        for h in logging.getLogger().handlers
+        if isinstance(h, logging.FileHandler) and h.baseFilename.endswith("first.log")
+    )
     try:
         configure("INFO", "text", str(tmp_path / "second.log"), [])
         assert first.stream is None or first.stream.closed
