@@ -68,11 +68,18 @@ def is_secret_path(path: tuple[str, ...]) -> bool:
     return cls is Secret
 
 
+# The real-CRM suite's variables (`tools/real-vtiger/real-vtiger env`, tests/real_crm): a developer's shell
+# that has them set runs the bridge too, and they are neither settings nor typos of one.
+NOT_SETTINGS = ("VSB_REAL_VTIGER_", "VSB_REAL_CRM_")
+
+
 def unknown_env(env: Mapping[str, str]) -> list[str]:
     """Warnings for `VSB_*` variables that name no setting (a typo would otherwise be ignored silently)."""
     known = {env_name(path) for path in setting_paths(Config, ())} | {"VSB_CONFIG"}
     found = []
     for name in sorted(env):
+        if name.upper().startswith(NOT_SETTINGS):
+            continue
         if name.upper().startswith(ENV_PREFIX + "_") and name not in known:
             close = difflib.get_close_matches(name.upper(), sorted(known), n=1)
             found.append(
