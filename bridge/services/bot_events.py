@@ -1,8 +1,9 @@
 """What a client's Start, Stop or return in a bot (Telegram, MAX) does to the CRM.
 
-`BotEventHandler.handle(network, events)` is the bot-event handler of the update stream: the stream
-records the poll's messages (`Intake.record`), hands it the poll's events, and stores the offset only when
-it returns (raising keeps the offset, so the same events come again). Per event:
+`BotEventHandler.handle(network, events)` is the bot-event handler of the update stream
+(`bridge.services.stream`): the stream hands it the poll's events before it records the poll's messages
+(`Intake.record`; a Start links its sender first, so a message in the same poll finds the record), and
+stores the offset only after both (raising keeps the offset, so the same events come again). Per event:
 
 - STARTED with a valid invitation token (`bridge.services.invitations`): the account is written into the
   record's field for the network (`tg://user?id=<id>`, a MAX user id) through the `Crm` gateway, with the
