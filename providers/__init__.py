@@ -85,8 +85,7 @@ __all__ = [
 
 
 # The explicit registry: network name -> its Provider class (built from settings by `from_settings`).
-# Being listed enables nothing: the bridge builds only the networks its configuration names (Telegram and
-# MAX have no bridge side yet).
+# Being listed enables nothing: the bridge builds only the networks its configuration enables.
 PROVIDERS: dict[str, ProviderClass] = {
     "vk": VkProvider,
     "x": XProvider,

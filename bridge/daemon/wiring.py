@@ -164,7 +164,9 @@ def build(config: Config, *, store: Store | None = None) -> Parts:
         crm, providers, store.invitations, store.bot_events, index, intakes, store.kv
     )
     for network in BOT_NETWORKS:
-        if network in importers:  # until a long-poll stream reads the bots, the scheduled import does
+        # The daemon reads bots by their stream (bridge/daemon/streams.py), which gets the same handler; a
+        # one-off `import-messages` reads them through the importer, so it acts on Starts too.
+        if network in importers:
             importers[network].on_events = bot_events.handle
     return Parts(
         config,

@@ -1,11 +1,13 @@
 """Long-polled intake: a network's update stream recorded into the CRM as it arrives, one thread per network.
 
 For every network whose provider is `providers.base.LongPolling` and whose intake is long polling (VK with a
-community token today; Telegram and MAX plug in unchanged), `StreamIntake` loops:
+community token, Telegram and MAX bots), `StreamIntake` loops, once `ready` (the URL index is usable):
 
-    poll_updates(offset, wait) -> record `result.messages` through `Intake.record` (the ledger the scheduled
-    import uses: one writer per message, so the stream and the catch-up import never make two records)
-    -> `on_events(network, result.events)` when a handler is given -> persist `next_offset` LAST.
+    poll_updates(offset, wait) -> `on_events(network, result.events)` when a handler is given (a Start links
+    its sender before the poll's messages are matched) -> record `result.messages` through `Intake.record`
+    (the ledger the scheduled import uses: one writer per message, so the stream and the catch-up import
+    never make two records) -> persist `next_offset` LAST, and only when no other writer still held one of
+    the messages (else the same updates are asked for again after `BUSY_PAUSE`).
 
 A crash anywhere before the offset is persisted only repeats updates: the network gives them again from the
 old offset, the ledger and the CRM lookup make the second recording an adoption, and the events handler is

@@ -150,8 +150,7 @@ class MaxProvider(BotProviderBase):
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> MaxProvider:
-        """A provider from its network's settings (token revealed): `token`, and what `bot_options` reads.
-        The configuration has no `networks.max` section yet: nothing builds one today."""
+        """A provider from its network's settings (token revealed): `token`, and what `bot_options` reads."""
         return cls(str(settings["token"]), **bot_options(settings, rate_limiter))
 
     # --- the bot ----------------------------------------------------------------------------------

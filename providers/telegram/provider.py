@@ -145,8 +145,7 @@ class TelegramProvider(BotProviderBase):
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> TelegramProvider:
-        """A provider from its network's settings (token revealed): `token`, and what `bot_options` reads.
-        The configuration has no `networks.telegram` section yet: nothing builds one today."""
+        """A provider from its network's settings (token revealed): `token`, and what `bot_options` reads."""
         return cls(str(settings["token"]), **bot_options(settings, rate_limiter))
 
     # --- the bot ----------------------------------------------------------------------------------
